@@ -1,0 +1,149 @@
+/*
+ * cxl-cram vendor register block (BAR 5), located through the Register
+ * Locator DVSEC.  The map is in cxl-cram-regs.h and docs/registers.md.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "hw/pci/pci.h"
+#include "hw/pci/pcie.h"
+#include "cxl-cram.h"
+#include "cxl-cram-regs.h"
+#include "trace.h"
+
+static uint64_t cxl_cram_stat_reg(const CramStats *st, hwaddr reg)
+{
+    switch (reg) {
+    case CXL_CRAM_REG_MEDIA_USED:
+        return st->media_used;
+    case CXL_CRAM_REG_MEDIA_FREE:
+        return st->media_free;
+    case CXL_CRAM_REG_LOGICAL_HELD:
+        return st->logical_bytes;
+    case CXL_CRAM_REG_STORED_BYTES:
+        return st->stored_bytes;
+    case CXL_CRAM_REG_RATIO:
+        return cram_ratio_fp16(st);
+    case CXL_CRAM_REG_PAGES_ZERO:
+        return st->pages[CRAM_CLASS_ZERO];
+    case CXL_CRAM_REG_PAGES_SAME:
+        return st->pages[CRAM_CLASS_SAME];
+    case CXL_CRAM_REG_PAGES_COMP:
+        return st->pages[CRAM_CLASS_COMPRESSED];
+    case CXL_CRAM_REG_PAGES_RAW:
+        return st->pages[CRAM_CLASS_RAW];
+    case CXL_CRAM_REG_STORES:
+        return st->stores;
+    case CXL_CRAM_REG_LOADS:
+        return st->loads;
+    case CXL_CRAM_REG_DROPPED_WRITES:
+        return st->failed_stores;
+    case CXL_CRAM_REG_DISCARDS:
+        return st->discards;
+    default:
+        return 0;       /* reserved */
+    }
+}
+
+static uint64_t cxl_cram_reg64(CXLCramDev *cram, hwaddr reg)
+{
+    CramStats st;
+    CramCodecId codec;
+
+    switch (reg) {
+    case CXL_CRAM_REG_ID:
+        return CXL_CRAM_MAGIC | ((uint64_t)CXL_CRAM_VERSION << 32);
+    case CXL_CRAM_REG_CONFIG:
+        cram_codec_from_name(cram->compress, &codec);
+        return CRAM_PAGE_SHIFT | (codec << 8) |
+               ((uint64_t)cram->compress_level << 16);
+    case CXL_CRAM_REG_CAPACITY:
+        return cram->capacity;
+    case CXL_CRAM_REG_MEDIA_SIZE:
+        return cram->media_size;
+    }
+    if (reg < CXL_CRAM_REG_STATS_END) {
+        cxl_cram_get_stats(cram, &st);
+        return cxl_cram_stat_reg(&st, reg);
+    }
+    return 0;
+}
+
+static uint64_t cxl_cram_regs_read(void *opaque, hwaddr addr, unsigned size)
+{
+    CXLCramDev *cram = opaque;
+    uint64_t val = cxl_cram_reg64(cram, addr & ~7ULL);
+
+    if (size == 4 && (addr & 4)) {
+        val >>= 32;
+    } else if (size == 4) {
+        val = (uint32_t)val;
+    }
+    trace_cxl_cram_reg_read(addr, size, val);
+    return val;
+}
+
+/* Every register of this version is read-only. */
+static void cxl_cram_regs_write(void *opaque, hwaddr addr, uint64_t val,
+                                unsigned size)
+{
+    qemu_log_mask(LOG_GUEST_ERROR,
+                  "cxl-cram: write 0x%" PRIx64 " to read-only register 0x%"
+                  HWADDR_PRIx " ignored\n", val, addr);
+}
+
+static const MemoryRegionOps cxl_cram_regs_ops = {
+    .read = cxl_cram_regs_read,
+    .write = cxl_cram_regs_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = {
+        .min_access_size = 4,
+        .max_access_size = 8,
+    },
+    .impl = {
+        .min_access_size = 4,
+        .max_access_size = 8,
+    },
+};
+
+/* Offset of the Register Locator DVSEC that cxl-type3 built, or 0. */
+static uint16_t cxl_cram_find_regloc(PCIDevice *pdev)
+{
+    uint16_t off = PCI_CONFIG_SPACE_SIZE;
+
+    while (off) {
+        uint32_t hdr = pci_get_long(pdev->config + off);
+
+        if (PCI_EXT_CAP_ID(hdr) == PCI_EXT_CAP_ID_DVSEC &&
+            pci_get_word(pdev->config + off + PCIE_DVSEC_HEADER1_OFFSET) ==
+                CXL_VENDOR_ID &&
+            pci_get_word(pdev->config + off + PCIE_DVSEC_ID_OFFSET) ==
+                REG_LOC_DVSEC) {
+            return off;
+        }
+        off = PCI_EXT_CAP_NEXT(hdr);
+    }
+    return 0;
+}
+
+void cxl_cram_regs_init(CXLCramDev *cram)
+{
+    PCIDevice *pdev = PCI_DEVICE(cram);
+    uint16_t regloc = cxl_cram_find_regloc(pdev);
+
+    memory_region_init_io(&cram->regs, OBJECT(cram), &cxl_cram_regs_ops, cram,
+                          "cxl-cram-regs", CXL_CRAM_REGS_SIZE);
+    /* cxl-type3 takes BARs 0-1, 2-3 (64-bit) and 4 (MSI-X, 32-bit). */
+    pci_register_bar(pdev, CXL_CRAM_REGS_BAR, PCI_BASE_ADDRESS_SPACE_MEMORY,
+                     &cram->regs);
+
+    /* cxl-type3 fills entries 0 and 1 and leaves entry 2 for us. */
+    assert(regloc);
+    pci_set_long(pdev->config + regloc +
+                 offsetof(CXLDVSECRegisterLocator, reg2_base_lo),
+                 (CXL_CRAM_REGLOC_BLOCK_ID << 8) | CXL_CRAM_REGS_BAR);
+    pci_set_long(pdev->config + regloc +
+                 offsetof(CXLDVSECRegisterLocator, reg2_base_hi), 0);
+}

@@ -1,0 +1,73 @@
+/*
+ * cxl-cram statistics: one snapshot shared by the registers and QMP
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/visitor.h"
+#include "cxl-cram.h"
+
+/* Exact figures: the staged page is written back first. */
+void cxl_cram_get_stats(CXLCramDev *cram, CramStats *st)
+{
+    cxl_cram_stage_flush(cram);
+    cram_engine_get_stats(cram->engine, st);
+}
+
+/*
+ * qom-get <device> stats: a struct of the same figures as the register
+ * block, plus the ratio as a number.  The field names are ABI, listed in
+ * docs/properties.md.
+ */
+static void cxl_cram_stats_get(Object *obj, Visitor *v, const char *name,
+                               void *opaque, Error **errp)
+{
+    CXLCramDev *cram = CXL_CRAM(obj);
+    CramStats st = { 0 };
+    double ratio;
+    bool ok;
+
+    if (!cram->engine) {
+        error_setg(errp, "cxl-cram: statistics exist only once realized");
+        return;
+    }
+    cxl_cram_get_stats(cram, &st);
+    ratio = cram_ratio_fp16(&st) / 65536.0;
+
+    if (!visit_start_struct(v, name, NULL, 0, errp)) {
+        return;
+    }
+    ok = visit_type_uint64(v, "capacity", &st.capacity, errp) &&
+         visit_type_uint64(v, "media-size", &st.media_size, errp) &&
+         visit_type_uint64(v, "media-used", &st.media_used, errp) &&
+         visit_type_uint64(v, "media-free", &st.media_free, errp) &&
+         visit_type_uint64(v, "logical-held", &st.logical_bytes, errp) &&
+         visit_type_uint64(v, "stored-bytes", &st.stored_bytes, errp) &&
+         visit_type_number(v, "ratio", &ratio, errp) &&
+         visit_type_uint64(v, "pages-zero", &st.pages[CRAM_CLASS_ZERO],
+                           errp) &&
+         visit_type_uint64(v, "pages-same", &st.pages[CRAM_CLASS_SAME],
+                           errp) &&
+         visit_type_uint64(v, "pages-compressed",
+                           &st.pages[CRAM_CLASS_COMPRESSED], errp) &&
+         visit_type_uint64(v, "pages-raw", &st.pages[CRAM_CLASS_RAW],
+                           errp) &&
+         visit_type_uint64(v, "stores", &st.stores, errp) &&
+         visit_type_uint64(v, "loads", &st.loads, errp) &&
+         visit_type_uint64(v, "dropped-writes", &st.failed_stores, errp) &&
+         visit_type_uint64(v, "discards", &st.discards, errp);
+    if (ok) {
+        visit_check_struct(v, errp);
+    }
+    visit_end_struct(v, NULL);
+}
+
+void cxl_cram_stats_class_init(ObjectClass *oc)
+{
+    object_class_property_add(oc, "stats", "CxlCramStats",
+                              cxl_cram_stats_get, NULL, NULL, NULL);
+    object_class_property_set_description(oc, "stats",
+        "Compression and media statistics (read-only)");
+}

@@ -1,0 +1,181 @@
+/*
+ * cxl-cram: CXL type-3 compressed-memory expander
+ *
+ * Advertises @capacity bytes of volatile memory through the standard
+ * cxl-type3 model (Identify, partition info, CDAT and DVSEC ranges all
+ * derive from the capacity), and stores each page compressed by the
+ * engine in @media-size bytes of host memory.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/units.h"
+#include "qapi/error.h"
+#include "hw/qdev-properties.h"
+#include "system/hostmem.h"
+#include "cxl-cram.h"
+#include "cxl-cram-regs.h"
+
+#define CXL_CRAM_CAPACITY_ALIGN (256 * MiB)   /* CXL capacity multiplier */
+
+static bool cxl_cram_check_props(CXLCramDev *cram, CramConfig *cfg,
+                                 Error **errp)
+{
+    CXLType3Dev *ct3d = CXL_TYPE3(cram);
+    g_autoptr(GError) gerr = NULL;
+
+    if (ct3d->hostmem || ct3d->hostvmem || ct3d->hostpmem || ct3d->lsa ||
+        ct3d->dc.num_regions) {
+        error_setg(errp, "cxl-cram provides its own memory: do not set "
+                   "memdev, volatile-memdev, persistent-memdev, lsa or "
+                   "num-dc-regions; size it with capacity and media-size");
+        return false;
+    }
+    if (!cram->capacity || cram->capacity % CXL_CRAM_CAPACITY_ALIGN) {
+        error_setg(errp, "capacity %" PRIu64 " must be a non-zero multiple "
+                   "of 256 MiB", cram->capacity);
+        return false;
+    }
+    if (cram->capacity > CRAM_MAX_CAPACITY) {
+        error_setg(errp, "capacity %" PRIu64 " exceeds the 1 TiB maximum",
+                   cram->capacity);
+        return false;
+    }
+    if (!cram->media_size || cram->media_size % CRAM_PAGE_SIZE) {
+        error_setg(errp, "media-size %" PRIu64 " must be a non-zero multiple "
+                   "of 4 KiB", cram->media_size);
+        return false;
+    }
+    if (cram->media_size > cram->capacity) {
+        error_setg(errp, "media-size %" PRIu64 " must not exceed capacity %"
+                   PRIu64, cram->media_size, cram->capacity);
+        return false;
+    }
+    if (!cram_codec_from_name(cram->compress, &cfg->codec)) {
+        error_setg(errp, "compress '%s' unknown: use zstd, lz4 or none",
+                   cram->compress);
+        return false;
+    }
+    if (!cram_codec_check_level(cfg->codec, cram->compress_level, &gerr)) {
+        error_setg(errp, "%s", gerr->message);
+        return false;
+    }
+    cfg->capacity = cram->capacity;
+    cfg->media_size = cram->media_size;
+    cfg->level = cram->compress_level;
+    return true;
+}
+
+static void cxl_cram_realize(PCIDevice *pci_dev, Error **errp)
+{
+    ERRP_GUARD();
+    CXLCramDev *cram = CXL_CRAM(pci_dev);
+    CXLCramClass *cc = CXL_CRAM_GET_CLASS(cram);
+    CXLType3Dev *ct3d = CXL_TYPE3(pci_dev);
+    g_autoptr(GError) gerr = NULL;
+    CramConfig cfg;
+
+    if (!cxl_cram_check_props(cram, &cfg, errp)) {
+        return;
+    }
+    cram->engine = cram_engine_new(&cfg, &gerr);
+    if (!cram->engine) {
+        error_setg(errp, "cxl-cram: %s", gerr->message);
+        return;
+    }
+    if (!cxl_cram_memory_init(cram, errp)) {
+        goto err_engine;
+    }
+    /* The volatile-memdev link holds a reference, released at finalize. */
+    ct3d->hostvmem = MEMORY_BACKEND(object_ref(OBJECT(cram->memory)));
+
+    cc->parent_realize(pci_dev, errp);
+    if (*errp) {
+        goto err_memory;
+    }
+    cxl_cram_regs_init(cram);
+    return;
+
+err_memory:
+    object_unref(OBJECT(ct3d->hostvmem));
+    ct3d->hostvmem = NULL;
+    cxl_cram_memory_fini(cram);
+err_engine:
+    cram_engine_free(cram->engine);
+    cram->engine = NULL;
+}
+
+static void cxl_cram_exit(PCIDevice *pci_dev)
+{
+    CXLCramDev *cram = CXL_CRAM(pci_dev);
+    CXLCramClass *cc = CXL_CRAM_GET_CLASS(cram);
+
+    cc->parent_exit(pci_dev);
+    cxl_cram_memory_fini(cram);
+    cram_engine_free(cram->engine);
+    cram->engine = NULL;
+}
+
+static void cxl_cram_reset(DeviceState *dev)
+{
+    CXLCramDev *cram = CXL_CRAM(dev);
+    CXLCramClass *cc = CXL_CRAM_GET_CLASS(cram);
+
+    cc->parent_reset(dev);
+    cxl_cram_mailbox_init(cram);
+}
+
+static const Property cxl_cram_props[] = {
+    DEFINE_PROP_SIZE("capacity", CXLCramDev, capacity, 8 * GiB),
+    DEFINE_PROP_SIZE("media-size", CXLCramDev, media_size, 1 * GiB),
+    DEFINE_PROP_STRING("compress", CXLCramDev, compress),
+    DEFINE_PROP_UINT8("compress-level", CXLCramDev, compress_level, 0),
+};
+
+static void cxl_cram_instance_init(Object *obj)
+{
+    CXLCramDev *cram = CXL_CRAM(obj);
+
+    /* A string property cannot carry a default: set it before -device. */
+    cram->compress = g_strdup("zstd");
+}
+
+static void cxl_cram_class_init(ObjectClass *oc, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(oc);
+    PCIDeviceClass *pc = PCI_DEVICE_CLASS(oc);
+    CXLCramClass *cc = CXL_CRAM_CLASS(oc);
+
+    cc->parent_realize = pc->realize;
+    cc->parent_exit = pc->exit;
+    pc->realize = cxl_cram_realize;
+    pc->exit = cxl_cram_exit;
+    pc->vendor_id = CXL_CRAM_PCI_VENDOR_ID;
+    pc->device_id = CXL_CRAM_PCI_DEVICE_ID;
+    pc->revision = 1;
+
+    cc->parent_reset = dc->legacy_reset;
+    device_class_set_legacy_reset(dc, cxl_cram_reset);
+
+    dc->desc = "CXL Compressed Memory Expander (Type 3)";
+    device_class_set_props(dc, cxl_cram_props);
+    cxl_cram_stats_class_init(oc);
+    cc->cmd_set = cxl_cram_mailbox_cmd_set();
+}
+
+static const TypeInfo cxl_cram_info = {
+    .name = TYPE_CXL_CRAM,
+    .parent = TYPE_CXL_TYPE3,
+    .instance_size = sizeof(CXLCramDev),
+    .instance_init = cxl_cram_instance_init,
+    .class_size = sizeof(CXLCramClass),
+    .class_init = cxl_cram_class_init,
+};
+
+static void cxl_cram_register_types(void)
+{
+    type_register_static(&cxl_cram_info);
+}
+
+type_init(cxl_cram_register_types)

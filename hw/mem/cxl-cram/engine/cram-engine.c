@@ -1,0 +1,285 @@
+/*
+ * cxl-cram engine: page store front end
+ *
+ * Ties together encoding (cram-encode), the page table (cram-pagetable)
+ * and the media allocator (cram-alloc), and keeps the statistics.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include "cram-engine.h"
+#include "cram-alloc.h"
+#include "cram-codec.h"
+#include "cram-encode.h"
+#include "cram-error.h"
+#include "cram-pagetable.h"
+
+struct CramEngine {
+    uint64_t capacity;
+    uint64_t media_size;
+    uint64_t npages;
+    CramPageTable pt;
+    CramAlloc *alloc;
+    CramScratch *scratch;       /* the caller's thread's working state */
+    uint64_t pages[CRAM_CLASS__MAX];
+    uint64_t stored_bytes;
+    uint64_t stores;
+    uint64_t loads;
+    uint64_t failed_stores;
+    uint64_t discards;
+};
+
+static bool check_config(const CramConfig *cfg, GError **err)
+{
+    if (!cfg->capacity) {
+        g_set_error(err, CRAM_ERROR, 0, "capacity must not be 0");
+        return false;
+    }
+    if (cfg->capacity % CRAM_PAGE_SIZE) {
+        g_set_error(err, CRAM_ERROR, 0,
+                    "capacity %" PRIu64 " is not a multiple of %u",
+                    cfg->capacity, CRAM_PAGE_SIZE);
+        return false;
+    }
+    if (cfg->capacity > CRAM_MAX_CAPACITY) {
+        g_set_error(err, CRAM_ERROR, 0,
+                    "capacity %" PRIu64 " is above the maximum %llu (1 TiB)",
+                    cfg->capacity, CRAM_MAX_CAPACITY);
+        return false;
+    }
+    if (!cfg->media_size) {
+        g_set_error(err, CRAM_ERROR, 0, "media-size must not be 0");
+        return false;
+    }
+    if (cfg->media_size % CRAM_PAGE_SIZE) {
+        g_set_error(err, CRAM_ERROR, 0,
+                    "media-size %" PRIu64 " is not a multiple of %u",
+                    cfg->media_size, CRAM_PAGE_SIZE);
+        return false;
+    }
+    if (cfg->media_size > cfg->capacity) {
+        g_set_error(err, CRAM_ERROR, 0,
+                    "media-size %" PRIu64 " is larger than capacity %"
+                    PRIu64, cfg->media_size, cfg->capacity);
+        return false;
+    }
+    return cram_codec_check_level(cfg->codec, cfg->level, err);
+}
+
+CramEngine *cram_engine_new(const CramConfig *cfg, GError **err)
+{
+    const CramCodecOps *ops;
+    CramEngine *e;
+
+    if (!check_config(cfg, err)) {
+        return NULL;
+    }
+    ops = cram_codec_ops(cfg->codec);
+
+    e = g_new0(CramEngine, 1);
+    e->capacity = cfg->capacity;
+    e->media_size = cfg->media_size;
+    e->npages = cfg->capacity / CRAM_PAGE_SIZE;
+    cram_pt_init(&e->pt, e->npages);
+    e->alloc = cram_alloc_new(cfg->media_size, err);
+    if (!e->alloc) {
+        goto fail;
+    }
+    e->scratch = cram_scratch_new(ops, cfg->level);
+    if (!e->scratch) {
+        g_set_error(err, CRAM_ERROR, 0, "cannot create a %s codec context",
+                    ops->name);
+        goto fail;
+    }
+    return e;
+
+fail:
+    cram_engine_free(e);
+    return NULL;
+}
+
+void cram_engine_free(CramEngine *e)
+{
+    if (!e) {
+        return;
+    }
+    cram_scratch_free(e->scratch);
+    cram_alloc_free(e->alloc);
+    cram_pt_destroy(&e->pt);
+    g_free(e);
+}
+
+static inline bool class_has_media(CramPageClass cls)
+{
+    return cls == CRAM_CLASS_COMPRESSED || cls == CRAM_CLASS_RAW;
+}
+
+static void account_add(CramEngine *e, uint32_t meta)
+{
+    CramPageClass cls = cram_meta_class(meta);
+
+    if (cls != CRAM_CLASS_EMPTY) {
+        e->pages[cls]++;
+        e->stored_bytes += cram_meta_size(meta);
+    }
+}
+
+static void account_sub(CramEngine *e, uint32_t meta)
+{
+    CramPageClass cls = cram_meta_class(meta);
+
+    if (cls != CRAM_CLASS_EMPTY) {
+        e->pages[cls]--;
+        e->stored_bytes -= cram_meta_size(meta);
+    }
+}
+
+int cram_engine_store(CramEngine *e, uint64_t page_index, const void *src)
+{
+    CramEncoded enc;
+    uint64_t old_val, handle = 0;
+    uint32_t old_meta, meta;
+    bool free_old;
+
+    g_assert(page_index < e->npages);
+    cram_page_encode(e->scratch, src, &enc);
+
+    old_meta = cram_pt_get(&e->pt, page_index, &old_val);
+    free_old = class_has_media(cram_meta_class(old_meta));
+    if (enc.size) {
+        if (free_old &&
+            cram_alloc_same_class(e->alloc, cram_meta_size(old_meta),
+                                  enc.size)) {
+            /* Overwrite in place: rewrites succeed even on full media. */
+            handle = old_val;
+            free_old = false;
+        } else if (!cram_alloc_obj(e->alloc, enc.size, &handle)) {
+            /* The old object is untouched: the page keeps its content. */
+            e->failed_stores++;
+            return -ENOSPC;
+        }
+        cram_alloc_write(e->alloc, handle, enc.data, enc.size);
+    }
+    if (free_old) {
+        cram_alloc_free_obj(e->alloc, old_val);
+    }
+
+    meta = cram_meta_make(enc.cls, enc.size, 0);
+    account_sub(e, old_meta);
+    account_add(e, meta);
+    cram_pt_set(&e->pt, page_index, meta, enc.size ? handle : enc.fill);
+    e->stores++;
+    return 0;
+}
+
+void cram_engine_load(CramEngine *e, uint64_t page_index, void *dst)
+{
+    uint64_t val;
+    uint32_t meta;
+    uint32_t size;
+    const void *obj;
+
+    g_assert(page_index < e->npages);
+    meta = cram_pt_get(&e->pt, page_index, &val);
+    size = cram_meta_size(meta);
+    e->loads++;
+
+    switch (cram_meta_class(meta)) {
+    case CRAM_CLASS_SAME:
+        cram_page_fill(dst, val);
+        break;
+    case CRAM_CLASS_RAW:
+        cram_alloc_read(e->alloc, val, dst, size);
+        break;
+    case CRAM_CLASS_COMPRESSED:
+        obj = cram_alloc_map(e->alloc, val, size, e->scratch->bounce);
+        if (cram_page_decode(e->scratch, obj, size, dst) < 0) {
+            /* Only media corruption gets here; don't kill the VM for it. */
+            g_critical("cxl-cram: page %" PRIu64 " failed to decompress",
+                       page_index);
+            memset(dst, 0, CRAM_PAGE_SIZE);
+        }
+        break;
+    default:
+        memset(dst, 0, CRAM_PAGE_SIZE);
+        break;
+    }
+}
+
+void cram_engine_discard(CramEngine *e, uint64_t page_index)
+{
+    uint64_t val;
+    uint32_t meta;
+    CramPageClass cls;
+
+    g_assert(page_index < e->npages);
+    meta = cram_pt_get(&e->pt, page_index, &val);
+    cls = cram_meta_class(meta);
+    if (cls == CRAM_CLASS_EMPTY) {
+        return;
+    }
+    if (class_has_media(cls)) {
+        cram_alloc_free_obj(e->alloc, val);
+    }
+    account_sub(e, meta);
+    cram_pt_set(&e->pt, page_index, 0, 0);
+    e->discards++;
+}
+
+void cram_engine_discard_all(CramEngine *e)
+{
+    /* Dropping everything wholesale is O(metadata), not O(pages). */
+    e->discards += e->pt.held;
+    cram_pt_clear_all(&e->pt);
+    cram_alloc_reset(e->alloc);
+    memset(e->pages, 0, sizeof(e->pages));
+    e->stored_bytes = 0;
+}
+
+CramPageClass cram_engine_page_class(CramEngine *e, uint64_t page_index)
+{
+    uint64_t val;
+
+    g_assert(page_index < e->npages);
+    return cram_meta_class(cram_pt_get(&e->pt, page_index, &val));
+}
+
+void cram_engine_get_stats(CramEngine *e, CramStats *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->capacity = e->capacity;
+    st->media_size = e->media_size;
+    st->media_used = cram_alloc_used(e->alloc);
+    st->media_free = e->media_size - st->media_used;
+    st->logical_bytes = (e->pages[CRAM_CLASS_SAME] +
+                         e->pages[CRAM_CLASS_COMPRESSED] +
+                         e->pages[CRAM_CLASS_RAW]) * CRAM_PAGE_SIZE;
+    st->stored_bytes = e->stored_bytes;
+    memcpy(st->pages, e->pages, sizeof(st->pages));
+    st->stores = e->stores;
+    st->loads = e->loads;
+    st->failed_stores = e->failed_stores;
+    st->discards = e->discards;
+}
+
+uint64_t cram_engine_metadata_bytes(CramEngine *e)
+{
+    return e->pt.bytes + cram_alloc_meta_bytes(e->alloc);
+}
+
+uint32_t cram_ratio_fp16(const CramStats *st)
+{
+    uint64_t held = st->pages[CRAM_CLASS_ZERO] + st->pages[CRAM_CLASS_SAME] +
+                    st->pages[CRAM_CLASS_COMPRESSED] + st->pages[CRAM_CLASS_RAW];
+    uint64_t r;
+
+    if (!st->media_used) {
+        return held ? UINT32_MAX : 0;
+    }
+    /* logical_bytes <= 2^40, so the shift cannot overflow. */
+    r = (st->logical_bytes << 16) / st->media_used;
+    return r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+}

@@ -1,0 +1,107 @@
+/*
+ * cxl-cram compressed page store: public interface
+ *
+ * The engine is QEMU-independent (glib, libzstd, liblz4 only) so that it
+ * can be unit-tested and benchmarked on its own.  It stores the pages of a
+ * logical address space of @capacity bytes, compressed, inside a fixed media
+ * buffer of @media_size bytes.
+ *
+ * Not thread-safe: the caller serialises all calls on one engine.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef CRAM_ENGINE_H
+#define CRAM_ENGINE_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CRAM_PAGE_SHIFT 12
+#define CRAM_PAGE_SIZE  (1u << CRAM_PAGE_SHIFT)
+
+/* Largest advertised capacity: 1 TiB (2^28 pages). */
+#define CRAM_MAX_CAPACITY (1ULL << 40)
+
+typedef enum CramCodecId {
+    CRAM_CODEC_NONE,
+    CRAM_CODEC_LZ4,
+    CRAM_CODEC_ZSTD,
+    CRAM_CODEC__MAX,
+} CramCodecId;
+
+/* How a page is held; the order is ABI (stats, registers). */
+typedef enum CramPageClass {
+    CRAM_CLASS_EMPTY,       /* never written, or discarded: reads as zero */
+    CRAM_CLASS_ZERO,        /* written with zeros: no media */
+    CRAM_CLASS_SAME,        /* one repeated 64-bit word: no media */
+    CRAM_CLASS_COMPRESSED,  /* compressed object in media */
+    CRAM_CLASS_RAW,         /* did not compress: stored as is in media */
+    CRAM_CLASS__MAX,
+} CramPageClass;
+
+typedef struct CramConfig {
+    uint64_t capacity;      /* bytes, multiple of CRAM_PAGE_SIZE */
+    uint64_t media_size;    /* bytes, multiple of CRAM_PAGE_SIZE */
+    CramCodecId codec;
+    int level;              /* codec level; 0 selects the codec default */
+} CramConfig;
+
+typedef struct CramStats {
+    uint64_t capacity;          /* logical bytes advertised */
+    uint64_t media_size;        /* bytes of media buffer */
+    uint64_t media_used;        /* bytes taken from media, overhead included */
+    uint64_t media_free;        /* media_size - media_used */
+    uint64_t logical_bytes;     /* non-zero pages held * CRAM_PAGE_SIZE */
+    uint64_t stored_bytes;      /* sum of stored object sizes */
+    uint64_t pages[CRAM_CLASS__MAX];   /* page count by class */
+    uint64_t stores;            /* successful page stores */
+    uint64_t loads;             /* page loads */
+    uint64_t failed_stores;     /* stores refused for lack of media */
+    uint64_t discards;          /* pages discarded */
+} CramStats;
+
+typedef struct CramEngine CramEngine;
+
+const char *cram_codec_name(CramCodecId id);
+/* Returns false when @name is not a known codec. */
+bool cram_codec_from_name(const char *name, CramCodecId *id);
+/* Validates @level for @id; fills @err when out of range. */
+bool cram_codec_check_level(CramCodecId id, int level, GError **err);
+
+/* Returns NULL and sets @err on a bad configuration. */
+CramEngine *cram_engine_new(const CramConfig *cfg, GError **err);
+void cram_engine_free(CramEngine *e);
+
+/*
+ * Store one page.  Returns 0, or -ENOSPC when the media cannot hold it.
+ * On -ENOSPC the engine is unchanged: the page keeps its previous content.
+ * @page_index must be below capacity / CRAM_PAGE_SIZE.
+ */
+int cram_engine_store(CramEngine *e, uint64_t page_index, const void *src);
+
+/* Load one page into @dst (CRAM_PAGE_SIZE bytes). Empty pages read zero. */
+void cram_engine_load(CramEngine *e, uint64_t page_index, void *dst);
+
+/* Release the page's media; it reads as zero afterwards. */
+void cram_engine_discard(CramEngine *e, uint64_t page_index);
+
+/* Discard every page. */
+void cram_engine_discard_all(CramEngine *e);
+
+CramPageClass cram_engine_page_class(CramEngine *e, uint64_t page_index);
+
+void cram_engine_get_stats(CramEngine *e, CramStats *st);
+
+/* Host memory used by page metadata and allocator bookkeeping, in bytes. */
+uint64_t cram_engine_metadata_bytes(CramEngine *e);
+
+/*
+ * Compression ratio as 16.16 fixed point: logical_bytes / media_used.
+ * 0 when nothing uses media and nothing is held; when pages are held but
+ * no media is used (zero/same pages only) it saturates to UINT32_MAX.
+ */
+uint32_t cram_ratio_fp16(const CramStats *st);
+
+#endif /* CRAM_ENGINE_H */

@@ -1,0 +1,1 @@
+#include "trace/trace-hw_mem_cxl_cram.h"

@@ -1,0 +1,84 @@
+/*
+ * cxl-cram engine tests: generators for pages of known kinds
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef TEST_PAGES_H
+#define TEST_PAGES_H
+
+#include <glib.h>
+#include <string.h>
+#include "cram-engine.h"
+
+/* Log-like text: compresses well with every real codec. */
+static inline void page_text(GRand *r, uint8_t *p)
+{
+    static const char *const words[] = {
+        "request", "status=200", "path=/api/v1/items", "user", "GET",
+        "POST", "latency_ms", "cache", "hit", "miss", "region=eu-west",
+        "INFO", "WARN", "session", "token", "ok",
+    };
+    size_t n = 0;
+
+    while (n < CRAM_PAGE_SIZE) {
+        const char *w = words[g_rand_int_range(r, 0, G_N_ELEMENTS(words))];
+        size_t len = MIN(strlen(w), CRAM_PAGE_SIZE - n);
+
+        memcpy(p + n, w, len);
+        n += len;
+        if (n < CRAM_PAGE_SIZE) {
+            p[n++] = g_rand_int_range(r, 0, 8) ? ' ' : '\n';
+        }
+    }
+}
+
+static inline void page_random(GRand *r, uint8_t *p)
+{
+    size_t i;
+
+    for (i = 0; i < CRAM_PAGE_SIZE; i += 4) {
+        guint32 v = g_rand_int(r);
+
+        memcpy(p + i, &v, 4);
+    }
+}
+
+/*
+ * @random_bytes random bytes then a constant run: the compressed size
+ * grows with @random_bytes, so this reaches many size classes.
+ */
+static inline void page_partly_random(GRand *r, uint8_t *p,
+                                      size_t random_bytes)
+{
+    size_t i;
+
+    g_assert(random_bytes <= CRAM_PAGE_SIZE);
+    for (i = 0; i < random_bytes; i++) {
+        p[i] = g_rand_int(r);
+    }
+    memset(p + random_bytes, 0x5a, CRAM_PAGE_SIZE - random_bytes);
+}
+
+static inline void page_same(uint8_t *p, uint64_t word)
+{
+    size_t i;
+
+    for (i = 0; i < CRAM_PAGE_SIZE; i += 8) {
+        memcpy(p + i, &word, 8);
+    }
+}
+
+static inline bool page_is_zero(const uint8_t *p)
+{
+    size_t i;
+
+    for (i = 0; i < CRAM_PAGE_SIZE; i++) {
+        if (p[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+#endif /* TEST_PAGES_H */

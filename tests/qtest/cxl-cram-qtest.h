@@ -1,0 +1,228 @@
+/*
+ * Helpers for the cxl-cram qtests: bring one cxl-cram up the way firmware
+ * and the Linux CXL driver would (PCI enumeration through ECAM, BARs, an
+ * HDM decoder commit), then reach its memory through the CXL fixed memory
+ * window, its mailbox and its vendor register block.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef CXL_CRAM_QTEST_H
+#define CXL_CRAM_QTEST_H
+
+#include "libqtest.h"
+#include "qobject/qdict.h"
+#include "../../hw/mem/cxl-cram/cxl-cram-regs.h"
+
+#define CRAM_ECAM_BASE      0xb0000000ULL
+#define CRAM_MMIO_BASE      0xc0000000ULL
+#define CRAM_HB_BUS         52
+#define CRAM_DEV_BUS        53
+
+typedef struct CramQT {
+    QTestState *qts;
+    uint64_t window;        /* HPA of the fixed memory window */
+    uint64_t capacity;
+    uint64_t bar[6];
+    uint64_t mbox;          /* mailbox registers */
+    uint64_t regs;          /* vendor register block */
+} CramQT;
+
+static inline uint64_t cram_ecam(int bus, int devfn, int off)
+{
+    return CRAM_ECAM_BASE + ((uint64_t)bus << 20) + (devfn << 12) + off;
+}
+
+/* q35 leaves ECAM off until firmware enables PCIEXBAR (MCH 0x60). */
+static inline void cram_enable_ecam(QTestState *qts)
+{
+    qtest_outl(qts, 0xcf8, 0x80000000 | 0x60);
+    qtest_outl(qts, 0xcfc, (uint32_t)CRAM_ECAM_BASE | 1);
+    qtest_outl(qts, 0xcf8, 0x80000000 | 0x64);
+    qtest_outl(qts, 0xcfc, 0);
+}
+
+/* Size and place every BAR of bus:devfn from *next upward, enable it. */
+static inline void cram_assign_bars(QTestState *qts, int bus, int devfn,
+                                    uint64_t *next, uint64_t *bar)
+{
+    int i;
+
+    for (i = 0; i < 6; i++) {
+        uint64_t cfg = cram_ecam(bus, devfn, 0x10 + 4 * i);
+        uint32_t lo;
+        uint64_t size;
+        bool is64;
+
+        bar[i] = 0;
+        qtest_writel(qts, cfg, 0xffffffff);
+        lo = qtest_readl(qts, cfg);
+        if (!lo) {
+            continue;
+        }
+        is64 = (lo & 0x6) == 0x4;
+        size = (uint32_t)~(lo & ~0xfu) + 1;
+        *next = (*next + size - 1) & ~(size - 1);
+        bar[i] = *next;
+        qtest_writel(qts, cfg, (uint32_t)*next);
+        if (is64) {
+            qtest_writel(qts, cfg + 4, 0);
+            i++;
+        }
+        *next += size;
+    }
+    qtest_writew(qts, cram_ecam(bus, devfn, 0x04), 0x6); /* MEM | MASTER */
+}
+
+static inline uint64_t cram_find_window(QTestState *qts)
+{
+    g_autofree char *mtree = qtest_hmp(qts, "info mtree");
+    char *p = strstr(mtree, ": cxl-fixed-memory-region");
+
+    g_assert_nonnull(p);
+    while (p > mtree && p[-1] != '\n') {
+        p--;
+    }
+    while (*p == ' ') {
+        p++;
+    }
+    return g_ascii_strtoull(p, NULL, 16);
+}
+
+/* Offset of capability @id in a CXL component register array at @base. */
+static inline uint64_t cram_find_cm_cap(QTestState *qts, uint64_t base,
+                                        int id)
+{
+    uint32_t hdr = qtest_readl(qts, base);
+    int n = hdr >> 24, i;
+
+    for (i = 1; i <= n; i++) {
+        uint32_t cap = qtest_readl(qts, base + 4 * i);
+
+        if ((cap & 0xffff) == id) {
+            return base + (cap >> 20);
+        }
+    }
+    g_assert_not_reached();
+}
+
+/* Address of device capability @id (CXL r3.1 8.2.8.2) in BAR 2. */
+static inline uint64_t cram_find_dev_cap(QTestState *qts, uint64_t base,
+                                         int id)
+{
+    int n = (qtest_readq(qts, base) >> 32) & 0xffff, i;
+
+    for (i = 1; i <= n; i++) {
+        uint64_t cap = base + 0x10 * i;
+
+        if ((qtest_readl(qts, cap) & 0xffff) == id) {
+            return base + qtest_readl(qts, cap + 4);
+        }
+    }
+    g_assert_not_reached();
+}
+
+/* Commit HDM decoder 0: DPA 0..capacity at the start of the window. */
+static inline void cram_commit_hdm(CramQT *t)
+{
+    uint64_t hdm = cram_find_cm_cap(t->qts, t->bar[0] + 0x1000, 5);
+    uint64_t d0 = hdm + 0x10;
+
+    qtest_writel(t->qts, hdm + 0x4, 0x2);                /* enable */
+    qtest_writel(t->qts, d0 + 0x0, (uint32_t)t->window);
+    qtest_writel(t->qts, d0 + 0x4, t->window >> 32);
+    qtest_writel(t->qts, d0 + 0x8, (uint32_t)t->capacity);
+    qtest_writel(t->qts, d0 + 0xc, t->capacity >> 32);
+    qtest_writel(t->qts, d0 + 0x10, 1 << 9);            /* commit */
+    g_assert_cmphex(qtest_readl(t->qts, d0 + 0x10) & (1 << 10), ==, 1 << 10);
+}
+
+/*
+ * Start QEMU with one cxl-cram (id cram0) on rp0, given its extra
+ * properties, and make its memory, mailbox and registers reachable.
+ */
+static inline void cram_start(CramQT *t, uint64_t capacity,
+                              const char *props)
+{
+    uint64_t next = CRAM_MMIO_BASE;
+    g_autofree char *fmw = g_strdup_printf("%" PRIu64 "M", capacity >> 20);
+    int devfn = 0;
+
+    memset(t, 0, sizeof(*t));
+    t->capacity = capacity;
+    t->qts = qtest_initf("-machine q35,cxl=on -nodefaults "
+                         "-device pxb-cxl,id=cxl.0,bus=pcie.0,bus_nr=52 "
+                         "-device cxl-rp,id=rp0,bus=cxl.0,chassis=0,slot=0 "
+                         "-M cxl-fmw.0.targets.0=cxl.0,cxl-fmw.0.size=%s "
+                         "-device cxl-cram,bus=rp0,id=cram0,capacity=%"
+                         PRIu64 "%s%s", fmw, capacity, props ? "," : "",
+                         props ? props : "");
+    cram_enable_ecam(t->qts);
+
+    /* Root port 52:00.0: buses, memory window, forwarding. */
+    qtest_writeb(t->qts, cram_ecam(CRAM_HB_BUS, devfn, 0x18), CRAM_HB_BUS);
+    qtest_writeb(t->qts, cram_ecam(CRAM_HB_BUS, devfn, 0x19), CRAM_DEV_BUS);
+    qtest_writeb(t->qts, cram_ecam(CRAM_HB_BUS, devfn, 0x1a), CRAM_DEV_BUS);
+    qtest_writew(t->qts, cram_ecam(CRAM_HB_BUS, devfn, 0x20),
+                 (CRAM_MMIO_BASE >> 16) & 0xfff0);
+    qtest_writew(t->qts, cram_ecam(CRAM_HB_BUS, devfn, 0x22),
+                 ((CRAM_MMIO_BASE + 0x0fffffff) >> 16) & 0xfff0);
+    qtest_writew(t->qts, cram_ecam(CRAM_HB_BUS, devfn, 0x04), 0x6);
+
+    g_assert_cmphex(qtest_readw(t->qts, cram_ecam(CRAM_DEV_BUS, 0, 0)), ==,
+                    CXL_CRAM_PCI_VENDOR_ID);
+    g_assert_cmphex(qtest_readw(t->qts, cram_ecam(CRAM_DEV_BUS, 0, 2)), ==,
+                    CXL_CRAM_PCI_DEVICE_ID);
+    cram_assign_bars(t->qts, CRAM_DEV_BUS, 0, &next, t->bar);
+
+    t->window = cram_find_window(t->qts);
+    t->mbox = cram_find_dev_cap(t->qts, t->bar[2], 2);
+    t->regs = t->bar[CXL_CRAM_REGS_BAR];
+    cram_commit_hdm(t);
+}
+
+static inline void cram_stop(CramQT *t)
+{
+    qtest_quit(t->qts);
+}
+
+static inline uint64_t cram_reg(CramQT *t, uint64_t reg)
+{
+    return qtest_readq(t->qts, t->regs + reg);
+}
+
+/* Run mailbox command @opcode; returns the CXL return code. */
+static inline int cram_mbox(CramQT *t, uint16_t opcode, const void *in,
+                            size_t in_len, void *out, size_t *out_len)
+{
+    uint64_t cmd;
+
+    if (in_len) {
+        qtest_memwrite(t->qts, t->mbox + 0x20, in, in_len);
+    }
+    qtest_writeq(t->qts, t->mbox + 0x8, opcode | ((uint64_t)in_len << 16));
+    qtest_writel(t->qts, t->mbox + 0x4, 1);             /* doorbell */
+    g_assert_cmpint(qtest_readl(t->qts, t->mbox + 0x4) & 1, ==, 0);
+    cmd = qtest_readq(t->qts, t->mbox + 0x8);
+    if (out) {
+        *out_len = (cmd >> 16) & 0x1fffff;
+        qtest_memread(t->qts, t->mbox + 0x20, out, *out_len);
+    }
+    return (qtest_readq(t->qts, t->mbox + 0x10) >> 32) & 0xffff;
+}
+
+/* qom-get of the device's "stats"; the caller unrefs. */
+static inline QDict *cram_stats(CramQT *t)
+{
+    QDict *rsp = qtest_qmp(t->qts, "{'execute': 'qom-get', 'arguments': "
+                           "{'path': '/machine/peripheral/cram0', "
+                           "'property': 'stats'}}");
+    QDict *ret = qdict_get_qdict(rsp, "return");
+
+    g_assert_nonnull(ret);
+    qobject_ref(ret);
+    qobject_unref(rsp);
+    return ret;
+}
+
+#endif

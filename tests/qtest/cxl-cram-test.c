@@ -1,0 +1,478 @@
+/*
+ * QTest testcase for cxl-cram, the CXL compressed-memory expander
+ *
+ * Each test starts its own QEMU, brings the device up like firmware would
+ * (cxl-cram-qtest.h) and checks what a guest would observe: data read
+ * back, mailbox answers, register values and the QMP statistics.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/units.h"
+#include "qemu/bswap.h"
+#include "qobject/qjson.h"
+#include "qapi/error.h"
+#include "cxl-cram-qtest.h"
+
+#define CAP_8G      (8 * GiB)
+#define PAGE        4096
+
+/* A page of English-like text: compresses about 3:1 or better. */
+static void fill_text(uint8_t *buf, size_t len, uint32_t seed)
+{
+    static const char *const words[] = {
+        "memory ", "compressed ", "the ", "page ", "device ", "write ",
+        "ratio ", "of ", "expander ", "CXL ", "media ", "and ", "guest ",
+    };
+    GRand *r = g_rand_new_with_seed(seed);
+    size_t i = 0;
+
+    while (i < len) {
+        const char *w = words[g_rand_int_range(r, 0, G_N_ELEMENTS(words))];
+        size_t n = MIN(strlen(w), len - i);
+
+        memcpy(buf + i, w, n);
+        i += n;
+    }
+    g_rand_free(r);
+}
+
+static void fill_random(uint8_t *buf, size_t len, uint32_t seed)
+{
+    GRand *r = g_rand_new_with_seed(seed);
+    size_t i;
+
+    for (i = 0; i < len; i += 4) {
+        uint32_t v = g_rand_int(r);
+
+        memcpy(buf + i, &v, MIN(4, len - i));
+    }
+    g_rand_free(r);
+}
+
+/* Device-add a cxl-cram with @props on rp1 and expect @err in the error. */
+static void expect_bad_props(QTestState *qts, const char *props,
+                             const char *err)
+{
+    g_autofree char *json = g_strdup_printf(
+        "{'driver': 'cxl-cram', 'bus': 'rp1', 'id': 'bad', %s}", props);
+    QDict *args = qobject_to(QDict, qobject_from_json(json, &error_abort));
+    QDict *rsp, *e;
+    const char *desc;
+
+    rsp = qtest_qmp(qts, "{'execute': 'device_add', 'arguments': %p}", args);
+    e = qdict_get_qdict(rsp, "error");
+    g_assert_nonnull(e);
+    desc = qdict_get_str(e, "desc");
+    if (!strstr(desc, err)) {
+        g_test_message("props %s: got '%s', want '%s'", props, desc, err);
+        g_assert_not_reached();
+    }
+    qobject_unref(rsp);
+}
+
+static void test_bad_props(void)
+{
+    QTestState *qts = qtest_init(
+        "-machine q35,cxl=on -nodefaults "
+        "-device pxb-cxl,id=cxl.0,bus=pcie.0,bus_nr=52 "
+        "-device cxl-rp,id=rp0,bus=cxl.0,chassis=0,slot=0 "
+        "-device cxl-rp,id=rp1,bus=cxl.0,chassis=0,slot=1 "
+        "-M cxl-fmw.0.targets.0=cxl.0,cxl-fmw.0.size=8G");
+
+    expect_bad_props(qts, "'capacity': 0", "non-zero multiple of 256 MiB");
+    expect_bad_props(qts, "'capacity': 268439552",
+                     "non-zero multiple of 256 MiB");
+    expect_bad_props(qts, "'capacity': 2199023255552",
+                     "exceeds the 1 TiB maximum");
+    expect_bad_props(qts, "'media-size': 0", "non-zero multiple of 4 KiB");
+    expect_bad_props(qts, "'media-size': 1000000",
+                     "non-zero multiple of 4 KiB");
+    expect_bad_props(qts, "'capacity': 268435456, 'media-size': 536870912",
+                     "must not exceed capacity");
+    expect_bad_props(qts, "'compress': 'gzip'", "compress 'gzip' unknown");
+    expect_bad_props(qts, "'compress': 'zstd', 'compress-level': 99",
+                     "out of range");
+    qtest_quit(qts);
+}
+
+static void test_bad_memdev(void)
+{
+    QTestState *qts = qtest_init(
+        "-machine q35,cxl=on -nodefaults "
+        "-device pxb-cxl,id=cxl.0,bus=pcie.0,bus_nr=52 "
+        "-device cxl-rp,id=rp0,bus=cxl.0,chassis=0,slot=0 "
+        "-device cxl-rp,id=rp1,bus=cxl.0,chassis=0,slot=1 "
+        "-object memory-backend-ram,id=m0,size=256M "
+        "-M cxl-fmw.0.targets.0=cxl.0,cxl-fmw.0.size=8G");
+
+    expect_bad_props(qts, "'volatile-memdev': 'm0'",
+                     "cxl-cram provides its own memory");
+    qtest_quit(qts);
+}
+
+/* Identify (4000h) and Get Partition Info (4100h) report the capacity. */
+static void test_identify(void)
+{
+    uint8_t out[2048];
+    size_t len;
+    CramQT t;
+
+    cram_start(&t, CAP_8G, NULL);
+    g_assert_cmpint(cram_mbox(&t, 0x4000, NULL, 0, out, &len), ==, 0);
+    g_assert_cmpuint(len, >=, 0x28);
+    g_assert_cmpuint(ldq_le_p(out + 0x10), ==, CAP_8G / (256 * MiB));
+    g_assert_cmpuint(ldq_le_p(out + 0x18), ==, CAP_8G / (256 * MiB));
+    g_assert_cmpuint(ldq_le_p(out + 0x20), ==, 0);
+
+    g_assert_cmpint(cram_mbox(&t, 0x4100, NULL, 0, out, &len), ==, 0);
+    g_assert_cmpuint(ldq_le_p(out + 0x0), ==, CAP_8G / (256 * MiB));
+    g_assert_cmpuint(ldq_le_p(out + 0x8), ==, 0);
+    cram_stop(&t);
+}
+
+static void test_registers(void)
+{
+    CramQT t;
+
+    cram_start(&t, CAP_8G, "media-size=512M,compress=lz4,compress-level=3");
+    g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_ID), ==,
+                    CXL_CRAM_MAGIC | ((uint64_t)CXL_CRAM_VERSION << 32));
+    g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_CONFIG), ==,
+                    12 | (CXL_CRAM_CODEC_LZ4 << 8) | (3 << 16));
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_CAPACITY), ==, CAP_8G);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_SIZE), ==, 512 * MiB);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_USED), ==, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_FREE), ==, 512 * MiB);
+    /* 32-bit halves */
+    g_assert_cmphex(qtest_readl(t.qts, t.regs + CXL_CRAM_REG_ID), ==,
+                    CXL_CRAM_MAGIC);
+    g_assert_cmphex(qtest_readl(t.qts, t.regs + CXL_CRAM_REG_CAPACITY + 4),
+                    ==, CAP_8G >> 32);
+    /* Read-only: writes are ignored. */
+    qtest_writeq(t.qts, t.regs + CXL_CRAM_REG_MEDIA_SIZE, 42);
+    qtest_writeq(t.qts, t.regs + CXL_CRAM_REG_MEDIA_USED, 42);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_SIZE), ==, 512 * MiB);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_USED), ==, 0);
+    cram_stop(&t);
+}
+
+/* Shadow of the pages a test touched. */
+typedef struct Shadow {
+    GHashTable *pages;      /* page index -> PAGE bytes */
+} Shadow;
+
+static uint8_t *shadow_page(Shadow *s, uint64_t page)
+{
+    uint8_t *p = g_hash_table_lookup(s->pages, &page);
+
+    if (!p) {
+        uint64_t *key = g_new(uint64_t, 1);
+
+        *key = page;
+        p = g_malloc0(PAGE);
+        g_hash_table_insert(s->pages, key, p);
+    }
+    return p;
+}
+
+static void shadow_write(Shadow *s, uint64_t dpa, const uint8_t *buf,
+                         size_t len)
+{
+    while (len) {
+        size_t off = dpa % PAGE, n = MIN(len, PAGE - off);
+
+        memcpy(shadow_page(s, dpa / PAGE) + off, buf, n);
+        dpa += n;
+        buf += n;
+        len -= n;
+    }
+}
+
+static void cram_write_sized(CramQT *t, uint64_t dpa, uint64_t val,
+                             int size)
+{
+    uint64_t a = t->window + dpa;
+
+    switch (size) {
+    case 1:
+        qtest_writeb(t->qts, a, val);
+        break;
+    case 2:
+        qtest_writew(t->qts, a, val);
+        break;
+    case 4:
+        qtest_writel(t->qts, a, val);
+        break;
+    default:
+        qtest_writeq(t->qts, a, val);
+    }
+}
+
+static uint64_t cram_read_sized(CramQT *t, uint64_t dpa, int size)
+{
+    uint64_t a = t->window + dpa;
+
+    switch (size) {
+    case 1:
+        return qtest_readb(t->qts, a);
+    case 2:
+        return qtest_readw(t->qts, a);
+    case 4:
+        return qtest_readl(t->qts, a);
+    default:
+        return qtest_readq(t->qts, a);
+    }
+}
+
+/*
+ * Writes of every size, aligned, unaligned and page-crossing, at offsets
+ * spread over the whole 8 GiB (the last byte included), then rewrites;
+ * every touched page must match the shadow, untouched pages read zero.
+ */
+static void test_integrity(void)
+{
+    static const int sizes[] = { 1, 2, 4, 8 };
+    Shadow s = { g_hash_table_new_full(g_int64_hash, g_int64_equal,
+                                       g_free, g_free) };
+    GRand *r = g_rand_new_with_seed(0xc0ffee);
+    uint8_t buf[3 * PAGE], got[PAGE];
+    GHashTableIter it;
+    gpointer key, val;
+    uint64_t spots[40];
+    CramQT t;
+    int i, n;
+
+    cram_start(&t, CAP_8G, NULL);
+    for (i = 0; i < G_N_ELEMENTS(spots); i++) {
+        spots[i] = (CAP_8G / G_N_ELEMENTS(spots)) * i +
+                   g_rand_int_range(r, 0, 64) * PAGE;
+    }
+    spots[G_N_ELEMENTS(spots) - 1] = CAP_8G - 2 * PAGE;
+
+    for (n = 0; n < 3000; n++) {
+        uint64_t base = spots[g_rand_int_range(r, 0, G_N_ELEMENTS(spots))];
+        uint64_t dpa = base + g_rand_int_range(r, 0, 2 * PAGE - 8);
+        int size = sizes[g_rand_int_range(r, 0, 4)];
+        uint64_t v = ((uint64_t)g_rand_int(r) << 32) | g_rand_int(r);
+        uint8_t le[8];
+
+        cram_write_sized(&t, dpa, v, size);
+        stq_le_p(le, v);
+        shadow_write(&s, dpa, le, size);
+        if (n % 7 == 0) {
+            /* read back at once, same size and alignment */
+            uint64_t mask = size == 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
+
+            g_assert_cmphex(cram_read_sized(&t, dpa, size), ==, v & mask);
+        }
+    }
+    /* Bulk writes that cross pages, over earlier small writes. */
+    for (i = 0; i < G_N_ELEMENTS(spots); i++) {
+        uint64_t dpa = spots[i] + g_rand_int_range(r, 1, PAGE);
+        size_t len = g_rand_int_range(r, 1, PAGE + 100);
+
+        if (i % 2) {
+            fill_text(buf, len, i);
+        } else {
+            fill_random(buf, len, i);
+        }
+        qtest_memwrite(t.qts, t.window + dpa, buf, len);
+        shadow_write(&s, dpa, buf, len);
+    }
+    /* The very last byte of the capacity. */
+    qtest_writeb(t.qts, t.window + CAP_8G - 1, 0xa5);
+    buf[0] = 0xa5;
+    shadow_write(&s, CAP_8G - 1, buf, 1);
+    g_assert_cmphex(qtest_readb(t.qts, t.window + CAP_8G - 1), ==, 0xa5);
+
+    g_hash_table_iter_init(&it, s.pages);
+    while (g_hash_table_iter_next(&it, &key, &val)) {
+        uint64_t page = *(uint64_t *)key;
+
+        qtest_memread(t.qts, t.window + page * PAGE, got, PAGE);
+        g_assert_cmpmem(got, PAGE, val, PAGE);
+    }
+    /* An untouched page in the middle reads zero. */
+    qtest_memread(t.qts, t.window + CAP_8G / 2 + 100 * PAGE, got, PAGE);
+    memset(buf, 0, PAGE);
+    g_assert_cmpmem(got, PAGE, buf, PAGE);
+
+    g_hash_table_destroy(s.pages);
+    g_rand_free(r);
+    cram_stop(&t);
+}
+
+static void write_pages(CramQT *t, uint64_t dpa, size_t npages,
+                        void (*fill)(uint8_t *, size_t, uint32_t),
+                        uint32_t seed)
+{
+    g_autofree uint8_t *buf = g_malloc(64 * PAGE);
+
+    while (npages) {
+        size_t n = MIN(npages, 64);
+
+        fill(buf, n * PAGE, seed++);
+        qtest_memwrite(t->qts, t->window + dpa, buf, n * PAGE);
+        dpa += n * PAGE;
+        npages -= n;
+    }
+}
+
+static void fill_zero(uint8_t *buf, size_t len, uint32_t seed)
+{
+    memset(buf, 0, len);
+}
+
+static void test_zero_pages(void)
+{
+    CramQT t;
+
+    cram_start(&t, CAP_8G, NULL);
+    write_pages(&t, 0, 256, fill_text, 1);
+    write_pages(&t, 0, 256, fill_zero, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_USED), ==, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_LOGICAL_HELD), ==, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_PAGES_ZERO), ==, 256);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_PAGES_COMP), ==, 0);
+    cram_stop(&t);
+}
+
+static void test_ratio_compressible(void)
+{
+    QDict *st;
+    uint64_t used, ratio;
+    CramQT t;
+
+    cram_start(&t, CAP_8G, NULL);
+    write_pages(&t, 1 * GiB, 1024, fill_text, 7);
+    used = cram_reg(&t, CXL_CRAM_REG_MEDIA_USED);
+    ratio = cram_reg(&t, CXL_CRAM_REG_RATIO);
+    g_test_message("4 MiB text: media used %" PRIu64 ", ratio %.2f",
+                   used, ratio / 65536.0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_LOGICAL_HELD), ==, 4 * MiB);
+    g_assert_cmpuint(ratio, >, 2 << 16);
+    g_assert_cmpuint(used, >, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_FREE), ==,
+                     1 * GiB - used);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_PAGES_COMP), ==, 1024);
+
+    st = cram_stats(&t);
+    g_assert_cmpuint(qdict_get_int(st, "media-used"), ==, used);
+    g_assert_cmpuint(qdict_get_int(st, "logical-held"), ==, 4 * MiB);
+    g_assert_cmpuint(qdict_get_int(st, "pages-compressed"), ==, 1024);
+    g_assert_cmpfloat_with_epsilon(qdict_get_double(st, "ratio"),
+                                   ratio / 65536.0, 1e-9);
+    qobject_unref(st);
+    cram_stop(&t);
+}
+
+static void test_ratio_random(void)
+{
+    uint64_t ratio;
+    CramQT t;
+
+    cram_start(&t, CAP_8G, NULL);
+    write_pages(&t, 3 * GiB, 1024, fill_random, 9);
+    ratio = cram_reg(&t, CXL_CRAM_REG_RATIO);
+    g_test_message("4 MiB random: ratio %.3f", ratio / 65536.0);
+    g_assert_cmpuint(ratio, >=, 0.95 * 65536);
+    g_assert_cmpuint(ratio, <=, 65536);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_PAGES_RAW), ==, 1024);
+    cram_stop(&t);
+}
+
+/* Rewrites and zeroing return media used to the baseline exactly. */
+static void test_no_leak(void)
+{
+    uint64_t base;
+    uint8_t out[64];
+    size_t len;
+    CramQT t;
+    int round;
+
+    cram_start(&t, CAP_8G, "media-size=64M");
+    write_pages(&t, 0, 512, fill_text, 3);            /* baseline data */
+    base = cram_reg(&t, CXL_CRAM_REG_MEDIA_USED);
+    g_assert_cmpuint(base, >, 0);
+    for (round = 0; round < 3; round++) {
+        write_pages(&t, 2 * GiB, 256, fill_text, 10 + round);
+        write_pages(&t, 2 * GiB + 128 * PAGE, 256, fill_random, 20 + round);
+        g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_USED), >, base);
+        write_pages(&t, 2 * GiB, 384, fill_zero, 0);
+        g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_USED), ==, base);
+    }
+    /* Sanitize discards everything at once. */
+    g_assert_cmpint(cram_mbox(&t, 0x4400, NULL, 0, out, &len), ==, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_USED), ==, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_LOGICAL_HELD), ==, 0);
+    g_assert_cmphex(qtest_readq(t.qts, t.window), ==, 0);
+    cram_stop(&t);
+}
+
+/*
+ * 16 MiB of media: text pages first, then random pages until the media
+ * is full.  Further writes are dropped and counted; every page stored
+ * before reads back intact, and each dropped page keeps its old content.
+ */
+static void test_overfill(void)
+{
+    const size_t text_pages = 1024, rand_pages = 5120;
+    g_autofree uint8_t *want = g_malloc(64 * PAGE);
+    g_autofree uint8_t *have = g_malloc(64 * PAGE);
+    g_autofree uint8_t *zero = g_malloc0(PAGE);
+    uint8_t got[PAGE];
+    uint64_t dropped, lost = 0, used;
+    const uint64_t rbase = 4 * GiB;
+    CramQT t;
+    size_t i;
+
+    cram_start(&t, CAP_8G, "media-size=16M");
+    write_pages(&t, 0, text_pages, fill_text, 100);
+    write_pages(&t, rbase, rand_pages, fill_random, 200);
+    dropped = cram_reg(&t, CXL_CRAM_REG_DROPPED_WRITES);
+    used = cram_reg(&t, CXL_CRAM_REG_MEDIA_USED);
+    g_test_message("dropped %" PRIu64 " of %zu, used %" PRIu64, dropped,
+                   rand_pages, used);
+    g_assert_cmpuint(dropped, >, 0);
+    g_assert_cmpuint(used, <=, 16 * MiB);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_FREE), ==,
+                     16 * MiB - used);
+
+    for (i = 0; i < text_pages; i += 64) {
+        fill_text(want, 64 * PAGE, 100 + i / 64);
+        qtest_memread(t.qts, t.window + i * PAGE, have, 64 * PAGE);
+        g_assert_cmpmem(have, 64 * PAGE, want, 64 * PAGE);
+    }
+    for (i = 0; i < rand_pages; i++) {
+        if (i % 64 == 0) {
+            fill_random(want, 64 * PAGE, 200 + i / 64);
+        }
+        qtest_memread(t.qts, t.window + rbase + i * PAGE, got, PAGE);
+        if (memcmp(got, want + (i % 64) * PAGE, PAGE)) {
+            g_assert_cmpmem(got, PAGE, zero, PAGE);   /* old content */
+            lost++;
+        }
+    }
+    g_assert_cmpuint(lost, ==, dropped);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_DROPPED_WRITES), ==,
+                     dropped);
+    cram_stop(&t);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    qtest_add_func("/cxl-cram/bad-props", test_bad_props);
+    qtest_add_func("/cxl-cram/bad-memdev", test_bad_memdev);
+    qtest_add_func("/cxl-cram/identify", test_identify);
+    qtest_add_func("/cxl-cram/registers", test_registers);
+    qtest_add_func("/cxl-cram/integrity", test_integrity);
+    qtest_add_func("/cxl-cram/zero-pages", test_zero_pages);
+    qtest_add_func("/cxl-cram/ratio-compressible", test_ratio_compressible);
+    qtest_add_func("/cxl-cram/ratio-random", test_ratio_random);
+    qtest_add_func("/cxl-cram/no-leak", test_no_leak);
+    qtest_add_func("/cxl-cram/overfill", test_overfill);
+    return g_test_run();
+}
