@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
 #include "cram-engine.h"
 #include "test-pages.h"
 
@@ -104,6 +105,28 @@ static void test_config_errors(void)
     /* The limits themselves are accepted. */
     cram_engine_free(new_engine(4 * KiB, 4 * KiB, CRAM_CODEC_NONE));
     cram_engine_free(new_engine(TiB, 4 * KiB, CRAM_CODEC_ZSTD));
+}
+
+/* With a small address-space limit the media can't be mapped. */
+static void test_mmap_failure(void)
+{
+    CramConfig cfg = { TiB, 64 * GiB, CRAM_CODEC_LZ4, 0 };
+    struct rlimit old, lim;
+    GError *err = NULL;
+    CramEngine *e;
+
+    g_assert_cmpint(getrlimit(RLIMIT_AS, &old), ==, 0);
+    lim = old;
+    lim.rlim_cur = 16 * GiB;
+    g_assert_cmpint(setrlimit(RLIMIT_AS, &lim), ==, 0);
+    e = cram_engine_new(&cfg, &err);
+    g_assert_cmpint(setrlimit(RLIMIT_AS, &old), ==, 0);
+
+    g_assert_null(e);
+    g_assert_nonnull(err);
+    g_assert_true(strstr(err->message,
+                         "cannot map 68719476736 bytes of media: ") != NULL);
+    g_error_free(err);
 }
 
 static void test_zero_page(void)
@@ -618,6 +641,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/engine/config-errors", test_config_errors);
+    g_test_add_func("/engine/mmap-failure", test_mmap_failure);
     g_test_add_func("/engine/zero-page", test_zero_page);
     g_test_add_func("/engine/same-page", test_same_page);
     g_test_add_data_func("/engine/text-ratio/lz4",

@@ -325,6 +325,16 @@ static void fill_zero(uint8_t *buf, size_t len, uint32_t seed)
     memset(buf, 0, len);
 }
 
+/* Each page one repeated 64-bit word, different per page. */
+static void fill_same(uint8_t *buf, size_t len, uint32_t seed)
+{
+    size_t i;
+
+    for (i = 0; i < len; i += 8) {
+        stq_le_p(buf + i, 0x0101010101010101ULL * (seed + i / PAGE + 1));
+    }
+}
+
 static void test_zero_pages(void)
 {
     CramQT t;
@@ -363,7 +373,7 @@ static void test_ratio_compressible(void)
     g_assert_cmpuint(qdict_get_int(st, "logical-held"), ==, 4 * MiB);
     g_assert_cmpuint(qdict_get_int(st, "pages-compressed"), ==, 1024);
     g_assert_cmpfloat_with_epsilon(qdict_get_double(st, "ratio"),
-                                   ratio / 65536.0, 1e-9);
+                                   ratio / 65536.0, 0.000001);
     qobject_unref(st);
     cram_stop(&t);
 }
@@ -461,6 +471,124 @@ static void test_overfill(void)
     cram_stop(&t);
 }
 
+/* Resident memory of the QEMU process, in bytes. */
+static uint64_t qemu_rss(QTestState *qts)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/status",
+                                            (int)qtest_pid(qts));
+    g_autofree char *status = NULL;
+    char *p;
+
+    g_assert_true(g_file_get_contents(path, &status, NULL, NULL));
+    p = strstr(status, "VmRSS:");
+    g_assert_nonnull(p);
+    return g_ascii_strtoull(p + 6, NULL, 10) * KiB;
+}
+
+/*
+ * The host pays only for what is written: an idle 8 GiB cxl-cram adds
+ * under 64 MiB to QEMU's RSS (against the same machine without it), and
+ * 256 MiB of ~4:1 data grows it by at most media used + 10% + metadata.
+ */
+static void test_host_memory(void)
+{
+    QTestState *plain = qtest_init(
+        "-machine q35,cxl=on -nodefaults "
+        "-device pxb-cxl,id=cxl.0,bus=pcie.0,bus_nr=52 "
+        "-device cxl-rp,id=rp0,bus=cxl.0,chassis=0,slot=0 "
+        "-M cxl-fmw.0.targets.0=cxl.0,cxl-fmw.0.size=8G");
+    uint64_t rss_plain, rss_idle, rss_full, used, meta;
+    CramQT t;
+
+    rss_plain = qemu_rss(plain);
+    qtest_quit(plain);
+
+    cram_start(&t, CAP_8G, NULL);
+    rss_idle = qemu_rss(t.qts);
+    g_test_message("RSS without cxl-cram %" PRIu64 " MiB, with idle 8 GiB "
+                   "cxl-cram %" PRIu64 " MiB", rss_plain >> 20,
+                   rss_idle >> 20);
+    g_assert_cmpuint(rss_idle, <, rss_plain + 64 * MiB);
+
+    write_pages(&t, 0, 256 * MiB / PAGE, fill_text, 1);
+    used = cram_reg(&t, CXL_CRAM_REG_MEDIA_USED);
+    meta = cram_reg(&t, CXL_CRAM_REG_METADATA_BYTES);
+    rss_full = qemu_rss(t.qts);
+    g_test_message("256 MiB written: ratio %.2f, media used %" PRIu64
+                   " KiB, metadata %" PRIu64 " KiB, RSS growth %" PRIu64
+                   " KiB", cram_reg(&t, CXL_CRAM_REG_RATIO) / 65536.0,
+                   used >> 10, meta >> 10, (rss_full - rss_idle) >> 10);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_RATIO), >, 3 << 16);
+    g_assert_cmpuint(rss_full - rss_idle, <=, used + used / 10 + meta);
+    cram_stop(&t);
+}
+
+/*
+ * The demo of the run command: write a mix of data, then show the
+ * device's own figures.  Also a test: registers and QMP must agree.
+ */
+static void test_demo(void)
+{
+    static const struct {
+        const char *what;
+        void (*fill)(uint8_t *, size_t, uint32_t);
+    } mix[] = {
+        { "zero pages", fill_zero },
+        { "one repeated word", fill_same },
+        { "text", fill_text },
+        { "random", fill_random },
+    };
+    const size_t pages = 4096;          /* 16 MiB of each kind */
+    CramQT t;
+    QDict *st;
+    size_t i;
+
+    cram_start(&t, CAP_8G, NULL);
+    for (i = 0; i < G_N_ELEMENTS(mix); i++) {
+        write_pages(&t, i * GiB, pages, mix[i].fill, 1);
+        g_test_message("wrote 16 MiB of %-18s at DPA %zu GiB: media used "
+                       "%8" PRIu64 " KiB, ratio %.2f", mix[i].what, i,
+                       cram_reg(&t, CXL_CRAM_REG_MEDIA_USED) >> 10,
+                       cram_reg(&t, CXL_CRAM_REG_RATIO) / 65536.0);
+    }
+    g_test_message("device registers (BAR %d):", CXL_CRAM_REGS_BAR);
+    g_test_message("  capacity      %10" PRIu64 " MiB",
+                   cram_reg(&t, CXL_CRAM_REG_CAPACITY) >> 20);
+    g_test_message("  media size    %10" PRIu64 " MiB",
+                   cram_reg(&t, CXL_CRAM_REG_MEDIA_SIZE) >> 20);
+    g_test_message("  media used    %10" PRIu64 " KiB",
+                   cram_reg(&t, CXL_CRAM_REG_MEDIA_USED) >> 10);
+    g_test_message("  media free    %10" PRIu64 " KiB",
+                   cram_reg(&t, CXL_CRAM_REG_MEDIA_FREE) >> 10);
+    g_test_message("  logical held  %10" PRIu64 " KiB",
+                   cram_reg(&t, CXL_CRAM_REG_LOGICAL_HELD) >> 10);
+    g_test_message("  ratio         %10.2f",
+                   cram_reg(&t, CXL_CRAM_REG_RATIO) / 65536.0);
+    g_test_message("  pages zero/same/compressed/raw %" PRIu64 "/%" PRIu64
+                   "/%" PRIu64 "/%" PRIu64,
+                   cram_reg(&t, CXL_CRAM_REG_PAGES_ZERO),
+                   cram_reg(&t, CXL_CRAM_REG_PAGES_SAME),
+                   cram_reg(&t, CXL_CRAM_REG_PAGES_COMP),
+                   cram_reg(&t, CXL_CRAM_REG_PAGES_RAW));
+    g_test_message("  dropped writes %9" PRIu64,
+                   cram_reg(&t, CXL_CRAM_REG_DROPPED_WRITES));
+
+    st = cram_stats(&t);
+    g_test_message("QMP qom-get cram0 stats: media-used %" PRId64
+                   " KiB, ratio %.2f", qdict_get_int(st, "media-used") >> 10,
+                   qdict_get_double(st, "ratio"));
+    g_assert_cmpuint(qdict_get_int(st, "media-used"), ==,
+                     cram_reg(&t, CXL_CRAM_REG_MEDIA_USED));
+    g_assert_cmpuint(qdict_get_int(st, "pages-zero"), ==, pages);
+    g_assert_cmpuint(qdict_get_int(st, "pages-same"), ==, pages);
+    g_assert_cmpuint(qdict_get_int(st, "pages-compressed"), ==, pages);
+    g_assert_cmpuint(qdict_get_int(st, "pages-raw"), ==, pages);
+    g_assert_cmpuint(qdict_get_int(st, "logical-held"), ==,
+                     3 * pages * PAGE);
+    qobject_unref(st);
+    cram_stop(&t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -474,5 +602,7 @@ int main(int argc, char **argv)
     qtest_add_func("/cxl-cram/ratio-random", test_ratio_random);
     qtest_add_func("/cxl-cram/no-leak", test_no_leak);
     qtest_add_func("/cxl-cram/overfill", test_overfill);
+    qtest_add_func("/cxl-cram/host-memory", test_host_memory);
+    qtest_add_func("/cxl-cram/demo", test_demo);
     return g_test_run();
 }

@@ -63,6 +63,8 @@ static uint64_t cxl_cram_reg64(CXLCramDev *cram, hwaddr reg)
         return cram->capacity;
     case CXL_CRAM_REG_MEDIA_SIZE:
         return cram->media_size;
+    case CXL_CRAM_REG_METADATA_BYTES:
+        return cram_engine_metadata_bytes(cram->engine);
     }
     if (reg < CXL_CRAM_REG_STATS_END) {
         cxl_cram_get_stats(cram, &st);

@@ -48,6 +48,9 @@
 #define CXL_CRAM_REG_DROPPED_WRITES 0x080
 #define CXL_CRAM_REG_DISCARDS       0x088
 
+/* Host memory of page metadata and allocator bookkeeping (read-only) */
+#define CXL_CRAM_REG_METADATA_BYTES 0x090
+
 #define CXL_CRAM_REG_STATS_END      0x100
 /* 0x100-0x1ff: reserved for control (watermarks, interrupts, discard) */
 

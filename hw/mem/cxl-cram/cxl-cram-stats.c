@@ -26,6 +26,7 @@ static void cxl_cram_stats_get(Object *obj, Visitor *v, const char *name,
 {
     CXLCramDev *cram = CXL_CRAM(obj);
     CramStats st = { 0 };
+    uint64_t metadata;
     double ratio;
     bool ok;
 
@@ -35,6 +36,7 @@ static void cxl_cram_stats_get(Object *obj, Visitor *v, const char *name,
     }
     cxl_cram_get_stats(cram, &st);
     ratio = cram_ratio_fp16(&st) / 65536.0;
+    metadata = cram_engine_metadata_bytes(cram->engine);
 
     if (!visit_start_struct(v, name, NULL, 0, errp)) {
         return;
@@ -57,7 +59,8 @@ static void cxl_cram_stats_get(Object *obj, Visitor *v, const char *name,
          visit_type_uint64(v, "stores", &st.stores, errp) &&
          visit_type_uint64(v, "loads", &st.loads, errp) &&
          visit_type_uint64(v, "dropped-writes", &st.failed_stores, errp) &&
-         visit_type_uint64(v, "discards", &st.discards, errp);
+         visit_type_uint64(v, "discards", &st.discards, errp) &&
+         visit_type_uint64(v, "metadata-bytes", &metadata, errp);
     if (ok) {
         visit_check_struct(v, errp);
     }

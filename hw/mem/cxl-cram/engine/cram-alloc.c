@@ -29,6 +29,11 @@ typedef struct CramSpan {
     uint8_t cls;
 } CramSpan;
 
+G_STATIC_ASSERT(sizeof(CramSpan) == 32);
+/* Every slot index, and SLOT_NONE, fits in a span's 16-bit fields. */
+G_STATIC_ASSERT(CRAM_SPAN_MAX_PAGES * CRAM_PAGE_SIZE / CRAM_ALLOC_ALIGN <
+                SLOT_NONE);
+
 typedef struct CramSizeClass {
     uint32_t size;              /* slot bytes */
     uint16_t nslots;            /* per span */

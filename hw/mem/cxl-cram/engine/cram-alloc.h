@@ -6,8 +6,8 @@
  * each step is served by a size class (neighbouring steps with the same
  * span layout share one) that carves its objects from spans of 1..4 media
  * pages.  A span's pages need not be contiguous, so an object may straddle
- * two media pages.  Free slots are linked through the media itself, keeping host
- * bookkeeping small.  A span that empties returns its pages at once.
+ * two media pages.  Free slots are linked through the media itself, keeping
+ * host bookkeeping small.  A span that empties returns its pages at once.
  *
  * media_used counts whole media pages held by spans, so internal waste and
  * partly used spans are included and it can never exceed the media size.

@@ -273,7 +273,8 @@ uint64_t cram_engine_metadata_bytes(CramEngine *e)
 uint32_t cram_ratio_fp16(const CramStats *st)
 {
     uint64_t held = st->pages[CRAM_CLASS_ZERO] + st->pages[CRAM_CLASS_SAME] +
-                    st->pages[CRAM_CLASS_COMPRESSED] + st->pages[CRAM_CLASS_RAW];
+                    st->pages[CRAM_CLASS_COMPRESSED] +
+                    st->pages[CRAM_CLASS_RAW];
     uint64_t r;
 
     if (!st->media_used) {

@@ -6,4 +6,7 @@
 
 #include "cram-error.h"
 
-G_DEFINE_QUARK(cram-engine-error, cram_error)
+GQuark cram_error_quark(void)
+{
+    return g_quark_from_static_string("cram-engine-error");
+}

@@ -30,6 +30,8 @@
 #define CRAM_META_SIZE_MASK     0x1fffu
 #define CRAM_META_FLAGS_SHIFT   16
 
+G_STATIC_ASSERT(CRAM_PAGE_SIZE <= CRAM_META_SIZE_MASK);
+
 /* 12 bytes per page: @val is the SAME fill word or the media handle. */
 typedef struct CramPtLeaf {
     uint64_t val[CRAM_PT_LEAF_SIZE];
