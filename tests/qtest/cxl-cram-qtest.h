@@ -122,6 +122,49 @@ static inline uint64_t cram_find_dev_cap(QTestState *qts, uint64_t base,
     g_assert_not_reached();
 }
 
+/* Config-space offset of the CXL DVSEC with @id on the device. */
+static inline uint16_t cram_find_dvsec(CramQT *t, uint16_t id)
+{
+    uint16_t off = 0x100;
+
+    while (off) {
+        uint32_t hdr = qtest_readl(t->qts, cram_ecam(CRAM_DEV_BUS, 0, off));
+        uint32_t h1 = qtest_readl(t->qts,
+                                  cram_ecam(CRAM_DEV_BUS, 0, off + 4));
+        uint16_t h2 = qtest_readw(t->qts,
+                                  cram_ecam(CRAM_DEV_BUS, 0, off + 8));
+
+        if ((hdr & 0xffff) == 0x23 && (h1 & 0xffff) == 0x1e98 && h2 == id) {
+            return off;
+        }
+        off = hdr >> 20;
+    }
+    g_assert_not_reached();
+}
+
+/*
+ * Find register block @block_id through the Register Locator DVSEC (ID 8),
+ * as Linux's cxl_find_regblock() does: BAR address plus offset.
+ */
+static inline uint64_t cram_find_regblock(CramQT *t, int block_id)
+{
+    uint16_t loc = cram_find_dvsec(t, 8);
+    uint32_t len = qtest_readl(t->qts,
+                               cram_ecam(CRAM_DEV_BUS, 0, loc + 4)) >> 20;
+    uint32_t i;
+
+    for (i = 0; 0xc + 8 * (i + 1) <= len; i++) {
+        uint64_t e = cram_ecam(CRAM_DEV_BUS, 0, loc + 0xc + 8 * i);
+        uint32_t lo = qtest_readl(t->qts, e);
+        uint32_t hi = qtest_readl(t->qts, e + 4);
+
+        if (((lo >> 8) & 0xff) == block_id) {
+            return t->bar[lo & 7] + (((uint64_t)hi << 32) | (lo & 0xffff0000));
+        }
+    }
+    g_assert_not_reached();
+}
+
 /* Commit HDM decoder 0: DPA 0..capacity at the start of the window. */
 static inline void cram_commit_hdm(CramQT *t)
 {
@@ -177,7 +220,8 @@ static inline void cram_start(CramQT *t, uint64_t capacity,
 
     t->window = cram_find_window(t->qts);
     t->mbox = cram_find_dev_cap(t->qts, t->bar[2], 2);
-    t->regs = t->bar[CXL_CRAM_REGS_BAR];
+    t->regs = cram_find_regblock(t, CXL_CRAM_REGLOC_BLOCK_ID);
+    g_assert_cmphex(t->regs, ==, t->bar[CXL_CRAM_REGS_BAR]);
     cram_commit_hdm(t);
 }
 

@@ -112,10 +112,15 @@ static void test_bad_memdev(void)
     qtest_quit(qts);
 }
 
-/* Identify (4000h) and Get Partition Info (4100h) report the capacity. */
+/*
+ * Identify (4000h), Get Partition Info (4100h) and the DVSEC range all
+ * report the advertised capacity.
+ */
 static void test_identify(void)
 {
     uint8_t out[2048];
+    uint32_t size_hi, size_lo;
+    uint16_t dvsec;
     size_t len;
     CramQT t;
 
@@ -129,6 +134,14 @@ static void test_identify(void)
     g_assert_cmpint(cram_mbox(&t, 0x4100, NULL, 0, out, &len), ==, 0);
     g_assert_cmpuint(ldq_le_p(out + 0x0), ==, CAP_8G / (256 * MiB));
     g_assert_cmpuint(ldq_le_p(out + 0x8), ==, 0);
+
+    /* CXL device DVSEC (ID 0): range 1 size, valid and active bits. */
+    dvsec = cram_find_dvsec(&t, 0);
+    size_hi = qtest_readl(t.qts, cram_ecam(CRAM_DEV_BUS, 0, dvsec + 0x18));
+    size_lo = qtest_readl(t.qts, cram_ecam(CRAM_DEV_BUS, 0, dvsec + 0x1c));
+    g_assert_cmphex(((uint64_t)size_hi << 32) | (size_lo & 0xf0000000), ==,
+                    CAP_8G);
+    g_assert_cmphex(size_lo & 0x3, ==, 0x3);
     cram_stop(&t);
 }
 
