@@ -637,6 +637,54 @@ static void test_ratio_fp16(void)
     g_assert_cmpuint(cram_ratio_fp16(&st), ==, 1u << 16);
 }
 
+/* Poison drops content and media; a store or a discard heals the page. */
+static void test_poison(void)
+{
+    CramEngine *e = new_engine(64 * CRAM_PAGE_SIZE, 16 * CRAM_PAGE_SIZE,
+                               CRAM_CODEC_ZSTD);
+    GRand *r = g_rand_new_with_seed(42);
+    uint8_t page[CRAM_PAGE_SIZE], out[CRAM_PAGE_SIZE];
+    CramStats st;
+
+    page_text(r, page);
+    g_assert_cmpint(cram_engine_store(e, 3, page), ==, 0);
+    g_assert_false(cram_engine_page_poisoned(e, 3));
+    cram_engine_poison(e, 3);
+    cram_engine_poison(e, 3);           /* idempotent */
+    g_assert_true(cram_engine_page_poisoned(e, 3));
+    g_assert_false(cram_engine_page_poisoned(e, 4));
+    cram_engine_get_stats(e, &st);
+    g_assert_cmpuint(st.poisoned_pages, ==, 1);
+    g_assert_cmpuint(st.media_used, ==, 0);
+    g_assert_cmpuint(st.logical_bytes, ==, 0);
+    g_assert_cmpuint(st.pages[CRAM_CLASS_COMPRESSED], ==, 0);
+
+    /* A store that fits clears it and the content is the new one. */
+    g_assert_cmpint(cram_engine_store(e, 3, page), ==, 0);
+    g_assert_false(cram_engine_page_poisoned(e, 3));
+    cram_engine_load(e, 3, out);
+    g_assert_cmpmem(out, sizeof(out), page, sizeof(page));
+    cram_engine_get_stats(e, &st);
+    g_assert_cmpuint(st.poisoned_pages, ==, 0);
+
+    /* Discard clears it too, and so does discard_all. */
+    cram_engine_poison(e, 3);
+    cram_engine_discard(e, 3);
+    g_assert_false(cram_engine_page_poisoned(e, 3));
+    cram_engine_poison(e, 5);
+    cram_engine_poison(e, 6);
+    cram_engine_get_stats(e, &st);
+    g_assert_cmpuint(st.poisoned_pages, ==, 2);
+    cram_engine_discard_all(e);
+    cram_engine_get_stats(e, &st);
+    g_assert_cmpuint(st.poisoned_pages, ==, 0);
+    g_assert_false(cram_engine_page_poisoned(e, 5));
+    g_assert_cmpuint(cram_engine_metadata_bytes(e), >, 0);
+
+    g_rand_free(r);
+    cram_engine_free(e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -656,5 +704,6 @@ int main(int argc, char **argv)
     g_test_add_func("/engine/discard-all", test_discard_all);
     g_test_add_func("/engine/counters", test_counters);
     g_test_add_func("/engine/ratio-fp16", test_ratio_fp16);
+    g_test_add_func("/engine/poison", test_poison);
     return g_test_run();
 }

@@ -30,6 +30,7 @@ struct CramEngine {
     uint64_t loads;
     uint64_t failed_stores;
     uint64_t discards;
+    uint64_t poisoned;
 };
 
 static bool check_config(const CramConfig *cfg, GError **err)
@@ -168,6 +169,9 @@ int cram_engine_store(CramEngine *e, uint64_t page_index, const void *src)
     }
 
     meta = cram_meta_make(enc.cls, enc.size, 0);
+    if (cram_meta_flags(old_meta) & CRAM_META_POISON) {
+        e->poisoned--;          /* a full-page write that fits heals it */
+    }
     account_sub(e, old_meta);
     account_add(e, meta);
     cram_pt_set(&e->pt, page_index, meta, enc.size ? handle : enc.fill);
@@ -218,8 +222,11 @@ void cram_engine_discard(CramEngine *e, uint64_t page_index)
     g_assert(page_index < e->npages);
     meta = cram_pt_get(&e->pt, page_index, &val);
     cls = cram_meta_class(meta);
-    if (cls == CRAM_CLASS_EMPTY) {
+    if (!meta) {
         return;
+    }
+    if (cram_meta_flags(meta) & CRAM_META_POISON) {
+        e->poisoned--;
     }
     if (class_has_media(cls)) {
         cram_alloc_free_obj(e->alloc, val);
@@ -227,6 +234,34 @@ void cram_engine_discard(CramEngine *e, uint64_t page_index)
     account_sub(e, meta);
     cram_pt_set(&e->pt, page_index, 0, 0);
     e->discards++;
+}
+
+void cram_engine_poison(CramEngine *e, uint64_t page_index)
+{
+    uint64_t val;
+    uint32_t meta;
+
+    g_assert(page_index < e->npages);
+    meta = cram_pt_get(&e->pt, page_index, &val);
+    if (cram_meta_flags(meta) & CRAM_META_POISON) {
+        return;
+    }
+    if (class_has_media(cram_meta_class(meta))) {
+        cram_alloc_free_obj(e->alloc, val);
+    }
+    account_sub(e, meta);
+    cram_pt_set(&e->pt, page_index,
+                cram_meta_make(CRAM_CLASS_EMPTY, 0, CRAM_META_POISON), 0);
+    e->poisoned++;
+}
+
+bool cram_engine_page_poisoned(CramEngine *e, uint64_t page_index)
+{
+    uint64_t val;
+
+    g_assert(page_index < e->npages);
+    return cram_meta_flags(cram_pt_get(&e->pt, page_index, &val)) &
+           CRAM_META_POISON;
 }
 
 void cram_engine_discard_all(CramEngine *e)
@@ -237,6 +272,7 @@ void cram_engine_discard_all(CramEngine *e)
     cram_alloc_reset(e->alloc);
     memset(e->pages, 0, sizeof(e->pages));
     e->stored_bytes = 0;
+    e->poisoned = 0;
 }
 
 CramPageClass cram_engine_page_class(CramEngine *e, uint64_t page_index)
@@ -263,6 +299,7 @@ void cram_engine_get_stats(CramEngine *e, CramStats *st)
     st->loads = e->loads;
     st->failed_stores = e->failed_stores;
     st->discards = e->discards;
+    st->poisoned_pages = e->poisoned;
 }
 
 uint64_t cram_engine_metadata_bytes(CramEngine *e)

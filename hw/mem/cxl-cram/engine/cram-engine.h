@@ -60,6 +60,7 @@ typedef struct CramStats {
     uint64_t loads;             /* page loads */
     uint64_t failed_stores;     /* stores refused for lack of media */
     uint64_t discards;          /* pages discarded */
+    uint64_t poisoned_pages;    /* pages currently poisoned */
 } CramStats;
 
 typedef struct CramEngine CramEngine;
@@ -91,6 +92,14 @@ void cram_engine_discard(CramEngine *e, uint64_t page_index);
 void cram_engine_discard_all(CramEngine *e);
 
 CramPageClass cram_engine_page_class(CramEngine *e, uint64_t page_index);
+
+/*
+ * Poison a page: its content and media are released and it reads as
+ * poisoned until a successful store or a discard clears it.  This is what
+ * a device does with a page whose write it had to drop.
+ */
+void cram_engine_poison(CramEngine *e, uint64_t page_index);
+bool cram_engine_page_poisoned(CramEngine *e, uint64_t page_index);
 
 void cram_engine_get_stats(CramEngine *e, CramStats *st);
 

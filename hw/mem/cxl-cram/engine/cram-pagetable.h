@@ -32,6 +32,9 @@
 
 G_STATIC_ASSERT(CRAM_PAGE_SIZE <= CRAM_META_SIZE_MASK);
 
+/* Flags */
+#define CRAM_META_POISON        0x1u    /* content lost: reads take poison */
+
 /* 12 bytes per page: @val is the SAME fill word or the media handle. */
 typedef struct CramPtLeaf {
     uint64_t val[CRAM_PT_LEAF_SIZE];
