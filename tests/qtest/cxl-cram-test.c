@@ -437,20 +437,22 @@ static void test_no_leak(void)
 /*
  * 16 MiB of media: text pages first, then random pages until the media
  * is full.  Further writes are dropped and counted; every page stored
- * before reads back intact, and each dropped page keeps its old content.
+ * before reads back intact, and each dropped page is poisoned: it reads
+ * all-ones.
  */
 static void test_overfill(void)
 {
     const size_t text_pages = 1024, rand_pages = 5120;
     g_autofree uint8_t *want = g_malloc(64 * PAGE);
     g_autofree uint8_t *have = g_malloc(64 * PAGE);
-    g_autofree uint8_t *zero = g_malloc0(PAGE);
+    g_autofree uint8_t *ones = g_malloc(PAGE);
     uint8_t got[PAGE];
     uint64_t dropped, lost = 0, used;
     const uint64_t rbase = 4 * GiB;
     CramQT t;
     size_t i;
 
+    memset(ones, 0xff, PAGE);
     cram_start(&t, CAP_8G, "media-size=16M");
     write_pages(&t, 0, text_pages, fill_text, 100);
     write_pages(&t, rbase, rand_pages, fill_random, 200);
@@ -474,13 +476,161 @@ static void test_overfill(void)
         }
         qtest_memread(t.qts, t.window + rbase + i * PAGE, got, PAGE);
         if (memcmp(got, want + (i % 64) * PAGE, PAGE)) {
-            g_assert_cmpmem(got, PAGE, zero, PAGE);   /* old content */
+            g_assert_cmpmem(got, PAGE, ones, PAGE);   /* poisoned */
             lost++;
         }
     }
     g_assert_cmpuint(lost, ==, dropped);
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_DROPPED_WRITES), ==,
                      dropped);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_POISONED_PAGES), ==, dropped);
+    /* every 8-byte read of a poisoned page took poison */
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_POISONED_READS), ==,
+                     dropped * (PAGE / 8));
+    cram_stop(&t);
+}
+
+static void cram_wreg(CramQT *t, uint64_t reg, uint64_t val)
+{
+    qtest_writeq(t->qts, t->regs + reg, val);
+}
+
+/* MSI-X is not enabled in these tests, so a fired vector is pending. */
+static bool msix_pending(CramQT *t, int vector)
+{
+    return qtest_readq(t->qts, t->bar[CXL_CRAM_MSIX_BAR] +
+                       CXL_CRAM_MSIX_PBA) & (1ULL << vector);
+}
+
+static void test_watermarks(void)
+{
+    CramQT t;
+
+    cram_start(&t, CAP_8G, "media-size=100M");
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_LOW), ==, 75 * MiB);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_HIGH), ==, 90 * MiB);
+    cram_wreg(&t, CXL_CRAM_REG_WM_LOW, 10 * MiB);
+    cram_wreg(&t, CXL_CRAM_REG_WM_HIGH, 20 * MiB);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_LOW), ==, 10 * MiB);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_HIGH), ==, 20 * MiB);
+    /* Rejected: low >= high, high above the media; nothing changes. */
+    cram_wreg(&t, CXL_CRAM_REG_WM_LOW, 20 * MiB);
+    cram_wreg(&t, CXL_CRAM_REG_WM_HIGH, 101 * MiB);
+    cram_wreg(&t, CXL_CRAM_REG_WM_HIGH, 5 * MiB);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_LOW), ==, 10 * MiB);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_HIGH), ==, 20 * MiB);
+    /* A 4-byte write changes one half. */
+    qtest_writel(t.qts, t.regs + CXL_CRAM_REG_WM_HIGH, 30 * MiB);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_HIGH), ==, 30 * MiB);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_STATUS), ==, 0);
+    /* Read-only and reserved registers ignore writes. */
+    cram_wreg(&t, CXL_CRAM_REG_STATUS, ~0ULL);
+    cram_wreg(&t, CXL_CRAM_REG_HEADROOM_PAGES, 1);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_STATUS), ==, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_HEADROOM_PAGES), ==,
+                     100 * MiB / PAGE);
+    cram_stop(&t);
+}
+
+/*
+ * Random data fills 16 MiB of media: NO_ALLOC, interrupts (own vector and
+ * 12), dropped writes poison pages; discard heals and brings the device
+ * back below low: NO_ALLOC clears and vector 13 fires.
+ */
+static void test_no_alloc(void)
+{
+    const uint32_t all = CXL_CRAM_IRQ_MASK;
+    uint64_t st, used;
+    uint8_t page[PAGE];
+    CramQT t;
+
+    cram_start(&t, CAP_8G, "media-size=16M");
+    cram_wreg(&t, CXL_CRAM_REG_IRQ_ENABLE, all);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_IRQ_ENABLE), ==, all);
+
+    write_pages(&t, 0, 3800, fill_random, 5);     /* 14.8 MiB: > 14.4 */
+    st = cram_reg(&t, CXL_CRAM_REG_STATUS);
+    g_assert_cmphex(st, ==, CXL_CRAM_STATUS_ABOVE_LOW |
+                    CXL_CRAM_STATUS_ABOVE_HIGH | CXL_CRAM_STATUS_NO_ALLOC);
+    g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_IRQ_STATUS), ==,
+                    (1 << CXL_CRAM_IRQ_LOW_RISE) |
+                    (1 << CXL_CRAM_IRQ_HIGH_RISE));
+    g_assert_true(msix_pending(&t, CXL_CRAM_MSIX_VECTOR));
+    g_assert_true(msix_pending(&t, CXL_CRAM_MSIX_DANGER));
+    g_assert_false(msix_pending(&t, CXL_CRAM_MSIX_SAFE));
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_IRQ_VEC12), ==, 1);
+    used = cram_reg(&t, CXL_CRAM_REG_MEDIA_USED);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_HEADROOM_PAGES), ==,
+                     (16 * MiB - used) / PAGE);
+    /* W1C */
+    cram_wreg(&t, CXL_CRAM_REG_IRQ_STATUS, 1 << CXL_CRAM_IRQ_LOW_RISE);
+    g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_IRQ_STATUS), ==,
+                    1 << CXL_CRAM_IRQ_HIGH_RISE);
+
+    /* Past exhaustion: dropped, poisoned, the DROPPED cause once. */
+    write_pages(&t, 1 * GiB, 1024, fill_random, 50);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_DROPPED_WRITES), >, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_POISONED_PAGES), ==,
+                     cram_reg(&t, CXL_CRAM_REG_DROPPED_WRITES));
+    st = cram_reg(&t, CXL_CRAM_REG_STATUS);
+    g_assert_true(st & CXL_CRAM_STATUS_EXHAUSTED);
+    g_assert_true(st & CXL_CRAM_STATUS_POISON);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_IRQ_COUNT(
+                                  CXL_CRAM_IRQ_DROPPED)), ==, 1);
+    g_assert_cmpuint(qtest_readq(t.qts, t.window + 1 * GiB + 1023 * PAGE),
+                     ==, ~0ULL);
+
+    /* Bad discards change nothing. */
+    used = cram_reg(&t, CXL_CRAM_REG_MEDIA_USED);
+    cram_wreg(&t, CXL_CRAM_REG_DISCARD_DPA, 100);
+    cram_wreg(&t, CXL_CRAM_REG_DISCARD_PAGES, 1);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_DISCARD_RESULT), ==,
+                     CXL_CRAM_DISCARD_UNALIGNED);
+    cram_wreg(&t, CXL_CRAM_REG_DISCARD_DPA, CAP_8G - PAGE);
+    cram_wreg(&t, CXL_CRAM_REG_DISCARD_PAGES, 2);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_DISCARD_RESULT), ==,
+                     CXL_CRAM_DISCARD_RANGE);
+    cram_wreg(&t, CXL_CRAM_REG_DISCARD_PAGES, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_DISCARD_RESULT), ==,
+                     CXL_CRAM_DISCARD_EMPTY);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_USED), ==, used);
+
+    /* A partial write does not heal a poisoned page; a full one does. */
+    qtest_writeq(t.qts, t.window + 1 * GiB + 1023 * PAGE, 42);
+    g_assert_cmpuint(qtest_readq(t.qts, t.window + 1 * GiB + 1023 * PAGE),
+                     ==, 42);
+    qtest_readq(t.qts, t.window);      /* move to another page */
+    g_assert_cmpuint(qtest_readq(t.qts, t.window + 1 * GiB + 1023 * PAGE),
+                     ==, ~0ULL);
+
+    /* Discard the random data: below low, safe again, poison cleared. */
+    cram_wreg(&t, CXL_CRAM_REG_DISCARD_DPA, 0);
+    cram_wreg(&t, CXL_CRAM_REG_DISCARD_PAGES, 3800);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_DISCARD_RESULT), ==,
+                     CXL_CRAM_DISCARD_OK);
+    cram_wreg(&t, CXL_CRAM_REG_DISCARD_DPA, 1 * GiB);
+    cram_wreg(&t, CXL_CRAM_REG_DISCARD_PAGES, 1024);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_POISONED_PAGES), ==, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_STATUS), ==, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_USED), ==, 0);
+    g_assert_true(msix_pending(&t, CXL_CRAM_MSIX_SAFE));
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_IRQ_VEC13), ==, 1);
+    g_assert_true(cram_reg(&t, CXL_CRAM_REG_IRQ_STATUS) &
+                  (1 << CXL_CRAM_IRQ_LOW_FALL));
+    g_assert_cmpuint(qtest_readq(t.qts, t.window + 1 * GiB), ==, 0);
+
+    /* A full-page write that fits heals a poisoned page. */
+    write_pages(&t, 0, 4200, fill_random, 70);      /* overfill again */
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_POISONED_PAGES), >, 0);
+    g_assert_cmpuint(qtest_readq(t.qts, t.window + 4199 * PAGE), ==, ~0ULL);
+    cram_wreg(&t, CXL_CRAM_REG_DISCARD_DPA, 0);
+    cram_wreg(&t, CXL_CRAM_REG_DISCARD_PAGES, 16);   /* make room */
+    memset(page, 0x3c, PAGE);
+    page[7] = 1;
+    qtest_memwrite(t.qts, t.window + 4199 * PAGE, page, PAGE);
+    g_assert_cmpuint(qtest_readb(t.qts, t.window + 4199 * PAGE + 7), ==, 1);
+    g_assert_cmpuint(qtest_readb(t.qts, t.window + 4199 * PAGE + 8), ==,
+                     0x3c);
     cram_stop(&t);
 }
 
@@ -615,6 +765,8 @@ int main(int argc, char **argv)
     qtest_add_func("/cxl-cram/ratio-random", test_ratio_random);
     qtest_add_func("/cxl-cram/no-leak", test_no_leak);
     qtest_add_func("/cxl-cram/overfill", test_overfill);
+    qtest_add_func("/cxl-cram/watermarks", test_watermarks);
+    qtest_add_func("/cxl-cram/no-alloc", test_no_alloc);
     qtest_add_func("/cxl-cram/host-memory", test_host_memory);
     qtest_add_func("/cxl-cram/demo", test_demo);
     return g_test_run();

@@ -16,7 +16,11 @@
 #include "cxl-cram.h"
 #include "trace.h"
 
-/* Write the staged page back to the engine; a refused store drops it. */
+/*
+ * Write the staged page back to the engine.  A refused store drops the
+ * write and poisons the page; a poisoned page only heals when the guest
+ * rewrote all of it.
+ */
 void cxl_cram_stage_flush(CXLCramDev *cram)
 {
     CXLCramStage *st = &cram->stage;
@@ -26,13 +30,20 @@ void cxl_cram_stage_flush(CXLCramDev *cram)
         return;
     }
     st->dirty = false;
-    if (cram_engine_store(cram->engine, st->page, st->buf) < 0) {
-        /* The engine kept the old content: the stage must not hide it. */
+    if (st->poisoned &&
+        find_first_zero_bit(st->written, CRAM_PAGE_SIZE) < CRAM_PAGE_SIZE) {
+        /* Partial writes to a poisoned page have nothing to merge with. */
         st->valid = false;
-        trace_cxl_cram_store_failed(dpa);
         return;
     }
+    if (cram_engine_store(cram->engine, st->page, st->buf) < 0) {
+        st->valid = false;
+        cxl_cram_write_dropped(cram, st->page);
+        return;
+    }
+    st->poisoned = false;
     trace_cxl_cram_store(dpa, cram_engine_page_class(cram->engine, st->page));
+    cxl_cram_safety_update(cram);
 }
 
 /* Forget the staged page without writing it back. */
@@ -50,19 +61,30 @@ static uint8_t *cxl_cram_stage_get(CXLCramDev *cram, uint64_t page)
         return st->buf;
     }
     cxl_cram_stage_flush(cram);
-    cram_engine_load(cram->engine, page, st->buf);
-    trace_cxl_cram_load(page << CRAM_PAGE_SHIFT,
-                        cram_engine_page_class(cram->engine, page));
+    st->poisoned = cram_engine_page_poisoned(cram->engine, page);
+    if (st->poisoned) {
+        memset(st->buf, 0xff, CRAM_PAGE_SIZE);
+        bitmap_zero(st->written, CRAM_PAGE_SIZE);
+    } else {
+        cram_engine_load(cram->engine, page, st->buf);
+        trace_cxl_cram_load(page << CRAM_PAGE_SHIFT,
+                            cram_engine_page_class(cram->engine, page));
+    }
     st->page = page;
     st->valid = true;
     st->dirty = false;
     return st->buf;
 }
 
-/* Copy @size bytes at @dpa, which may cross one page boundary. */
+/*
+ * Copy @size bytes at @dpa, which may cross one page boundary.  Reads of
+ * poisoned bytes return all-ones and are counted.
+ */
 static void cxl_cram_access(CXLCramDev *cram, uint64_t dpa, uint8_t *bytes,
                             unsigned size, bool write)
 {
+    CXLCramStage *st = &cram->stage;
+
     while (size) {
         uint64_t page = dpa >> CRAM_PAGE_SHIFT;
         unsigned off = dpa & (CRAM_PAGE_SIZE - 1);
@@ -71,9 +93,16 @@ static void cxl_cram_access(CXLCramDev *cram, uint64_t dpa, uint8_t *bytes,
 
         if (write) {
             memcpy(buf + off, bytes, len);
-            cram->stage.dirty = true;
+            st->dirty = true;
+            if (st->poisoned) {
+                bitmap_set(st->written, off, len);
+            }
         } else {
             memcpy(bytes, buf + off, len);
+            if (st->poisoned &&
+                find_next_zero_bit(st->written, off + len, off) < off + len) {
+                cxl_cram_poisoned_read(cram, dpa);
+            }
         }
         dpa += len;
         bytes += len;

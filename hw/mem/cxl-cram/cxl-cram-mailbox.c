@@ -27,6 +27,7 @@ static CXLRetCode cxl_cram_cmd_sanitize(const struct cxl_cmd *cmd,
     cxl_cram_stage_drop(cram);
     cram_engine_discard_all(cram->engine);
     cxl_discard_all_event_records(&CXL_TYPE3(cram)->cxl_dstate);
+    cxl_cram_safety_update(cram);
     trace_cxl_cram_sanitize();
     *len_out = 0;
     return CXL_MBOX_SUCCESS;

@@ -42,8 +42,30 @@ static uint64_t cxl_cram_stat_reg(const CramStats *st, hwaddr reg)
         return st->failed_stores;
     case CXL_CRAM_REG_DISCARDS:
         return st->discards;
+    case CXL_CRAM_REG_POISONED_PAGES:
+        return st->poisoned_pages;
     default:
         return 0;       /* reserved */
+    }
+}
+
+static uint64_t cxl_cram_safety_reg(CXLCramSafety *s, hwaddr reg)
+{
+    if (reg >= CXL_CRAM_REG_IRQ_COUNT(0) &&
+        reg < CXL_CRAM_REG_IRQ_COUNT(CXL_CRAM_IRQ_NR)) {
+        return s->irq_count[(reg - CXL_CRAM_REG_IRQ_COUNT(0)) / 8];
+    }
+    switch (reg) {
+    case CXL_CRAM_REG_POISONED_READS:
+        return s->poisoned_reads;
+    case CXL_CRAM_REG_MCE_RAISED:
+        return s->mce_raised;
+    case CXL_CRAM_REG_IRQ_VEC12:
+        return s->vec12_count;
+    case CXL_CRAM_REG_IRQ_VEC13:
+        return s->vec13_count;
+    default:
+        return 0;
     }
 }
 
@@ -66,11 +88,14 @@ static uint64_t cxl_cram_reg64(CXLCramDev *cram, hwaddr reg)
     case CXL_CRAM_REG_METADATA_BYTES:
         return cram_engine_metadata_bytes(cram->engine);
     }
+    if (reg >= CXL_CRAM_REG_POISONED_READS && reg < CXL_CRAM_REG_STATS_END) {
+        return cxl_cram_safety_reg(&cram->safety, reg);
+    }
     if (reg < CXL_CRAM_REG_STATS_END) {
         cxl_cram_get_stats(cram, &st);
         return cxl_cram_stat_reg(&st, reg);
     }
-    return 0;
+    return cxl_cram_ctrl_read(cram, reg);
 }
 
 static uint64_t cxl_cram_regs_read(void *opaque, hwaddr addr, unsigned size)
@@ -87,13 +112,26 @@ static uint64_t cxl_cram_regs_read(void *opaque, hwaddr addr, unsigned size)
     return val;
 }
 
-/* Every register of this version is read-only. */
+/*
+ * Control registers take 8-byte writes; a 4-byte write updates one half
+ * of the register, read back first.
+ */
 static void cxl_cram_regs_write(void *opaque, hwaddr addr, uint64_t val,
                                 unsigned size)
 {
-    qemu_log_mask(LOG_GUEST_ERROR,
-                  "cxl-cram: write 0x%" PRIx64 " to read-only register 0x%"
-                  HWADDR_PRIx " ignored\n", val, addr);
+    CXLCramDev *cram = opaque;
+    hwaddr reg = addr & ~7ULL;
+
+    trace_cxl_cram_reg_write(addr, size, val);
+    if (size == 4) {
+        uint64_t cur = reg == CXL_CRAM_REG_IRQ_STATUS ||
+                       reg == CXL_CRAM_REG_DISCARD_PAGES ?
+                       0 : cxl_cram_ctrl_read(cram, reg);
+
+        val = (addr & 4) ? deposit64(cur, 32, 32, val)
+                         : deposit64(cur, 0, 32, val);
+    }
+    cxl_cram_ctrl_write(cram, reg, val);
 }
 
 static const MemoryRegionOps cxl_cram_regs_ops = {

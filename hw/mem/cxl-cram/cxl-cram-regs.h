@@ -51,8 +51,55 @@
 /* Host memory of page metadata and allocator bookkeeping (read-only) */
 #define CXL_CRAM_REG_METADATA_BYTES 0x090
 
+/* Ratio-safety counters (read-only) */
+#define CXL_CRAM_REG_POISONED_PAGES 0x098 /* pages poisoned now */
+#define CXL_CRAM_REG_POISONED_READS 0x0a0 /* reads that took poison */
+#define CXL_CRAM_REG_MCE_RAISED     0x0a8 /* machine checks raised */
+#define CXL_CRAM_REG_IRQ_COUNT(c)   (0x0b0 + 8 * (c)) /* per cause, 0..4 */
+#define CXL_CRAM_REG_IRQ_VEC12      0x0d8 /* vector 12 fired */
+#define CXL_CRAM_REG_IRQ_VEC13      0x0e0 /* vector 13 fired */
+
 #define CXL_CRAM_REG_STATS_END      0x100
-/* 0x100-0x1ff: reserved for control (watermarks, interrupts, discard) */
+
+/* Control and status */
+#define CXL_CRAM_REG_WM_LOW         0x100 /* RW: bytes of media used */
+#define CXL_CRAM_REG_WM_HIGH        0x108 /* RW: bytes of media used */
+#define CXL_CRAM_REG_STATUS         0x110 /* RO: CXL_CRAM_STATUS_* */
+#define CXL_CRAM_REG_HEADROOM_PAGES 0x118 /* RO: worst-case pages storable */
+#define CXL_CRAM_REG_IRQ_ENABLE     0x120 /* RW: CXL_CRAM_IRQ_* */
+#define CXL_CRAM_REG_IRQ_STATUS     0x128 /* RW1C: CXL_CRAM_IRQ_* */
+#define CXL_CRAM_REG_DISCARD_DPA    0x130 /* RW: first page to discard */
+#define CXL_CRAM_REG_DISCARD_PAGES  0x138 /* WO doorbell: page count */
+#define CXL_CRAM_REG_DISCARD_RESULT 0x140 /* RO: CXL_CRAM_DISCARD_* */
+#define CXL_CRAM_REG_CTRL_END       0x148
+
+#define CXL_CRAM_STATUS_ABOVE_LOW   (1u << 0)
+#define CXL_CRAM_STATUS_ABOVE_HIGH  (1u << 1)
+#define CXL_CRAM_STATUS_NO_ALLOC    (1u << 2)
+#define CXL_CRAM_STATUS_EXHAUSTED   (1u << 3)
+#define CXL_CRAM_STATUS_POISON      (1u << 4)
+
+/* Interrupt causes: bit numbers of IRQ_ENABLE / IRQ_STATUS */
+#define CXL_CRAM_IRQ_LOW_RISE       0   /* used rose to >= low */
+#define CXL_CRAM_IRQ_HIGH_RISE      1   /* used rose to >= high: NO_ALLOC */
+#define CXL_CRAM_IRQ_HIGH_FALL      2   /* used fell below high */
+#define CXL_CRAM_IRQ_LOW_FALL       3   /* used fell below low: safe */
+#define CXL_CRAM_IRQ_DROPPED        4   /* first dropped write */
+#define CXL_CRAM_IRQ_NR             5
+#define CXL_CRAM_IRQ_MASK           ((1u << CXL_CRAM_IRQ_NR) - 1)
+
+#define CXL_CRAM_DISCARD_OK         0
+#define CXL_CRAM_DISCARD_UNALIGNED  1
+#define CXL_CRAM_DISCARD_RANGE      2
+#define CXL_CRAM_DISCARD_EMPTY      3
+
+/* MSI-X: cxl-type3 uses 0-7; 12 and 13 are the compressed-CXL ABI. */
+#define CXL_CRAM_MSIX_VECTOR        8
+#define CXL_CRAM_MSIX_DANGER        12
+#define CXL_CRAM_MSIX_SAFE          13
+#define CXL_CRAM_MSIX_NR            16
+#define CXL_CRAM_MSIX_BAR           4       /* table at 0, PBA at 0x800 */
+#define CXL_CRAM_MSIX_PBA           0x800
 
 #define CXL_CRAM_CODEC_NONE         0
 #define CXL_CRAM_CODEC_LZ4          1

@@ -60,7 +60,13 @@ static void cxl_cram_stats_get(Object *obj, Visitor *v, const char *name,
          visit_type_uint64(v, "loads", &st.loads, errp) &&
          visit_type_uint64(v, "dropped-writes", &st.failed_stores, errp) &&
          visit_type_uint64(v, "discards", &st.discards, errp) &&
-         visit_type_uint64(v, "metadata-bytes", &metadata, errp);
+         visit_type_uint64(v, "metadata-bytes", &metadata, errp) &&
+         visit_type_uint64(v, "poisoned-pages", &st.poisoned_pages, errp) &&
+         visit_type_uint64(v, "poisoned-reads",
+                           &cram->safety.poisoned_reads, errp) &&
+         visit_type_uint64(v, "machine-checks", &cram->safety.mce_raised,
+                           errp) &&
+         visit_type_uint32(v, "status", &cram->safety.status, errp);
     if (ok) {
         visit_check_struct(v, errp);
     }

@@ -95,6 +95,10 @@ static void cxl_cram_realize(PCIDevice *pci_dev, Error **errp)
         goto err_memory;
     }
     cxl_cram_regs_init(cram);
+    if (!cxl_cram_safety_init(cram, errp)) {
+        cc->parent_exit(pci_dev);
+        goto err_memory;
+    }
     return;
 
 err_memory:
@@ -131,6 +135,8 @@ static const Property cxl_cram_props[] = {
     DEFINE_PROP_SIZE("media-size", CXLCramDev, media_size, 1 * GiB),
     DEFINE_PROP_STRING("compress", CXLCramDev, compress),
     DEFINE_PROP_UINT8("compress-level", CXLCramDev, compress_level, 0),
+    DEFINE_PROP_UINT8("low-watermark", CXLCramDev, low_watermark, 75),
+    DEFINE_PROP_UINT8("high-watermark", CXLCramDev, high_watermark, 90),
 };
 
 static void cxl_cram_instance_init(Object *obj)

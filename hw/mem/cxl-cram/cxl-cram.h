@@ -10,8 +10,10 @@
 #ifndef HW_CXL_CRAM_H
 #define HW_CXL_CRAM_H
 
+#include "qemu/bitmap.h"
 #include "hw/cxl/cxl.h"
 #include "engine/cram-engine.h"
+#include "cxl-cram-regs.h"
 
 #define TYPE_CXL_CRAM "cxl-cram"
 OBJECT_DECLARE_TYPE(CXLCramDev, CXLCramClass, CXL_CRAM)
@@ -28,8 +30,31 @@ typedef struct CXLCramStage {
     uint64_t page;          /* page index, valid only if @valid */
     bool valid;
     bool dirty;             /* differs from what the engine holds */
+    /*
+     * A poisoned page has no old content to merge partial writes into:
+     * only the bytes in @written are real, and only a write of the whole
+     * page can heal it.
+     */
+    bool poisoned;
+    DECLARE_BITMAP(written, CRAM_PAGE_SIZE);
     uint8_t *buf;           /* CRAM_PAGE_SIZE bytes */
 } CXLCramStage;
+
+/* Ratio safety: watermarks, status, interrupts, poison counters. */
+typedef struct CXLCramSafety {
+    uint64_t wm_low;            /* bytes of media used */
+    uint64_t wm_high;
+    uint32_t status;            /* CXL_CRAM_STATUS_* */
+    uint32_t irq_enable;        /* 1 << CXL_CRAM_IRQ_* */
+    uint32_t irq_status;
+    uint64_t irq_count[CXL_CRAM_IRQ_NR];
+    uint64_t vec12_count;
+    uint64_t vec13_count;
+    uint64_t poisoned_reads;
+    uint64_t mce_raised;
+    uint64_t discard_dpa;
+    uint64_t discard_result;
+} CXLCramSafety;
 
 struct CXLCramDev {
     CXLType3Dev parent_obj;
@@ -39,11 +64,14 @@ struct CXLCramDev {
     uint64_t media_size;
     char *compress;
     uint8_t compress_level;
+    uint8_t low_watermark;      /* percent of media-size */
+    uint8_t high_watermark;
 
     CramEngine *engine;
     HostMemoryBackend *memory;  /* I/O region over the capacity */
     MemoryRegion regs;          /* vendor register block, BAR 5 */
     CXLCramStage stage;
+    CXLCramSafety safety;
 };
 
 struct CXLCramClass {
@@ -60,6 +88,14 @@ bool cxl_cram_memory_init(CXLCramDev *cram, Error **errp);
 void cxl_cram_memory_fini(CXLCramDev *cram);
 void cxl_cram_stage_flush(CXLCramDev *cram);
 void cxl_cram_stage_drop(CXLCramDev *cram);
+
+/* cxl-cram-safety.c */
+bool cxl_cram_safety_init(CXLCramDev *cram, Error **errp);
+void cxl_cram_safety_update(CXLCramDev *cram);
+void cxl_cram_write_dropped(CXLCramDev *cram, uint64_t page);
+void cxl_cram_poisoned_read(CXLCramDev *cram, uint64_t dpa);
+uint64_t cxl_cram_ctrl_read(CXLCramDev *cram, hwaddr reg);
+void cxl_cram_ctrl_write(CXLCramDev *cram, hwaddr reg, uint64_t val);
 
 /* cxl-cram-regs.c */
 void cxl_cram_regs_init(CXLCramDev *cram);

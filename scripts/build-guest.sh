@@ -1,0 +1,278 @@
+#!/bin/bash
+# Build the CXL test guest into build/guest: Debian's 6.12 kernel
+# (bookworm-security) and a busybox initramfs holding the CXL/DAX modules,
+# trixie's cxl and daxctl (bookworm's ndctl 76 cannot create RAM regions)
+# and guest/ (the /init script and helpers).  Package versions are resolved
+# from the archive on every run; when they and guest/ and this script are
+# unchanged, nothing is rebuilt.  Nothing is installed from trixie: the .debs
+# are only unpacked into .cache/guest.
+set -euo pipefail
+. "$(dirname "$0")/apt-local.sh"
+
+OUT=${GUEST_OUT:-$CRAM_TOP/build/guest}
+GCACHE=$CRAM_CACHE/guest
+HOST_PKGS=(cpio kmod xz-utils gzip)
+# Loaded by /init in this order, with their dependencies; qemu_fw_cfg
+# carries commands too long for the kernel command line.
+MODULES=(cxl_acpi cxl_pci cxl_port cxl_mem dax device_dax dax_cxl kmem
+    qemu_fw_cfg)
+# cxl, daxctl and their shared-library closure (checked below with ld.so).
+TRIXIE_PKGS=(cxl daxctl libc6 libcxl1 libdaxctl1 libndctl6 libkmod2 libudev1
+    libuuid1 libjson-c5 libiniparser4 libtraceevent1 libtracefs1 libssl3t64
+    liblzma5 libzstd1 libcap2 zlib1g libselinux1 libpcre2-8-0 libgcc-s1
+    liblz4-1 libcrypt1)
+
+log() { echo "build-guest: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+install_host_pkgs() {
+    local p missing=()
+    for p in "${HOST_PKGS[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+            missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -q update
+    apt-get -q install -y --no-install-recommends "${missing[@]}"
+}
+
+# Newest of the Debian versions on stdin.
+newest_version() {
+    local v best=
+    while read -r v; do
+        if [ -z "$best" ] || dpkg --compare-versions "$v" gt "$best"; then
+            best=$v
+        fi
+    done
+    echo "$best"
+}
+
+# "pkg version" of each package in the arguments, from `apt-cache madison`
+# output on stdin (binary packages only).
+pick_versions() {
+    local madison p v
+    madison=$(grep -v '| *Sources$' || true)
+    for p in "$@"; do
+        v=$(awk -F' *[|] *' -v p="$p" '{sub(/^ +/, "", $1)} $1 == p {print $2}' \
+            <<<"$madison" | newest_version)
+        [ -n "$v" ] || return 1
+        echo "$p $v"
+    done
+}
+
+# The newest linux-image-6.12.*+deb12-amd64 (bookworm-security); the
+# -unsigned package holds the same kernel and modules without the signature.
+kernel_pkg() {
+    local names abi
+    names=$(apt-cache search --names-only \
+        '^linux-image-6\.12\.[0-9]+\+deb12-amd64(-unsigned)?$' | awk '{print $1}')
+    abi=$(sed 's/-unsigned$//' <<<"$names" | sort -uV | tail -n 1)
+    [ -n "$abi" ] || return 1
+    if grep -qx -- "$abi-unsigned" <<<"$names"; then echo "$abi-unsigned"; else echo "$abi"; fi
+}
+
+# Sets BOOKWORM (kernel + busybox-static) and TRIXIE: "pkg version" lines.
+resolve_versions() {
+    local kpkg
+    kpkg=$(kernel_pkg) || return 1
+    BOOKWORM=$(apt-cache madison "$kpkg" busybox-static |
+        pick_versions "$kpkg" busybox-static) || return 1
+    TRIXIE=$(apt_local_cache madison "${TRIXIE_PKGS[@]}" |
+        pick_versions "${TRIXIE_PKGS[@]}") || return 1
+}
+
+apt_local_cache() {
+    apt-cache -o Dir::Etc::SourceList="$APT_DIR/sources.list" \
+        -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists="$APT_DIR/lists" \
+        -o Dir::Cache::pkgcache="" -o Dir::Cache::srcpkgcache="" "$@"
+}
+
+# Everything the image depends on, one line each: compared with the stamp
+# of the last build.
+inputs() {
+    echo "bookworm:"; echo "$BOOKWORM"
+    echo "trixie:"; echo "$TRIXIE"
+    (cd "$CRAM_TOP" && find guest scripts/build-guest.sh -type f -print0 |
+        sort -z | xargs -0 sha256sum)
+    (cd "$CRAM_TOP" && find guest -print0 | sort -z | xargs -0 stat -c '%a %n')
+}
+
+# The .deb of "pkg version" in DIR, downloaded with the apt command given
+# (apt-get or apt_local) unless present; older versions are removed.
+deb_file() { echo "$1/${2}_${3//:/%3a}_"*.deb; }
+fetch_deb() {
+    local dir=$1 pkg=$2 ver=$3 f
+    shift 3
+    f=$(deb_file "$dir" "$pkg" "$ver")
+    [ -f "$f" ] && return 0
+    mkdir -p "$dir"
+    rm -f "$dir/${pkg}_"*.deb
+    (cd "$dir" && "$@" -q -o APT::Sandbox::User=root download "$pkg=$ver" >&2) || return 1
+    f=$(deb_file "$dir" "$pkg" "$ver")
+    [ -f "$f" ]
+}
+
+fetch_all() {
+    local pkg ver
+    while read -r pkg ver; do
+        fetch_deb "$GCACHE/debs/bookworm" "$pkg" "$ver" apt-get || return 1
+    done <<<"$BOOKWORM"
+    while read -r pkg ver; do
+        fetch_deb "$GCACHE/debs/trixie" "$pkg" "$ver" apt_local || return 1
+    done <<<"$TRIXIE"
+}
+
+# Unpack every .deb of a "pkg version" list into DIR.
+unpack() {
+    local dir=$1 list=$2 debs=$3 pkg ver
+    rm -rf "$dir" && mkdir -p "$dir"
+    while read -r pkg ver; do
+        dpkg-deb -x "$(deb_file "$debs" "$pkg" "$ver")" "$dir"
+    done <<<"$list"
+}
+
+# A merged-/usr skeleton, as in trixie, so that its binaries find their
+# loader (/lib64/ld-linux-x86-64.so.2) and libraries at the usual paths.
+make_skeleton() {
+    local d
+    rm -rf "$ROOT"
+    mkdir -p "$ROOT"/{usr/bin,usr/sbin,usr/lib/x86_64-linux-gnu,usr/lib64,usr/local/bin}
+    mkdir -p "$ROOT"/{dev,proc,sys,tmp,run,root,etc/cram,mnt}
+    for d in bin sbin lib lib64; do ln -s "usr/$d" "$ROOT/$d"; done
+    # The kernel opens /dev/console before /init mounts devtmpfs.
+    mknod "$ROOT/dev/console" c 5 1
+    chmod 1777 "$ROOT/tmp"
+}
+
+install_busybox() {
+    local a
+    install -m 755 "$STAGE/bookworm/bin/busybox" "$ROOT/usr/bin/busybox"
+    for a in $("$ROOT/usr/bin/busybox" --list-full); do
+        case $a in */*) ;; *) continue ;; esac   # skips "linuxrc"
+        a=/usr/${a#usr/}
+        [ -e "$ROOT$a" ] || ln -s /usr/bin/busybox "$ROOT$a"
+    done
+}
+
+# Copy the modules and their dependencies (decompressed), list them in load
+# order for /init, and index them with depmod for busybox modprobe.
+install_modules() {
+    local kdir=$STAGE/bookworm/lib/modules/$KVER dst=$ROOT/usr/lib/modules/$KVER
+    local m line rel seen=" "
+    depmod -b "$STAGE/bookworm" "$KVER"
+    mkdir -p "$dst"
+    cp "$kdir"/modules.builtin* "$kdir/modules.order" "$dst/"
+    : >"$ROOT/etc/cram/modules"
+    for m in "${MODULES[@]}"; do
+        modprobe -d "$STAGE/bookworm" -S "$KVER" --show-depends "$m" >"$STAGE/deps" ||
+            die "module $m not found in $KVER"
+        while read -r line; do
+            case $line in insmod\ *) ;; *) continue ;; esac   # "builtin x"
+            rel=${line#insmod "$kdir"/}
+            rel=${rel%% *}
+            case $seen in *" $rel "*) continue ;; esac
+            seen+="$rel "
+            mkdir -p "$dst/$(dirname "$rel")"
+            case $rel in
+            *.xz) xz -dc "$kdir/$rel" >"$dst/${rel%.xz}"; rel=${rel%.xz} ;;
+            *) cp "$kdir/$rel" "$dst/$rel" ;;
+            esac
+            m=$(basename "$rel" .ko)
+            echo "${m//-/_} $rel" >>"$ROOT/etc/cram/modules"
+        done <"$STAGE/deps"
+    done
+    depmod -b "$ROOT" "$KVER"
+}
+
+# trixie's cxl/daxctl with all the shared libraries of the packages (the
+# closure includes libraries libkmod opens with dlopen, e.g. liblzma).
+install_trixie() {
+    local t=$STAGE/trixie lib=$ROOT/usr/lib/x86_64-linux-gnu b
+    cp -a "$t"/usr/lib/x86_64-linux-gnu/*.so* "$lib/"
+    # Packages not yet moved to /usr by trixie's merged-/usr transition.
+    if [ -d "$t/lib/x86_64-linux-gnu" ]; then cp -a "$t"/lib/x86_64-linux-gnu/*.so* "$lib/"; fi
+    ln -sf ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$ROOT/usr/lib64/ld-linux-x86-64.so.2"
+    for b in cxl daxctl; do
+        install -m 755 "$t/usr/bin/$b" "$ROOT/usr/bin/$b"
+        check_closure "$ROOT/usr/bin/$b"
+    done
+}
+
+# Fail unless the loader finds every library of BIN inside the image.
+check_closure() {
+    local bin=$1 list
+    list=$("$ROOT/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" \
+        --library-path "$ROOT/usr/lib/x86_64-linux-gnu" --list "$bin")
+    if grep -q 'not found' <<<"$list"; then
+        die "$(basename "$bin"): missing libraries: $(grep 'not found' <<<"$list" | tr -s '\n\t' '  ')"
+    fi
+    if grep '=>' <<<"$list" | grep -v "=> $ROOT/" | grep -q .; then
+        die "$(basename "$bin"): library resolved outside the image: $list"
+    fi
+}
+
+install_guest_files() {
+    cp -a "$CRAM_TOP/guest/." "$ROOT/"
+    chmod 755 "$ROOT/init"
+    echo "$KVER" >"$ROOT/etc/cram/kernel"
+}
+
+pack() {
+    local tmp=$OUT/.initramfs.tmp
+    (cd "$ROOT" && find . -print0 | LC_ALL=C sort -z |
+        cpio --null --quiet -o -H newc --owner=0:0 --reproducible) | gzip -6n >"$tmp"
+    cp "$STAGE/bookworm/boot/vmlinuz-$KVER" "$OUT/vmlinuz.tmp"
+    mv "$OUT/vmlinuz.tmp" "$OUT/vmlinuz"
+    mv "$tmp" "$OUT/initramfs.cpio.gz"
+}
+
+build() {
+    STAGE=$GCACHE/stage ROOT=$GCACHE/root
+    unpack "$STAGE/bookworm" "$BOOKWORM" "$GCACHE/debs/bookworm"
+    unpack "$STAGE/trixie" "$TRIXIE" "$GCACHE/debs/trixie"
+    KVER=$(basename "$(echo "$STAGE"/bookworm/lib/modules/*)")
+    make_skeleton
+    install_busybox
+    install_modules
+    install_trixie
+    install_guest_files
+    mkdir -p "$OUT"
+    rm -f "$OUT/inputs"
+    pack
+    "$ROOT/usr/lib64/ld-linux-x86-64.so.2" --library-path "$ROOT/usr/lib/x86_64-linux-gnu" \
+        "$ROOT/usr/bin/cxl" version >/dev/null || die "trixie cxl does not run"
+    log "kernel $KVER, initramfs $(du -h "$OUT/initramfs.cpio.gz" | cut -f1)"
+}
+
+main() {
+    mkdir -p "$GCACHE"
+    exec 9>"$GCACHE/lock"
+    flock 9   # one build at a time
+    install_host_pkgs
+    apt_local_init >/dev/null
+    if ! resolve_versions; then
+        log "refreshing the bookworm package lists"
+        apt-get -q update >&2
+        resolve_versions || die "cannot resolve the guest packages"
+    fi
+    local want
+    want=$(inputs)
+    if [ -f "$OUT/inputs" ] && [ "$(cat "$OUT/inputs")" = "$want" ] &&
+        [ -f "$OUT/vmlinuz" ] && [ -f "$OUT/initramfs.cpio.gz" ]; then
+        log "up to date"
+        return 0
+    fi
+    if ! fetch_all; then
+        # The lists may name versions the archive no longer has.
+        log "download failed; refreshing the package lists"
+        apt-get -q update >&2 && apt_local update >&2
+        resolve_versions && fetch_all || die "cannot download the guest packages"
+        want=$(inputs)
+    fi
+    build
+    echo "$want" >"$OUT/inputs"
+}
+
+main "$@"
