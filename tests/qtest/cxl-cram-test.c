@@ -453,7 +453,7 @@ static void test_overfill(void)
     size_t i;
 
     memset(ones, 0xff, PAGE);
-    cram_start(&t, CAP_8G, "media-size=16M");
+    cram_start(&t, CAP_8G, "media-size=16M,poison-mce=off");
     write_pages(&t, 0, text_pages, fill_text, 100);
     write_pages(&t, rbase, rand_pages, fill_random, 200);
     dropped = cram_reg(&t, CXL_CRAM_REG_DROPPED_WRITES);
@@ -544,7 +544,7 @@ static void test_no_alloc(void)
     uint8_t page[PAGE];
     CramQT t;
 
-    cram_start(&t, CAP_8G, "media-size=16M");
+    cram_start(&t, CAP_8G, "media-size=16M,poison-mce=off");
     cram_wreg(&t, CXL_CRAM_REG_IRQ_ENABLE, all);
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_IRQ_ENABLE), ==, all);
 
@@ -631,6 +631,245 @@ static void test_no_alloc(void)
     g_assert_cmpuint(qtest_readb(t.qts, t.window + 4199 * PAGE + 7), ==, 1);
     g_assert_cmpuint(qtest_readb(t.qts, t.window + 4199 * PAGE + 8), ==,
                      0x3c);
+    cram_stop(&t);
+}
+
+/* Get Poison List over [start, start + len); returns the record count. */
+static int get_poison(CramQT *t, uint64_t start, uint64_t len,
+                      uint8_t *out, bool *more)
+{
+    uint8_t in[16];
+    size_t out_len;
+
+    stq_le_p(in, start);
+    stq_le_p(in + 8, len / 64);
+    g_assert_cmpint(cram_mbox(t, 0x4300, in, 16, out, &out_len), ==, 0);
+    *more = out[0] & 1;
+    g_assert_cmpuint(out_len, ==, 0x20 + 16 * lduw_le_p(out + 0xa));
+    return lduw_le_p(out + 0xa);
+}
+
+static int inject_poison(CramQT *t, uint64_t dpa)
+{
+    uint8_t in[8];
+    size_t len;
+
+    stq_le_p(in, dpa);
+    return cram_mbox(t, 0x4301, in, 8, NULL, &len);
+}
+
+/*
+ * Dropped writes show in the poison list, coalesced into one record per
+ * run of pages with source "internal", and in the Failure event log as
+ * General Media Events carrying the DPA.
+ */
+static void test_poison_list(void)
+{
+    uint8_t out[2048], in[1];
+    uint64_t dropped, first_bad = 0;
+    size_t len;
+    bool more;
+    CramQT t;
+    int n, i;
+
+    cram_start(&t, CAP_8G, "media-size=16M,poison-mce=off");
+    write_pages(&t, 1 * GiB, 4608, fill_random, 3);     /* 18 MiB */
+    dropped = cram_reg(&t, CXL_CRAM_REG_DROPPED_WRITES);
+    g_assert_cmpuint(dropped, ==, 4608 - 4096);
+
+    n = get_poison(&t, 0, CAP_8G, out, &more);
+    g_assert_cmpint(n, ==, 1);
+    g_assert_false(more);
+    first_bad = ldq_le_p(out + 0x20) & ~0x3fULL;
+    g_assert_cmphex(ldq_le_p(out + 0x20) & 7, ==, 2);      /* internal */
+    g_assert_cmphex(first_bad, ==, 1 * GiB + 4096ULL * PAGE);
+    g_assert_cmpuint(ldl_le_p(out + 0x28), ==, dropped * PAGE / 64);
+    /* A query inside the run is clipped to the query. */
+    n = get_poison(&t, first_bad + 2 * PAGE, PAGE, out, &more);
+    g_assert_cmpint(n, ==, 1);
+    g_assert_cmphex(ldq_le_p(out + 0x20) & ~0x3fULL, ==,
+                    first_bad + 2 * PAGE);
+    g_assert_cmpuint(ldl_le_p(out + 0x28), ==, PAGE / 64);
+    /* Misaligned or out-of-range queries are rejected. */
+    stq_le_p(out, 32);
+    stq_le_p(out + 8, 1);
+    g_assert_cmpint(cram_mbox(&t, 0x4300, out, 16, NULL, &len), ==, 0x2);
+    stq_le_p(out, CAP_8G);
+    g_assert_cmpint(cram_mbox(&t, 0x4300, out, 16, NULL, &len), ==, 0x2);
+
+    /* Failure log (2): General Media Events with the dropped DPAs. */
+    in[0] = 2;
+    g_assert_cmpint(cram_mbox(&t, 0x0100, in, 1, out, &len), ==, 0);
+    n = lduw_le_p(out + 0x14);
+    g_assert_cmpint(n, >, 0);
+    /* General Media Event UUID fbcd0a77-... */
+    g_assert_cmphex((uint32_t)ldl_be_p(out + 0x20), ==, 0xfbcd0a77);
+    g_assert_cmphex(ldq_le_p(out + 0x20 + 48), ==, first_bad | 1);
+    for (i = 1; i < n; i++) {
+        g_assert_cmphex(ldq_le_p(out + 0x20 + 128 * i + 48), ==,
+                        (first_bad + i * PAGE) | 1);
+    }
+    cram_stop(&t);
+}
+
+/* Hundreds of records: Get Poison List pages through them, no assert. */
+static void test_poison_many(void)
+{
+    uint8_t out[2048];
+    int total = 0, calls = 0, n, i;
+    bool more;
+    CramQT t;
+
+    cram_start(&t, CAP_8G, "poison-mce=off");
+    for (i = 0; i < 300; i++) {
+        g_assert_cmpint(inject_poison(&t, 2 * GiB + 2ULL * i * PAGE), ==, 0);
+    }
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_POISONED_PAGES), ==, 300);
+    do {
+        n = get_poison(&t, 0, CAP_8G, out, &more);
+        for (i = 0; i < n; i++) {
+            uint64_t a = ldq_le_p(out + 0x20 + 16 * i);
+
+            g_assert_cmphex(a & 7, ==, 3);                  /* injected */
+            g_assert_cmphex(a & ~0x3fULL, ==,
+                            2 * GiB + 2ULL * (total + i) * PAGE);
+            g_assert_cmpuint(ldl_le_p(out + 0x28 + 16 * i), ==, PAGE / 64);
+        }
+        total += n;
+        calls++;
+    } while (more && calls < 10);
+    g_assert_cmpint(total, ==, 300);
+    g_assert_cmpint(calls, ==, 3);
+    /* Injected poison is felt: all-ones. */
+    g_assert_cmphex(qtest_readq(t.qts, t.window + 2 * GiB), ==, ~0ULL);
+    cram_stop(&t);
+}
+
+/* Clear Poison writes its 64 bytes; the rest of the page reads zero. */
+static void test_clear_poison(void)
+{
+    uint8_t in[72], out[2048], line[64];
+    const uint64_t dpa = 3 * GiB + 5 * PAGE;
+    size_t len;
+    bool more;
+    CramQT t;
+
+    cram_start(&t, CAP_8G, "poison-mce=off");
+    write_pages(&t, 3 * GiB, 8, fill_text, 4);
+    g_assert_cmpint(inject_poison(&t, dpa + 128), ==, 0);
+    g_assert_cmphex(qtest_readq(t.qts, t.window + dpa + 64), ==, ~0ULL);
+    g_assert_cmpint(get_poison(&t, 0, CAP_8G, out, &more), ==, 1);
+
+    memset(in + 8, 0x5a, 64);
+    stq_le_p(in, dpa + 64);
+    g_assert_cmpint(cram_mbox(&t, 0x4302, in, 72, NULL, &len), ==, 0);
+    qtest_memread(t.qts, t.window + dpa + 64, line, 64);
+    g_assert_cmpmem(line, 64, in + 8, 64);
+    g_assert_cmphex(qtest_readq(t.qts, t.window + dpa), ==, 0);
+    g_assert_cmphex(qtest_readq(t.qts, t.window + dpa + PAGE - 8), ==, 0);
+    g_assert_cmpint(get_poison(&t, 0, CAP_8G, out, &more), ==, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_POISONED_PAGES), ==, 0);
+    /* Bad input */
+    stq_le_p(in, dpa + 8);
+    g_assert_cmpint(cram_mbox(&t, 0x4302, in, 72, NULL, &len), ==, 0x2);
+    g_assert_cmpint(cram_mbox(&t, 0x4302, in, 40, NULL, &len), ==, 0x16);
+    cram_stop(&t);
+}
+
+/* Media Operations (4402h): discovery, probe, zero, bad input. */
+static void test_media_ops(void)
+{
+    uint8_t in[8 + 16 * 4], out[2048];
+    uint64_t used;
+    size_t len;
+    bool more;
+    CramQT t;
+
+    cram_start(&t, CAP_8G, "media-size=16M,poison-mce=off");
+    memset(in, 0, sizeof(in));
+    stw_le_p(in + 10, 2);                       /* discovery: 0, 2 ops */
+    g_assert_cmpint(cram_mbox(&t, 0x4402, in, 12, out, &len), ==, 0);
+    g_assert_cmpuint(len, ==, 16);
+    g_assert_cmpuint(ldq_le_p(out), ==, 64);
+    g_assert_cmpuint(lduw_le_p(out + 8), ==, 2);
+    g_assert_cmpuint(lduw_le_p(out + 10), ==, 2);
+    g_assert_cmphex(out[14], ==, 1);
+    g_assert_cmphex(out[15], ==, 1);
+    stw_le_p(in + 10, 3);                       /* asks too many */
+    g_assert_cmpint(cram_mbox(&t, 0x4402, in, 12, out, &len), ==, 0x2);
+
+    /* Probe: zero with no range succeeds and changes nothing. */
+    in[0] = 1;
+    in[1] = 1;
+    g_assert_cmpint(cram_mbox(&t, 0x4402, in, 8, NULL, &len), ==, 0);
+
+    write_pages(&t, 0, 4200, fill_random, 8);       /* overfill */
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_POISONED_PAGES), ==, 104);
+    used = cram_reg(&t, CXL_CRAM_REG_MEDIA_USED);
+
+    /* Bad input changes nothing. */
+    stl_le_p(in + 4, 1);
+    stq_le_p(in + 8, 32);
+    stq_le_p(in + 16, PAGE);
+    g_assert_cmpint(cram_mbox(&t, 0x4402, in, 24, NULL, &len), ==, 0x2);
+    stq_le_p(in + 8, CAP_8G - PAGE);
+    stq_le_p(in + 16, 2 * PAGE);
+    g_assert_cmpint(cram_mbox(&t, 0x4402, in, 24, NULL, &len), ==, 0x2);
+    stq_le_p(in + 16, 0);
+    g_assert_cmpint(cram_mbox(&t, 0x4402, in, 24, NULL, &len), ==, 0x2);
+    g_assert_cmpint(cram_mbox(&t, 0x4402, in, 40, NULL, &len), ==, 0x16);
+    in[1] = 7;
+    g_assert_cmpint(cram_mbox(&t, 0x4402, in, 24, NULL, &len), ==, 0x3);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_USED), ==, used);
+
+    /* Zero: the first 100 pages, a partial line run, the poisoned tail. */
+    in[1] = 1;
+    stl_le_p(in + 4, 3);
+    stq_le_p(in + 8, 0);
+    stq_le_p(in + 16, 100 * PAGE);
+    stq_le_p(in + 24, 200 * PAGE + 64);
+    stq_le_p(in + 32, 128);
+    stq_le_p(in + 40, 4096ULL * PAGE);
+    stq_le_p(in + 48, 104 * PAGE);
+    g_assert_cmpint(cram_mbox(&t, 0x4402, in, 56, NULL, &len), ==, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_POISONED_PAGES), ==, 0);
+    g_assert_cmpint(get_poison(&t, 0, CAP_8G, out, &more), ==, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_USED), ==,
+                     used - 100 * PAGE);
+    g_assert_cmphex(qtest_readq(t.qts, t.window + 99 * PAGE), ==, 0);
+    g_assert_cmphex(qtest_readq(t.qts, t.window + 4100ULL * PAGE), ==, 0);
+    g_assert_cmphex(qtest_readq(t.qts, t.window + 200 * PAGE + 64), ==, 0);
+    g_assert_cmphex(qtest_readq(t.qts, t.window + 200 * PAGE + 184), ==, 0);
+    g_assert_cmphex(qtest_readq(t.qts, t.window + 200 * PAGE + 192), !=, 0);
+    cram_stop(&t);
+}
+
+/*
+ * With poison-mce on (the default), reading a poisoned page raises a
+ * machine check.  Under qtest the guest never enabled CR4.MCE, so QEMU
+ * turns it into a reset, and says so with MEMORY_FAILURE.
+ */
+static void test_poison_mce(void)
+{
+    QDict *ev, *data, *st;
+    CramQT t;
+
+    cram_start(&t, CAP_8G, NULL);
+    g_assert_cmpint(inject_poison(&t, 5 * GiB), ==, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MCE_RAISED), ==, 0);
+    g_assert_cmphex(qtest_readq(t.qts, t.window + 5 * GiB + 8), ==, ~0ULL);
+    ev = qtest_qmp_eventwait_ref(t.qts, "MEMORY_FAILURE");
+    data = qdict_get_qdict(ev, "data");
+    g_assert_cmpstr(qdict_get_str(data, "recipient"), ==, "guest");
+    g_assert_cmpstr(qdict_get_str(data, "action"), ==, "reset");
+    g_assert_true(qdict_get_bool(qdict_get_qdict(data, "flags"),
+                                 "action-required"));
+    qobject_unref(ev);
+    /* The reset unmapped the BARs: read the counters through QMP. */
+    st = cram_stats(&t);
+    g_assert_cmpuint(qdict_get_int(st, "machine-checks"), ==, 1);
+    g_assert_cmpuint(qdict_get_int(st, "poisoned-reads"), ==, 1);
+    qobject_unref(st);
     cram_stop(&t);
 }
 
@@ -767,6 +1006,11 @@ int main(int argc, char **argv)
     qtest_add_func("/cxl-cram/overfill", test_overfill);
     qtest_add_func("/cxl-cram/watermarks", test_watermarks);
     qtest_add_func("/cxl-cram/no-alloc", test_no_alloc);
+    qtest_add_func("/cxl-cram/poison-list", test_poison_list);
+    qtest_add_func("/cxl-cram/poison-many", test_poison_many);
+    qtest_add_func("/cxl-cram/clear-poison", test_clear_poison);
+    qtest_add_func("/cxl-cram/media-ops", test_media_ops);
+    qtest_add_func("/cxl-cram/poison-mce", test_poison_mce);
     qtest_add_func("/cxl-cram/host-memory", test_host_memory);
     qtest_add_func("/cxl-cram/demo", test_demo);
     return g_test_run();

@@ -41,7 +41,10 @@ void cxl_cram_stage_flush(CXLCramDev *cram)
         cxl_cram_write_dropped(cram, st->page);
         return;
     }
-    st->poisoned = false;
+    if (st->poisoned) {
+        st->poisoned = false;
+        cxl_cram_poison_healed(cram, st->page, 1);
+    }
     trace_cxl_cram_store(dpa, cram_engine_page_class(cram->engine, st->page));
     cxl_cram_safety_update(cram);
 }
@@ -78,12 +81,13 @@ static uint8_t *cxl_cram_stage_get(CXLCramDev *cram, uint64_t page)
 
 /*
  * Copy @size bytes at @dpa, which may cross one page boundary.  Reads of
- * poisoned bytes return all-ones and are counted.
+ * poisoned bytes return all-ones and are counted; returns true then.
  */
-static void cxl_cram_access(CXLCramDev *cram, uint64_t dpa, uint8_t *bytes,
+static bool cxl_cram_access(CXLCramDev *cram, uint64_t dpa, uint8_t *bytes,
                             unsigned size, bool write)
 {
     CXLCramStage *st = &cram->stage;
+    bool poisoned = false;
 
     while (size) {
         uint64_t page = dpa >> CRAM_PAGE_SHIFT;
@@ -102,12 +106,21 @@ static void cxl_cram_access(CXLCramDev *cram, uint64_t dpa, uint8_t *bytes,
             if (st->poisoned &&
                 find_next_zero_bit(st->written, off + len, off) < off + len) {
                 cxl_cram_poisoned_read(cram, dpa);
+                poisoned = true;
             }
         }
         dpa += len;
         bytes += len;
         size -= len;
     }
+    return poisoned;
+}
+
+/* Device-internal writes (Clear Poison, Media Operations) */
+void cxl_cram_write_bytes(CXLCramDev *cram, uint64_t dpa, const void *buf,
+                          unsigned len)
+{
+    cxl_cram_access(cram, dpa, (uint8_t *)buf, len, true);
 }
 
 static MemTxResult cxl_cram_mem_read(void *opaque, hwaddr addr,
@@ -117,7 +130,9 @@ static MemTxResult cxl_cram_mem_read(void *opaque, hwaddr addr,
     CXLCramDev *cram = opaque;
     uint8_t bytes[8] = { 0 };
 
-    cxl_cram_access(cram, addr, bytes, size, false);
+    if (cxl_cram_access(cram, addr, bytes, size, false) && cram->poison_mce) {
+        cxl_cram_raise_mce(cram, addr);
+    }
     *data = ldq_le_p(bytes);
     return MEMTX_OK;
 }

@@ -26,6 +26,7 @@ static CXLRetCode cxl_cram_cmd_sanitize(const struct cxl_cmd *cmd,
 
     cxl_cram_stage_drop(cram);
     cram_engine_discard_all(cram->engine);
+    cxl_cram_poison_clear_all(cram);
     cxl_discard_all_event_records(&CXL_TYPE3(cram)->cxl_dstate);
     cxl_cram_safety_update(cram);
     trace_cxl_cram_sanitize();
@@ -42,6 +43,8 @@ struct cxl_cmd (*cxl_cram_mailbox_cmd_set(void))[256]
         "SANITIZE_OVERWRITE", cxl_cram_cmd_sanitize, 0,
         CXL_MBOX_IMMEDIATE_DATA_CHANGE | CXL_MBOX_SECURITY_STATE_CHANGE,
     };
+    cxl_cram_poison_cmds(set);
+    cxl_cram_media_ops_cmds(set);
     return set;
 }
 

@@ -124,7 +124,7 @@ void cxl_cram_write_dropped(CXLCramDev *cram, uint64_t page)
     CXLCramSafety *s = &cram->safety;
     bool first = !(s->status & CXL_CRAM_STATUS_EXHAUSTED);
 
-    cram_engine_poison(cram->engine, page);
+    cxl_cram_poison_page(cram, page, CXL_POISON_TYPE_INTERNAL);
     trace_cxl_cram_store_failed(page << CRAM_PAGE_SHIFT);
     s->status |= CXL_CRAM_STATUS_EXHAUSTED;
     if (first) {
@@ -139,11 +139,25 @@ void cxl_cram_poisoned_read(CXLCramDev *cram, uint64_t dpa)
     trace_cxl_cram_poisoned_read(dpa);
 }
 
+/* Discard pages [first, first + n): zero, no media, no poison. */
+void cxl_cram_discard_pages(CXLCramDev *cram, uint64_t first, uint64_t n)
+{
+    uint64_t i;
+
+    cxl_cram_stage_flush(cram);
+    cxl_cram_stage_drop(cram);
+    for (i = 0; i < n; i++) {
+        cram_engine_discard(cram->engine, first + i);
+    }
+    cxl_cram_poison_healed(cram, first, n);
+    cxl_cram_safety_update(cram);
+}
+
 /* DISCARD_PAGES doorbell: discard [DISCARD_DPA, + pages * 4 KiB). */
 static void cxl_cram_discard(CXLCramDev *cram, uint64_t pages)
 {
     CXLCramSafety *s = &cram->safety;
-    uint64_t first = s->discard_dpa >> CRAM_PAGE_SHIFT, i;
+    uint64_t first = s->discard_dpa >> CRAM_PAGE_SHIFT;
 
     if (s->discard_dpa & (CRAM_PAGE_SIZE - 1)) {
         s->discard_result = CXL_CRAM_DISCARD_UNALIGNED;
@@ -153,13 +167,8 @@ static void cxl_cram_discard(CXLCramDev *cram, uint64_t pages)
                pages > (cram->capacity - s->discard_dpa) >> CRAM_PAGE_SHIFT) {
         s->discard_result = CXL_CRAM_DISCARD_RANGE;
     } else {
-        cxl_cram_stage_flush(cram);
-        cxl_cram_stage_drop(cram);
-        for (i = 0; i < pages; i++) {
-            cram_engine_discard(cram->engine, first + i);
-        }
+        cxl_cram_discard_pages(cram, first, pages);
         s->discard_result = CXL_CRAM_DISCARD_OK;
-        cxl_cram_safety_update(cram);
     }
     trace_cxl_cram_discard(s->discard_dpa, pages, s->discard_result);
 }

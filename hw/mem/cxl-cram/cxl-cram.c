@@ -137,6 +137,7 @@ static const Property cxl_cram_props[] = {
     DEFINE_PROP_UINT8("compress-level", CXLCramDev, compress_level, 0),
     DEFINE_PROP_UINT8("low-watermark", CXLCramDev, low_watermark, 75),
     DEFINE_PROP_UINT8("high-watermark", CXLCramDev, high_watermark, 90),
+    DEFINE_PROP_BOOL("poison-mce", CXLCramDev, poison_mce, true),
 };
 
 static void cxl_cram_instance_init(Object *obj)

@@ -66,12 +66,19 @@ struct CXLCramDev {
     uint8_t compress_level;
     uint8_t low_watermark;      /* percent of media-size */
     uint8_t high_watermark;
+    bool poison_mce;            /* reads of poison raise machine checks */
 
     CramEngine *engine;
     HostMemoryBackend *memory;  /* I/O region over the capacity */
     MemoryRegion regs;          /* vendor register block, BAR 5 */
     CXLCramStage stage;
     CXLCramSafety safety;
+
+    /* Get Poison List resumes here when asked the same range again */
+    uint64_t poison_query_start;
+    uint64_t poison_query_len;
+    uint64_t poison_resume;
+    bool mce_pending;           /* one machine check in flight at a time */
 };
 
 struct CXLCramClass {
@@ -88,14 +95,30 @@ bool cxl_cram_memory_init(CXLCramDev *cram, Error **errp);
 void cxl_cram_memory_fini(CXLCramDev *cram);
 void cxl_cram_stage_flush(CXLCramDev *cram);
 void cxl_cram_stage_drop(CXLCramDev *cram);
+void cxl_cram_write_bytes(CXLCramDev *cram, uint64_t dpa, const void *buf,
+                          unsigned len);
 
 /* cxl-cram-safety.c */
 bool cxl_cram_safety_init(CXLCramDev *cram, Error **errp);
 void cxl_cram_safety_update(CXLCramDev *cram);
 void cxl_cram_write_dropped(CXLCramDev *cram, uint64_t page);
 void cxl_cram_poisoned_read(CXLCramDev *cram, uint64_t dpa);
+void cxl_cram_discard_pages(CXLCramDev *cram, uint64_t first,
+                            uint64_t n);
 uint64_t cxl_cram_ctrl_read(CXLCramDev *cram, hwaddr reg);
 void cxl_cram_ctrl_write(CXLCramDev *cram, hwaddr reg, uint64_t val);
+
+/* cxl-cram-poison.c */
+void cxl_cram_poison_page(CXLCramDev *cram, uint64_t page, uint8_t type);
+void cxl_cram_poison_healed(CXLCramDev *cram, uint64_t first, uint64_t n);
+void cxl_cram_poison_clear_all(CXLCramDev *cram);
+void cxl_cram_poison_cmds(struct cxl_cmd (*set)[256]);
+
+/* cxl-cram-mediaops.c */
+void cxl_cram_media_ops_cmds(struct cxl_cmd (*set)[256]);
+
+/* cxl-cram-mce.c: false when the target cannot raise one */
+bool cxl_cram_raise_mce(CXLCramDev *cram, uint64_t dpa);
 
 /* cxl-cram-regs.c */
 void cxl_cram_regs_init(CXLCramDev *cram);

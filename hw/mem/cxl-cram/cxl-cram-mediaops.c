@@ -1,0 +1,143 @@
+/*
+ * cxl-cram Media Operations (4402h, CXL r3.2 8.2.10.9.5.3)
+ *
+ * The compressed-CXL driver zeroes freed pages in batches with the
+ * Sanitize class, Zero subclass, and probes support with a request that
+ * carries no range.  Zeroing a whole page discards it: it reads as zero,
+ * uses no media, and its poison is gone.  Partial pages are written with
+ * zeros.  The whole list is validated before anything changes.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/bswap.h"
+#include "hw/cxl/cxl.h"
+#include "hw/cxl/cxl_mailbox.h"
+#include "cxl-cram.h"
+#include "trace.h"
+
+#define MEDIA_OP_CLASS_GENERAL          0x00
+#define MEDIA_OP_GENERAL_DISCOVERY      0x00
+#define MEDIA_OP_CLASS_SANITIZE         0x01
+#define MEDIA_OP_SANITIZE_ZERO          0x01
+
+#define MEDIA_OP_HDR                    8       /* class, subclass, count */
+#define MEDIA_OP_RANGE                  16      /* start, length (bytes) */
+#define MEDIA_OP_GRANULARITY            64
+
+static const uint8_t cxl_cram_media_ops[][2] = {
+    { MEDIA_OP_CLASS_GENERAL, MEDIA_OP_GENERAL_DISCOVERY },
+    { MEDIA_OP_CLASS_SANITIZE, MEDIA_OP_SANITIZE_ZERO },
+};
+
+static CXLRetCode cxl_cram_media_discovery(uint8_t *in, size_t len_in,
+                                           uint8_t *out, size_t *len_out)
+{
+    uint16_t start, num, i;
+
+    if (len_in != MEDIA_OP_HDR + 4) {
+        return CXL_MBOX_INVALID_PAYLOAD_LENGTH;
+    }
+    if (ldl_le_p(in + 4)) {
+        return CXL_MBOX_INVALID_INPUT;      /* no ranges with discovery */
+    }
+    start = lduw_le_p(in + 8);
+    num = lduw_le_p(in + 10);
+    if (start > ARRAY_SIZE(cxl_cram_media_ops) ||
+        num > ARRAY_SIZE(cxl_cram_media_ops) - start) {
+        return CXL_MBOX_INVALID_INPUT;
+    }
+    stq_le_p(out, MEDIA_OP_GRANULARITY);
+    stw_le_p(out + 8, ARRAY_SIZE(cxl_cram_media_ops));
+    stw_le_p(out + 10, num);
+    for (i = 0; i < num; i++) {
+        out[12 + 2 * i] = cxl_cram_media_ops[start + i][0];
+        out[13 + 2 * i] = cxl_cram_media_ops[start + i][1];
+    }
+    *len_out = 12 + 2 * num;
+    return CXL_MBOX_SUCCESS;
+}
+
+static void cxl_cram_zero_range(CXLCramDev *cram, uint64_t start,
+                                uint64_t len)
+{
+    static const uint8_t zero[MEDIA_OP_GRANULARITY];
+    uint64_t end = start + len;
+    uint64_t first = ROUND_UP(start, CRAM_PAGE_SIZE);
+    uint64_t last = ROUND_DOWN(end, CRAM_PAGE_SIZE);
+    uint64_t a;
+
+    if (first < last) {
+        cxl_cram_discard_pages(cram, first >> CRAM_PAGE_SHIFT,
+                               (last - first) >> CRAM_PAGE_SHIFT);
+    } else {
+        first = last = end;
+    }
+    for (a = start; a < first; a += MEDIA_OP_GRANULARITY) {
+        cxl_cram_write_bytes(cram, a, zero, MEDIA_OP_GRANULARITY);
+    }
+    for (a = last; a < end; a += MEDIA_OP_GRANULARITY) {
+        cxl_cram_write_bytes(cram, a, zero, MEDIA_OP_GRANULARITY);
+    }
+}
+
+static CXLRetCode cxl_cram_media_zero(CXLCramDev *cram, uint8_t *in,
+                                      size_t len_in)
+{
+    uint32_t count = ldl_le_p(in + 4), i;
+
+    if (len_in != MEDIA_OP_HDR + (uint64_t)count * MEDIA_OP_RANGE) {
+        return CXL_MBOX_INVALID_PAYLOAD_LENGTH;
+    }
+    for (i = 0; i < count; i++) {
+        uint64_t start = ldq_le_p(in + MEDIA_OP_HDR + MEDIA_OP_RANGE * i);
+        uint64_t len = ldq_le_p(in + MEDIA_OP_HDR + MEDIA_OP_RANGE * i + 8);
+
+        if (start % MEDIA_OP_GRANULARITY || len % MEDIA_OP_GRANULARITY ||
+            !len || start >= cram->capacity ||
+            len > cram->capacity - start) {
+            trace_cxl_cram_media_zero_invalid(i, start, len);
+            return CXL_MBOX_INVALID_INPUT;
+        }
+    }
+    for (i = 0; i < count; i++) {
+        uint64_t start = ldq_le_p(in + MEDIA_OP_HDR + MEDIA_OP_RANGE * i);
+        uint64_t len = ldq_le_p(in + MEDIA_OP_HDR + MEDIA_OP_RANGE * i + 8);
+
+        cxl_cram_zero_range(cram, start, len);
+    }
+    cxl_cram_stage_flush(cram);
+    cxl_cram_safety_update(cram);
+    trace_cxl_cram_media_zero(count);
+    return CXL_MBOX_SUCCESS;
+}
+
+static CXLRetCode cxl_cram_cmd_media_ops(const struct cxl_cmd *cmd,
+                                         uint8_t *in, size_t len_in,
+                                         uint8_t *out, size_t *len_out,
+                                         CXLCCI *cci)
+{
+    CXLCramDev *cram = CXL_CRAM(cci->d);
+
+    *len_out = 0;
+    if (len_in < MEDIA_OP_HDR) {
+        return CXL_MBOX_INVALID_PAYLOAD_LENGTH;
+    }
+    if (in[0] == MEDIA_OP_CLASS_GENERAL &&
+        in[1] == MEDIA_OP_GENERAL_DISCOVERY) {
+        return cxl_cram_media_discovery(in, len_in, out, len_out);
+    }
+    if (in[0] == MEDIA_OP_CLASS_SANITIZE && in[1] == MEDIA_OP_SANITIZE_ZERO) {
+        return cxl_cram_media_zero(cram, in, len_in);
+    }
+    return CXL_MBOX_UNSUPPORTED;
+}
+
+void cxl_cram_media_ops_cmds(struct cxl_cmd (*set)[256])
+{
+    set[0x44][0x02] = (struct cxl_cmd) {
+        "MEDIA_OPERATIONS", cxl_cram_cmd_media_ops, ~0,
+        CXL_MBOX_IMMEDIATE_DATA_CHANGE,
+    };
+}
