@@ -225,11 +225,6 @@ static inline void cram_start(CramQT *t, uint64_t capacity,
     cram_commit_hdm(t);
 }
 
-static inline void cram_stop(CramQT *t)
-{
-    qtest_quit(t->qts);
-}
-
 static inline uint64_t cram_reg(CramQT *t, uint64_t reg)
 {
     return qtest_readq(t->qts, t->regs + reg);
@@ -267,6 +262,46 @@ static inline QDict *cram_stats(CramQT *t)
     qobject_ref(ret);
     qobject_unref(rsp);
     return ret;
+}
+
+/*
+ * The registers and QMP must agree, and the figures must add up, at the
+ * end of every test that still has its BARs (a guest reset unmaps them).
+ */
+static inline void cram_check_accounts(CramQT *t)
+{
+    QDict *st = cram_stats(t);
+    uint64_t used = qtest_readq(t->qts, t->regs + CXL_CRAM_REG_MEDIA_USED);
+    uint64_t size = qtest_readq(t->qts, t->regs + CXL_CRAM_REG_MEDIA_SIZE);
+    uint64_t pages = qdict_get_int(st, "pages-same") +
+                     qdict_get_int(st, "pages-compressed") +
+                     qdict_get_int(st, "pages-raw");
+
+    g_assert_cmpuint(qdict_get_int(st, "media-used"), ==, used);
+    g_assert_cmpuint(used, <=, size);
+    g_assert_cmpuint(qtest_readq(t->qts, t->regs + CXL_CRAM_REG_MEDIA_FREE),
+                     ==, size - used);
+    g_assert_cmpuint(qdict_get_int(st, "logical-held"), ==, pages * 4096);
+    g_assert_cmpuint(qtest_readq(t->qts, t->regs +
+                                 CXL_CRAM_REG_LOGICAL_HELD), ==,
+                     pages * 4096);
+    g_assert_cmpuint(qdict_get_int(st, "stored-bytes"), <=, used);
+    g_assert_cmpuint(qdict_get_int(st, "poisoned-pages"), ==,
+                     qtest_readq(t->qts, t->regs +
+                                 CXL_CRAM_REG_POISONED_PAGES));
+    g_assert_cmpuint(qdict_get_int(st, "dropped-writes"), ==,
+                     qtest_readq(t->qts, t->regs +
+                                 CXL_CRAM_REG_DROPPED_WRITES));
+    g_assert_cmpuint(!!(qtest_readq(t->qts, t->regs + CXL_CRAM_REG_STATUS) &
+                        CXL_CRAM_STATUS_POISON), ==,
+                     !!qdict_get_int(st, "poisoned-pages"));
+    qobject_unref(st);
+}
+
+static inline void cram_stop(CramQT *t)
+{
+    cram_check_accounts(t);
+    qtest_quit(t->qts);
 }
 
 #endif

@@ -51,6 +51,22 @@ static void fill_random(uint8_t *buf, size_t len, uint32_t seed)
     g_rand_free(r);
 }
 
+/* Table size from the MSI-X capability's Message Control. */
+static int cram_msix_vectors(CramQT *t)
+{
+    uint8_t pos = qtest_readb(t->qts, cram_ecam(CRAM_DEV_BUS, 0, 0x34));
+
+    while (pos) {
+        uint64_t cap = cram_ecam(CRAM_DEV_BUS, 0, pos);
+
+        if (qtest_readb(t->qts, cap) == 0x11) {
+            return (qtest_readw(t->qts, cap + 2) & 0x7ff) + 1;
+        }
+        pos = qtest_readb(t->qts, cap + 1);
+    }
+    return 0;
+}
+
 /* Device-add a cxl-cram with @props on rp1 and expect @err in the error. */
 static void expect_bad_props(QTestState *qts, const char *props,
                              const char *err)
@@ -158,6 +174,8 @@ static void test_registers(void)
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_SIZE), ==, 512 * MiB);
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_USED), ==, 0);
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_FREE), ==, 512 * MiB);
+    /* MSI-X: 16 vectors (cxl-type3's 0-7, ours 8, and 12/13) */
+    g_assert_cmpuint(cram_msix_vectors(&t), ==, CXL_CRAM_MSIX_NR);
     /* 32-bit halves */
     g_assert_cmphex(qtest_readl(t.qts, t.regs + CXL_CRAM_REG_ID), ==,
                     CXL_CRAM_MAGIC);
@@ -870,7 +888,7 @@ static void test_poison_mce(void)
     g_assert_cmpuint(qdict_get_int(st, "machine-checks"), ==, 1);
     g_assert_cmpuint(qdict_get_int(st, "poisoned-reads"), ==, 1);
     qobject_unref(st);
-    cram_stop(&t);
+    qtest_quit(t.qts);
 }
 
 /* Resident memory of the QEMU process, in bytes. */

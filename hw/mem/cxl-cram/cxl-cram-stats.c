@@ -25,6 +25,7 @@ static void cxl_cram_stats_get(Object *obj, Visitor *v, const char *name,
                                void *opaque, Error **errp)
 {
     CXLCramDev *cram = CXL_CRAM(obj);
+    CXLCramSafety *sf = &cram->safety;
     CramStats st = { 0 };
     uint64_t metadata;
     double ratio;
@@ -66,7 +67,19 @@ static void cxl_cram_stats_get(Object *obj, Visitor *v, const char *name,
                            &cram->safety.poisoned_reads, errp) &&
          visit_type_uint64(v, "machine-checks", &cram->safety.mce_raised,
                            errp) &&
-         visit_type_uint32(v, "status", &cram->safety.status, errp);
+         visit_type_uint32(v, "status", &cram->safety.status, errp) &&
+         visit_type_uint64(v, "irq-low-rise",
+                           &sf->irq_count[CXL_CRAM_IRQ_LOW_RISE], errp) &&
+         visit_type_uint64(v, "irq-high-rise",
+                           &sf->irq_count[CXL_CRAM_IRQ_HIGH_RISE], errp) &&
+         visit_type_uint64(v, "irq-high-fall",
+                           &sf->irq_count[CXL_CRAM_IRQ_HIGH_FALL], errp) &&
+         visit_type_uint64(v, "irq-low-fall",
+                           &sf->irq_count[CXL_CRAM_IRQ_LOW_FALL], errp) &&
+         visit_type_uint64(v, "irq-dropped",
+                           &sf->irq_count[CXL_CRAM_IRQ_DROPPED], errp) &&
+         visit_type_uint64(v, "irq-vector12", &sf->vec12_count, errp) &&
+         visit_type_uint64(v, "irq-vector13", &sf->vec13_count, errp);
     if (ok) {
         visit_check_struct(v, errp);
     }
