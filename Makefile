@@ -1,7 +1,8 @@
 # Thin front end; the work is done by scripts/.
 #   make run   build QEMU with cxl-cram and run the demo session
 #   make test  build everything and run every test
-.PHONY: all run test qemu engine clean
+#   make guest build the test guest image (see docs/guest.md)
+.PHONY: all run test qemu engine guest clean
 
 all: qemu engine
 
@@ -10,6 +11,9 @@ qemu:
 
 engine:
 	bash scripts/build-engine.sh
+
+guest:
+	bash scripts/build-guest.sh
 
 run:
 	bash scripts/demo.sh

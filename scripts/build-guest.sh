@@ -7,6 +7,7 @@
 # unchanged, nothing is rebuilt.  Nothing is installed from trixie: the .debs
 # are only unpacked into .cache/guest.
 set -euo pipefail
+# shellcheck source=scripts/apt-local.sh
 . "$(dirname "$0")/apt-local.sh"
 
 OUT=${GUEST_OUT:-$CRAM_TOP/build/guest}
@@ -68,7 +69,7 @@ kernel_pkg() {
     local names abi
     names=$(apt-cache search --names-only \
         '^linux-image-6\.12\.[0-9]+\+deb12-amd64(-unsigned)?$' | awk '{print $1}')
-    abi=$(sed 's/-unsigned$//' <<<"$names" | sort -uV | tail -n 1)
+    abi=$(sort -uV <<<"${names//-unsigned/}" | tail -n 1)
     [ -n "$abi" ] || return 1
     if grep -qx -- "$abi-unsigned" <<<"$names"; then echo "$abi-unsigned"; else echo "$abi"; fi
 }
@@ -243,6 +244,7 @@ build() {
     pack
     "$ROOT/usr/lib64/ld-linux-x86-64.so.2" --library-path "$ROOT/usr/lib/x86_64-linux-gnu" \
         "$ROOT/usr/bin/cxl" version >/dev/null || die "trixie cxl does not run"
+    rm -rf "$STAGE"   # 150 MB of unpacked kernel modules; the .debs stay
     log "kernel $KVER, initramfs $(du -h "$OUT/initramfs.cpio.gz" | cut -f1)"
 }
 
@@ -261,6 +263,7 @@ main() {
     want=$(inputs)
     if [ -f "$OUT/inputs" ] && [ "$(cat "$OUT/inputs")" = "$want" ] &&
         [ -f "$OUT/vmlinuz" ] && [ -f "$OUT/initramfs.cpio.gz" ]; then
+        touch "$OUT/inputs"   # run-guest compares guest/ with this date
         log "up to date"
         return 0
     fi
@@ -268,7 +271,9 @@ main() {
         # The lists may name versions the archive no longer has.
         log "download failed; refreshing the package lists"
         apt-get -q update >&2 && apt_local update >&2
-        resolve_versions && fetch_all || die "cannot download the guest packages"
+        if ! resolve_versions || ! fetch_all; then
+            die "cannot download the guest packages"
+        fi
         want=$(inputs)
     fi
     build

@@ -16,6 +16,7 @@
 #include "cram-encode.h"
 #include "cram-error.h"
 #include "cram-pagetable.h"
+#include "cram-engine-internal.h"
 
 struct CramEngine {
     uint64_t capacity;
@@ -31,6 +32,8 @@ struct CramEngine {
     uint64_t failed_stores;
     uint64_t discards;
     uint64_t poisoned;
+    uint64_t reserved;          /* media pages promised to cached pages */
+    int level;
 };
 
 static bool check_config(const CramConfig *cfg, GError **err)
@@ -84,6 +87,7 @@ CramEngine *cram_engine_new(const CramConfig *cfg, GError **err)
     e->capacity = cfg->capacity;
     e->media_size = cfg->media_size;
     e->npages = cfg->capacity / CRAM_PAGE_SIZE;
+    e->level = cfg->level;
     cram_pt_init(&e->pt, e->npages);
     e->alloc = cram_alloc_new(cfg->media_size, err);
     if (!e->alloc) {
@@ -138,45 +142,113 @@ static void account_sub(CramEngine *e, uint32_t meta)
     }
 }
 
-int cram_engine_store(CramEngine *e, uint64_t page_index, const void *src)
+static uint64_t free_media_pages(CramEngine *e)
 {
-    CramEncoded enc;
+    return (e->media_size - cram_alloc_used(e->alloc)) / CRAM_PAGE_SIZE;
+}
+
+/*
+ * Allocate an object without eating into the pages reserved for cached
+ * dirty pages: those must always find room when they are written back.
+ */
+static bool alloc_unreserved(CramEngine *e, size_t size, uint64_t *handle)
+{
+    if (!cram_alloc_obj(e->alloc, size, handle)) {
+        return false;
+    }
+    if (free_media_pages(e) < e->reserved) {
+        cram_alloc_free_obj(e->alloc, *handle);
+        return false;
+    }
+    return true;
+}
+
+static int store_encoded(CramEngine *e, uint64_t page_index,
+                         const CramEncoded *enc)
+{
     uint64_t old_val, handle = 0;
     uint32_t old_meta, meta;
     bool free_old;
 
-    g_assert(page_index < e->npages);
-    cram_page_encode(e->scratch, src, &enc);
-
     old_meta = cram_pt_get(&e->pt, page_index, &old_val);
     free_old = class_has_media(cram_meta_class(old_meta));
-    if (enc.size) {
+    if (enc->size) {
         if (free_old &&
             cram_alloc_same_class(e->alloc, cram_meta_size(old_meta),
-                                  enc.size)) {
+                                  enc->size)) {
             /* Overwrite in place: rewrites succeed even on full media. */
             handle = old_val;
             free_old = false;
-        } else if (!cram_alloc_obj(e->alloc, enc.size, &handle)) {
+        } else if (!alloc_unreserved(e, enc->size, &handle)) {
             /* The old object is untouched: the page keeps its content. */
-            e->failed_stores++;
             return -ENOSPC;
         }
-        cram_alloc_write(e->alloc, handle, enc.data, enc.size);
+        cram_alloc_write(e->alloc, handle, enc->data, enc->size);
     }
     if (free_old) {
         cram_alloc_free_obj(e->alloc, old_val);
     }
 
-    meta = cram_meta_make(enc.cls, enc.size, 0);
+    meta = cram_meta_make(enc->cls, enc->size, 0);
     if (cram_meta_flags(old_meta) & CRAM_META_POISON) {
         e->poisoned--;          /* a full-page write that fits heals it */
     }
     account_sub(e, old_meta);
     account_add(e, meta);
-    cram_pt_set(&e->pt, page_index, meta, enc.size ? handle : enc.fill);
+    cram_pt_set(&e->pt, page_index, meta, enc->size ? handle : enc->fill);
     e->stores++;
     return 0;
+}
+
+int cram_engine_store(CramEngine *e, uint64_t page_index, const void *src)
+{
+    CramEncoded enc;
+
+    g_assert(page_index < e->npages);
+    cram_page_encode(e->scratch, src, &enc);
+    if (store_encoded(e, page_index, &enc) < 0) {
+        e->failed_stores++;
+        return -ENOSPC;
+    }
+    return 0;
+}
+
+bool cram_engine_reserve(CramEngine *e)
+{
+    if (free_media_pages(e) <= e->reserved) {
+        return false;
+    }
+    e->reserved++;
+    return true;
+}
+
+void cram_engine_unreserve(CramEngine *e)
+{
+    g_assert(e->reserved);
+    e->reserved--;
+}
+
+/*
+ * Store a page encoded by another thread, using the reservation taken
+ * when the page was cached dirty.  The reservation is one media page,
+ * enough for the page raw, so this cannot fail: if the compressed object
+ * would need a new span that does not fit, the page goes in raw.
+ */
+void cram_engine_store_reserved(CramEngine *e, uint64_t page_index,
+                                const void *src, const CramEncoded *enc)
+{
+    CramEncoded raw = {
+        .cls = CRAM_CLASS_RAW, .size = CRAM_PAGE_SIZE, .data = src,
+    };
+
+    g_assert(page_index < e->npages);
+    cram_engine_unreserve(e);
+    if (store_encoded(e, page_index, enc) == 0) {
+        return;
+    }
+    if (store_encoded(e, page_index, &raw) < 0) {
+        g_assert_not_reached();
+    }
 }
 
 void cram_engine_load(CramEngine *e, uint64_t page_index, void *dst)
@@ -288,7 +360,8 @@ void cram_engine_get_stats(CramEngine *e, CramStats *st)
     memset(st, 0, sizeof(*st));
     st->capacity = e->capacity;
     st->media_size = e->media_size;
-    st->media_used = cram_alloc_used(e->alloc);
+    st->media_reserved = e->reserved * CRAM_PAGE_SIZE;
+    st->media_used = cram_alloc_used(e->alloc) + st->media_reserved;
     st->media_free = e->media_size - st->media_used;
     st->logical_bytes = (e->pages[CRAM_CLASS_SAME] +
                          e->pages[CRAM_CLASS_COMPRESSED] +
@@ -302,6 +375,11 @@ void cram_engine_get_stats(CramEngine *e, CramStats *st)
     st->poisoned_pages = e->poisoned;
 }
 
+CramScratch *cram_engine_scratch_new(CramEngine *e)
+{
+    return cram_scratch_new(e->scratch->ops, e->level);
+}
+
 uint64_t cram_engine_metadata_bytes(CramEngine *e)
 {
     return e->pt.bytes + cram_alloc_meta_bytes(e->alloc);
@@ -312,12 +390,13 @@ uint32_t cram_ratio_fp16(const CramStats *st)
     uint64_t held = st->pages[CRAM_CLASS_ZERO] + st->pages[CRAM_CLASS_SAME] +
                     st->pages[CRAM_CLASS_COMPRESSED] +
                     st->pages[CRAM_CLASS_RAW];
+    uint64_t stored = st->media_used - st->media_reserved;
     uint64_t r;
 
-    if (!st->media_used) {
+    if (!stored) {
         return held ? UINT32_MAX : 0;
     }
     /* logical_bytes <= 2^40, so the shift cannot overflow. */
-    r = (st->logical_bytes << 16) / st->media_used;
+    r = (st->logical_bytes << 16) / stored;
     return r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
 }

@@ -51,7 +51,9 @@ typedef struct CramConfig {
 typedef struct CramStats {
     uint64_t capacity;          /* logical bytes advertised */
     uint64_t media_size;        /* bytes of media buffer */
-    uint64_t media_used;        /* bytes taken from media, overhead included */
+    uint64_t media_used;        /* bytes taken from media, overhead and */
+                                /* reservations included */
+    uint64_t media_reserved;    /* of which promised to cached dirty pages */
     uint64_t media_free;        /* media_size - media_used */
     uint64_t logical_bytes;     /* non-zero pages held * CRAM_PAGE_SIZE */
     uint64_t stored_bytes;      /* sum of stored object sizes */
@@ -82,6 +84,15 @@ void cram_engine_free(CramEngine *e);
  */
 int cram_engine_store(CramEngine *e, uint64_t page_index, const void *src);
 
+/*
+ * Reservations: a page held dirty in a cache is charged one media page
+ * (its worst case, raw) until it is stored, so that the figures stay
+ * conservative and the deferred store cannot fail.  cram_engine_reserve()
+ * returns false when no unreserved media page is left.
+ */
+bool cram_engine_reserve(CramEngine *e);
+void cram_engine_unreserve(CramEngine *e);
+
 /* Load one page into @dst (CRAM_PAGE_SIZE bytes). Empty pages read zero. */
 void cram_engine_load(CramEngine *e, uint64_t page_index, void *dst);
 
@@ -107,7 +118,8 @@ void cram_engine_get_stats(CramEngine *e, CramStats *st);
 uint64_t cram_engine_metadata_bytes(CramEngine *e);
 
 /*
- * Compression ratio as 16.16 fixed point: logical_bytes / media_used.
+ * Compression ratio as 16.16 fixed point: logical_bytes / media stored
+ * (media_used - media_reserved).
  * 0 when nothing uses media and nothing is held; when pages are held but
  * no media is used (zero/same pages only) it saturates to UINT32_MAX.
  */

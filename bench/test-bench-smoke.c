@@ -1,0 +1,172 @@
+/*
+ * cxl-cram engine benchmarks: smoke test
+ *
+ * Runs every measurement of cram-bench on tiny inputs and checks that the
+ * results are sane.  Timings are not checked: this is not a timed test.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <string.h>
+#include "bench.h"
+
+static BenchCorpus *corpus;
+
+static void test_corpus(void)
+{
+    static const uint8_t zero[CRAM_PAGE_SIZE];
+    unsigned cl;
+    uint32_t i;
+
+    g_assert_cmpuint(corpus->npages, ==, 16 * BC__MAX);
+    for (cl = 0; cl < BC__MAX; cl++) {
+        g_assert_cmpuint(corpus->start[cl + 1] - corpus->start[cl], ==, 16);
+    }
+    for (i = corpus->start[BC_ZERO]; i < corpus->start[BC_ZERO + 1]; i++) {
+        g_assert_true(memcmp(bench_page(corpus, i), zero,
+                             CRAM_PAGE_SIZE) == 0);
+    }
+    /* The mixed order is a permutation. */
+    {
+        g_autofree bool *seen = g_new0(bool, corpus->npages);
+
+        for (i = 0; i < corpus->npages; i++) {
+            g_assert_cmpuint(corpus->mixed[i], <, corpus->npages);
+            g_assert_false(seen[corpus->mixed[i]]);
+            seen[corpus->mixed[i]] = true;
+        }
+    }
+}
+
+static void test_raw(gconstpointer data)
+{
+    CramCodecId codec = GPOINTER_TO_INT(data);
+    BenchRaw *r = bench_raw_new(codec);
+    g_autofree uint8_t *buf = g_malloc(bench_raw_bound(r));
+    uint8_t out[CRAM_PAGE_SIZE];
+    uint32_t i;
+
+    for (i = 0; i < corpus->npages; i++) {
+        size_t n = bench_raw_compress(r, bench_page(corpus, i), buf);
+
+        g_assert_cmpuint(n, >, 0);
+        g_assert_cmpuint(n, <=, bench_raw_bound(r));
+        g_assert_cmpint(bench_raw_decompress(r, buf, n, out), ==, 0);
+        g_assert_true(memcmp(out, bench_page(corpus, i),
+                             CRAM_PAGE_SIZE) == 0);
+    }
+    bench_raw_free(r);
+}
+
+static void test_speed(gconstpointer data)
+{
+    BenchSpeed s;
+
+    bench_speed(corpus, GPOINTER_TO_INT(data), corpus->mixed,
+                corpus->npages, 1, &s);
+    g_assert_cmpuint(s.npages, ==, corpus->npages);
+    g_assert_cmpfloat(s.raw_comp, >, 0);
+    g_assert_cmpfloat(s.eng_store, >, 0);
+    g_assert_cmpfloat(s.eng_rewrite, >, 0);
+    g_assert_cmpfloat(s.raw_decomp, >, 0);
+    g_assert_cmpfloat(s.eng_load, >, 0);
+    g_assert_cmpfloat(s.store_ratio, >, 0);
+    g_assert_cmpfloat(s.rewrite_ratio, >, 0);
+    g_assert_cmpfloat(s.load_ratio, >, 0);
+}
+
+static void test_latency(gconstpointer data)
+{
+    BenchLatency l;
+
+    bench_latency(corpus, GPOINTER_TO_INT(data), 1, &l);
+    g_assert_cmpuint(l.samples, >, 0);
+    g_assert_cmpfloat(l.raw_med, >, 0);
+    g_assert_cmpfloat(l.eng_med, >, 0);
+    g_assert_cmpfloat(l.raw_p99, >=, l.raw_med);
+    g_assert_cmpfloat(l.eng_p99, >=, l.eng_med);
+    g_assert_cmpfloat(l.ratio, >, 0);
+}
+
+static void test_space(gconstpointer data)
+{
+    BenchSpace s;
+
+    bench_space(corpus, GPOINTER_TO_INT(data), &s);
+    g_assert_cmpuint(s.pages, ==, corpus->npages);
+    g_assert_cmpuint(s.pages_by_class[CRAM_CLASS_ZERO], >=, 16);
+    g_assert_cmpuint(s.pages_by_class[CRAM_CLASS_COMPRESSED], >, 0);
+    g_assert_cmpuint(s.pages_by_class[CRAM_CLASS_RAW], >=, 16);
+    g_assert_cmpuint(s.media_used, <=, s.media_size);
+    g_assert_cmpuint(s.media_used, >=, s.stored_bytes);
+    g_assert_cmpfloat(s.overhead, >=, 1.0);
+}
+
+static void test_churn(gconstpointer data)
+{
+    BenchChurn ch;
+
+    bench_churn(corpus, GPOINTER_TO_INT(data), 1 << 20, 2, 4, NULL, &ch);
+    g_assert_cmpuint(ch.filled_pages, >, 0);
+    g_assert_cmpuint(ch.rewrites, ==, 2 * ch.filled_pages);
+    g_assert_cmpfloat(ch.fill_used, >=, 0.9);
+    g_assert_cmpfloat(ch.fill_used, <=, 1.0);
+    g_assert_cmpfloat(ch.end_used, <=, 1.0);
+    g_assert_cmpfloat(ch.fill_overhead, >=, 1.0);
+    g_assert_cmpfloat(ch.end_overhead, >=, 1.0);
+    g_assert_cmpfloat(ch.max_overhead, >=, ch.end_overhead);
+}
+
+static void test_metadata(void)
+{
+    BenchMetaPoint pts[3] = { { .touched = 0 }, { .touched = 512 },
+                              { .touched = 1024 } };
+    unsigned pat, i;
+
+    /* Untouched: the root grows by 8 bytes per GiB, nothing else. */
+    g_assert_cmpuint(bench_meta_empty(CRAM_MAX_CAPACITY) -
+                     bench_meta_empty(1ULL << 30), ==,
+                     (CRAM_MAX_CAPACITY >> 30) * sizeof(void *) -
+                     sizeof(void *));
+    for (pat = 0; pat < BP__MAX; pat++) {
+        bench_metadata(corpus, pat, pts, G_N_ELEMENTS(pts));
+        g_assert_cmpuint(pts[0].meta_bytes, >, 0);
+        g_assert_cmpfloat(pts[0].per_page, ==, 0);
+        for (i = 1; i < G_N_ELEMENTS(pts); i++) {
+            g_assert_cmpuint(pts[i].meta_bytes, >, pts[i - 1].meta_bytes);
+            g_assert_cmpuint(pts[i].pt_bytes, <, pts[i].meta_bytes);
+            g_assert_cmpfloat(pts[i].per_page, >, 0);
+            g_assert_cmpfloat(pts[i].pt_per_page, >=, 12);
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static const CramCodecId codecs[] = { CRAM_CODEC_LZ4, CRAM_CODEC_ZSTD };
+    unsigned i;
+    int ret;
+
+    g_test_init(&argc, &argv, NULL);
+    corpus = bench_corpus_new(16, 4, 1);
+    g_test_add_func("/bench/corpus", test_corpus);
+    for (i = 0; i < G_N_ELEMENTS(codecs); i++) {
+        const char *n = cram_codec_name(codecs[i]);
+        gconstpointer d = GINT_TO_POINTER(codecs[i]);
+        g_autofree char *raw = g_strdup_printf("/bench/%s/raw", n);
+        g_autofree char *speed = g_strdup_printf("/bench/%s/speed", n);
+        g_autofree char *lat = g_strdup_printf("/bench/%s/latency", n);
+        g_autofree char *space = g_strdup_printf("/bench/%s/space", n);
+        g_autofree char *churn = g_strdup_printf("/bench/%s/churn", n);
+
+        g_test_add_data_func(raw, d, test_raw);
+        g_test_add_data_func(speed, d, test_speed);
+        g_test_add_data_func(lat, d, test_latency);
+        g_test_add_data_func(space, d, test_space);
+        g_test_add_data_func(churn, d, test_churn);
+    }
+    g_test_add_func("/bench/metadata", test_metadata);
+    ret = g_test_run();
+    bench_corpus_free(corpus);
+    return ret;
+}

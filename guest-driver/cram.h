@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * cxl_cram: companion driver of the cxl-cram compressed CXL memory
+ * expander.  cxl_pci owns the PCI function; this module attaches to it
+ * while cxl_pci is bound, maps the vendor register block, and offers
+ * allocation verdicts and page discards to the memory-management side.
+ */
+#ifndef __CXL_CRAM_H__
+#define __CXL_CRAM_H__
+
+#include <linux/atomic.h>
+#include <linux/device.h>
+#include <linux/io.h>
+#include <linux/list.h>
+#include <linux/mm_types.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+
+#include "cram_regs.h"
+
+/* Driver-side counters, shown in sysfs */
+enum cram_counter {
+	CRAM_CNT_VERDICT_OK,
+	CRAM_CNT_VERDICT_NOSPC,
+	CRAM_CNT_DISCARDS,
+	CRAM_CNT_DISCARD_ERRORS,
+	CRAM_CNT_IRQ_VECTOR,	/* MSI-X vector 8 (or a poll that saw causes) */
+	CRAM_CNT_IRQ_DANGER,	/* MSI-X vector 12 */
+	CRAM_CNT_IRQ_SAFE,	/* MSI-X vector 13 */
+	CRAM_CNT_MCE,		/* machine checks seen at this device's HPAs */
+	CRAM_CNT_NR
+};
+
+enum cram_irq_slot {
+	CRAM_IRQ_SLOT_VECTOR,
+	CRAM_IRQ_SLOT_DANGER,
+	CRAM_IRQ_SLOT_SAFE,
+	CRAM_IRQ_SLOTS
+};
+
+/* One committed HDM decoder of the device, as read from its registers */
+struct cram_decoder {
+	u64 hpa_base;
+	u64 hpa_size;
+	u64 dpa_base;
+	unsigned int ways;
+};
+
+struct cram_selftest;
+
+/**
+ * struct cram_dev - one cxl-cram PCI function
+ * @list: entry in the driver's device list
+ * @pdev: the PCI function (bound to cxl_pci; a reference is held)
+ * @id: instance number (cram<id>)
+ * @regs: the vendor register block
+ * @regs_res: the claimed vendor register range, if it could be claimed
+ * @cm: the CXL.cachemem component registers (read-only use)
+ * @hdm: the HDM decoder capability inside @cm, or NULL
+ * @dev: the class device /sys/class/cxl_cram/cram<id>
+ * @dbg: debugfs directory
+ * @discard_lock: serialises DISCARD_DPA / DISCARD_PAGES / DISCARD_RESULT
+ * @wm_lock: serialises watermark updates
+ * @reserve_pages: refuse pages when HEADROOM_PAGES falls below this
+ * @irq: Linux IRQ of each vector, or 0
+ * @irq_name: names of the requested IRQs
+ * @polling: no MSI-X vector could be requested: poll IRQ_STATUS instead
+ * @poll_work: the polling work
+ * @last_status: STATUS as last seen by the interrupt path
+ * @count: driver-side counters
+ * @st: self-test state (cram_selftest.c)
+ */
+struct cram_dev {
+	struct list_head list;
+	struct pci_dev *pdev;
+	int id;
+	void __iomem *regs;
+	struct resource *regs_res;
+	void __iomem *cm;
+	void __iomem *hdm;
+	struct device *dev;
+	struct dentry *dbg;
+	spinlock_t discard_lock;	/* see kernel-doc above */
+	struct mutex wm_lock;		/* see kernel-doc above */
+	u64 reserve_pages;
+	int irq[CRAM_IRQ_SLOTS];
+	char irq_name[CRAM_IRQ_SLOTS][24];
+	bool polling;
+	struct delayed_work poll_work;
+	u64 last_status;
+	atomic64_t count[CRAM_CNT_NR];
+	struct cram_selftest *st;
+};
+
+static inline u64 cram_read(struct cram_dev *cd, unsigned int reg)
+{
+	return readq(cd->regs + reg);
+}
+
+static inline void cram_write(struct cram_dev *cd, unsigned int reg, u64 val)
+{
+	writeq(val, cd->regs + reg);
+}
+
+static inline void cram_count(struct cram_dev *cd, enum cram_counter c)
+{
+	atomic64_inc(&cd->count[c]);
+}
+
+/* cram_main.c */
+extern struct dentry *cram_debugfs_root;
+extern struct mutex cram_list_lock;
+extern struct list_head cram_list;
+
+/* cram_hdm.c */
+int cram_hdm_map(struct cram_dev *cd, u64 component_phys);
+void cram_hdm_unmap(struct cram_dev *cd);
+int cram_hdm_decoders(struct cram_dev *cd, struct cram_decoder *dec, int max);
+int cram_hpa_to_dpa(struct cram_dev *cd, phys_addr_t pa, u64 *dpa);
+int cram_hpa_range(struct cram_dev *cd, u64 *base, u64 *size);
+int cram_memory_node(struct cram_dev *cd);
+
+/* cram_verdict.c */
+int cram_page_allocated(struct cram_dev *cd, phys_addr_t pa);
+void cram_page_freed(struct cram_dev *cd, phys_addr_t pa);
+int cram_discard(struct cram_dev *cd, u64 dpa, u64 pages);
+int cram_private_page_allocated(struct page *page, void *data);
+void cram_private_page_freed(struct page *page, void *data);
+
+/* cram_irq.c */
+int cram_irq_init(struct cram_dev *cd);
+void cram_irq_exit(struct cram_dev *cd);
+int cram_mce_init(void);
+void cram_mce_exit(void);
+
+/* cram_sysfs.c */
+int cram_sysfs_init(void);
+void cram_sysfs_exit(void);
+int cram_sysfs_add(struct cram_dev *cd);
+void cram_sysfs_remove(struct cram_dev *cd);
+int cram_status_string(u64 status, char *buf, size_t len);
+
+/* cram_selftest.c */
+void cram_selftest_add(struct cram_dev *cd);
+void cram_selftest_remove(struct cram_dev *cd);
+
+#endif /* __CXL_CRAM_H__ */

@@ -1,0 +1,575 @@
+/*
+ * cxl-cram engine: write-back cache of uncompressed hot pages
+ *
+ * Entries live in one array, found through a chained hash on the page
+ * index and kept in LRU order.  Eviction prefers the least recently used
+ * clean entry; a dirty victim is stored by the caller.  Dirty pages queue
+ * for the worker, which snapshots one under the lock, compresses the copy
+ * outside it, and commits the result only if the page was not written in
+ * the meantime.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <string.h>
+#include "cram-cache.h"
+#include "cram-engine-internal.h"
+
+#define NIL             UINT32_MAX
+#define EVICT_SCAN      8       /* LRU entries looked at for a clean one */
+
+enum { ENTRY_FREE, ENTRY_CLEAN, ENTRY_DIRTY };
+
+typedef struct CramCacheEntry {
+    uint64_t page;
+    uint8_t *buf;
+    uint32_t prev, next;        /* LRU list, or free list through next */
+    uint32_t hnext;             /* hash chain */
+    uint32_t gen;               /* bumped on every write */
+    uint8_t state;
+    bool busy;                  /* the worker is compressing a snapshot */
+    bool zombie;                /* invalidated while busy */
+    bool queued;                /* in the worker's queue */
+    bool reserved;              /* holds one media page reservation */
+    bool poisoned;              /* only the bytes in @written are real */
+    uint8_t *written;           /* bitmap, CRAM_PAGE_SIZE bits */
+} CramCacheEntry;
+
+struct CramCache {
+    GRecMutex lock;
+    CramEngine *e;
+    const CramCacheOps *ops;
+    void *opaque;
+    CramScratch *scratch;       /* the caller's: sync write-back */
+    uint32_t n;
+    CramCacheEntry *ent;
+    uint32_t *bucket;
+    uint32_t mask;
+    uint32_t lru_head, lru_tail;    /* head = most recent */
+    uint32_t free_head;
+    uint32_t last;              /* entry of the last access, or NIL */
+    bool sync;                  /* one page, no worker: no reservations */
+    CramCacheStats st;
+
+    /* worker */
+    GThread *thread;
+    GMutex wake_lock;
+    GCond wake;
+    bool stop;
+    bool pending;               /* queued work since the worker looked */
+    uint32_t *queue;            /* ring of entry indices */
+    uint32_t q_head, q_len;
+    CramScratch *wscratch;
+    uint8_t *wbuf;
+};
+
+static inline bool bit_test(const uint8_t *map, unsigned i)
+{
+    return map[i / 8] & (1u << (i % 8));
+}
+
+static void bits_set(uint8_t *map, unsigned off, unsigned len)
+{
+    unsigned i;
+
+    for (i = off; i < off + len; i++) {
+        map[i / 8] |= 1u << (i % 8);
+    }
+}
+
+static bool bits_all(const uint8_t *map, unsigned off, unsigned len)
+{
+    unsigned i;
+
+    for (i = off; i < off + len; i++) {
+        if (!bit_test(map, i)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static inline uint32_t hash_page(CramCache *c, uint64_t page)
+{
+    return (uint32_t)((page * 0x9e3779b97f4a7c15ULL) >> 32) & c->mask;
+}
+
+static uint32_t lookup(CramCache *c, uint64_t page)
+{
+    uint32_t i;
+
+    for (i = c->bucket[hash_page(c, page)]; i != NIL; i = c->ent[i].hnext) {
+        if (c->ent[i].page == page) {
+            return i;
+        }
+    }
+    return NIL;
+}
+
+static void hash_remove(CramCache *c, uint32_t idx)
+{
+    uint32_t *p = &c->bucket[hash_page(c, c->ent[idx].page)];
+
+    while (*p != idx) {
+        p = &c->ent[*p].hnext;
+    }
+    *p = c->ent[idx].hnext;
+}
+
+static void lru_unlink(CramCache *c, uint32_t idx)
+{
+    CramCacheEntry *x = &c->ent[idx];
+
+    if (x->prev != NIL) {
+        c->ent[x->prev].next = x->next;
+    } else {
+        c->lru_head = x->next;
+    }
+    if (x->next != NIL) {
+        c->ent[x->next].prev = x->prev;
+    } else {
+        c->lru_tail = x->prev;
+    }
+}
+
+static void lru_push_head(CramCache *c, uint32_t idx)
+{
+    CramCacheEntry *x = &c->ent[idx];
+
+    x->prev = NIL;
+    x->next = c->lru_head;
+    if (c->lru_head != NIL) {
+        c->ent[c->lru_head].prev = idx;
+    } else {
+        c->lru_tail = idx;
+    }
+    c->lru_head = idx;
+}
+
+static void release_reservation(CramCache *c, CramCacheEntry *x)
+{
+    if (x->reserved) {
+        x->reserved = false;
+        cram_engine_unreserve(c->e);
+    }
+}
+
+/* Take an entry out of use; a busy one is freed when the worker is done. */
+static void entry_free(CramCache *c, uint32_t idx)
+{
+    CramCacheEntry *x = &c->ent[idx];
+
+    if (x->state == ENTRY_DIRTY) {
+        c->st.dirty--;
+    }
+    release_reservation(c, x);
+    hash_remove(c, idx);
+    lru_unlink(c, idx);
+    c->st.cached--;
+    x->state = ENTRY_FREE;
+    if (c->last == idx) {
+        c->last = NIL;
+    }
+    if (x->busy) {
+        x->zombie = true;
+        return;
+    }
+    x->next = c->free_head;
+    c->free_head = idx;
+}
+
+static void worker_kick(CramCache *c, uint32_t idx)
+{
+    CramCacheEntry *x = &c->ent[idx];
+
+    if (!c->thread || x->queued) {
+        return;
+    }
+    x->queued = true;
+    c->queue[(c->q_head + c->q_len) % c->n] = idx;
+    c->q_len++;
+    g_mutex_lock(&c->wake_lock);
+    c->pending = true;
+    g_cond_signal(&c->wake);
+    g_mutex_unlock(&c->wake_lock);
+}
+
+/*
+ * Store a dirty entry on the caller's thread.  Returns false when the
+ * entry was freed by the dropped() callback.
+ */
+static bool writeback(CramCache *c, uint32_t idx)
+{
+    CramCacheEntry *x = &c->ent[idx];
+    uint64_t page = x->page;
+    CramEncoded enc;
+
+    if (x->state != ENTRY_DIRTY) {
+        return true;
+    }
+    x->state = ENTRY_CLEAN;
+    c->st.dirty--;
+    c->st.sync_writebacks++;
+    if (x->poisoned) {
+        /* Partial writes to a poisoned page have nothing to merge with. */
+        if (!bits_all(x->written, 0, CRAM_PAGE_SIZE)) {
+            return true;
+        }
+    }
+    if (x->reserved) {
+        x->reserved = false;
+        cram_page_encode(c->scratch, x->buf, &enc);
+        cram_engine_store_reserved(c->e, page, x->buf, &enc);
+    } else if (cram_engine_store(c->e, page, x->buf) < 0) {
+        if (c->ops && c->ops->dropped) {
+            c->ops->dropped(c->opaque, page);
+        }
+        idx = lookup(c, page);
+        if (idx != NIL) {
+            entry_free(c, idx);     /* the caller did not: still drop it */
+        }
+        return false;
+    }
+    if (x->poisoned) {
+        x->poisoned = false;
+        if (c->ops && c->ops->healed) {
+            c->ops->healed(c->opaque, page);
+        }
+    }
+    return true;
+}
+
+static uint32_t pick_victim(CramCache *c)
+{
+    uint32_t i, dirty = NIL;
+    int scanned = 0;
+
+    for (i = c->lru_tail; i != NIL && scanned < EVICT_SCAN;
+         i = c->ent[i].prev, scanned++) {
+        if (c->ent[i].busy) {
+            continue;
+        }
+        if (c->ent[i].state == ENTRY_CLEAN) {
+            return i;
+        }
+        if (dirty == NIL) {
+            dirty = i;
+        }
+    }
+    if (dirty != NIL) {
+        return dirty;
+    }
+    /* Everything scanned is busy: take the first one that is not. */
+    for (i = c->lru_tail; i != NIL; i = c->ent[i].prev) {
+        if (!c->ent[i].busy) {
+            return i;
+        }
+    }
+    g_assert_not_reached();     /* the worker holds one entry at most */
+}
+
+/* Entry for @page, loaded on a miss, most recently used. */
+static uint32_t get_entry(CramCache *c, uint64_t page)
+{
+    CramCacheEntry *x;
+    uint32_t idx;
+
+    if (c->last != NIL && c->ent[c->last].page == page) {
+        c->st.hits++;
+        return c->last;
+    }
+    idx = lookup(c, page);
+    if (idx != NIL) {
+        c->st.hits++;
+        lru_unlink(c, idx);
+        lru_push_head(c, idx);
+        c->last = idx;
+        return idx;
+    }
+
+    c->st.misses++;
+    while (c->free_head == NIL) {
+        uint32_t v = pick_victim(c);
+
+        if (writeback(c, v)) {
+            entry_free(c, v);
+        }
+    }
+    idx = c->free_head;
+    x = &c->ent[idx];
+    c->free_head = x->next;
+
+    x->page = page;
+    x->state = ENTRY_CLEAN;
+    x->zombie = false;
+    x->gen = 0;
+    x->poisoned = cram_engine_page_poisoned(c->e, page);
+    if (x->poisoned) {
+        memset(x->buf, 0xff, CRAM_PAGE_SIZE);
+        memset(x->written, 0, CRAM_PAGE_SIZE / 8);
+    } else {
+        cram_engine_load(c->e, page, x->buf);
+    }
+    x->hnext = c->bucket[hash_page(c, page)];
+    c->bucket[hash_page(c, page)] = idx;
+    lru_push_head(c, idx);
+    c->st.cached++;
+    c->last = idx;
+    return idx;
+}
+
+bool cram_cache_read(CramCache *c, uint64_t page, unsigned off, void *dst,
+                     unsigned len)
+{
+    CramCacheEntry *x;
+    bool poisoned;
+
+    g_rec_mutex_lock(&c->lock);
+    x = &c->ent[get_entry(c, page)];
+    memcpy(dst, x->buf + off, len);
+    poisoned = x->poisoned && !bits_all(x->written, off, len);
+    g_rec_mutex_unlock(&c->lock);
+    return poisoned;
+}
+
+void cram_cache_write(CramCache *c, uint64_t page, unsigned off,
+                      const void *src, unsigned len)
+{
+    uint32_t idx;
+    CramCacheEntry *x;
+
+    g_rec_mutex_lock(&c->lock);
+    idx = get_entry(c, page);
+    x = &c->ent[idx];
+    memcpy(x->buf + off, src, len);
+    x->gen++;
+    if (x->poisoned) {
+        bits_set(x->written, off, len);
+    }
+    if (x->state == ENTRY_CLEAN) {
+        x->state = ENTRY_DIRTY;
+        c->st.dirty++;
+        if (!c->sync && !x->poisoned) {
+            if (cram_engine_reserve(c->e)) {
+                x->reserved = true;
+                worker_kick(c, idx);
+            } else {
+                /* No worst case to charge: store now, honestly. */
+                writeback(c, idx);
+            }
+        }
+    }
+    g_rec_mutex_unlock(&c->lock);
+}
+
+void cram_cache_flush(CramCache *c)
+{
+    uint32_t i;
+
+    g_rec_mutex_lock(&c->lock);
+    for (i = 0; i < c->n; i++) {
+        if (c->ent[i].state == ENTRY_DIRTY) {
+            writeback(c, i);
+        }
+    }
+    g_rec_mutex_unlock(&c->lock);
+}
+
+void cram_cache_invalidate(CramCache *c, uint64_t first, uint64_t n)
+{
+    uint32_t i;
+
+    g_rec_mutex_lock(&c->lock);
+    if (n <= c->st.cached) {
+        uint64_t p;
+
+        for (p = first; p < first + n; p++) {
+            i = lookup(c, p);
+            if (i != NIL) {
+                entry_free(c, i);
+            }
+        }
+    } else {
+        for (i = 0; i < c->n; i++) {
+            if (c->ent[i].state != ENTRY_FREE &&
+                c->ent[i].page - first < n) {
+                entry_free(c, i);
+            }
+        }
+    }
+    g_rec_mutex_unlock(&c->lock);
+}
+
+void cram_cache_invalidate_all(CramCache *c)
+{
+    cram_cache_invalidate(c, 0, UINT64_MAX);
+}
+
+bool cram_cache_is_sync(CramCache *c)
+{
+    return c->sync;
+}
+
+void cram_cache_get_stats(CramCache *c, CramCacheStats *st)
+{
+    g_rec_mutex_lock(&c->lock);
+    *st = c->st;
+    g_rec_mutex_unlock(&c->lock);
+}
+
+void cram_cache_lock(CramCache *c)
+{
+    g_rec_mutex_lock(&c->lock);
+}
+
+void cram_cache_unlock(CramCache *c)
+{
+    g_rec_mutex_unlock(&c->lock);
+}
+
+/* Next queued entry that still needs the worker, or NIL. */
+static uint32_t worker_pop(CramCache *c)
+{
+    while (c->q_len) {
+        uint32_t idx = c->queue[c->q_head];
+        CramCacheEntry *x = &c->ent[idx];
+
+        c->q_head = (c->q_head + 1) % c->n;
+        c->q_len--;
+        x->queued = false;
+        if (x->state == ENTRY_DIRTY && x->reserved && !x->poisoned) {
+            return idx;
+        }
+    }
+    return NIL;
+}
+
+static gpointer worker_main(gpointer opaque)
+{
+    CramCache *c = opaque;
+
+    for (;;) {
+        CramCacheEntry *x;
+        CramEncoded enc;
+        uint32_t idx, gen;
+        uint64_t page;
+
+        g_rec_mutex_lock(&c->lock);
+        idx = worker_pop(c);
+        if (idx == NIL) {
+            g_rec_mutex_unlock(&c->lock);
+            g_mutex_lock(&c->wake_lock);
+            while (!c->stop && !c->pending) {
+                g_cond_wait(&c->wake, &c->wake_lock);
+            }
+            c->pending = false;
+            if (c->stop) {
+                g_mutex_unlock(&c->wake_lock);
+                return NULL;
+            }
+            g_mutex_unlock(&c->wake_lock);
+            continue;
+        }
+        x = &c->ent[idx];
+        x->busy = true;
+        gen = x->gen;
+        page = x->page;
+        memcpy(c->wbuf, x->buf, CRAM_PAGE_SIZE);
+        g_rec_mutex_unlock(&c->lock);
+
+        cram_page_encode(c->wscratch, c->wbuf, &enc);
+
+        g_rec_mutex_lock(&c->lock);
+        x->busy = false;
+        if (x->zombie) {
+            x->zombie = false;
+            x->next = c->free_head;
+            c->free_head = idx;
+        } else if (x->state == ENTRY_DIRTY && x->page == page &&
+                   x->reserved) {
+            if (x->gen == gen) {
+                x->reserved = false;
+                x->state = ENTRY_CLEAN;
+                c->st.dirty--;
+                c->st.async_writebacks++;
+                cram_engine_store_reserved(c->e, page, c->wbuf, &enc);
+            } else {
+                worker_kick(c, idx);    /* written meanwhile: again */
+            }
+        }
+        g_rec_mutex_unlock(&c->lock);
+    }
+}
+
+CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
+                          const CramCacheOps *ops, void *opaque)
+{
+    CramCache *c = g_new0(CramCache, 1);
+    uint32_t nb = 1, i;
+
+    g_assert(pages >= 1 && pages < NIL / 2);
+    g_rec_mutex_init(&c->lock);
+    c->e = e;
+    c->ops = ops;
+    c->opaque = opaque;
+    c->n = pages;
+    c->sync = pages == 1 && !worker;
+    c->scratch = cram_engine_scratch_new(e);
+    c->ent = g_new0(CramCacheEntry, pages);
+    while (nb < 2 * pages) {
+        nb <<= 1;
+    }
+    c->mask = nb - 1;
+    c->bucket = g_new(uint32_t, nb);
+    memset(c->bucket, 0xff, nb * sizeof(uint32_t));
+    c->lru_head = c->lru_tail = NIL;
+    c->last = NIL;
+    c->free_head = NIL;
+    for (i = pages; i-- > 0;) {
+        c->ent[i].buf = g_malloc(CRAM_PAGE_SIZE);
+        c->ent[i].written = g_malloc0(CRAM_PAGE_SIZE / 8);
+        c->ent[i].next = c->free_head;
+        c->free_head = i;
+    }
+    if (worker) {
+        c->queue = g_new(uint32_t, pages);
+        c->wscratch = cram_engine_scratch_new(e);
+        c->wbuf = g_malloc(CRAM_PAGE_SIZE);
+        g_mutex_init(&c->wake_lock);
+        g_cond_init(&c->wake);
+        c->thread = g_thread_new("cram-cache", worker_main, c);
+    }
+    return c;
+}
+
+void cram_cache_free(CramCache *c)
+{
+    uint32_t i;
+
+    if (!c) {
+        return;
+    }
+    if (c->thread) {
+        g_mutex_lock(&c->wake_lock);
+        c->stop = true;
+        g_cond_signal(&c->wake);
+        g_mutex_unlock(&c->wake_lock);
+        g_thread_join(c->thread);
+        g_mutex_clear(&c->wake_lock);
+        g_cond_clear(&c->wake);
+        cram_scratch_free(c->wscratch);
+        g_free(c->wbuf);
+        g_free(c->queue);
+    }
+    cram_cache_flush(c);
+    for (i = 0; i < c->n; i++) {
+        release_reservation(c, &c->ent[i]);
+        g_free(c->ent[i].buf);
+        g_free(c->ent[i].written);
+    }
+    cram_scratch_free(c->scratch);
+    g_free(c->ent);
+    g_free(c->bucket);
+    g_rec_mutex_clear(&c->lock);
+    g_free(c);
+}

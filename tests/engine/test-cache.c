@@ -1,0 +1,379 @@
+/*
+ * Unit tests of the engine's page cache and its worker
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <string.h>
+#include "cram-cache.h"
+#include "test-pages.h"
+
+#define MiB (1ULL << 20)
+#define GiB (1ULL << 30)
+
+static CramEngine *new_engine(uint64_t media)
+{
+    CramConfig cfg = {
+        .capacity = 8 * GiB,
+        .media_size = media,
+        .codec = CRAM_CODEC_ZSTD,
+    };
+    GError *err = NULL;
+    CramEngine *e = cram_engine_new(&cfg, &err);
+
+    g_assert_no_error(err);
+    return e;
+}
+
+typedef struct Events {
+    GArray *dropped;
+    GArray *healed;
+    CramEngine *e;
+    CramCache *c;
+} Events;
+
+/* What a device does with a dropped write: poison, forget the page. */
+static void on_dropped(void *opaque, uint64_t page)
+{
+    Events *ev = opaque;
+
+    g_array_append_val(ev->dropped, page);
+    cram_engine_poison(ev->e, page);
+    cram_cache_invalidate(ev->c, page, 1);
+}
+
+static void on_healed(void *opaque, uint64_t page)
+{
+    Events *ev = opaque;
+
+    g_array_append_val(ev->healed, page);
+}
+
+static const CramCacheOps ops = {
+    .dropped = on_dropped,
+    .healed = on_healed,
+};
+
+static CramCache *new_cache(Events *ev, CramEngine *e, size_t pages,
+                            bool worker)
+{
+    ev->dropped = g_array_new(false, false, sizeof(uint64_t));
+    ev->healed = g_array_new(false, false, sizeof(uint64_t));
+    ev->e = e;
+    ev->c = cram_cache_new(e, pages, worker, &ops, ev);
+    return ev->c;
+}
+
+static void free_cache(Events *ev)
+{
+    cram_cache_free(ev->c);
+    g_array_free(ev->dropped, true);
+    g_array_free(ev->healed, true);
+}
+
+static void write_page(CramCache *c, uint64_t page, const uint8_t *buf)
+{
+    unsigned off;
+
+    /* as a guest does: 8 bytes at a time */
+    for (off = 0; off < CRAM_PAGE_SIZE; off += 8) {
+        cram_cache_write(c, page, off, buf + off, 8);
+    }
+}
+
+static void read_page(CramCache *c, uint64_t page, uint8_t *buf)
+{
+    unsigned off;
+
+    for (off = 0; off < CRAM_PAGE_SIZE; off += 512) {
+        g_assert_false(cram_cache_read(c, page, off, buf + off, 512));
+    }
+}
+
+static CramStats stats(CramEngine *e, CramCache *c)
+{
+    CramStats st;
+
+    cram_cache_lock(c);
+    cram_engine_get_stats(e, &st);
+    cram_cache_unlock(c);
+    return st;
+}
+
+/* One page, no worker: the exact write-combining buffer. */
+static void test_sync(void)
+{
+    CramEngine *e = new_engine(64 * MiB);
+    GRand *r = g_rand_new_with_seed(1);
+    uint8_t page[CRAM_PAGE_SIZE], out[CRAM_PAGE_SIZE];
+    Events ev;
+    CramCache *c = new_cache(&ev, e, 1, false);
+    CramStats st;
+
+    g_assert_true(cram_cache_is_sync(c));
+    page_text(r, page);
+    write_page(c, 7, page);
+    st = stats(e, c);
+    g_assert_cmpuint(st.stores, ==, 0);         /* still combining */
+    g_assert_cmpuint(st.media_reserved, ==, 0);
+    cram_cache_read(c, 8, 0, out, 8);           /* move on: stored */
+    st = stats(e, c);
+    g_assert_cmpuint(st.stores, ==, 1);
+    g_assert_cmpuint(st.pages[CRAM_CLASS_COMPRESSED], ==, 1);
+    read_page(c, 7, out);
+    g_assert_cmpmem(out, sizeof(out), page, sizeof(page));
+    free_cache(&ev);
+    cram_engine_free(e);
+    g_rand_free(r);
+}
+
+/* Least recently used goes first, and clean pages before dirty ones. */
+static void test_eviction_order(void)
+{
+    CramEngine *e = new_engine(64 * MiB);
+    uint8_t b[8] = { 1 };
+    CramCacheStats cs;
+    Events ev;
+    CramCache *c = new_cache(&ev, e, 4, false);
+    uint64_t p;
+
+    for (p = 0; p < 4; p++) {
+        cram_cache_read(c, p, 0, b, 8);
+    }
+    cram_cache_read(c, 0, 0, b, 8);             /* 0 is now recent */
+    cram_cache_read(c, 4, 0, b, 8);             /* evicts 1 */
+    cram_cache_get_stats(c, &cs);
+    g_assert_cmpuint(cs.misses, ==, 5);
+    cram_cache_read(c, 0, 0, b, 8);
+    cram_cache_read(c, 2, 0, b, 8);
+    cram_cache_get_stats(c, &cs);
+    g_assert_cmpuint(cs.misses, ==, 5);         /* both still cached */
+    cram_cache_read(c, 1, 0, b, 8);             /* 1 was evicted */
+    cram_cache_get_stats(c, &cs);
+    g_assert_cmpuint(cs.misses, ==, 6);
+
+    /* A dirty LRU page is passed over for a clean one. */
+    cram_cache_invalidate_all(c);
+    for (p = 10; p < 14; p++) {
+        cram_cache_read(c, p, 0, b, 8);
+    }
+    b[0] = 9;
+    cram_cache_write(c, 10, 0, b, 8);           /* 10: LRU but dirty */
+    cram_cache_read(c, 11, 0, b, 8);
+    cram_cache_read(c, 12, 0, b, 8);
+    cram_cache_read(c, 13, 0, b, 8);
+    cram_cache_read(c, 14, 0, b, 8);            /* evicts clean 11 */
+    cram_cache_get_stats(c, &cs);
+    g_assert_cmpuint(cs.dirty, ==, 1);
+    g_assert_cmpuint(cs.sync_writebacks, ==, 0);
+    free_cache(&ev);
+    cram_engine_free(e);
+}
+
+/*
+ * Dirty pages are charged one media page each until stored; after a
+ * flush the figures equal those of storing the same pages directly.
+ */
+static void check_exact_after_flush(bool worker)
+{
+    const int npages = 600;
+    CramEngine *e = new_engine(64 * MiB), *ref = new_engine(64 * MiB);
+    GRand *r = g_rand_new_with_seed(2);
+    uint8_t page[CRAM_PAGE_SIZE];
+    Events ev;
+    CramCache *c = new_cache(&ev, e, 64, worker);
+    CramStats st, want;
+    int i;
+
+    for (i = 0; i < npages; i++) {
+        if (i % 3) {
+            page_text(r, page);
+        } else {
+            page_random(r, page);
+        }
+        write_page(c, i * 5, page);
+        g_assert_cmpint(cram_engine_store(ref, i * 5, page), ==, 0);
+        st = stats(e, c);
+        g_assert_cmpuint(st.media_used, <=, st.media_size);
+    }
+    st = stats(e, c);
+    if (!worker) {
+        /* the last 64 pages are cached dirty, charged raw */
+        g_assert_cmpuint(st.media_reserved, ==, 64 * CRAM_PAGE_SIZE);
+    }
+    cram_cache_flush(c);
+    st = stats(e, c);
+    cram_engine_get_stats(ref, &want);
+    g_assert_cmpuint(st.media_reserved, ==, 0);
+    g_assert_cmpuint(st.media_used, ==, want.media_used);
+    g_assert_cmpuint(st.stored_bytes, ==, want.stored_bytes);
+    g_assert_cmpuint(st.logical_bytes, ==, want.logical_bytes);
+    g_assert_cmpmem(st.pages, sizeof(st.pages), want.pages,
+                    sizeof(want.pages));
+    free_cache(&ev);
+    cram_engine_free(e);
+    cram_engine_free(ref);
+    g_rand_free(r);
+}
+
+static void test_exact_after_flush(void)
+{
+    check_exact_after_flush(false);
+}
+
+static void test_exact_after_flush_worker(void)
+{
+    check_exact_after_flush(true);
+}
+
+typedef struct Writer {
+    CramCache *c;
+    uint32_t seed;
+    int rounds;
+} Writer;
+
+/* A vCPU: rewrites pages 0..255 with pages derived from (page, round). */
+static gpointer writer_main(gpointer opaque)
+{
+    Writer *w = opaque;
+    uint8_t page[CRAM_PAGE_SIZE];
+    int round, p;
+
+    for (round = 0; round < w->rounds; round++) {
+        for (p = 0; p < 256; p++) {
+            GRand *r = g_rand_new_with_seed(w->seed + p * 1000 + round);
+
+            if ((p + round) % 2) {
+                page_text(r, page);
+            } else {
+                page_random(r, page);
+            }
+            write_page(w->c, p, page);
+            g_rand_free(r);
+        }
+    }
+    return NULL;
+}
+
+/* The caller and the worker race over the same pages; nothing is lost. */
+static void test_worker_concurrency(void)
+{
+    CramEngine *e = new_engine(256 * MiB);
+    uint8_t want[CRAM_PAGE_SIZE], got[CRAM_PAGE_SIZE];
+    Events ev;
+    CramCache *c = new_cache(&ev, e, 32, true);
+    Writer w = { c, 77, 6 };
+    GThread *t = g_thread_new("writer", writer_main, &w);
+    CramCacheStats cs;
+    CramStats st;
+    int p;
+
+    /* A second caller thread reads while the writer and worker run. */
+    for (p = 0; p < 20000; p++) {
+        cram_cache_read(c, (p * 7) % 256, (p * 64) % CRAM_PAGE_SIZE, got,
+                        64);
+    }
+    g_thread_join(t);
+    cram_cache_get_stats(c, &cs);
+    g_assert_cmpuint(cs.async_writebacks, >, 0);
+    cram_cache_flush(c);
+    cram_cache_invalidate_all(c);               /* read from the engine */
+    for (p = 0; p < 256; p++) {
+        GRand *r = g_rand_new_with_seed(w.seed + p * 1000 + w.rounds - 1);
+
+        if ((p + w.rounds - 1) % 2) {
+            page_text(r, want);
+        } else {
+            page_random(r, want);
+        }
+        read_page(c, p, got);
+        g_assert_cmpmem(got, sizeof(got), want, sizeof(want));
+        g_rand_free(r);
+    }
+    st = stats(e, c);
+    g_assert_cmpuint(st.media_reserved, ==, 0);
+    g_assert_cmpuint(st.pages[CRAM_CLASS_COMPRESSED] +
+                     st.pages[CRAM_CLASS_RAW], ==, 256);
+    g_assert_cmpuint(ev.dropped->len, ==, 0);
+    free_cache(&ev);
+    cram_engine_free(e);
+}
+
+/*
+ * Full media: a page that cannot be charged is stored at once, and a
+ * refused store is reported; nothing over-commits the media.
+ */
+static void test_full_media(void)
+{
+    CramEngine *e = new_engine(1 * MiB);        /* 256 media pages */
+    GRand *r = g_rand_new_with_seed(3);
+    uint8_t page[CRAM_PAGE_SIZE];
+    Events ev;
+    CramCache *c = new_cache(&ev, e, 16, true);
+    CramStats st;
+    int p;
+
+    for (p = 0; p < 300; p++) {
+        page_random(r, page);
+        write_page(c, p, page);
+        st = stats(e, c);
+        g_assert_cmpuint(st.media_used, <=, st.media_size);
+    }
+    cram_cache_flush(c);
+    st = stats(e, c);
+    g_assert_cmpuint(ev.dropped->len, ==, 300 - 256);
+    g_assert_cmpuint(st.poisoned_pages, ==, 300 - 256);
+    g_assert_cmpuint(st.pages[CRAM_CLASS_RAW], ==, 256);
+    g_assert_cmpuint(st.media_reserved, ==, 0);
+    free_cache(&ev);
+    cram_engine_free(e);
+    g_rand_free(r);
+}
+
+/* Poison: reads see all-ones; only a whole-page rewrite heals. */
+static void test_poison(void)
+{
+    CramEngine *e = new_engine(64 * MiB);
+    uint8_t page[CRAM_PAGE_SIZE], out[CRAM_PAGE_SIZE];
+    Events ev;
+    CramCache *c = new_cache(&ev, e, 8, true);
+    uint64_t ones = ~0ULL, v = 0;
+
+    cram_engine_poison(e, 3);
+    g_assert_true(cram_cache_read(c, 3, 8, &v, 8));
+    g_assert_cmphex(v, ==, ones);
+    v = 42;
+    cram_cache_write(c, 3, 8, &v, 8);
+    g_assert_false(cram_cache_read(c, 3, 8, &v, 8));    /* written */
+    g_assert_cmphex(v, ==, 42);
+    g_assert_true(cram_cache_read(c, 3, 0, &v, 8));     /* not written */
+    cram_cache_flush(c);
+    cram_cache_invalidate_all(c);
+    g_assert_true(cram_engine_page_poisoned(e, 3));     /* partial: no */
+    g_assert_cmpuint(ev.healed->len, ==, 0);
+
+    memset(page, 0x11, sizeof(page));
+    write_page(c, 3, page);
+    cram_cache_flush(c);
+    g_assert_false(cram_engine_page_poisoned(e, 3));
+    g_assert_cmpuint(ev.healed->len, ==, 1);
+    cram_cache_invalidate_all(c);
+    read_page(c, 3, out);
+    g_assert_cmpmem(out, sizeof(out), page, sizeof(page));
+    free_cache(&ev);
+    cram_engine_free(e);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/cache/sync", test_sync);
+    g_test_add_func("/cache/eviction-order", test_eviction_order);
+    g_test_add_func("/cache/exact-after-flush", test_exact_after_flush);
+    g_test_add_func("/cache/exact-after-flush-worker",
+                    test_exact_after_flush_worker);
+    g_test_add_func("/cache/worker-concurrency", test_worker_concurrency);
+    g_test_add_func("/cache/full-media", test_full_media);
+    g_test_add_func("/cache/poison", test_poison);
+    return g_test_run();
+}
