@@ -383,22 +383,6 @@ void cram_alloc_read(CramAlloc *a, uint64_t handle, void *dst, size_t size)
     }
 }
 
-/*
- * Asks for every cache line of [p, p + len) at once: the decompressor
- * then reads it from cache instead of missing line after line (objects
- * of consecutive pages are not adjacent in media, so the hardware
- * prefetcher cannot help as it does for a packed buffer).
- */
-static inline void prefetch_range(const uint8_t *p, size_t len)
-{
-    uintptr_t a = (uintptr_t)p & ~(uintptr_t)63;
-    uintptr_t end = (uintptr_t)p + len;
-
-    for (; a < end; a += 64) {
-        __builtin_prefetch((const void *)a);
-    }
-}
-
 const void *cram_alloc_map(CramAlloc *a, uint64_t handle, size_t size,
                            void *bounce)
 {
@@ -406,12 +390,6 @@ const void *cram_alloc_map(CramAlloc *a, uint64_t handle, size_t size,
 
     locate(a, handle, size, &pc);
     if (!pc.len[1]) {
-        prefetch_range(pc.p[0], pc.len[0]);
-        return pc.p[0];
-    }
-    if (pc.p[0] + pc.len[0] == pc.p[1]) {
-        /* The span's media pages happen to be adjacent: no copy. */
-        prefetch_range(pc.p[0], size);
         return pc.p[0];
     }
     memcpy(bounce, pc.p[0], pc.len[0]);
