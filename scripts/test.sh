@@ -43,6 +43,9 @@ done
 
 export QTEST_QEMU_BINARY=$CRAM_BUILD/qemu/qemu-system-x86_64
 run_tap qtest-cxl-cram 1200 "$CRAM_BUILD/qemu/tests/qtest/cxl-cram-test"
+# Again with the synchronous one-page buffer instead of the cache.
+CRAM_QTEST_PROPS=cache-size=0 run_tap qtest-cxl-cram-nocache 1200 \
+    "$CRAM_BUILD/qemu/tests/qtest/cxl-cram-test"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -189,8 +189,15 @@ static inline void cram_start(CramQT *t, uint64_t capacity,
 {
     uint64_t next = CRAM_MMIO_BASE;
     g_autofree char *fmw = g_strdup_printf("%" PRIu64 "M", capacity >> 20);
+    const char *extra = g_getenv("CRAM_QTEST_PROPS");
+    g_autofree char *all = NULL;
     int devfn = 0;
 
+    if (extra && *extra) {
+        all = props ? g_strdup_printf("%s,%s", props, extra)
+                    : g_strdup(extra);
+        props = all;
+    }
     memset(t, 0, sizeof(*t));
     t->capacity = capacity;
     t->qts = qtest_initf("-machine q35,cxl=on -nodefaults "
@@ -225,8 +232,16 @@ static inline void cram_start(CramQT *t, uint64_t capacity,
     cram_commit_hdm(t);
 }
 
+/* Store the cached dirty pages: the figures become exact. */
+static inline void cram_flush(CramQT *t)
+{
+    qtest_writeq(t->qts, t->regs + CXL_CRAM_REG_CACHE_FLUSH, 1);
+}
+
+/* A register, read after a flush so that tests can assert exact values */
 static inline uint64_t cram_reg(CramQT *t, uint64_t reg)
 {
+    cram_flush(t);
     return qtest_readq(t->qts, t->regs + reg);
 }
 
@@ -270,12 +285,17 @@ static inline QDict *cram_stats(CramQT *t)
  */
 static inline void cram_check_accounts(CramQT *t)
 {
-    QDict *st = cram_stats(t);
-    uint64_t used = qtest_readq(t->qts, t->regs + CXL_CRAM_REG_MEDIA_USED);
-    uint64_t size = qtest_readq(t->qts, t->regs + CXL_CRAM_REG_MEDIA_SIZE);
-    uint64_t pages = qdict_get_int(st, "pages-same") +
-                     qdict_get_int(st, "pages-compressed") +
-                     qdict_get_int(st, "pages-raw");
+    QDict *st;
+    uint64_t used, size, pages;
+
+    cram_flush(t);
+    st = cram_stats(t);
+    used = qtest_readq(t->qts, t->regs + CXL_CRAM_REG_MEDIA_USED);
+    size = qtest_readq(t->qts, t->regs + CXL_CRAM_REG_MEDIA_SIZE);
+    pages = qdict_get_int(st, "pages-same") +
+            qdict_get_int(st, "pages-compressed") +
+            qdict_get_int(st, "pages-raw");
+    g_assert_cmpuint(qdict_get_int(st, "media-reserved"), ==, 0);
 
     g_assert_cmpuint(qdict_get_int(st, "media-used"), ==, used);
     g_assert_cmpuint(used, <=, size);

@@ -110,6 +110,10 @@ static void test_bad_props(void)
     expect_bad_props(qts, "'compress': 'gzip'", "compress 'gzip' unknown");
     expect_bad_props(qts, "'compress': 'zstd', 'compress-level': 99",
                      "out of range");
+    expect_bad_props(qts, "'cache-size': 1000", "cache-size 1000");
+    expect_bad_props(qts, "'cache-size': 2147483648", "at most 1 GiB");
+    expect_bad_props(qts, "'low-watermark': 90, 'high-watermark': 80",
+                     "watermarks must satisfy");
     qtest_quit(qts);
 }
 
@@ -617,7 +621,7 @@ static void test_no_alloc(void)
     qtest_writeq(t.qts, t.window + 1 * GiB + 1023 * PAGE, 42);
     g_assert_cmpuint(qtest_readq(t.qts, t.window + 1 * GiB + 1023 * PAGE),
                      ==, 42);
-    qtest_readq(t.qts, t.window);      /* move to another page */
+    cram_flush(&t);                     /* the partial write is dropped */
     g_assert_cmpuint(qtest_readq(t.qts, t.window + 1 * GiB + 1023 * PAGE),
                      ==, ~0ULL);
 
@@ -891,6 +895,56 @@ static void test_poison_mce(void)
     qtest_quit(t.qts);
 }
 
+/*
+ * The cache: a dirty page is charged one media page until stored, the
+ * page in use stays dirty, a flush stores everything; with cache-size=0
+ * nothing is ever reserved.
+ */
+static void test_cache(void)
+{
+    uint64_t reserved, dirty;
+    CramQT t;
+
+    cram_start(&t, CAP_8G, "cache-size=1M");
+    write_pages(&t, 0, 100, fill_text, 1);
+    /* raw reads: no flush */
+    reserved = qtest_readq(t.qts, t.regs + CXL_CRAM_REG_MEDIA_RESERVED);
+    dirty = qtest_readq(t.qts, t.regs + CXL_CRAM_REG_CACHE_DIRTY);
+    if (!g_getenv("CRAM_QTEST_PROPS")) {
+        g_assert_cmpuint(dirty, >=, 1);
+        g_assert_cmpuint(reserved, ==, dirty * PAGE);
+    }
+    g_assert_cmpuint(qtest_readq(t.qts, t.regs + CXL_CRAM_REG_CACHE_HITS),
+                     >, 100 * 500);
+    cram_flush(&t);
+    g_assert_cmpuint(qtest_readq(t.qts, t.regs + CXL_CRAM_REG_MEDIA_RESERVED),
+                     ==, 0);
+    g_assert_cmpuint(qtest_readq(t.qts, t.regs + CXL_CRAM_REG_CACHE_DIRTY),
+                     ==, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_PAGES_COMP), ==, 100);
+    cram_stop(&t);
+
+    cram_start(&t, CAP_8G, "cache-size=0");
+    write_pages(&t, 0, 100, fill_text, 1);
+    g_assert_cmpuint(qtest_readq(t.qts, t.regs + CXL_CRAM_REG_MEDIA_RESERVED),
+                     ==, 0);
+    g_assert_cmpuint(qtest_readq(t.qts, t.regs + CXL_CRAM_REG_PAGES_COMP),
+                     ==, 100);      /* exact without a flush */
+    cram_stop(&t);
+}
+
+/* Host memory the page cache may hold: pages and their write maps. */
+static uint64_t cache_bytes(CramQT *t)
+{
+    QDict *rsp = qtest_qmp(t->qts, "{'execute': 'qom-get', 'arguments': "
+                           "{'path': '/machine/peripheral/cram0', "
+                           "'property': 'cache-size'}}");
+    uint64_t size = qdict_get_int(rsp, "return");
+
+    qobject_unref(rsp);
+    return size + size / 8;
+}
+
 /* Resident memory of the QEMU process, in bytes. */
 static uint64_t qemu_rss(QTestState *qts)
 {
@@ -939,7 +993,9 @@ static void test_host_memory(void)
                    " KiB", cram_reg(&t, CXL_CRAM_REG_RATIO) / 65536.0,
                    used >> 10, meta >> 10, (rss_full - rss_idle) >> 10);
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_RATIO), >, 3 << 16);
-    g_assert_cmpuint(rss_full - rss_idle, <=, used + used / 10 + meta);
+    /* plus the cache, which holds up to cache-size of pages */
+    g_assert_cmpuint(rss_full - rss_idle, <=,
+                     used + used / 10 + meta + cache_bytes(&t));
     cram_stop(&t);
 }
 
@@ -1029,6 +1085,7 @@ int main(int argc, char **argv)
     qtest_add_func("/cxl-cram/clear-poison", test_clear_poison);
     qtest_add_func("/cxl-cram/media-ops", test_media_ops);
     qtest_add_func("/cxl-cram/poison-mce", test_poison_mce);
+    qtest_add_func("/cxl-cram/cache", test_cache);
     qtest_add_func("/cxl-cram/host-memory", test_host_memory);
     qtest_add_func("/cxl-cram/demo", test_demo);
     return g_test_run();

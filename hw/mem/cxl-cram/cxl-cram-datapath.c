@@ -13,70 +13,70 @@
 #include "qapi/error.h"
 #include "system/hostmem.h"
 #include "qom/object_interfaces.h"
+#include "qemu/main-loop.h"
 #include "cxl-cram.h"
 #include "trace.h"
 
-/*
- * Write the staged page back to the engine.  A refused store drops the
- * write and poisons the page; a poisoned page only heals when the guest
- * rewrote all of it.
- */
-void cxl_cram_stage_flush(CXLCramDev *cram)
+/* cram-cache callbacks, on the caller's (vCPU) thread with the BQL */
+static void cxl_cram_cache_dropped(void *opaque, uint64_t page)
 {
-    CXLCramStage *st = &cram->stage;
-    uint64_t dpa = st->page << CRAM_PAGE_SHIFT;
+    cxl_cram_write_dropped(opaque, page);
+}
 
-    if (!st->valid || !st->dirty) {
-        return;
+static void cxl_cram_cache_healed(void *opaque, uint64_t page)
+{
+    cxl_cram_poison_healed(opaque, page, 1);
+}
+
+/* On the worker thread: re-evaluate the watermarks under the BQL. */
+static void cxl_cram_cache_worker_stored(void *opaque)
+{
+    CXLCramDev *cram = opaque;
+
+    qemu_bh_schedule(cram->safety_bh);
+}
+
+static const CramCacheOps cxl_cram_cache_ops = {
+    .dropped = cxl_cram_cache_dropped,
+    .healed = cxl_cram_cache_healed,
+    .worker_stored = cxl_cram_cache_worker_stored,
+};
+
+static void cxl_cram_safety_bh(void *opaque)
+{
+    cxl_cram_safety_update(opaque);
+}
+
+/* Make the figures exact where the cache promises it (cache-size=0). */
+void cxl_cram_sync(CXLCramDev *cram)
+{
+    if (cram_cache_is_sync(cram->cache)) {
+        cram_cache_flush(cram->cache);
     }
-    st->dirty = false;
-    if (st->poisoned &&
-        find_first_zero_bit(st->written, CRAM_PAGE_SIZE) < CRAM_PAGE_SIZE) {
-        /* Partial writes to a poisoned page have nothing to merge with. */
-        st->valid = false;
-        return;
-    }
-    if (cram_engine_store(cram->engine, st->page, st->buf) < 0) {
-        st->valid = false;
-        cxl_cram_write_dropped(cram, st->page);
-        return;
-    }
-    if (st->poisoned) {
-        st->poisoned = false;
-        cxl_cram_poison_healed(cram, st->page, 1);
-    }
-    trace_cxl_cram_store(dpa, cram_engine_page_class(cram->engine, st->page));
+}
+
+/* Store every cached dirty page now (CACHE_FLUSH, migration). */
+void cxl_cram_flush(CXLCramDev *cram)
+{
+    cram_cache_flush(cram->cache);
     cxl_cram_safety_update(cram);
 }
 
-/* Forget the staged page without writing it back. */
-void cxl_cram_stage_drop(CXLCramDev *cram)
+/* Forget cached pages whose content the device is about to replace. */
+void cxl_cram_invalidate(CXLCramDev *cram, uint64_t first, uint64_t n)
 {
-    cram->stage.valid = false;
-    cram->stage.dirty = false;
+    cram_cache_invalidate(cram->cache, first, n);
 }
 
-static uint8_t *cxl_cram_stage_get(CXLCramDev *cram, uint64_t page)
+/* The engine is shared with the cache's worker thread. */
+void cxl_cram_lock(CXLCramDev *cram)
 {
-    CXLCramStage *st = &cram->stage;
+    cram_cache_lock(cram->cache);
+}
 
-    if (st->valid && st->page == page) {
-        return st->buf;
-    }
-    cxl_cram_stage_flush(cram);
-    st->poisoned = cram_engine_page_poisoned(cram->engine, page);
-    if (st->poisoned) {
-        memset(st->buf, 0xff, CRAM_PAGE_SIZE);
-        bitmap_zero(st->written, CRAM_PAGE_SIZE);
-    } else {
-        cram_engine_load(cram->engine, page, st->buf);
-        trace_cxl_cram_load(page << CRAM_PAGE_SHIFT,
-                            cram_engine_page_class(cram->engine, page));
-    }
-    st->page = page;
-    st->valid = true;
-    st->dirty = false;
-    return st->buf;
+void cxl_cram_unlock(CXLCramDev *cram)
+{
+    cram_cache_unlock(cram->cache);
 }
 
 /*
@@ -86,32 +86,28 @@ static uint8_t *cxl_cram_stage_get(CXLCramDev *cram, uint64_t page)
 static bool cxl_cram_access(CXLCramDev *cram, uint64_t dpa, uint8_t *bytes,
                             unsigned size, bool write)
 {
-    CXLCramStage *st = &cram->stage;
     bool poisoned = false;
+    unsigned gen;
 
     while (size) {
         uint64_t page = dpa >> CRAM_PAGE_SHIFT;
         unsigned off = dpa & (CRAM_PAGE_SIZE - 1);
         unsigned len = MIN(size, CRAM_PAGE_SIZE - off);
-        uint8_t *buf = cxl_cram_stage_get(cram, page);
 
         if (write) {
-            memcpy(buf + off, bytes, len);
-            st->dirty = true;
-            if (st->poisoned) {
-                bitmap_set(st->written, off, len);
-            }
-        } else {
-            memcpy(bytes, buf + off, len);
-            if (st->poisoned &&
-                find_next_zero_bit(st->written, off + len, off) < off + len) {
-                cxl_cram_poisoned_read(cram, dpa);
-                poisoned = true;
-            }
+            cram_cache_write(cram->cache, page, off, bytes, len);
+        } else if (cram_cache_read(cram->cache, page, off, bytes, len)) {
+            cxl_cram_poisoned_read(cram, dpa);
+            poisoned = true;
         }
         dpa += len;
         bytes += len;
         size -= len;
+    }
+    gen = cram_cache_media_gen(cram->cache);
+    if (gen != cram->media_gen) {
+        cram->media_gen = gen;
+        cxl_cram_safety_update(cram);
     }
     return poisoned;
 }
@@ -179,19 +175,27 @@ bool cxl_cram_memory_init(CXLCramDev *cram, Error **errp)
     memory_region_init_io(&mem->mr, obj, &cxl_cram_mem_ops, cram,
                           "cxl-cram-memory", cram->capacity);
     cram->memory = mem;
-    cram->stage.buf = g_malloc(CRAM_PAGE_SIZE);
-    cxl_cram_stage_drop(cram);
+    cram->safety_bh = qemu_bh_new(cxl_cram_safety_bh, cram);
+    /* cache-size=0: the synchronous one-page write-combining buffer */
+    cram->cache = cram_cache_new(cram->engine,
+                                 MAX(cram->cache_size >> CRAM_PAGE_SHIFT, 1),
+                                 cram->cache_size > 0, &cxl_cram_cache_ops,
+                                 cram);
     return true;
 }
 
 void cxl_cram_memory_fini(CXLCramDev *cram)
 {
+    cram_cache_free(cram->cache);
+    cram->cache = NULL;
+    if (cram->safety_bh) {
+        qemu_bh_delete(cram->safety_bh);
+        cram->safety_bh = NULL;
+    }
     if (cram->memory) {
         object_unparent(OBJECT(cram->memory));
         cram->memory = NULL;
     }
-    g_free(cram->stage.buf);
-    cram->stage.buf = NULL;
 }
 
 /* The device sets the region up; the backend must not be made alone. */

@@ -107,7 +107,6 @@ static CXLRetCode cxl_cram_media_zero(CXLCramDev *cram, uint8_t *in,
 
         cxl_cram_zero_range(cram, start, len);
     }
-    cxl_cram_stage_flush(cram);
     cxl_cram_safety_update(cram);
     trace_cxl_cram_media_zero(count);
     return CXL_MBOX_SUCCESS;

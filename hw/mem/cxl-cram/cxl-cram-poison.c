@@ -119,7 +119,10 @@ static void cxl_cram_event_dropped(CXLCramDev *cram, uint64_t page)
 /* Poison @page: content gone, recorded, reads take poison from now on. */
 void cxl_cram_poison_page(CXLCramDev *cram, uint64_t page, uint8_t type)
 {
+    cxl_cram_lock(cram);
+    cxl_cram_invalidate(cram, page, 1);
     cram_engine_poison(cram->engine, page);
+    cxl_cram_unlock(cram);
     cxl_cram_poison_list_add(CXL_TYPE3(cram), page << CRAM_PAGE_SHIFT,
                              CRAM_PAGE_SIZE, type);
     if (type == CXL_POISON_TYPE_INTERNAL) {
@@ -230,8 +233,6 @@ static CXLRetCode cxl_cram_cmd_inject_poison(const struct cxl_cmd *cmd,
     if (!cxl_cram_dpa_valid(cram, dpa)) {
         return CXL_MBOX_INVALID_INPUT;
     }
-    cxl_cram_stage_flush(cram);
-    cxl_cram_stage_drop(cram);
     cxl_cram_poison_page(cram, dpa >> CRAM_PAGE_SHIFT,
                          CXL_POISON_TYPE_INJECTED);
     cxl_cram_safety_update(cram);
@@ -254,15 +255,15 @@ static CXLRetCode cxl_cram_cmd_clear_poison(const struct cxl_cmd *cmd,
     if (!cxl_cram_dpa_valid(cram, dpa)) {
         return CXL_MBOX_INVALID_INPUT;
     }
-    cxl_cram_stage_flush(cram);
-    cxl_cram_stage_drop(cram);
+    cxl_cram_lock(cram);
     if (cram_engine_page_poisoned(cram->engine, page)) {
+        cxl_cram_invalidate(cram, page, 1);
         cram_engine_discard(cram->engine, page);
         cxl_cram_poison_healed(cram, page, 1);
     }
+    cxl_cram_unlock(cram);
     cxl_cram_poison_list_remove(CXL_TYPE3(cram), dpa, CXL_CRAM_LINE);
     cxl_cram_write_bytes(cram, dpa, in + 8, CXL_CRAM_LINE);
-    cxl_cram_stage_flush(cram);
     cxl_cram_safety_update(cram);
     *len_out = 0;
     return CXL_MBOX_SUCCESS;

@@ -26,6 +26,8 @@ static uint64_t cxl_cram_stat_reg(const CramStats *st, hwaddr reg)
         return st->stored_bytes;
     case CXL_CRAM_REG_RATIO:
         return cram_ratio_fp16(st);
+    case CXL_CRAM_REG_MEDIA_RESERVED:
+        return st->media_reserved;
     case CXL_CRAM_REG_PAGES_ZERO:
         return st->pages[CRAM_CLASS_ZERO];
     case CXL_CRAM_REG_PAGES_SAME:
@@ -49,8 +51,11 @@ static uint64_t cxl_cram_stat_reg(const CramStats *st, hwaddr reg)
     }
 }
 
-static uint64_t cxl_cram_safety_reg(CXLCramSafety *s, hwaddr reg)
+static uint64_t cxl_cram_safety_reg(CXLCramDev *cram, hwaddr reg)
 {
+    CXLCramSafety *s = &cram->safety;
+    CramCacheStats cs;
+
     if (reg >= CXL_CRAM_REG_IRQ_COUNT(0) &&
         reg < CXL_CRAM_REG_IRQ_COUNT(CXL_CRAM_IRQ_NR)) {
         return s->irq_count[(reg - CXL_CRAM_REG_IRQ_COUNT(0)) / 8];
@@ -64,6 +69,12 @@ static uint64_t cxl_cram_safety_reg(CXLCramSafety *s, hwaddr reg)
         return s->vec12_count;
     case CXL_CRAM_REG_IRQ_VEC13:
         return s->vec13_count;
+    case CXL_CRAM_REG_CACHE_HITS:
+    case CXL_CRAM_REG_CACHE_MISSES:
+    case CXL_CRAM_REG_CACHE_DIRTY:
+        cram_cache_get_stats(cram->cache, &cs);
+        return reg == CXL_CRAM_REG_CACHE_HITS ? cs.hits :
+               reg == CXL_CRAM_REG_CACHE_MISSES ? cs.misses : cs.dirty;
     default:
         return 0;
     }
@@ -71,6 +82,7 @@ static uint64_t cxl_cram_safety_reg(CXLCramSafety *s, hwaddr reg)
 
 static uint64_t cxl_cram_reg64(CXLCramDev *cram, hwaddr reg)
 {
+    uint64_t val;
     CramStats st;
     CramCodecId codec;
 
@@ -86,10 +98,13 @@ static uint64_t cxl_cram_reg64(CXLCramDev *cram, hwaddr reg)
     case CXL_CRAM_REG_MEDIA_SIZE:
         return cram->media_size;
     case CXL_CRAM_REG_METADATA_BYTES:
-        return cram_engine_metadata_bytes(cram->engine);
+        cxl_cram_lock(cram);
+        val = cram_engine_metadata_bytes(cram->engine);
+        cxl_cram_unlock(cram);
+        return val;
     }
     if (reg >= CXL_CRAM_REG_POISONED_READS && reg < CXL_CRAM_REG_STATS_END) {
-        return cxl_cram_safety_reg(&cram->safety, reg);
+        return cxl_cram_safety_reg(cram, reg);
     }
     if (reg < CXL_CRAM_REG_STATS_END) {
         cxl_cram_get_stats(cram, &st);

@@ -34,7 +34,8 @@
 #define CXL_CRAM_REG_MEDIA_FREE     0x028
 #define CXL_CRAM_REG_LOGICAL_HELD   0x030 /* non-zero pages * 4 KiB */
 #define CXL_CRAM_REG_STORED_BYTES   0x038 /* sum of object sizes */
-#define CXL_CRAM_REG_RATIO          0x040 /* held / used, 16.16 fixed */
+#define CXL_CRAM_REG_RATIO          0x040 /* held / stored, 16.16 fixed */
+#define CXL_CRAM_REG_MEDIA_RESERVED 0x048 /* of MEDIA_USED: cached dirty */
 
 /* Page counts by class (read-only) */
 #define CXL_CRAM_REG_PAGES_ZERO     0x050
@@ -58,6 +59,9 @@
 #define CXL_CRAM_REG_IRQ_COUNT(c)   (0x0b0 + 8 * (c)) /* per cause, 0..4 */
 #define CXL_CRAM_REG_IRQ_VEC12      0x0d8 /* vector 12 fired */
 #define CXL_CRAM_REG_IRQ_VEC13      0x0e0 /* vector 13 fired */
+#define CXL_CRAM_REG_CACHE_HITS     0x0e8
+#define CXL_CRAM_REG_CACHE_MISSES   0x0f0
+#define CXL_CRAM_REG_CACHE_DIRTY    0x0f8 /* dirty pages in the cache */
 
 #define CXL_CRAM_REG_STATS_END      0x100
 
@@ -71,7 +75,8 @@
 #define CXL_CRAM_REG_DISCARD_DPA    0x130 /* RW: first page to discard */
 #define CXL_CRAM_REG_DISCARD_PAGES  0x138 /* WO doorbell: page count */
 #define CXL_CRAM_REG_DISCARD_RESULT 0x140 /* RO: CXL_CRAM_DISCARD_* */
-#define CXL_CRAM_REG_CTRL_END       0x148
+#define CXL_CRAM_REG_CACHE_FLUSH    0x148 /* WO doorbell: store dirty pages */
+#define CXL_CRAM_REG_CTRL_END       0x150
 
 #define CXL_CRAM_STATUS_ABOVE_LOW   (1u << 0)
 #define CXL_CRAM_STATUS_ABOVE_HIGH  (1u << 1)

@@ -73,7 +73,9 @@ void cxl_cram_safety_update(CXLCramDev *cram)
     CramStats st;
     uint32_t old = s->status, now = s->status;
 
+    cxl_cram_lock(cram);
     cram_engine_get_stats(cram->engine, &st);
+    cxl_cram_unlock(cram);
     now &= ~(CXL_CRAM_STATUS_ABOVE_LOW | CXL_CRAM_STATUS_ABOVE_HIGH |
              CXL_CRAM_STATUS_POISON);
     if (st.media_used >= s->wm_low) {
@@ -144,11 +146,12 @@ void cxl_cram_discard_pages(CXLCramDev *cram, uint64_t first, uint64_t n)
 {
     uint64_t i;
 
-    cxl_cram_stage_flush(cram);
-    cxl_cram_stage_drop(cram);
+    cxl_cram_lock(cram);
+    cxl_cram_invalidate(cram, first, n);
     for (i = 0; i < n; i++) {
         cram_engine_discard(cram->engine, first + i);
     }
+    cxl_cram_unlock(cram);
     cxl_cram_poison_healed(cram, first, n);
     cxl_cram_safety_update(cram);
 }
@@ -184,7 +187,7 @@ uint64_t cxl_cram_ctrl_read(CXLCramDev *cram, hwaddr reg)
     case CXL_CRAM_REG_WM_HIGH:
         return s->wm_high;
     case CXL_CRAM_REG_STATUS:
-        cxl_cram_stage_flush(cram);
+        cxl_cram_sync(cram);
         return s->status;
     case CXL_CRAM_REG_HEADROOM_PAGES:
         cxl_cram_get_stats(cram, &st);
@@ -216,7 +219,7 @@ static void cxl_cram_set_watermark(CXLCramDev *cram, hwaddr reg,
     }
     s->wm_low = low;
     s->wm_high = high;
-    cxl_cram_stage_flush(cram);
+    cxl_cram_sync(cram);
     cxl_cram_safety_update(cram);
 }
 
@@ -240,6 +243,9 @@ void cxl_cram_ctrl_write(CXLCramDev *cram, hwaddr reg, uint64_t val)
         break;
     case CXL_CRAM_REG_DISCARD_PAGES:
         cxl_cram_discard(cram, val);
+        break;
+    case CXL_CRAM_REG_CACHE_FLUSH:
+        cxl_cram_flush(cram);
         break;
     default:
         qemu_log_mask(LOG_GUEST_ERROR, "cxl-cram: write 0x%" PRIx64

@@ -9,11 +9,16 @@
 #include "qapi/visitor.h"
 #include "cxl-cram.h"
 
-/* Exact figures: the staged page is written back first. */
+/*
+ * With cache-size=0 the figures are exact (the staged page is stored
+ * first); with a cache, dirty cached pages count at their worst case.
+ */
 void cxl_cram_get_stats(CXLCramDev *cram, CramStats *st)
 {
-    cxl_cram_stage_flush(cram);
+    cxl_cram_sync(cram);
+    cxl_cram_lock(cram);
     cram_engine_get_stats(cram->engine, st);
+    cxl_cram_unlock(cram);
 }
 
 /*
@@ -27,6 +32,7 @@ static void cxl_cram_stats_get(Object *obj, Visitor *v, const char *name,
     CXLCramDev *cram = CXL_CRAM(obj);
     CXLCramSafety *sf = &cram->safety;
     CramStats st = { 0 };
+    CramCacheStats cs;
     uint64_t metadata;
     double ratio;
     bool ok;
@@ -37,7 +43,10 @@ static void cxl_cram_stats_get(Object *obj, Visitor *v, const char *name,
     }
     cxl_cram_get_stats(cram, &st);
     ratio = cram_ratio_fp16(&st) / 65536.0;
+    cxl_cram_lock(cram);
     metadata = cram_engine_metadata_bytes(cram->engine);
+    cxl_cram_unlock(cram);
+    cram_cache_get_stats(cram->cache, &cs);
 
     if (!visit_start_struct(v, name, NULL, 0, errp)) {
         return;
@@ -79,7 +88,15 @@ static void cxl_cram_stats_get(Object *obj, Visitor *v, const char *name,
          visit_type_uint64(v, "irq-dropped",
                            &sf->irq_count[CXL_CRAM_IRQ_DROPPED], errp) &&
          visit_type_uint64(v, "irq-vector12", &sf->vec12_count, errp) &&
-         visit_type_uint64(v, "irq-vector13", &sf->vec13_count, errp);
+         visit_type_uint64(v, "irq-vector13", &sf->vec13_count, errp) &&
+         visit_type_uint64(v, "media-reserved", &st.media_reserved, errp) &&
+         visit_type_uint64(v, "cache-pages", &cs.cached, errp) &&
+         visit_type_uint64(v, "cache-dirty", &cs.dirty, errp) &&
+         visit_type_uint64(v, "cache-hits", &cs.hits, errp) &&
+         visit_type_uint64(v, "cache-misses", &cs.misses, errp) &&
+         visit_type_uint64(v, "writebacks-sync", &cs.sync_writebacks, errp) &&
+         visit_type_uint64(v, "writebacks-async", &cs.async_writebacks,
+                           errp);
     if (ok) {
         visit_check_struct(v, errp);
     }

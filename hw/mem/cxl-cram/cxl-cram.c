@@ -18,6 +18,8 @@
 #include "cxl-cram-regs.h"
 
 #define CXL_CRAM_CAPACITY_ALIGN (256 * MiB)   /* CXL capacity multiplier */
+#define CXL_CRAM_CACHE_DEFAULT  (8 * MiB)     /* see docs/properties.md */
+#define CXL_CRAM_CACHE_MAX      (1 * GiB)
 
 static bool cxl_cram_check_props(CXLCramDev *cram, CramConfig *cfg,
                                  Error **errp)
@@ -50,6 +52,12 @@ static bool cxl_cram_check_props(CXLCramDev *cram, CramConfig *cfg,
     if (cram->media_size > cram->capacity) {
         error_setg(errp, "media-size %" PRIu64 " must not exceed capacity %"
                    PRIu64, cram->media_size, cram->capacity);
+        return false;
+    }
+    if (cram->cache_size % CRAM_PAGE_SIZE ||
+        cram->cache_size > CXL_CRAM_CACHE_MAX) {
+        error_setg(errp, "cache-size %" PRIu64 " must be a multiple of 4 KiB "
+                   "of at most 1 GiB (0: no cache)", cram->cache_size);
         return false;
     }
     if (!cram_codec_from_name(cram->compress, &cfg->codec)) {
@@ -138,6 +146,8 @@ static const Property cxl_cram_props[] = {
     DEFINE_PROP_UINT8("low-watermark", CXLCramDev, low_watermark, 75),
     DEFINE_PROP_UINT8("high-watermark", CXLCramDev, high_watermark, 90),
     DEFINE_PROP_BOOL("poison-mce", CXLCramDev, poison_mce, true),
+    DEFINE_PROP_SIZE("cache-size", CXLCramDev, cache_size,
+                     CXL_CRAM_CACHE_DEFAULT),
 };
 
 static void cxl_cram_instance_init(Object *obj)

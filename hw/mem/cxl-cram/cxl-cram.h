@@ -13,6 +13,7 @@
 #include "qemu/bitmap.h"
 #include "hw/cxl/cxl.h"
 #include "engine/cram-engine.h"
+#include "engine/cram-cache.h"
 #include "cxl-cram-regs.h"
 
 #define TYPE_CXL_CRAM "cxl-cram"
@@ -20,25 +21,6 @@ OBJECT_DECLARE_TYPE(CXLCramDev, CXLCramClass, CXL_CRAM)
 
 /* The memory backend that stands for the advertised capacity. */
 #define TYPE_CXL_CRAM_MEMORY "cxl-cram-memory"
-
-/*
- * The page the guest touched last, kept uncompressed: the guest reaches
- * CXL memory 1 to 8 bytes at a time, so without it every access would
- * decompress and recompress a whole page.
- */
-typedef struct CXLCramStage {
-    uint64_t page;          /* page index, valid only if @valid */
-    bool valid;
-    bool dirty;             /* differs from what the engine holds */
-    /*
-     * A poisoned page has no old content to merge partial writes into:
-     * only the bytes in @written are real, and only a write of the whole
-     * page can heal it.
-     */
-    bool poisoned;
-    DECLARE_BITMAP(written, CRAM_PAGE_SIZE);
-    uint8_t *buf;           /* CRAM_PAGE_SIZE bytes */
-} CXLCramStage;
 
 /* Ratio safety: watermarks, status, interrupts, poison counters. */
 typedef struct CXLCramSafety {
@@ -67,11 +49,14 @@ struct CXLCramDev {
     uint8_t low_watermark;      /* percent of media-size */
     uint8_t high_watermark;
     bool poison_mce;            /* reads of poison raise machine checks */
+    uint64_t cache_size;        /* bytes of uncompressed page cache */
 
     CramEngine *engine;
     HostMemoryBackend *memory;  /* I/O region over the capacity */
     MemoryRegion regs;          /* vendor register block, BAR 5 */
-    CXLCramStage stage;
+    CramCache *cache;
+    QEMUBH *safety_bh;          /* the worker stored: re-check watermarks */
+    unsigned media_gen;         /* cram_cache_media_gen() last seen */
     CXLCramSafety safety;
 
     /* Get Poison List resumes here when asked the same range again */
@@ -93,8 +78,11 @@ struct CXLCramClass {
 /* cxl-cram-datapath.c */
 bool cxl_cram_memory_init(CXLCramDev *cram, Error **errp);
 void cxl_cram_memory_fini(CXLCramDev *cram);
-void cxl_cram_stage_flush(CXLCramDev *cram);
-void cxl_cram_stage_drop(CXLCramDev *cram);
+void cxl_cram_sync(CXLCramDev *cram);
+void cxl_cram_flush(CXLCramDev *cram);
+void cxl_cram_invalidate(CXLCramDev *cram, uint64_t first, uint64_t n);
+void cxl_cram_lock(CXLCramDev *cram);
+void cxl_cram_unlock(CXLCramDev *cram);
 void cxl_cram_write_bytes(CXLCramDev *cram, uint64_t dpa, const void *buf,
                           unsigned len);
 

@@ -49,6 +49,7 @@ struct CramCache {
     uint32_t free_head;
     uint32_t last;              /* entry of the last access, or NIL */
     bool sync;                  /* one page, no worker: no reservations */
+    gint media_gen;             /* see cram_cache_media_gen() */
     CramCacheStats st;
 
     /* worker */
@@ -146,11 +147,17 @@ static void lru_push_head(CramCache *c, uint32_t idx)
     c->lru_head = idx;
 }
 
+static inline void media_changed(CramCache *c)
+{
+    g_atomic_int_inc(&c->media_gen);
+}
+
 static void release_reservation(CramCache *c, CramCacheEntry *x)
 {
     if (x->reserved) {
         x->reserved = false;
         cram_engine_unreserve(c->e);
+        media_changed(c);
     }
 }
 
@@ -210,9 +217,12 @@ static bool writeback(CramCache *c, uint32_t idx)
     x->state = ENTRY_CLEAN;
     c->st.dirty--;
     c->st.sync_writebacks++;
+    media_changed(c);
     if (x->poisoned) {
         /* Partial writes to a poisoned page have nothing to merge with. */
         if (!bits_all(x->written, 0, CRAM_PAGE_SIZE)) {
+            memset(x->buf, 0xff, CRAM_PAGE_SIZE);
+            memset(x->written, 0, CRAM_PAGE_SIZE / 8);
             return true;
         }
     }
@@ -277,6 +287,14 @@ static uint32_t get_entry(CramCache *c, uint64_t page)
     if (c->last != NIL && c->ent[c->last].page == page) {
         c->st.hits++;
         return c->last;
+    }
+    /*
+     * The caller leaves the page it was working on: now is the time to
+     * compress it, not while it is still being filled.
+     */
+    if (c->last != NIL && c->ent[c->last].state == ENTRY_DIRTY &&
+        c->ent[c->last].reserved) {
+        worker_kick(c, c->last);
     }
     idx = lookup(c, page);
     if (idx != NIL) {
@@ -352,7 +370,7 @@ void cram_cache_write(CramCache *c, uint64_t page, unsigned off,
         if (!c->sync && !x->poisoned) {
             if (cram_engine_reserve(c->e)) {
                 x->reserved = true;
-                worker_kick(c, idx);
+                media_changed(c);
             } else {
                 /* No worst case to charge: store now, honestly. */
                 writeback(c, idx);
@@ -405,6 +423,11 @@ void cram_cache_invalidate_all(CramCache *c)
     cram_cache_invalidate(c, 0, UINT64_MAX);
 }
 
+unsigned cram_cache_media_gen(CramCache *c)
+{
+    return g_atomic_int_get(&c->media_gen);
+}
+
 bool cram_cache_is_sync(CramCache *c)
 {
     return c->sync;
@@ -437,7 +460,9 @@ static uint32_t worker_pop(CramCache *c)
         c->q_head = (c->q_head + 1) % c->n;
         c->q_len--;
         x->queued = false;
-        if (x->state == ENTRY_DIRTY && x->reserved && !x->poisoned) {
+        /* The page in use is queued again when the caller leaves it. */
+        if (x->state == ENTRY_DIRTY && x->reserved && !x->poisoned &&
+            idx != c->last) {
             return idx;
         }
     }
@@ -453,6 +478,7 @@ static gpointer worker_main(gpointer opaque)
         CramEncoded enc;
         uint32_t idx, gen;
         uint64_t page;
+        bool stored;
 
         g_rec_mutex_lock(&c->lock);
         idx = worker_pop(c);
@@ -480,6 +506,7 @@ static gpointer worker_main(gpointer opaque)
         cram_page_encode(c->wscratch, c->wbuf, &enc);
 
         g_rec_mutex_lock(&c->lock);
+        stored = false;
         x->busy = false;
         if (x->zombie) {
             x->zombie = false;
@@ -493,11 +520,16 @@ static gpointer worker_main(gpointer opaque)
                 c->st.dirty--;
                 c->st.async_writebacks++;
                 cram_engine_store_reserved(c->e, page, c->wbuf, &enc);
-            } else {
+                media_changed(c);
+                stored = true;
+            } else if (idx != c->last) {
                 worker_kick(c, idx);    /* written meanwhile: again */
             }
         }
         g_rec_mutex_unlock(&c->lock);
+        if (stored && c->ops && c->ops->worker_stored) {
+            c->ops->worker_stored(c->opaque);
+        }
     }
 }
 

@@ -29,6 +29,11 @@ typedef struct CramCacheOps {
     void (*dropped)(void *opaque, uint64_t page);
     /* A poisoned @page was rewritten whole and stored. */
     void (*healed)(void *opaque, uint64_t page);
+    /*
+     * The worker stored a page (media use changed).  Runs on the worker
+     * thread, without the lock: only schedule work from here.
+     */
+    void (*worker_stored)(void *opaque);
 } CramCacheOps;
 
 typedef struct CramCacheStats {
@@ -65,6 +70,12 @@ void cram_cache_flush(CramCache *c);
 /* Forget pages [first, first + n) without storing them. */
 void cram_cache_invalidate(CramCache *c, uint64_t first, uint64_t n);
 void cram_cache_invalidate_all(CramCache *c);
+
+/*
+ * Changes whenever the engine's media accounting may have changed
+ * (reservation, store); cheap to poll without the lock.
+ */
+unsigned cram_cache_media_gen(CramCache *c);
 
 /* True when the cache is the synchronous one-page buffer. */
 bool cram_cache_is_sync(CramCache *c);
