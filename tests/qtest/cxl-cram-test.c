@@ -656,6 +656,23 @@ static void test_no_alloc(void)
     cram_stop(&t);
 }
 
+/* MSI-X Enable with Function Mask: vectors pend instead of firing. */
+static void msix_enable_masked(CramQT *t)
+{
+    uint8_t pos = qtest_readb(t->qts, cram_ecam(CRAM_DEV_BUS, 0, 0x34));
+
+    while (pos) {
+        uint64_t cap = cram_ecam(CRAM_DEV_BUS, 0, pos);
+
+        if (qtest_readb(t->qts, cap) == 0x11) {
+            qtest_writew(t->qts, cap + 2, 0xc000);
+            return;
+        }
+        pos = qtest_readb(t->qts, cap + 1);
+    }
+    g_assert_not_reached();
+}
+
 /* Get Poison List over [start, start + len); returns the record count. */
 static int get_poison(CramQT *t, uint64_t start, uint64_t len,
                       uint8_t *out, bool *more)
@@ -687,7 +704,7 @@ static int inject_poison(CramQT *t, uint64_t dpa)
  */
 static void test_poison_list(void)
 {
-    uint8_t out[2048], in[1];
+    uint8_t out[2048], in[1], in4[4];
     uint64_t dropped, first_bad = 0;
     size_t len;
     bool more;
@@ -695,7 +712,17 @@ static void test_poison_list(void)
     int n, i;
 
     cram_start(&t, CAP_8G, "media-size=16M,poison-mce=off");
+    /*
+     * MSI-X on with the function masked, so that signalled vectors show
+     * as pending; failure log interrupts on (Set Event Interrupt Policy).
+     */
+    msix_enable_masked(&t);
+    memset(in4, 0, sizeof(in4));
+    in4[2] = 0x01;                                      /* failure: MSI-X */
+    g_assert_cmpint(cram_mbox(&t, 0x0103, in4, 4, NULL, &len), ==, 0);
+    g_assert_false(msix_pending(&t, 4));
     write_pages(&t, 1 * GiB, 4608, fill_random, 3);     /* 18 MiB */
+    g_assert_true(msix_pending(&t, 4));     /* cxl-type3's failure log */
     dropped = cram_reg(&t, CXL_CRAM_REG_DROPPED_WRITES);
     g_assert_cmpuint(dropped, ==, 4608 - 4096);
 
