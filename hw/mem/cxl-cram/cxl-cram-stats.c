@@ -90,6 +90,8 @@ static void cxl_cram_stats_get(Object *obj, Visitor *v, const char *name,
          visit_type_uint64(v, "irq-vector12", &sf->vec12_count, errp) &&
          visit_type_uint64(v, "irq-vector13", &sf->vec13_count, errp) &&
          visit_type_uint64(v, "media-reserved", &st.media_reserved, errp) &&
+         visit_type_uint64(v, "wm-low", &sf->wm_low, errp) &&
+         visit_type_uint64(v, "wm-high", &sf->wm_high, errp) &&
          visit_type_uint64(v, "cache-pages", &cs.cached, errp) &&
          visit_type_uint64(v, "cache-dirty", &cs.dirty, errp) &&
          visit_type_uint64(v, "cache-hits", &cs.hits, errp) &&
