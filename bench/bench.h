@@ -110,6 +110,13 @@ void bench_space(const BenchCorpus *c, CramCodecId codec, BenchSpace *out);
  * random filled page numbers.  @csv (may be NULL) gets a sample line every
  * 1/@samples of the run.
  */
+typedef enum BenchChurnMode {
+    BCM_ENGINE,         /* through cram_engine_store() */
+    BCM_ALLOC,          /* the same store path at allocator level */
+    BCM_ALLOC_COMPACT,  /* ... with cram_alloc_compact() */
+    BCM__MAX,
+} BenchChurnMode;
+
 typedef struct BenchChurn {
     uint64_t media_size;
     uint64_t filled_pages;
@@ -120,16 +127,21 @@ typedef struct BenchChurn {
     double end_used;
     double end_overhead;
     double max_overhead;
+    uint64_t end_media_used, end_stored;
+    uint64_t compactions, moves;    /* BCM_ALLOC_COMPACT */
+    uint64_t compact_ns;            /* time in compaction, handle walk too */
 } BenchChurn;
 
+const char *bench_churn_mode_name(BenchChurnMode mode);
 void bench_churn(const BenchCorpus *c, CramCodecId codec, uint64_t media_size,
-                 unsigned rewrites_per_page, unsigned samples, FILE *csv,
-                 BenchChurn *out);
+                 unsigned rewrites_per_page, unsigned samples,
+                 BenchChurnMode mode, FILE *csv, BenchChurn *out);
 
 /* Metadata of a 1 TiB engine against the pages touched. */
 typedef enum BenchPattern {
     BP_SEQUENTIAL,      /* pages 0, 1, 2, ... */
-    BP_SCATTERED,       /* distinct random pages across the capacity */
+    BP_SCATTERED_64G,   /* distinct random pages in the first 64 GiB */
+    BP_SCATTERED,       /* distinct random pages across the 1 TiB */
     BP__MAX,
 } BenchPattern;
 
@@ -139,6 +151,9 @@ typedef struct BenchMetaPoint {
     uint64_t pt_bytes;          /* of which the radix tree (computed) */
     double per_page;            /* (meta_bytes - empty engine) / touched */
     double pt_per_page, alloc_per_page;
+    /* The page table alone with other designs (costed, not built). */
+    double sparse_per_page;     /* sparse leaves below 256 entries */
+    double hash_per_page;       /* a hash table, 16 B entries, 7/8 full */
 } BenchMetaPoint;
 
 const char *bench_pattern_name(BenchPattern p);
