@@ -2,7 +2,7 @@
 #   make run   build QEMU with cxl-cram and run the demo session
 #   make test  build everything and run every test
 #   make guest build the test guest image (see docs/guest.md)
-.PHONY: all run test qemu engine guest clean
+.PHONY: all run test qemu engine guest driver sanitize clean
 
 all: qemu engine
 
@@ -14,6 +14,12 @@ engine:
 
 guest:
 	bash scripts/build-guest.sh
+
+driver:
+	bash guest-driver/build.sh
+
+sanitize:
+	bash scripts/build-sanitize.sh
 
 run:
 	bash scripts/demo.sh

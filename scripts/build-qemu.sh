@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 bash "$here/deps.sh"
 src=$(bash "$here/fetch-qemu.sh")
-bld=$CRAM_BUILD/qemu
+bld=${CRAM_QEMU_BUILD:-$CRAM_BUILD/qemu}
 fw=$CRAM_BUILD/firmware
 
 # Overlay.

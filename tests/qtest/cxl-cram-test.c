@@ -743,8 +743,8 @@ static void test_poison_list(void)
     stq_le_p(out, 32);
     stq_le_p(out + 8, 1);
     g_assert_cmpint(cram_mbox(&t, 0x4300, out, 16, NULL, &len), ==, 0x2);
-    stq_le_p(out, CAP_8G);
-    g_assert_cmpint(cram_mbox(&t, 0x4300, out, 16, NULL, &len), ==, 0x2);
+    stq_le_p(out, CAP_8G);                  /* Invalid Physical Address */
+    g_assert_cmpint(cram_mbox(&t, 0x4300, out, 16, NULL, &len), ==, 0xf);
 
     /* Failure log (2): General Media Events with the dropped DPAs. */
     in[0] = 2;

@@ -161,9 +161,11 @@ static CXLRetCode cxl_cram_cmd_get_poison(const struct cxl_cmd *cmd,
     uint64_t from, next = UINT64_MAX;
     CXLPoison *p;
 
-    if (q_start % CXL_CRAM_LINE || ldq_le_p(in + 8) > cram->capacity / 64 ||
-        q_start >= cram->capacity) {
+    if (q_start % CXL_CRAM_LINE || ldq_le_p(in + 8) > cram->capacity / 64) {
         return CXL_MBOX_INVALID_INPUT;
+    }
+    if (q_start >= cram->capacity) {
+        return CXL_MBOX_INVALID_PA;     /* Linux probes the end this way */
     }
     q_len = MIN(q_len, cram->capacity - q_start);
     if (cram->poison_query_start != q_start ||
