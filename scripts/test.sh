@@ -84,5 +84,15 @@ bad=$(grep -c '^not ok ' "$logdir/driver-test.log")
 passed=$((passed + ok))
 failed=$((failed + bad))
 
+# The run command's guest demo: the driver's and the device's figures agree.
+echo "== demo-guest"
+if bash "$here/demo-guest.sh" >"$logdir/demo-guest.log" 2>&1; then
+    echo "   ok demo-guest: $(tail -n 1 "$logdir/demo-guest.log")"
+    passed=$((passed + 1))
+else
+    echo "   not ok demo-guest (log: $logdir/demo-guest.log)"
+    failed=$((failed + 1))
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
