@@ -960,6 +960,25 @@ static void test_cache(void)
     cram_stop(&t);
 }
 
+/* Migration is refused with a clear message, and the device keeps working */
+static void test_migration_blocked(void)
+{
+    QDict *rsp, *e;
+    CramQT t;
+
+    cram_start(&t, CAP_8G, NULL);
+    qtest_writeq(t.qts, t.window + 4096, 0x1234);
+    rsp = qtest_qmp(t.qts, "{'execute': 'migrate', 'arguments': "
+                    "{'uri': 'exec:cat >/dev/null'}}");
+    e = qdict_get_qdict(rsp, "error");
+    g_assert_nonnull(e);
+    g_assert_nonnull(strstr(qdict_get_str(e, "desc"),
+                            "migration and snapshots are not supported"));
+    qobject_unref(rsp);
+    g_assert_cmphex(qtest_readq(t.qts, t.window + 4096), ==, 0x1234);
+    cram_stop(&t);
+}
+
 /* Host memory the page cache may hold: pages and their write maps. */
 static uint64_t cache_bytes(CramQT *t)
 {
@@ -1113,6 +1132,7 @@ int main(int argc, char **argv)
     qtest_add_func("/cxl-cram/media-ops", test_media_ops);
     qtest_add_func("/cxl-cram/poison-mce", test_poison_mce);
     qtest_add_func("/cxl-cram/cache", test_cache);
+    qtest_add_func("/cxl-cram/migration-blocked", test_migration_blocked);
     qtest_add_func("/cxl-cram/host-memory", test_host_memory);
     qtest_add_func("/cxl-cram/demo", test_demo);
     return g_test_run();
