@@ -4,7 +4,7 @@
 #   make run-qtest  the scripted QEMU session demo (no guest)
 #   make test  build everything and run every test
 #   make guest build the test guest image (see docs/guest.md)
-.PHONY: all run run-qtest test qemu engine guest driver sanitize clean
+.PHONY: all run run-qtest test qemu engine guest driver cram-info sanitize clean
 
 all: qemu engine
 
@@ -19,6 +19,9 @@ guest:
 
 driver:
 	bash guest-driver/build.sh
+
+cram-info:
+	bash tools/cram-info/build.sh
 
 sanitize:
 	bash scripts/build-sanitize.sh

@@ -43,7 +43,8 @@ get_checkpatch() {
 
 run_checkpatch() {
     local f rc=0 files=()
-    for f in "$SRC"/*.c "$SRC"/*.h "$SRC"/Kbuild "$SRC"/*.sh; do
+    for f in "$SRC"/*.c "$SRC"/*.h "$SRC"/Kbuild "$SRC"/*.sh \
+        "$TOP"/tools/cram-info/*.c; do
         files+=("$f")
     done
     for f in "${files[@]}"; do

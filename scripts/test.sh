@@ -44,6 +44,10 @@ done
 
 export QTEST_QEMU_BINARY=$CRAM_BUILD/qemu/qemu-system-x86_64
 run_tap qtest-cxl-cram 1200 "$CRAM_BUILD/qemu/tests/qtest/cxl-cram-test"
+# The randomized fuzzer against its shadow model, a short run (seed printed
+# in the log; docs/robustness.md has the long run).
+CRAM_FUZZ_OPS=${CRAM_FUZZ_OPS:-1500} run_tap qtest-cxl-cram-fuzz 1200 \
+    "$CRAM_BUILD/qemu/tests/qtest/cxl-cram-fuzz-test"
 # Again with the synchronous one-page buffer instead of the cache.
 CRAM_QTEST_PROPS=cache-size=0 run_tap qtest-cxl-cram-nocache 1200 \
     "$CRAM_BUILD/qemu/tests/qtest/cxl-cram-test"
@@ -63,6 +67,10 @@ QTEST_QEMU_BINARY=$CRAM_BUILD/qemu-asan/qemu-system-x86_64 \
     -p /x86_64/cxl-cram/integrity -p /x86_64/cxl-cram/no-alloc \
     -p /x86_64/cxl-cram/poison-list -p /x86_64/cxl-cram/clear-poison \
     -p /x86_64/cxl-cram/media-ops -p /x86_64/cxl-cram/cache
+ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+QTEST_QEMU_BINARY=$CRAM_BUILD/qemu-asan/qemu-system-x86_64 \
+CRAM_FUZZ_OPS=${CRAM_FUZZ_OPS:-1000} run_tap asan-qtest-cxl-cram-fuzz 1200 \
+    "$CRAM_BUILD/qemu-asan/tests/qtest/cxl-cram-fuzz-test"
 
 # The guest driver: kernel checkpatch --strict, then its end-to-end tests
 # in guests booted with cxl-cram (each "ok"/"not ok" line counts).
@@ -81,6 +89,16 @@ grep -E '^(ok|not ok)' "$logdir/driver-test.log" | sed 's/^/   /'
 ok=$(grep -c '^ok ' "$logdir/driver-test.log")
 bad=$(grep -c '^not ok ' "$logdir/driver-test.log")
 [ "$ok" -gt 0 ] || bad=$((bad + 1))     # built nothing, ran nothing
+passed=$((passed + ok))
+failed=$((failed + bad))
+
+# cram-info: the guest tool against trixie's libcxl, figures against QMP
+echo "== cram-info"
+bash "$CRAM_TOP/tools/cram-info/test.sh" >"$logdir/cram-info-test.log" 2>&1
+grep -E '^(ok|not ok)' "$logdir/cram-info-test.log" | sed 's/^/   /'
+ok=$(grep -c '^ok ' "$logdir/cram-info-test.log")
+bad=$(grep -c '^not ok ' "$logdir/cram-info-test.log")
+[ "$ok" -gt 0 ] || bad=$((bad + 1))
 passed=$((passed + ok))
 failed=$((failed + bad))
 
