@@ -19,31 +19,7 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$TOP/build/guest-driver
 LOGS=$TOP/build/test-logs
 STAGE=$OUT/guest-root
-passed=0
-failed=0
-skipped=0
-
-ok() {
-    passed=$((passed + 1))
-    echo "ok - $*"
-}
-
-not_ok() {
-    failed=$((failed + 1))
-    echo "not ok - $*"
-}
-
-# check DESCRIPTION TEST...: one result from a test(1) expression
-check() {
-    local what=$1
-    shift
-    if [ "$@" ] 2>/dev/null; then ok "$what"; else not_ok "$what ($*)"; fi
-}
-
-skip() {
-    skipped=$((skipped + 1))
-    echo "ok - $* # SKIP"
-}
+. "$TOP/scripts/tap.sh"
 
 # v KEY: the value of KEY= in the current scenario's output ('' if none)
 v() {

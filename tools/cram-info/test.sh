@@ -15,25 +15,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$TOP/build/cram-info
 LOGS=$TOP/build/test-logs
 STAGE=$OUT/guest-root
-passed=0
-failed=0
-
-ok() {
-    passed=$((passed + 1))
-    echo "ok - $*"
-}
-
-not_ok() {
-    failed=$((failed + 1))
-    echo "not ok - $*"
-}
-
-# check DESCRIPTION TEST...: one result from a test(1) expression
-check() {
-    local what=$1
-    shift
-    if [ "$@" ] 2>/dev/null; then ok "$what"; else not_ok "$what ($*)"; fi
-}
+. "$TOP/scripts/tap.sh"
 
 # sec NAME: the output of the guest's cram-info run NAME
 sec() {
