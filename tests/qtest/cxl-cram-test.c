@@ -960,6 +960,38 @@ static void test_cache(void)
     cram_stop(&t);
 }
 
+/*
+ * The largest device: 1 TiB advertised over 1 GiB.  It realizes, serves
+ * I/O at both ends and in the middle, and its metadata stays small.
+ */
+static void test_1tib(void)
+{
+    const uint64_t cap = 1ULL << 40;
+    const uint64_t spots[] = { 0, cap / 2 + 12345 * PAGE, cap - PAGE };
+    uint8_t page[PAGE], got[PAGE];
+    CramQT t;
+    int i;
+
+    cram_start_args(&t, cap, NULL, "-cpu qemu64,phys-bits=42");
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_CAPACITY), ==, cap);
+    for (i = 0; i < G_N_ELEMENTS(spots); i++) {
+        fill_text(page, PAGE, i);
+        qtest_memwrite(t.qts, t.window + spots[i], page, PAGE);
+    }
+    for (i = 0; i < G_N_ELEMENTS(spots); i++) {
+        fill_text(page, PAGE, i);
+        qtest_memread(t.qts, t.window + spots[i], got, PAGE);
+        g_assert_cmpmem(got, PAGE, page, PAGE);
+    }
+    g_assert_cmphex(qtest_readb(t.qts, t.window + cap - 1), ==, page[PAGE - 1]);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_LOGICAL_HELD), ==, 3 * PAGE);
+    /* a root slot per GiB and one leaf per touched 2 MiB: not the 1 TiB */
+    g_test_message("1 TiB, 3 pages touched: metadata %" PRIu64 " bytes",
+                   cram_reg(&t, CXL_CRAM_REG_METADATA_BYTES));
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_METADATA_BYTES), <, 256 * KiB);
+    cram_stop(&t);
+}
+
 /* Migration is refused with a clear message, and the device keeps working */
 static void test_migration_blocked(void)
 {
@@ -1133,6 +1165,7 @@ int main(int argc, char **argv)
     qtest_add_func("/cxl-cram/poison-mce", test_poison_mce);
     qtest_add_func("/cxl-cram/cache", test_cache);
     qtest_add_func("/cxl-cram/migration-blocked", test_migration_blocked);
+    qtest_add_func("/cxl-cram/1tib", test_1tib);
     qtest_add_func("/cxl-cram/host-memory", test_host_memory);
     qtest_add_func("/cxl-cram/demo", test_demo);
     return g_test_run();
