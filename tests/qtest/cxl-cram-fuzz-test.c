@@ -34,7 +34,29 @@ typedef struct Fuzz {
     PgState st[NPAGES];
     uint8_t *data[NPAGES];      /* PG_DATA content */
     uint64_t ops[16];           /* per-kind counts, for the report */
+    long op;                    /* current operation, for reports */
 } Fuzz;
+
+/* CRAM_FUZZ_TRACE=N: report every operation on tracked page N */
+static void G_GNUC_PRINTF(3, 4) trace_pg(Fuzz *f, int i, const char *fmt,
+                                          ...)
+{
+    static int want = -2;
+    g_autofree char *msg = NULL;
+    va_list ap;
+
+    if (want == -2) {
+        want = g_getenv("CRAM_FUZZ_TRACE") ?
+               atoi(g_getenv("CRAM_FUZZ_TRACE")) : -1;
+    }
+    if (i != want) {
+        return;
+    }
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_test_message("op %ld: page %d state %d: %s", f->op, i, f->st[i], msg);
+}
 
 static int find_page(Fuzz *f, uint64_t pg)
 {
@@ -147,6 +169,7 @@ static void op_write(Fuzz *f, int i)
             /* the neighbour page was not tracked: track it by writing */
             g_assert_not_reached();
         }
+        trace_pg(f, j, "write off %u len %u", off, n);
         if (f->st[j] == PG_POISON) {
             poisoned = true;
             if (off == 0 && n == PAGE) {
@@ -175,8 +198,19 @@ static void check_page(Fuzz *f, int i)
         memcpy(want, f->data[i], PAGE);
     }
     if (memcmp(got, want, PAGE)) {
-        g_test_message("page %d (dpa 0x%" PRIx64 ") state %d differs",
-                       i, f->page[i] * PAGE, f->st[i]);
+        int d = 0, ff = 0, zero = 0, k;
+
+        while (got[d] == want[d]) {
+            d++;
+        }
+        for (k = 0; k < PAGE; k++) {
+            ff += got[k] == 0xff;
+            zero += got[k] == 0;
+        }
+        g_test_message("op %ld: page %d (dpa 0x%" PRIx64 ") state %d "
+                       "differs at %d: got 0x%02x want 0x%02x (0xff bytes "
+                       "%d, zero bytes %d)", f->op, i, f->page[i] * PAGE,
+                       f->st[i], d, got[d], want[d], ff, zero);
         g_assert_cmpmem(got, PAGE, want, PAGE);
     }
 }
@@ -208,6 +242,12 @@ static void op_read(Fuzz *f)
         memcpy(&want, f->data[i] + off, len);
         want = le64_to_cpu(want);
     }
+    if (got != want) {
+        g_test_message("op %ld: read of %u bytes at dpa 0x%" PRIx64
+                       " (page %d, state %d): got 0x%" PRIx64 " want 0x%"
+                       PRIx64, f->op, len, f->page[i] * PAGE + off, i,
+                       f->st[i], got, want);
+    }
     g_assert_cmphex(got, ==, want);
     f->ops[2]++;
 }
@@ -219,6 +259,7 @@ static void model_discard(Fuzz *f, uint64_t first, uint64_t n)
 
     for (i = 0; i < NPAGES; i++) {
         if (f->page[i] - first < n) {
+            trace_pg(f, i, "discard");
             f->st[i] = PG_DATA;
             memset(f->data[i], 0, PAGE);
         }
@@ -308,6 +349,7 @@ static void op_mbox(Fuzz *f)
 
             g_assert_cmphex(dpa % 64, ==, 0);
             g_assert_cmpint(j, >=, 0);
+            trace_pg(f, j, "inject at 0x%" PRIx64, dpa);
             f->st[j] = PG_POISON;
         }
         break;
@@ -319,6 +361,7 @@ static void op_mbox(Fuzz *f)
             int j = find_page(f, dpa / PAGE);
 
             if (j >= 0) {
+                trace_pg(f, j, "clear poison at 0x%" PRIx64, dpa);
                 if (f->st[j] == PG_POISON) {
                     f->st[j] = PG_DATA;
                     memset(f->data[j], 0, PAGE);
@@ -346,23 +389,43 @@ static void op_mbox(Fuzz *f)
         }
         len = 8 + 16 * count + (g_rand_int_range(f->r, 0, 8) ? 0 : 1);
         rc = cram_mbox(&f->t, 0x4402, in, len, NULL, &n);
+        if (g_getenv("CRAM_FUZZ_TRACE_OP") &&
+            atol(g_getenv("CRAM_FUZZ_TRACE_OP")) == f->op) {
+            g_test_message("op %ld: media op %u/%u count %u len %zu rc %d",
+                           f->op, in[0], in[1], count, len, rc);
+            for (n = 0; n < count; n++) {
+                g_test_message("  range 0x%" PRIx64 " +0x%" PRIx64,
+                               ldq_le_p(in + 8 + 16 * n),
+                               ldq_le_p(in + 16 + 16 * n));
+            }
+        }
         if (rc == 0 && in[0] == 1 && in[1] == 1) {
+            /*
+             * Lines zeroed in a poisoned page are dropped unless the
+             * command's ranges, together, cover the whole page.
+             */
+            uint64_t lines[NPAGES] = { 0 };
+            int j;
+
             for (n = 0; n < count; n++) {
                 uint64_t s = ldq_le_p(in + 8 + 16 * n);
                 uint64_t l = ldq_le_p(in + 16 + 16 * n), a;
 
                 for (a = s; a < s + l; a += 64) {
-                    int j = find_page(f, a / PAGE);
-
+                    j = find_page(f, a / PAGE);
                     if (j < 0) {
                         continue;
                     }
-                    if (a % PAGE == 0 && a + PAGE <= s + l) {
-                        model_discard(f, a / PAGE, 1);
-                        a += PAGE - 64;
-                    } else if (f->st[j] == PG_DATA) {
+                    trace_pg(f, j, "media zero line 0x%" PRIx64, a);
+                    lines[j] |= 1ULL << (a % PAGE / 64);
+                    if (f->st[j] == PG_DATA) {
                         memset(f->data[j] + a % PAGE, 0, 64);
                     }
+                }
+            }
+            for (j = 0; j < NPAGES; j++) {
+                if (lines[j] == ~0ULL) {
+                    model_discard(f, f->page[j], 1);
                 }
             }
         }
@@ -418,7 +481,7 @@ static void test_fuzz(void)
 {
     const char *s = g_getenv("CRAM_FUZZ_SEED");
     const char *n = g_getenv("CRAM_FUZZ_OPS");
-    guint32 seed = s ? strtoul(s, NULL, 0) : g_random_int();
+    guint32 seed = s ? g_ascii_strtoull(s, NULL, 0) : g_random_int();
     long ops = n ? atol(n) : 3000, k;
     Fuzz f = { 0 };
     int i;
@@ -441,6 +504,8 @@ static void test_fuzz(void)
     for (k = 0; k < ops; k++) {
         int kind = g_rand_int_range(f.r, 0, 10);
         int pick = g_rand_int_range(f.r, 0, NPAGES);
+
+        f.op = k;
 
         if (kind < 4) {
             op_write(&f, pick & ~1);    /* even: its neighbour is tracked */

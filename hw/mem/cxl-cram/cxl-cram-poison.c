@@ -266,7 +266,7 @@ static CXLRetCode cxl_cram_cmd_clear_poison(const struct cxl_cmd *cmd,
     cxl_cram_unlock(cram);
     cxl_cram_poison_list_remove(CXL_TYPE3(cram), dpa, CXL_CRAM_LINE);
     cxl_cram_write_bytes(cram, dpa, in + 8, CXL_CRAM_LINE);
-    cxl_cram_safety_update(cram);
+    cxl_cram_flush(cram);       /* complete when the command returns */
     *len_out = 0;
     return CXL_MBOX_SUCCESS;
 }
