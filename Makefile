@@ -1,8 +1,10 @@
 # Thin front end; the work is done by scripts/.
-#   make run   build QEMU with cxl-cram and run the demo session
+#   make run   build QEMU, the guest image and the driver; boot a Linux
+#              guest with a cxl-cram and show it working (under 2 minutes)
+#   make run-qtest  the scripted QEMU session demo (no guest)
 #   make test  build everything and run every test
 #   make guest build the test guest image (see docs/guest.md)
-.PHONY: all run test qemu engine guest clean
+.PHONY: all run run-qtest test qemu engine guest driver cram-info sanitize clean
 
 all: qemu engine
 
@@ -15,7 +17,19 @@ engine:
 guest:
 	bash scripts/build-guest.sh
 
+driver:
+	bash guest-driver/build.sh
+
+cram-info:
+	bash tools/cram-info/build.sh
+
+sanitize:
+	bash scripts/build-sanitize.sh
+
 run:
+	bash scripts/demo-guest.sh
+
+run-qtest:
 	bash scripts/demo.sh
 
 test:

@@ -69,6 +69,7 @@ struct cram_selftest;
  * @polling: no MSI-X vector could be requested: poll IRQ_STATUS instead
  * @poll_work: the polling work
  * @last_status: STATUS as last seen by the interrupt path
+ * @no_alloc: NO_ALLOC as last reported in the log
  * @count: driver-side counters
  * @st: self-test state (cram_selftest.c)
  */
@@ -90,6 +91,7 @@ struct cram_dev {
 	bool polling;
 	struct delayed_work poll_work;
 	u64 last_status;
+	bool no_alloc;
 	atomic64_t count[CRAM_CNT_NR];
 	struct cram_selftest *st;
 };
@@ -102,6 +104,12 @@ static inline u64 cram_read(struct cram_dev *cd, unsigned int reg)
 static inline void cram_write(struct cram_dev *cd, unsigned int reg, u64 val)
 {
 	writeq(val, cd->regs + reg);
+}
+
+/* Make the device store its cached dirty pages: the figures become exact. */
+static inline void cram_flush(struct cram_dev *cd)
+{
+	cram_write(cd, CRAM_REG_CACHE_FLUSH, 1);
 }
 
 static inline void cram_count(struct cram_dev *cd, enum cram_counter c)
@@ -141,6 +149,9 @@ void cram_sysfs_exit(void);
 int cram_sysfs_add(struct cram_dev *cd);
 void cram_sysfs_remove(struct cram_dev *cd);
 int cram_status_string(u64 status, char *buf, size_t len);
+
+/* cram_mcsafe.c */
+unsigned long cram_copy_mc(void *dst, const void *src, size_t len);
 
 /* cram_selftest.c */
 void cram_selftest_add(struct cram_dev *cd);

@@ -27,10 +27,18 @@ MODULE_PARM_DESC(no_msix, "Poll IRQ_STATUS instead of requesting MSI-X vectors (
 #define CRAM_IRQ_ENABLED	(BIT(CRAM_IRQ_HIGH_RISE) | BIT(CRAM_IRQ_LOW_FALL) | \
 				 BIT(CRAM_IRQ_DROPPED))
 
-/* Read, clear and log the latched causes.  Returns true if there were any. */
+/*
+ * Read, clear and log the latched causes.  Returns true if there were any.
+ *
+ * The log follows NO_ALLOC, not the raw causes: media use may cross the
+ * high watermark many times while NO_ALLOC stays set (a refused page that
+ * the allocator zeroed is charged, then discarded), and only the first
+ * crossing and the final fall below the low watermark are transitions.
+ */
 static bool cram_handle_causes(struct cram_dev *cd)
 {
 	u64 causes, status, used, size;
+	bool was, now;
 
 	causes = cram_read(cd, CRAM_REG_IRQ_STATUS) & CRAM_IRQ_MASK;
 	if (!causes)
@@ -39,27 +47,30 @@ static bool cram_handle_causes(struct cram_dev *cd)
 	status = cram_read(cd, CRAM_REG_STATUS);
 	used = cram_read(cd, CRAM_REG_MEDIA_USED);
 	size = cram_read(cd, CRAM_REG_MEDIA_SIZE);
+	was = cd->no_alloc;
+	now = status & CRAM_STATUS_NO_ALLOC;
 
-	if (causes & BIT(CRAM_IRQ_LOW_RISE))
-		dev_dbg(cd->dev, "media use %llu of %llu bytes rose to the low watermark\n",
-			used, size);
-	if (causes & BIT(CRAM_IRQ_HIGH_FALL))
-		dev_dbg(cd->dev, "media use %llu of %llu bytes fell below the high watermark\n",
-			used, size);
-	if (causes & BIT(CRAM_IRQ_HIGH_RISE))
-		dev_warn(cd->dev, "danger: media use %llu of %llu bytes reached the high watermark, NO_ALLOC set: refusing new pages\n",
+	dev_dbg(cd->dev, "causes %#llx, status %#llx, media use %llu of %llu bytes\n",
+		causes, status, used, size);
+	if ((causes & BIT(CRAM_IRQ_HIGH_RISE)) && !was) {
+		dev_warn(cd->dev, "danger: media use reached the high watermark, NO_ALLOC set: refusing new pages (%llu of %llu bytes used)\n",
 			 used, size);
+		was = true;
+	}
 	if (causes & BIT(CRAM_IRQ_DROPPED))
 		dev_err(cd->dev, "media exhausted: a write was dropped and its page poisoned (%llu dropped writes, %llu pages poisoned)\n",
 			cram_read(cd, CRAM_REG_DROPPED_WRITES),
 			cram_read(cd, CRAM_REG_POISONED_PAGES));
-	if (causes & BIT(CRAM_IRQ_LOW_FALL))
-		dev_info(cd->dev, "safe: media use %llu of %llu bytes fell below the low watermark, NO_ALLOC cleared: accepting pages again\n",
+	if ((causes & BIT(CRAM_IRQ_LOW_FALL)) && was) {
+		dev_info(cd->dev, "safe: media use fell below the low watermark, NO_ALLOC cleared: accepting pages again (%llu of %llu bytes used)\n",
 			 used, size);
-	/* Both edges latched since the last look: say where it ended. */
-	if ((causes & BIT(CRAM_IRQ_HIGH_RISE)) && (causes & BIT(CRAM_IRQ_LOW_FALL)))
-		dev_info(cd->dev, "NO_ALLOC is now %s\n",
-			 status & CRAM_STATUS_NO_ALLOC ? "set" : "clear");
+		was = false;
+	}
+	/* both edges latched since the last look, or a missed edge */
+	if (was != now)
+		dev_info(cd->dev, "NO_ALLOC is now %s (%llu of %llu bytes used)\n",
+			 now ? "set" : "clear", used, size);
+	cd->no_alloc = now;
 	WRITE_ONCE(cd->last_status, status);
 	sysfs_notify(&cd->dev->kobj, NULL, "status");
 	return true;
@@ -170,6 +181,7 @@ int cram_irq_init(struct cram_dev *cd)
 	if (stale)
 		cram_write(cd, CRAM_REG_IRQ_STATUS, stale);
 	cd->last_status = cram_read(cd, CRAM_REG_STATUS);
+	cd->no_alloc = cd->last_status & CRAM_STATUS_NO_ALLOC;
 	cram_status_string(cd->last_status, buf, sizeof(buf));
 	dev_info(cd->dev, "status %s, earlier causes %#llx cleared\n", buf, stale);
 

@@ -30,6 +30,7 @@ MODULE_PARM_DESC(reserve_pages,
 		 "Initial headroom reserve in pages: refuse pages below it (default 256)");
 
 struct dentry *cram_debugfs_root;
+/* protects cram_list and cram_exiting; nests inside the device lock */
 DEFINE_MUTEX(cram_list_lock);
 LIST_HEAD(cram_list);
 static DEFINE_IDA(cram_ida);

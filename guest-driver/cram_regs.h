@@ -36,6 +36,7 @@
 #define CRAM_REG_STORED_BYTES		0x038
 #define CRAM_REG_RATIO			0x040 /* 16.16 fixed point */
 #define   CRAM_RATIO_INFINITE		0xffffffffULL
+#define CRAM_REG_MEDIA_RESERVED		0x048 /* of MEDIA_USED: cached dirty pages */
 
 /* Page counts by class (read-only) */
 #define CRAM_REG_PAGES_ZERO		0x050
@@ -58,6 +59,11 @@
 #define CRAM_REG_IRQ_VEC12		0x0d8
 #define CRAM_REG_IRQ_VEC13		0x0e0
 
+/* The device's page cache (read-only) */
+#define CRAM_REG_CACHE_HITS		0x0e8
+#define CRAM_REG_CACHE_MISSES		0x0f0
+#define CRAM_REG_CACHE_DIRTY		0x0f8
+
 /* Control and status */
 #define CRAM_REG_WM_LOW			0x100
 #define CRAM_REG_WM_HIGH		0x108
@@ -68,6 +74,7 @@
 #define CRAM_REG_DISCARD_DPA		0x130
 #define CRAM_REG_DISCARD_PAGES		0x138 /* doorbell */
 #define CRAM_REG_DISCARD_RESULT		0x140
+#define CRAM_REG_CACHE_FLUSH		0x148 /* doorbell: store dirty pages */
 
 #define CRAM_STATUS_ABOVE_LOW		BIT(0)
 #define CRAM_STATUS_ABOVE_HIGH		BIT(1)

@@ -41,6 +41,7 @@ CRAM_REG_ATTR(logical_capacity, CRAM_REG_CAPACITY);
 CRAM_REG_ATTR(media_size, CRAM_REG_MEDIA_SIZE);
 CRAM_REG_ATTR(media_used, CRAM_REG_MEDIA_USED);
 CRAM_REG_ATTR(media_free, CRAM_REG_MEDIA_FREE);
+CRAM_REG_ATTR(media_reserved, CRAM_REG_MEDIA_RESERVED);
 CRAM_REG_ATTR(logical_held, CRAM_REG_LOGICAL_HELD);
 CRAM_REG_ATTR(stored_bytes, CRAM_REG_STORED_BYTES);
 CRAM_REG_ATTR(ratio_fp16, CRAM_REG_RATIO);
@@ -59,6 +60,23 @@ CRAM_REG_ATTR(machine_checks, CRAM_REG_MCE_RAISED);
 CRAM_REG_ATTR(headroom_pages, CRAM_REG_HEADROOM_PAGES);
 CRAM_REG_ATTR(irq_vec12, CRAM_REG_IRQ_VEC12);
 CRAM_REG_ATTR(irq_vec13, CRAM_REG_IRQ_VEC13);
+CRAM_REG_ATTR(cache_hits, CRAM_REG_CACHE_HITS);
+CRAM_REG_ATTR(cache_misses, CRAM_REG_CACHE_MISSES);
+CRAM_REG_ATTR(cache_dirty, CRAM_REG_CACHE_DIRTY);
+
+/* Write 1: the device stores its cached dirty pages; figures become exact */
+static ssize_t flush_store(struct device *dev, struct device_attribute *attr,
+			   const char *buf, size_t len)
+{
+	bool val;
+
+	if (kstrtobool(buf, &val))
+		return -EINVAL;
+	if (val)
+		cram_flush(to_cram(dev));
+	return len;
+}
+static DEVICE_ATTR_WO(flush);
 
 /* 16.16 fixed point as "4.16"; "0.00" when nothing is held, "inf" for no media */
 static ssize_t ratio_show(struct device *dev, struct device_attribute *attr,
@@ -259,6 +277,7 @@ static struct attribute *cram_attrs[] = {
 	&dev_attr_media_size.attr.attr,
 	&dev_attr_media_used.attr.attr,
 	&dev_attr_media_free.attr.attr,
+	&dev_attr_media_reserved.attr.attr,
 	&dev_attr_logical_held.attr.attr,
 	&dev_attr_stored_bytes.attr.attr,
 	&dev_attr_pages_zero.attr.attr,
@@ -276,6 +295,10 @@ static struct attribute *cram_attrs[] = {
 	&dev_attr_headroom_pages.attr.attr,
 	&dev_attr_irq_vec12.attr.attr,
 	&dev_attr_irq_vec13.attr.attr,
+	&dev_attr_cache_hits.attr.attr,
+	&dev_attr_cache_misses.attr.attr,
+	&dev_attr_cache_dirty.attr.attr,
+	&dev_attr_flush.attr,
 	&dev_attr_status.attr,
 	&dev_attr_codec.attr,
 	&dev_attr_low_watermark.attr,

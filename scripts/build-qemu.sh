@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 bash "$here/deps.sh"
 src=$(bash "$here/fetch-qemu.sh")
-bld=$CRAM_BUILD/qemu
+bld=${CRAM_QEMU_BUILD:-$CRAM_BUILD/qemu}
 fw=$CRAM_BUILD/firmware
 
 # Overlay.
@@ -21,13 +21,29 @@ ln -sfn "$CRAM_TOP/hw/mem/cxl-cram" "$src/hw/mem/cxl-cram"
 for f in "$CRAM_TOP"/tests/qtest/*.[ch]; do
     ln -sfn "$f" "$src/tests/qtest/$(basename "$f")"
 done
-for p in "$CRAM_TOP"/patches/qemu-10.0-*.patch; do
-    if patch -d "$src" -p1 -R --dry-run -s -f <"$p" >/dev/null 2>&1; then
-        continue    # already applied
-    fi
-    echo "build-qemu: applying $(basename "$p")"
-    patch -d "$src" -p1 -N -s <"$p"
-done
+# Patches, in order.  The fetched tree records what it got; when the set
+# changes it is unpacked afresh, so patches never stack on stale ones.
+want=$(cd "$CRAM_TOP/patches" && sha256sum ./*.patch)
+if [ -z "${QEMU_SRC:-}" ] && [ -f "$src/.cram-patches" ] &&
+    [ "$(cat "$src/.cram-patches")" != "$want" ]; then
+    echo "build-qemu: patches changed: unpacking the QEMU source again"
+    rm -rf "$src"
+    src=$(bash "$here/fetch-qemu.sh")
+    ln -sfn "$CRAM_TOP/hw/mem/cxl-cram" "$src/hw/mem/cxl-cram"
+    for f in "$CRAM_TOP"/tests/qtest/*.[ch]; do
+        ln -sfn "$f" "$src/tests/qtest/$(basename "$f")"
+    done
+fi
+if [ "$(cat "$src/.cram-patches" 2>/dev/null)" != "$want" ]; then
+    for p in "$CRAM_TOP"/patches/*.patch; do
+        if patch -d "$src" -p1 -R --dry-run -s -f <"$p" >/dev/null 2>&1; then
+            continue    # already applied (a user's QEMU_SRC tree)
+        fi
+        echo "build-qemu: applying $(basename "$p")"
+        patch -d "$src" -p1 -N -s <"$p"
+    done
+    echo "$want" >"$src/.cram-patches"
+fi
 
 # Firmware: SeaBIOS from bookworm, option ROMs from trixie's qemu-system-data.
 mkdir -p "$fw"
@@ -56,6 +72,7 @@ ln -sfn "$fw" "$bld/qemu-bundle$fw"
 
 echo "build-qemu: ninja (log in $bld/ninja.log)"
 ninja -C "$bld" qemu-system-x86_64 tests/qtest/cxl-cram-test \
+    tests/qtest/cxl-cram-fuzz-test \
     ${CRAM_NINJA_TARGETS:-} >"$bld/ninja.log" 2>&1 || {
     grep -v '^\[' "$bld/ninja.log" | tail -n 40 >&2
     exit 1

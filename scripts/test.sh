@@ -11,6 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 bash "$here/build-qemu.sh" || { echo "0 passed, 1 failed"; exit 1; }
 bash "$here/build-engine.sh" || { echo "0 passed, 1 failed"; exit 1; }
+bash "$here/build-sanitize.sh" || { echo "0 passed, 1 failed"; exit 1; }
 
 passed=0
 failed=0
@@ -43,9 +44,73 @@ done
 
 export QTEST_QEMU_BINARY=$CRAM_BUILD/qemu/qemu-system-x86_64
 run_tap qtest-cxl-cram 1200 "$CRAM_BUILD/qemu/tests/qtest/cxl-cram-test"
+# The randomized fuzzer against its shadow model, a short run (seed printed
+# in the log; docs/robustness.md has the long run).
+CRAM_FUZZ_OPS=${CRAM_FUZZ_OPS:-1500} run_tap qtest-cxl-cram-fuzz 1200 \
+    "$CRAM_BUILD/qemu/tests/qtest/cxl-cram-fuzz-test"
 # Again with the synchronous one-page buffer instead of the cache.
 CRAM_QTEST_PROPS=cache-size=0 run_tap qtest-cxl-cram-nocache 1200 \
     "$CRAM_BUILD/qemu/tests/qtest/cxl-cram-test"
+
+# AddressSanitizer + UBSan: engine tests with leak checking, and a fast
+# subset of the qtests (QEMU itself is not leak-clean at exit: leaks off).
+for t in "$CRAM_BUILD"/engine-asan/test-*; do
+    [ -f "$t" ] && [ -x "$t" ] || continue
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        run_tap "asan-engine-$(basename "$t")" 600 "$t"
+done
+ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+QTEST_QEMU_BINARY=$CRAM_BUILD/qemu-asan/qemu-system-x86_64 \
+    run_tap asan-qtest-cxl-cram 1200 \
+    "$CRAM_BUILD/qemu-asan/tests/qtest/cxl-cram-test" \
+    -p /x86_64/cxl-cram/bad-props -p /x86_64/cxl-cram/registers \
+    -p /x86_64/cxl-cram/integrity -p /x86_64/cxl-cram/no-alloc \
+    -p /x86_64/cxl-cram/poison-list -p /x86_64/cxl-cram/clear-poison \
+    -p /x86_64/cxl-cram/media-ops -p /x86_64/cxl-cram/cache
+ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+QTEST_QEMU_BINARY=$CRAM_BUILD/qemu-asan/qemu-system-x86_64 \
+CRAM_FUZZ_OPS=${CRAM_FUZZ_OPS:-1000} run_tap asan-qtest-cxl-cram-fuzz 1200 \
+    "$CRAM_BUILD/qemu-asan/tests/qtest/cxl-cram-fuzz-test"
+
+# The guest driver: kernel checkpatch --strict, then its end-to-end tests
+# in guests booted with cxl-cram (each "ok"/"not ok" line counts).
+echo "== guest-driver"
+bash "$here/build-guest.sh" >"$logdir/build-guest.log" 2>&1 ||
+    echo "   (guest image build failed: $logdir/build-guest.log)"
+if bash "$CRAM_TOP/guest-driver/check.sh" >"$logdir/driver-check.log" 2>&1; then
+    echo "   ok guest-driver checkpatch and register map"
+    passed=$((passed + 1))
+else
+    echo "   not ok guest-driver checkpatch (log: $logdir/driver-check.log)"
+    failed=$((failed + 1))
+fi
+bash "$CRAM_TOP/guest-driver/test.sh" >"$logdir/driver-test.log" 2>&1
+grep -E '^(ok|not ok)' "$logdir/driver-test.log" | sed 's/^/   /'
+ok=$(grep -c '^ok ' "$logdir/driver-test.log")
+bad=$(grep -c '^not ok ' "$logdir/driver-test.log")
+[ "$ok" -gt 0 ] || bad=$((bad + 1))     # built nothing, ran nothing
+passed=$((passed + ok))
+failed=$((failed + bad))
+
+# cram-info: the guest tool against trixie's libcxl, figures against QMP
+echo "== cram-info"
+bash "$CRAM_TOP/tools/cram-info/test.sh" >"$logdir/cram-info-test.log" 2>&1
+grep -E '^(ok|not ok)' "$logdir/cram-info-test.log" | sed 's/^/   /'
+ok=$(grep -c '^ok ' "$logdir/cram-info-test.log")
+bad=$(grep -c '^not ok ' "$logdir/cram-info-test.log")
+[ "$ok" -gt 0 ] || bad=$((bad + 1))
+passed=$((passed + ok))
+failed=$((failed + bad))
+
+# The run command's guest demo: the driver's and the device's figures agree.
+echo "== demo-guest"
+if bash "$here/demo-guest.sh" >"$logdir/demo-guest.log" 2>&1; then
+    echo "   ok demo-guest: $(tail -n 1 "$logdir/demo-guest.log")"
+    passed=$((passed + 1))
+else
+    echo "   not ok demo-guest (log: $logdir/demo-guest.log)"
+    failed=$((failed + 1))
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

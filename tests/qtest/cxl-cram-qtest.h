@@ -184,8 +184,8 @@ static inline void cram_commit_hdm(CramQT *t)
  * Start QEMU with one cxl-cram (id cram0) on rp0, given its extra
  * properties, and make its memory, mailbox and registers reachable.
  */
-static inline void cram_start(CramQT *t, uint64_t capacity,
-                              const char *props)
+static inline void cram_start_args(CramQT *t, uint64_t capacity,
+                                   const char *props, const char *args)
 {
     uint64_t next = CRAM_MMIO_BASE;
     g_autofree char *fmw = g_strdup_printf("%" PRIu64 "M", capacity >> 20);
@@ -200,13 +200,13 @@ static inline void cram_start(CramQT *t, uint64_t capacity,
     }
     memset(t, 0, sizeof(*t));
     t->capacity = capacity;
-    t->qts = qtest_initf("-machine q35,cxl=on -nodefaults "
+    t->qts = qtest_initf("%s -machine q35,cxl=on -nodefaults "
                          "-device pxb-cxl,id=cxl.0,bus=pcie.0,bus_nr=52 "
                          "-device cxl-rp,id=rp0,bus=cxl.0,chassis=0,slot=0 "
                          "-M cxl-fmw.0.targets.0=cxl.0,cxl-fmw.0.size=%s "
                          "-device cxl-cram,bus=rp0,id=cram0,capacity=%"
-                         PRIu64 "%s%s", fmw, capacity, props ? "," : "",
-                         props ? props : "");
+                         PRIu64 "%s%s", args, fmw, capacity,
+                         props ? "," : "", props ? props : "");
     cram_enable_ecam(t->qts);
 
     /* Root port 52:00.0: buses, memory window, forwarding. */
@@ -316,6 +316,12 @@ static inline void cram_check_accounts(CramQT *t)
                         CXL_CRAM_STATUS_POISON), ==,
                      !!qdict_get_int(st, "poisoned-pages"));
     qobject_unref(st);
+}
+
+static inline void cram_start(CramQT *t, uint64_t capacity,
+                              const char *props)
+{
+    cram_start_args(t, capacity, props, "");
 }
 
 static inline void cram_stop(CramQT *t)

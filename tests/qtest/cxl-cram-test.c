@@ -743,8 +743,8 @@ static void test_poison_list(void)
     stq_le_p(out, 32);
     stq_le_p(out + 8, 1);
     g_assert_cmpint(cram_mbox(&t, 0x4300, out, 16, NULL, &len), ==, 0x2);
-    stq_le_p(out, CAP_8G);
-    g_assert_cmpint(cram_mbox(&t, 0x4300, out, 16, NULL, &len), ==, 0x2);
+    stq_le_p(out, CAP_8G);                  /* Invalid Physical Address */
+    g_assert_cmpint(cram_mbox(&t, 0x4300, out, 16, NULL, &len), ==, 0xf);
 
     /* Failure log (2): General Media Events with the dropped DPAs. */
     in[0] = 2;
@@ -960,6 +960,57 @@ static void test_cache(void)
     cram_stop(&t);
 }
 
+/*
+ * The largest device: 1 TiB advertised over 1 GiB.  It realizes, serves
+ * I/O at both ends and in the middle, and its metadata stays small.
+ */
+static void test_1tib(void)
+{
+    const uint64_t cap = 1ULL << 40;
+    const uint64_t spots[] = { 0, cap / 2 + 12345 * PAGE, cap - PAGE };
+    uint8_t page[PAGE], got[PAGE];
+    CramQT t;
+    int i;
+
+    cram_start_args(&t, cap, NULL, "-cpu qemu64,phys-bits=42");
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_CAPACITY), ==, cap);
+    for (i = 0; i < G_N_ELEMENTS(spots); i++) {
+        fill_text(page, PAGE, i);
+        qtest_memwrite(t.qts, t.window + spots[i], page, PAGE);
+    }
+    for (i = 0; i < G_N_ELEMENTS(spots); i++) {
+        fill_text(page, PAGE, i);
+        qtest_memread(t.qts, t.window + spots[i], got, PAGE);
+        g_assert_cmpmem(got, PAGE, page, PAGE);
+    }
+    g_assert_cmphex(qtest_readb(t.qts, t.window + cap - 1), ==, page[PAGE - 1]);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_LOGICAL_HELD), ==, 3 * PAGE);
+    /* a root slot per GiB and one leaf per touched 2 MiB: not the 1 TiB */
+    g_test_message("1 TiB, 3 pages touched: metadata %" PRIu64 " bytes",
+                   cram_reg(&t, CXL_CRAM_REG_METADATA_BYTES));
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_METADATA_BYTES), <, 256 * KiB);
+    cram_stop(&t);
+}
+
+/* Migration is refused with a clear message, and the device keeps working */
+static void test_migration_blocked(void)
+{
+    QDict *rsp, *e;
+    CramQT t;
+
+    cram_start(&t, CAP_8G, NULL);
+    qtest_writeq(t.qts, t.window + 4096, 0x1234);
+    rsp = qtest_qmp(t.qts, "{'execute': 'migrate', 'arguments': "
+                    "{'uri': 'exec:cat >/dev/null'}}");
+    e = qdict_get_qdict(rsp, "error");
+    g_assert_nonnull(e);
+    g_assert_nonnull(strstr(qdict_get_str(e, "desc"),
+                            "migration and snapshots are not supported"));
+    qobject_unref(rsp);
+    g_assert_cmphex(qtest_readq(t.qts, t.window + 4096), ==, 0x1234);
+    cram_stop(&t);
+}
+
 /* Host memory the page cache may hold: pages and their write maps. */
 static uint64_t cache_bytes(CramQT *t)
 {
@@ -1113,6 +1164,8 @@ int main(int argc, char **argv)
     qtest_add_func("/cxl-cram/media-ops", test_media_ops);
     qtest_add_func("/cxl-cram/poison-mce", test_poison_mce);
     qtest_add_func("/cxl-cram/cache", test_cache);
+    qtest_add_func("/cxl-cram/migration-blocked", test_migration_blocked);
+    qtest_add_func("/cxl-cram/1tib", test_1tib);
     qtest_add_func("/cxl-cram/host-memory", test_host_memory);
     qtest_add_func("/cxl-cram/demo", test_demo);
     return g_test_run();

@@ -14,6 +14,7 @@
 #include "system/hostmem.h"
 #include "qom/object_interfaces.h"
 #include "qemu/main-loop.h"
+#include "qemu/atomic.h"
 #include "cxl-cram.h"
 #include "trace.h"
 
@@ -28,12 +29,18 @@ static void cxl_cram_cache_healed(void *opaque, uint64_t page)
     cxl_cram_poison_healed(opaque, page, 1);
 }
 
-/* On the worker thread: re-evaluate the watermarks under the BQL. */
+/*
+ * On the worker thread: re-evaluate the watermarks under the BQL.  A
+ * worker store only lowers media use, so below the low watermark there is
+ * nothing to re-evaluate.
+ */
 static void cxl_cram_cache_worker_stored(void *opaque)
 {
     CXLCramDev *cram = opaque;
 
-    qemu_bh_schedule(cram->safety_bh);
+    if (qatomic_read(&cram->safety.status) & ~CXL_CRAM_STATUS_POISON) {
+        qemu_bh_schedule(cram->safety_bh);
+    }
 }
 
 static const CramCacheOps cxl_cram_cache_ops = {

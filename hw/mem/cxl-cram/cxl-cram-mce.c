@@ -4,13 +4,20 @@
  * CXL expander's poisoned read would on x86.
  *
  * The check is not raised inside the MMIO handler: it is queued to the
- * vCPU that made the access (the first vCPU under qtest) and raised when
- * that vCPU leaves the translated code.  One is in flight at a time.
+ * vCPU that made the access (the first vCPU under qtest), and the access
+ * is abandoned so that the vCPU leaves the translated code at once with
+ * its state restored to the faulting instruction.  The check is then
+ * delivered before that instruction runs again: RIP points at it, as on
+ * hardware, and the kernel's MC-safe copies can recover.  It is broadcast
+ * to every vCPU, as Intel CPUs do.  One is in flight at a time.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
+#include "qemu/rcu.h"
+#include "system/tcg.h"
+#include "exec/cpu-common.h"
 #include "hw/core/cpu.h"
 #include "hw/cxl/cxl.h"
 #include "cxl-cram.h"
@@ -80,6 +87,18 @@ typedef struct CXLCramMce {
     uint64_t hpa;
 } CXLCramMce;
 
+/*
+ * The other vCPUs' share of a broadcast machine check, as
+ * cpu_x86_inject_mce(MCE_INJECT_BROADCAST) would give it, but raised by
+ * each vCPU on its own thread: a vCPU waiting for another in run_on_cpu()
+ * made the rendezvous of a Linux guest time out under multi-threaded TCG.
+ */
+static void cxl_cram_do_mce_peer(CPUState *cs, run_on_cpu_data data)
+{
+    cpu_x86_inject_mce(NULL, X86_CPU(cs), 1, MCI_STATUS_VAL | MCI_STATUS_UC,
+                       MCG_STATUS_MCIP | MCG_STATUS_RIPV, 0, 0, 0);
+}
+
 static void cxl_cram_do_mce(CPUState *cs, run_on_cpu_data data)
 {
     CXLCramMce *m = data.host_ptr;
@@ -93,18 +112,47 @@ static void cxl_cram_do_mce(CPUState *cs, run_on_cpu_data data)
     g_free(m);
 }
 
+/* A vCPU other than @self is still in a machine check handler. */
+static bool cxl_cram_mcip_elsewhere(CPUState *self)
+{
+    CPUState *cs;
+
+    CPU_FOREACH(cs) {
+        if (cs != self && (X86_CPU(cs)->env.mcg_status & MCG_STATUS_MCIP)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Abandon the load and run the faulting instruction again later. */
+static G_NORETURN void cxl_cram_restart_load(CPUState *self)
+{
+    /* address_space_read() holds one RCU read lock that the jump skips */
+    rcu_read_unlock();
+    cpu_loop_exit_restore(self, self->mem_io_pc);
+}
+
 bool cxl_cram_raise_mce(CXLCramDev *cram, uint64_t dpa)
 {
-    CPUState *cs = current_cpu ? current_cpu : first_cpu;
+    CPUState *self = current_cpu;
+    CPUState *cs = self ? self : first_cpu;
+    bool vcpu = self && tcg_enabled();
     CXLCramMce *m;
     uint64_t hpa;
 
-    if (cram->mce_pending) {
-        trace_cxl_cram_mce_skipped(dpa, "one already in flight");
-        return false;
-    }
     if (!cs || !cxl_cram_dpa_to_hpa(CXL_TYPE3(cram), dpa, &hpa)) {
         trace_cxl_cram_mce_skipped(dpa, "no vCPU or no HPA");
+        return false;
+    }
+    if (self && (X86_CPU(self)->env.mcg_status & MCG_STATUS_MCIP)) {
+        /* Poison read inside the handler: hardware would shut down. */
+        trace_cxl_cram_mce_skipped(dpa, "inside a machine check handler");
+        return false;
+    }
+    if (cram->mce_pending || cxl_cram_mcip_elsewhere(self)) {
+        /* A second one while a handler runs would be recursive. */
+        trace_cxl_cram_mce_skipped(dpa, "another one in flight");
         return false;
     }
     m = g_new(CXLCramMce, 1);
@@ -113,6 +161,19 @@ bool cxl_cram_raise_mce(CXLCramDev *cram, uint64_t dpa)
     cram->mce_pending = true;
     trace_cxl_cram_mce(dpa, hpa, cs->cpu_index);
     async_run_on_cpu(cs, cxl_cram_do_mce, RUN_ON_CPU_HOST_PTR(m));
+    if (cpu_x86_support_mca_broadcast(&X86_CPU(cs)->env)) {
+        CPUState *other;
+
+        CPU_FOREACH(other) {
+            if (other != cs) {
+                async_run_on_cpu(other, cxl_cram_do_mce_peer,
+                                 RUN_ON_CPU_NULL);
+            }
+        }
+    }
+    if (vcpu) {
+        cxl_cram_restart_load(self);
+    }
     return true;
 }
 

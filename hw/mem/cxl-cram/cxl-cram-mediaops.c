@@ -107,7 +107,12 @@ static CXLRetCode cxl_cram_media_zero(CXLCramDev *cram, uint8_t *in,
 
         cxl_cram_zero_range(cram, start, len);
     }
-    cxl_cram_safety_update(cram);
+    /*
+     * The operation is complete when it returns: partial lines written to
+     * a poisoned page must not linger in the cache and merge with later
+     * writes into a whole page.
+     */
+    cxl_cram_flush(cram);
     trace_cxl_cram_media_zero(count);
     return CXL_MBOX_SUCCESS;
 }

@@ -161,9 +161,11 @@ static CXLRetCode cxl_cram_cmd_get_poison(const struct cxl_cmd *cmd,
     uint64_t from, next = UINT64_MAX;
     CXLPoison *p;
 
-    if (q_start % CXL_CRAM_LINE || ldq_le_p(in + 8) > cram->capacity / 64 ||
-        q_start >= cram->capacity) {
+    if (q_start % CXL_CRAM_LINE || ldq_le_p(in + 8) > cram->capacity / 64) {
         return CXL_MBOX_INVALID_INPUT;
+    }
+    if (q_start >= cram->capacity) {
+        return CXL_MBOX_INVALID_PA;     /* Linux probes the end this way */
     }
     q_len = MIN(q_len, cram->capacity - q_start);
     if (cram->poison_query_start != q_start ||
@@ -264,7 +266,7 @@ static CXLRetCode cxl_cram_cmd_clear_poison(const struct cxl_cmd *cmd,
     cxl_cram_unlock(cram);
     cxl_cram_poison_list_remove(CXL_TYPE3(cram), dpa, CXL_CRAM_LINE);
     cxl_cram_write_bytes(cram, dpa, in + 8, CXL_CRAM_LINE);
-    cxl_cram_safety_update(cram);
+    cxl_cram_flush(cram);       /* complete when the command returns */
     *len_out = 0;
     return CXL_MBOX_SUCCESS;
 }

@@ -64,6 +64,7 @@ struct CXLCramDev {
     uint64_t poison_query_len;
     uint64_t poison_resume;
     bool mce_pending;           /* one machine check in flight at a time */
+    Error *migration_blocker;
 };
 
 struct CXLCramClass {

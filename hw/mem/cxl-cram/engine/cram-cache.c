@@ -58,6 +58,8 @@ struct CramCache {
     GCond wake;
     bool stop;
     bool pending;               /* queued work since the worker looked */
+    gint sleeping;              /* the worker waits for work */
+    uint32_t wake_dirty;        /* dirty pages that justify waking it */
     uint32_t *queue;            /* ring of entry indices */
     uint32_t q_head, q_len;
     CramScratch *wscratch;
@@ -195,6 +197,14 @@ static void worker_kick(CramCache *c, uint32_t idx)
     x->queued = true;
     c->queue[(c->q_head + c->q_len) % c->n] = idx;
     c->q_len++;
+    /*
+     * Waking the worker costs more than compressing one page: let dirty
+     * pages gather (they are charged their worst case meanwhile), and
+     * don't wake a worker that is already running.
+     */
+    if (c->st.dirty < c->wake_dirty || !g_atomic_int_get(&c->sleeping)) {
+        return;
+    }
     g_mutex_lock(&c->wake_lock);
     c->pending = true;
     g_cond_signal(&c->wake);
@@ -485,9 +495,11 @@ static gpointer worker_main(gpointer opaque)
         if (idx == NIL) {
             g_rec_mutex_unlock(&c->lock);
             g_mutex_lock(&c->wake_lock);
+            g_atomic_int_set(&c->sleeping, 1);
             while (!c->stop && !c->pending) {
                 g_cond_wait(&c->wake, &c->wake_lock);
             }
+            g_atomic_int_set(&c->sleeping, 0);
             c->pending = false;
             if (c->stop) {
                 g_mutex_unlock(&c->wake_lock);
@@ -564,6 +576,7 @@ CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
         c->free_head = i;
     }
     if (worker) {
+        c->wake_dirty = MAX(pages / 4, 1);
         c->queue = g_new(uint32_t, pages);
         c->wscratch = cram_engine_scratch_new(e);
         c->wbuf = g_malloc(CRAM_PAGE_SIZE);

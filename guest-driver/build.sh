@@ -1,0 +1,81 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Build cxl_cram.ko (the cxl-cram guest driver) with kbuild against the
+# headers of the guest's Debian 6.12 kernel.
+#
+# The kernel version is, in order: $KVER; the kernel of the guest image
+# (build/guest/inputs, written by scripts/build-guest.sh); the newest
+# linux-headers-6.12.*+deb12-amd64 that apt knows (bookworm-security).
+# Missing headers are installed with apt-get (they pull in the matching
+# -common, linux-kbuild-6.12 and, by Debian's dependencies, the image).
+#
+# The sources are copied to build/guest-driver/ and built there, so the
+# source directory stays clean (kbuild 6.12 has no separate output
+# directory for external modules).  Result: build/guest-driver/cxl_cram.ko
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+SRC=$TOP/guest-driver
+OUT=${CRAM_DRIVER_OUT:-$TOP/build/guest-driver}
+
+log() { echo "guest-driver: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+# The kernel release of the guest image, e.g. 6.12.117+deb12-amd64
+guest_kver() {
+    local inputs=$TOP/build/guest/inputs
+    [ -f "$inputs" ] || return 1
+    sed -n 's/^linux-image-\(6\.12\.[0-9]*+deb12-amd64\)\(-unsigned\)\? .*/\1/p' \
+        "$inputs" | head -n 1 | grep .
+}
+
+newest_kver() {
+    apt-cache search --names-only '^linux-headers-6\.12\.[0-9]+\+deb12-amd64$' |
+        awk '{print $1}' | sed 's/^linux-headers-//' | sort -V | tail -n 1 | grep .
+}
+
+resolve_kver() {
+    if [ -n "${KVER:-}" ]; then echo "$KVER"; return; fi
+    guest_kver && return
+    newest_kver && return
+    # apt's lists may be missing or stale on a fresh machine
+    apt-get update -q >&2 || true
+    newest_kver || die "no linux-headers-6.12.*+deb12-amd64 in apt's lists"
+}
+
+install_headers() {
+    local kver=$1
+    [ -f "/usr/src/linux-headers-$kver/Makefile" ] && return 0
+    log "installing linux-headers-$kver"
+    [ "$(id -u)" = 0 ] || die "linux-headers-$kver is missing; run as root to install it"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        "linux-headers-$kver" >&2; then
+        apt-get update -q >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+            "linux-headers-$kver" >&2
+    fi
+    [ -f "/usr/src/linux-headers-$kver/Makefile" ] ||
+        die "linux-headers-$kver installed, but /usr/src/linux-headers-$kver is missing"
+}
+
+main() {
+    local kver
+    kver=$(resolve_kver)
+    install_headers "$kver"
+    mkdir -p "$OUT"
+    # Copy the sources (only what changed, so kbuild rebuilds only that)
+    local f
+    for f in "$SRC"/Kbuild "$SRC"/*.c "$SRC"/*.h; do
+        cmp -s "$f" "$OUT/${f##*/}" || cp "$f" "$OUT/"
+    done
+    echo "$kver" >"$OUT/kernel.release.new"
+    if ! cmp -s "$OUT/kernel.release.new" "$OUT/kernel.release" 2>/dev/null; then
+        # another kernel: start afresh
+        make -s -C "/usr/src/linux-headers-$kver" M="$OUT" clean >/dev/null 2>&1 || true
+    fi
+    mv "$OUT/kernel.release.new" "$OUT/kernel.release"
+    make -C "/usr/src/linux-headers-$kver" M="$OUT" W=1 -j"$(nproc)" modules
+    log "built $OUT/cxl_cram.ko for $kver"
+}
+
+main "$@"
