@@ -12,49 +12,59 @@
 #include "cram-media-pages.h"
 
 #define SPAN_NONE   UINT32_MAX
-#define SLOT_NONE   UINT16_MAX
+#define PAGE_NONE   UINT32_MAX
 #define SLOT_MASK   ((1u << CRAM_HANDLE_SLOT_BITS) - 1)
 #define ID_MASK     ((1ull << (CRAM_HANDLE_CLASS_SHIFT - \
                                CRAM_HANDLE_SLOT_BITS)) - 1)
+#define MAX_SLOTS   (CRAM_SPAN_MAX_PAGES * CRAM_PAGE_SIZE / CRAM_ALLOC_ALIGN)
 
 /*
- * Host side of a span: 12 bytes plus 4 per media page of its class.
- * Slots below @bump have been handed out at least once; freed ones are
- * chained from @free_head through their first two bytes in media, so a
- * new span needs no initialisation.  Media pages are taken as the bump
- * pointer reaches them: a span that is still filling holds no page it
- * does not use, which keeps the partly filled span of each class cheap.
+ * Host side of a span: 10 bytes, a bitmap of its slots in use (16 bits
+ * per 16 slots, the first word in the header's tail), then 4 bytes per
+ * media page of its class.  A class of at most 16 slots per span pays
+ * 12 + 4 * pages bytes a span.
+ *
+ * A span holds exactly the media pages that hold (part of) an object in
+ * use: a page is taken when a slot that reaches it is handed out, and
+ * given back as soon as no object in use lies on it.  So media used is
+ * the pages with live data on them, whatever the order of stores and
+ * frees: freeing what was added since any point returns media used to
+ * what it was at that point.
+ *
+ * @room counts the free slots that lie wholly in pages the span holds:
+ * slots that can be handed out without taking media.
  */
 typedef struct CramSpan {
     uint32_t ppos;              /* index in its partial group; or free link */
     uint16_t inuse;
-    uint16_t free_head;
-    uint16_t bump;
-    uint8_t held;               /* media pages taken, page[0..held) */
-    uint8_t group;              /* fullness group; NGROUPS when full */
-    uint32_t page[];            /* the class's npages entries */
+    uint16_t room;
+    uint8_t held;               /* media pages held */
+    uint8_t group;              /* partial group; NO_GROUP when full */
+    uint16_t map[];             /* slots in use; then the page numbers */
 } CramSpan;
 
-G_STATIC_ASSERT(sizeof(CramSpan) == 12);
-/* Every slot index, and SLOT_NONE, fits in a span's 16-bit fields. */
-G_STATIC_ASSERT(CRAM_SPAN_MAX_PAGES * CRAM_PAGE_SIZE / CRAM_ALLOC_ALIGN <
-                SLOT_NONE);
+G_STATIC_ASSERT(offsetof(CramSpan, map) == 10);
+/* Every slot index fits in a span's 16-bit fields and in a handle. */
+G_STATIC_ASSERT(MAX_SLOTS <= UINT16_MAX && MAX_SLOTS <= SLOT_MASK);
 G_STATIC_ASSERT(CRAM_SPAN_MAX_PAGES <= UINT8_MAX);
 
 /*
- * Spans with a free slot are listed by fullness, in NGROUPS groups of
- * equal width, and allocation takes from the fullest: as in zsmalloc,
- * sparse spans then get no new objects, drain and give their pages back,
- * which keeps fragmentation low under churn.
+ * Spans with a free slot are listed in 2 * NGROUPS groups: first by
+ * whether they have room (a free slot in the pages they hold), then by
+ * fullness in NGROUPS groups of equal width.  Allocation takes from the
+ * fullest span with room, so that no page is taken while a hole exists;
+ * else from the fullest span, which takes the page its next slot needs.
+ * As in zsmalloc, sparse spans then get no new objects, drain and give
+ * their pages back, which keeps fragmentation low under churn.
  */
-#define NGROUPS 4
+#define NGROUPS     4
+#define NO_GROUP    (2 * NGROUPS)
 
 /*
- * Each class keeps its spans in its own array of fixed-size descriptors,
- * so a span costs 4 bytes per page it can hold and 12 more; the partial
- * groups are arrays of span ids (each span knows its place, for O(1)
- * removal).  A "direct" class holds one object per media page: the handle
- * names the page itself and no descriptor exists.
+ * Each class keeps its spans in its own array of fixed-size descriptors;
+ * the partial groups are arrays of span ids (each span knows its place,
+ * for O(1) removal).  A "direct" class holds one object per media page:
+ * the handle names the page itself and no descriptor exists.
  */
 typedef struct CramSizeClass {
     uint32_t size;              /* slot bytes */
@@ -62,16 +72,17 @@ typedef struct CramSizeClass {
     uint8_t npages;             /* media pages per span */
     bool direct;                /* one slot per page: no span descriptor */
     uint32_t stride;            /* descriptor bytes */
+    uint32_t page_off;          /* offset of the page numbers in it */
     uint32_t nspans;            /* ids handed out */
     uint32_t live;              /* ids in use */
     uint64_t objs;              /* objects held */
-    uint64_t room;              /* slots in the pages held, used or not */
+    uint64_t room;              /* sum of the spans' room */
     uint32_t spans_cap;
     uint32_t free_id;           /* recycled ids, chained through ppos */
     uint8_t *spans;
-    uint32_t *partial[NGROUPS];
-    uint32_t npartial[NGROUPS];
-    uint32_t partial_cap[NGROUPS];
+    uint32_t *partial[NO_GROUP];
+    uint32_t npartial[NO_GROUP];
+    uint32_t partial_cap[NO_GROUP];
 } CramSizeClass;
 
 struct CramAlloc {
@@ -134,7 +145,9 @@ static void init_classes(CramAlloc *a)
         c->npages = best_k;
         c->nslots = best_k * CRAM_PAGE_SIZE / size;
         c->direct = c->npages == 1 && c->nslots == 1;
-        c->stride = sizeof(CramSpan) + best_k * sizeof(uint32_t);
+        c->page_off = (offsetof(CramSpan, map) +
+                       (c->nslots + 15) / 16 * sizeof(uint16_t) + 3) & ~3u;
+        c->stride = c->page_off + best_k * sizeof(uint32_t);
         c->free_id = SPAN_NONE;
 
         if (i == CRAM_ALLOC_NCLASSES - 1 ||
@@ -155,7 +168,7 @@ static void class_drop_arrays(CramSizeClass *c)
     c->nspans = c->live = c->spans_cap = 0;
     c->objs = c->room = 0;
     c->free_id = SPAN_NONE;
-    for (g = 0; g < NGROUPS; g++) {
+    for (g = 0; g < NO_GROUP; g++) {
         g_free(c->partial[g]);
         c->partial[g] = NULL;
         c->npartial[g] = c->partial_cap[g] = 0;
@@ -229,6 +242,61 @@ static inline CramSpan *span_at(const CramSizeClass *c, uint32_t id)
     return (CramSpan *)(c->spans + (size_t)id * c->stride);
 }
 
+static inline uint32_t *span_page(const CramSizeClass *c,
+                                  const CramSpan *sp)
+{
+    return (uint32_t *)((uintptr_t)sp + c->page_off);
+}
+
+static inline bool slot_used(const CramSpan *sp, unsigned slot)
+{
+    return sp->map[slot / 16] & (1u << (slot % 16));
+}
+
+/* First clear bit of @map in [lo, hi), or hi. */
+static unsigned find_free(const uint16_t *map, unsigned lo, unsigned hi)
+{
+    unsigned w = lo / 16;
+    uint32_t bits;
+
+    if (lo >= hi) {
+        return hi;
+    }
+    bits = ~(uint32_t)map[w] & (0xffffu << (lo % 16)) & 0xffffu;
+    for (;;) {
+        if (bits) {
+            unsigned s = w * 16 + __builtin_ctz(bits);
+
+            return MIN(s, hi);
+        }
+        if (++w * 16 >= hi) {
+            return hi;
+        }
+        bits = ~(uint32_t)map[w] & 0xffffu;
+    }
+}
+
+/* True when a slot in [lo, hi] is in use. */
+static bool any_used(const uint16_t *map, unsigned lo, unsigned hi)
+{
+    unsigned w;
+
+    for (w = lo / 16; w <= hi / 16; w++) {
+        uint32_t m = 0xffffu;
+
+        if (w == lo / 16) {
+            m &= 0xffffu << (lo % 16);
+        }
+        if (w == hi / 16) {
+            m &= (2u << (hi % 16)) - 1;
+        }
+        if (map[w] & m) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static uint32_t span_id_get(CramSizeClass *c)
 {
     uint32_t id = c->free_id;
@@ -256,16 +324,16 @@ static void span_id_put(CramSizeClass *c, uint32_t id)
     c->free_id = id;
 }
 
-/* Fullness group of a span with @inuse (< nslots) objects. */
-static inline unsigned group_of(const CramSizeClass *c, unsigned inuse)
+/* Partial group of a span with @inuse (< nslots) objects. */
+static inline unsigned group_of(const CramSizeClass *c, const CramSpan *sp)
 {
-    return inuse * NGROUPS / c->nslots;
+    return (sp->room ? NGROUPS : 0) + sp->inuse * NGROUPS / c->nslots;
 }
 
 static void partial_add(CramSizeClass *c, uint32_t id)
 {
     CramSpan *sp = span_at(c, id);
-    unsigned g = group_of(c, sp->inuse);
+    unsigned g = group_of(c, sp);
 
     if (c->npartial[g] == c->partial_cap[g]) {
         c->partial_cap[g] = grow_cap(c->partial_cap[g]);
@@ -286,15 +354,21 @@ static void partial_del(CramSizeClass *c, uint32_t id)
     /* Move the last entry into the hole. */
     c->partial[g][pos] = last;
     span_at(c, last)->ppos = pos;
-    sp->group = NGROUPS;
+    sp->group = NO_GROUP;
 }
 
-/* After @sp's inuse changed (and is neither 0 nor nslots). */
-static void partial_regroup(CramSizeClass *c, uint32_t id)
+/* After @id's inuse or room changed: list it where it now belongs. */
+static void partial_update(CramSizeClass *c, uint32_t id)
 {
     CramSpan *sp = span_at(c, id);
 
-    if (sp->group != group_of(c, sp->inuse)) {
+    if (sp->inuse == c->nslots) {
+        if (sp->group != NO_GROUP) {
+            partial_del(c, id);
+        }
+    } else if (sp->group == NO_GROUP) {
+        partial_add(c, id);
+    } else if (sp->group != group_of(c, sp)) {
         partial_del(c, id);
         partial_add(c, id);
     }
@@ -305,99 +379,114 @@ static inline uint8_t *media_page(CramAlloc *a, uint32_t page)
     return a->media + ((uint64_t)page << CRAM_PAGE_SHIFT);
 }
 
-/* Media pages a span must hold for its slots [0, @nslots) to exist. */
-static inline unsigned pages_for(const CramSizeClass *c, unsigned nslots)
+/* The span pages a slot lies on: [*first, *last]. */
+static inline void slot_pages(const CramSizeClass *c, unsigned slot,
+                              unsigned *first, unsigned *last)
 {
-    return (nslots * c->size + CRAM_PAGE_SIZE - 1) >> CRAM_PAGE_SHIFT;
+    uint32_t off = slot * c->size;
+
+    *first = off >> CRAM_PAGE_SHIFT;
+    *last = (off + c->size - 1) >> CRAM_PAGE_SHIFT;
 }
 
-/* Slots that lie wholly in the pages @sp holds. */
-static inline unsigned span_room(const CramSizeClass *c, const CramSpan *sp)
+/* The slots that lie (partly) on span page @k: [*lo, *hi]. */
+static inline void page_slots(const CramSizeClass *c, unsigned k,
+                              unsigned *lo, unsigned *hi)
 {
-    return MIN(c->nslots, sp->held * CRAM_PAGE_SIZE / c->size);
+    *lo = k * CRAM_PAGE_SIZE / c->size;
+    *hi = MIN(((k + 1) * CRAM_PAGE_SIZE - 1) / c->size, c->nslots - 1u);
 }
 
-static void span_take_pages(CramAlloc *a, CramSizeClass *c, CramSpan *sp,
-                            unsigned upto)
+/* Media pages that handing out @slot would take. */
+static unsigned slot_cost(const CramSizeClass *c, const CramSpan *sp,
+                          unsigned slot)
 {
-    c->room -= span_room(c, sp);
-    for (; sp->held < upto; sp->held++) {
-        if (!cram_media_pages_take(&a->pages, &sp->page[sp->held])) {
-            g_assert_not_reached();
+    unsigned first, last, k, n = 0;
+
+    slot_pages(c, slot, &first, &last);
+    for (k = first; k <= last; k++) {
+        n += span_page(c, sp)[k] == PAGE_NONE;
+    }
+    return n;
+}
+
+/* Adds @delta to the room of @sp for each free slot on page @k it makes. */
+static void room_adjust(CramSizeClass *c, CramSpan *sp, unsigned k,
+                        int delta)
+{
+    unsigned lo, hi, s;
+
+    page_slots(c, k, &lo, &hi);
+    for (s = lo; s <= hi; s++) {
+        if (!slot_used(sp, s) && !slot_cost(c, sp, s)) {
+            sp->room += delta;
+            c->room += delta;
         }
     }
-    c->room += span_room(c, sp);
+}
+
+static void page_take(CramAlloc *a, CramSizeClass *c, CramSpan *sp,
+                      unsigned k)
+{
+    if (!cram_media_pages_take(&a->pages, &span_page(c, sp)[k])) {
+        g_assert_not_reached();     /* the caller checked */
+    }
+    sp->held++;
+    room_adjust(c, sp, k, 1);
+}
+
+static void page_put(CramAlloc *a, CramSizeClass *c, CramSpan *sp,
+                     unsigned k)
+{
+    room_adjust(c, sp, k, -1);
+    cram_media_pages_put(&a->pages, span_page(c, sp)[k]);
+    span_page(c, sp)[k] = PAGE_NONE;
+    sp->held--;
 }
 
 /* Needs the caller to have checked that a media page is free. */
-static uint32_t span_new(CramAlloc *a, CramSizeClass *c)
+static uint32_t span_new(CramSizeClass *c)
 {
     uint32_t id = span_id_get(c);
     CramSpan *sp = span_at(c, id);
+    unsigned k;
 
     sp->inuse = 0;
-    sp->free_head = SLOT_NONE;
-    sp->bump = 0;
+    sp->room = 0;
     sp->held = 0;
-    span_take_pages(a, c, sp, 1);
-    partial_add(c, id);
+    sp->group = NO_GROUP;
+    for (k = 0; k < c->npages; k++) {
+        span_page(c, sp)[k] = PAGE_NONE;
+    }
+    memset(sp->map, 0, c->page_off - offsetof(CramSpan, map));
     return id;
 }
 
-static void span_release(CramAlloc *a, CramSizeClass *c, uint32_t id)
-{
-    CramSpan *sp = span_at(c, id);
-    unsigned k;
-
-    for (k = 0; k < sp->held; k++) {
-        cram_media_pages_put(&a->pages, sp->page[k]);
-    }
-    c->room -= span_room(c, sp);
-    span_id_put(c, id);
-}
-
-/* Media pages a slot allocation from @sp would have to take. */
-static inline unsigned slot_cost(const CramSizeClass *c, const CramSpan *sp)
-{
-    if (sp->free_head != SLOT_NONE) {
-        return 0;
-    }
-    return pages_for(c, sp->bump + 1) - sp->held;
-}
-
 /*
- * The span to allocate from: the last listed of the fullest group, unless
- * it needs media pages that are not there; then any span with a free slot
- * in the pages it holds.  SPAN_NONE when no partial span can serve.
+ * The slot to hand out from @sp: the first free one in the pages it
+ * holds if any, else its first free slot.
  */
-static uint32_t pick_span(CramAlloc *a, CramSizeClass *c)
+static unsigned pick_slot(const CramSizeClass *c, CramSpan *sp)
 {
-    uint32_t free_pages = cram_media_pages_free_count(&a->pages);
-    uint32_t i, id;
-    int g;
+    const uint16_t *map = sp->map;
+    unsigned k, lo, hi, s;
 
-    for (g = NGROUPS - 1; g >= 0; g--) {
-        if (c->npartial[g]) {
-            break;
+    if (!sp->room) {
+        return find_free(map, 0, c->nslots);
+    }
+    for (k = 0; k < c->npages; k++) {
+        if (span_page(c, sp)[k] == PAGE_NONE) {
+            continue;
         }
-    }
-    if (g < 0) {
-        return SPAN_NONE;
-    }
-    id = c->partial[g][c->npartial[g] - 1];
-    if (slot_cost(c, span_at(c, id)) <= free_pages) {
-        return id;
-    }
-    /* Rare: the media is (nearly) full. */
-    for (g = NGROUPS - 1; g >= 0; g--) {
-        for (i = 0; i < c->npartial[g]; i++) {
-            id = c->partial[g][i];
-            if (span_at(c, id)->free_head != SLOT_NONE) {
-                return id;
+        page_slots(c, k, &lo, &hi);
+        for (s = find_free(map, lo, hi + 1); s <= hi;
+             s = find_free(map, s + 1, hi + 1)) {
+            if (!slot_cost(c, sp, s)) {
+                return s;
             }
         }
     }
-    return SPAN_NONE;
+    g_assert_not_reached();
 }
 
 static inline uint8_t *slot_start(CramAlloc *a, const CramSizeClass *c,
@@ -405,33 +494,104 @@ static inline uint8_t *slot_start(CramAlloc *a, const CramSizeClass *c,
 {
     uint32_t off = slot * c->size;
 
-    return media_page(a, sp->page[off >> CRAM_PAGE_SHIFT]) +
+    return media_page(a, span_page(c, sp)[off >> CRAM_PAGE_SHIFT]) +
            (off & (CRAM_PAGE_SIZE - 1));
 }
 
-/* Takes a slot of partial span @id, and the pages it needs. */
+/* Takes a free slot of span @id, and the pages it needs. */
 static unsigned take_slot(CramAlloc *a, CramSizeClass *c, uint32_t id)
 {
     CramSpan *sp = span_at(c, id);
-    unsigned slot;
+    unsigned slot = pick_slot(c, sp), first, last, k;
 
-    if (sp->free_head != SLOT_NONE) {
-        uint16_t next;
-
-        slot = sp->free_head;
-        memcpy(&next, slot_start(a, c, sp, slot), sizeof(next));
-        sp->free_head = next;
-    } else {
-        slot = sp->bump++;
-        span_take_pages(a, c, sp, pages_for(c, sp->bump));
+    g_assert(slot < c->nslots);
+    slot_pages(c, slot, &first, &last);
+    for (k = first; k <= last; k++) {
+        if (span_page(c, sp)[k] == PAGE_NONE) {
+            page_take(a, c, sp, k);
+        }
     }
+    /* The slot is now free and in held pages: counted in room. */
+    sp->map[slot / 16] |= 1u << (slot % 16);
+    sp->room--;
+    c->room--;
+    sp->inuse++;
     c->objs++;
-    if (++sp->inuse == c->nslots) {
-        partial_del(c, id);
-    } else {
-        partial_regroup(c, id);
-    }
+    partial_update(c, id);
     return slot;
+}
+
+/*
+ * Frees @slot of span @id and gives back the pages no object in use lies
+ * on any more.  Returns true when the span is now empty: it then holds no
+ * page and the caller releases it.
+ */
+static bool put_slot(CramAlloc *a, CramSizeClass *c, uint32_t id,
+                     unsigned slot)
+{
+    CramSpan *sp = span_at(c, id);
+    uint16_t *map = sp->map;
+    unsigned first, last, k, lo, hi;
+
+    g_assert(slot < c->nslots && slot_used(sp, slot));
+    map[slot / 16] &= ~(1u << (slot % 16));
+    sp->room++;
+    c->room++;
+    sp->inuse--;
+    c->objs--;
+    slot_pages(c, slot, &first, &last);
+    for (k = first; k <= last; k++) {
+        page_slots(c, k, &lo, &hi);
+        if (!any_used(map, lo, hi)) {
+            page_put(a, c, sp, k);
+        }
+    }
+    if (!sp->inuse) {
+        g_assert(!sp->held && !sp->room);
+        return true;
+    }
+    return false;
+}
+
+static void span_release(CramSizeClass *c, uint32_t id)
+{
+    if (span_at(c, id)->group != NO_GROUP) {
+        partial_del(c, id);
+    }
+    span_id_put(c, id);
+}
+
+/*
+ * The span to allocate from: the fullest with room; else the fullest
+ * whose next slot's pages are free (normally the last span opened);
+ * SPAN_NONE when no partial span can serve.
+ */
+static uint32_t pick_span(CramAlloc *a, CramSizeClass *c)
+{
+    uint32_t free_pages = cram_media_pages_free_count(&a->pages);
+    uint32_t i, id;
+    int g;
+
+    for (g = NO_GROUP - 1; g >= NGROUPS; g--) {
+        if (c->npartial[g]) {
+            return c->partial[g][c->npartial[g] - 1];
+        }
+    }
+    if (!free_pages) {
+        return SPAN_NONE;
+    }
+    for (g = NGROUPS - 1; g >= 0; g--) {
+        for (i = c->npartial[g]; i-- > 0;) {
+            CramSpan *sp = span_at(c, c->partial[g][i]);
+
+            id = c->partial[g][i];
+            if (slot_cost(c, sp, find_free(sp->map, 0, c->nslots)) <=
+                free_pages) {
+                return id;
+            }
+        }
+    }
+    return SPAN_NONE;
 }
 
 bool cram_alloc_obj(CramAlloc *a, size_t size, uint64_t *handle)
@@ -449,16 +609,18 @@ bool cram_alloc_obj(CramAlloc *a, size_t size, uint64_t *handle)
         if (!cram_media_pages_take(&a->pages, &page)) {
             return false;
         }
+        c->objs++;
         *handle = make_handle(ci, page, 0);
         return true;
     }
 
     id = pick_span(a, c);
     if (id == SPAN_NONE) {
+        /* A new span's first slot lies in its first page. */
         if (!cram_media_pages_free_count(&a->pages)) {
             return false;
         }
-        id = span_new(a, c);
+        id = span_new(c);
     }
 
     slot = take_slot(a, c, id);
@@ -483,33 +645,19 @@ void cram_alloc_free_obj(CramAlloc *a, uint64_t handle)
 {
     CramSizeClass *c = handle_class(a, handle);
     uint32_t id = handle_id(handle);
-    unsigned slot = handle & SLOT_MASK;
-    uint16_t next;
-    CramSpan *sp;
 
     if (c->direct) {
+        g_assert(c->objs);
+        c->objs--;
         cram_media_pages_put(&a->pages, id);
         return;
     }
     g_assert(id < c->nspans);
-    sp = span_at(c, id);
-    g_assert(slot < sp->bump && sp->inuse > 0);
-    c->objs--;
-    if (--sp->inuse == 0) {
-        if (sp->group < NGROUPS) {
-            partial_del(c, id);
-        }
-        span_release(a, c, id);
-        return;
-    }
-    if (sp->group == NGROUPS) {
-        partial_add(c, id);         /* it was full */
+    if (put_slot(a, c, id, handle & SLOT_MASK)) {
+        span_release(c, id);
     } else {
-        partial_regroup(c, id);
+        partial_update(c, id);
     }
-    next = sp->free_head;
-    memcpy(slot_start(a, c, sp, slot), &next, sizeof(next));
-    sp->free_head = slot;
 }
 
 /*
@@ -542,14 +690,16 @@ static void locate(CramAlloc *a, uint64_t handle, size_t size,
     }
     g_assert(id < c->nspans);
     sp = span_at(c, id);
-    g_assert(slot < sp->bump);
+    g_assert(slot < c->nslots);
     off = slot * c->size;
     in_page = off & (CRAM_PAGE_SIZE - 1);
     pi = off >> CRAM_PAGE_SHIFT;
-    pc->p[0] = media_page(a, sp->page[pi]) + in_page;
+    g_assert(span_page(c, sp)[pi] != PAGE_NONE);
+    pc->p[0] = media_page(a, span_page(c, sp)[pi]) + in_page;
     if (in_page + size > CRAM_PAGE_SIZE) {
+        g_assert(span_page(c, sp)[pi + 1] != PAGE_NONE);
         pc->len[0] = CRAM_PAGE_SIZE - in_page;
-        pc->p[1] = media_page(a, sp->page[pi + 1]);
+        pc->p[1] = media_page(a, span_page(c, sp)[pi + 1]);
         pc->len[1] = size - pc->len[0];
     }
 }
@@ -631,7 +781,7 @@ static uint32_t pick_source(const CramSizeClass *c, const uint64_t *taken)
     uint32_t best = SPAN_NONE, i;
     unsigned g;
 
-    for (g = 0; g < NGROUPS && best == SPAN_NONE; g++) {
+    for (g = 0; g < NO_GROUP; g++) {
         for (i = 0; i < c->npartial[g]; i++) {
             uint32_t id = c->partial[g][i];
 
@@ -645,50 +795,37 @@ static uint32_t pick_source(const CramSizeClass *c, const uint64_t *taken)
     return best;
 }
 
-/* The fullest partial span with a free slot in the pages it holds. */
+/* The fullest partial span with room. */
 static uint32_t pick_dest(const CramSizeClass *c)
 {
-    uint32_t i;
     int g;
 
-    for (g = NGROUPS - 1; g >= 0; g--) {
-        for (i = c->npartial[g]; i-- > 0;) {
-            const CramSpan *sp = span_at(c, c->partial[g][i]);
-
-            if (span_room(c, sp) > sp->inuse) {
-                return c->partial[g][i];
-            }
+    for (g = NO_GROUP - 1; g >= NGROUPS; g--) {
+        if (c->npartial[g]) {
+            return c->partial[g][c->npartial[g] - 1];
         }
     }
     return SPAN_NONE;
 }
 
 /*
- * Moves every object of span @src, which is off the partial lists.  The
- * spans that receive objects are marked in @taken: they are never sources
- * in the same pass, so an object moves at most once per pass.
+ * Moves every object of span @src, which is off the partial lists, into
+ * room of other spans, and releases @src.  The spans that receive objects
+ * are marked in @taken: they are never sources in the same pass, so an
+ * object moves at most once per pass.
  */
 static void evacuate(CramAlloc *a, unsigned ci, uint32_t src,
                      uint64_t *taken, CramAllocMoved moved, void *opaque)
 {
-    enum { MAX_SLOTS = CRAM_SPAN_MAX_PAGES * CRAM_PAGE_SIZE /
-                       CRAM_ALLOC_ALIGN };
     CramSizeClass *c = &a->cls[ci];
-    uint64_t is_free[MAX_SLOTS / 64] = { 0 };
     uint8_t buf[CRAM_PAGE_SIZE];
-    CramSpan *sp = span_at(c, src);
     unsigned slot;
-    uint16_t f;
 
-    for (f = sp->free_head; f != SLOT_NONE;) {
-        is_free[f / 64] |= 1ull << (f % 64);
-        memcpy(&f, slot_start(a, c, sp, f), sizeof(f));
-    }
-    for (slot = 0; slot < sp->bump; slot++) {
+    for (slot = 0; slot < c->nslots; slot++) {
         uint64_t from = make_handle(ci, src, slot), to;
         uint32_t dst;
 
-        if (is_free[slot / 64] & (1ull << (slot % 64))) {
+        if (!slot_used(span_at(c, src), slot)) {
             continue;
         }
         dst = pick_dest(c);
@@ -699,16 +836,17 @@ static void evacuate(CramAlloc *a, unsigned ci, uint32_t src,
         cram_alloc_read(a, from, buf, c->size);
         cram_alloc_write(a, to, buf, c->size);
         moved(opaque, from, to);
-        sp = span_at(c, src);
-        sp->inuse--;
-        c->objs--;
+        if (put_slot(a, c, src, slot)) {
+            break;
+        }
     }
-    g_assert(sp->inuse == 0);
+    g_assert(!span_at(c, src)->inuse);
+    span_id_put(c, src);
 }
 
 uint64_t cram_alloc_compact(CramAlloc *a, CramAllocMoved moved, void *opaque)
 {
-    uint64_t freed = 0;
+    uint32_t used0 = a->pages.used;
     unsigned ci;
 
     for (ci = 0; ci < CRAM_ALLOC_NCLASSES; ci++) {
@@ -727,19 +865,89 @@ uint64_t cram_alloc_compact(CramAlloc *a, CramAllocMoved moved, void *opaque)
                 break;
             }
             sp = span_at(c, src);
-            /* The other spans' free slots must take all of its objects. */
-            if (c->room - c->objs - (span_room(c, sp) - sp->inuse) <
-                sp->inuse) {
+            /* The other spans' room must take all of its objects. */
+            if (c->room - sp->room < sp->inuse) {
                 break;
             }
-            freed += sp->held;
+            bit_set(taken, src);
             partial_del(c, src);
             evacuate(a, ci, src, taken, moved, opaque);
-            span_release(a, c, src);
+            if (!c->live) {
+                break;          /* cannot happen: objects moved elsewhere */
+            }
         }
         g_free(taken);
     }
-    return freed;
+    g_assert(a->pages.used <= used0);
+    return used0 - a->pages.used;
+}
+
+void cram_alloc_check(const CramAlloc *a)
+{
+    uint64_t pages = 0;
+    unsigned ci, k, s, g;
+    uint32_t id, i;
+
+    for (ci = 0; ci < CRAM_ALLOC_NCLASSES; ci++) {
+        const CramSizeClass *c = &a->cls[ci];
+        uint64_t objs = 0, room = 0, listed = 0;
+        uint32_t live = 0;
+        g_autofree uint8_t *is_free = g_new0(uint8_t, c->nspans + 1);
+
+        if (a->class_map[ci] != ci) {
+            g_assert(!c->live && !c->objs);
+            continue;
+        }
+        if (c->direct) {
+            pages += c->objs;
+            continue;
+        }
+        for (id = c->free_id; id != SPAN_NONE; id = span_at(c, id)->ppos) {
+            g_assert(id < c->nspans && !is_free[id]);
+            is_free[id] = 1;
+        }
+        for (id = 0; id < c->nspans; id++) {
+            const CramSpan *sp = span_at(c, id);
+            const uint32_t *pg = span_page(c, sp);
+            unsigned inuse = 0, held = 0, sroom = 0;
+
+            if (is_free[id]) {
+                continue;
+            }
+            live++;
+            for (s = 0; s < c->nslots; s++) {
+                inuse += slot_used(sp, s);
+                sroom += !slot_used(sp, s) && !slot_cost(c, sp, s);
+            }
+            for (k = 0; k < c->npages; k++) {
+                unsigned lo, hi;
+
+                page_slots(c, k, &lo, &hi);
+                /* A page is held exactly when an object in use is on it. */
+                g_assert((pg[k] != PAGE_NONE) == any_used(sp->map, lo, hi));
+                held += pg[k] != PAGE_NONE;
+            }
+            g_assert(inuse > 0 && inuse == sp->inuse);
+            g_assert(held == sp->held && sroom == sp->room);
+            g_assert(sp->group == (inuse == c->nslots ? NO_GROUP :
+                                   group_of(c, sp)));
+            if (sp->group != NO_GROUP) {
+                g_assert(c->partial[sp->group][sp->ppos] == id);
+            }
+            objs += inuse;
+            room += sroom;
+            pages += held;
+        }
+        for (g = 0; g < NO_GROUP; g++) {
+            listed += c->npartial[g];
+            for (i = 0; i < c->npartial[g]; i++) {
+                g_assert(!is_free[c->partial[g][i]]);
+            }
+        }
+        g_assert(live == c->live && objs == c->objs && room == c->room);
+        g_assert(listed <= live);
+    }
+    g_assert(pages == a->pages.used);
 }
 
 uint64_t cram_alloc_free_slot_bytes(const CramAlloc *a)
@@ -748,7 +956,7 @@ uint64_t cram_alloc_free_slot_bytes(const CramAlloc *a)
     unsigned ci;
 
     for (ci = 0; ci < CRAM_ALLOC_NCLASSES; ci++) {
-        b += (a->cls[ci].room - a->cls[ci].objs) * a->cls[ci].size;
+        b += a->cls[ci].room * a->cls[ci].size;
     }
     return b;
 }
@@ -780,7 +988,7 @@ uint64_t cram_alloc_meta_bytes(const CramAlloc *a)
         unsigned g;
 
         b += (uint64_t)c->spans_cap * c->stride;
-        for (g = 0; g < NGROUPS; g++) {
+        for (g = 0; g < NO_GROUP; g++) {
             b += (uint64_t)c->partial_cap[g] * sizeof(uint32_t);
         }
     }

@@ -6,14 +6,17 @@
  * each step is served by a size class (neighbouring steps with the same
  * span layout share one) that carves its objects from spans of 1..8 media
  * pages.  A span's pages need not be contiguous, so an object may straddle
- * two media pages; a span takes its pages as its slots first reach them.
- * Free slots are linked through the media itself, keeping host
- * bookkeeping small.  A span that empties returns its pages at once.
- * Classes of one object per page (raw pages) need no span at all: their
- * handle is the media page.
+ * two media pages.  A span holds exactly the media pages that (part of)
+ * an object in use lies on: it takes a page when it hands out a slot that
+ * reaches it and gives it back as soon as no object in use lies on it,
+ * not only when the whole span empties.  Classes of one object per page
+ * (raw pages) need no span at all: their handle is the media page.
  *
- * media_used counts whole media pages held by spans, so internal waste and
- * partly used spans are included and it can never exceed the media size.
+ * media_used counts those media pages, so slot rounding, span tails and
+ * the free slots on pages that still hold an object are included, and it
+ * can never exceed the media size.  It depends only on which objects are
+ * held where: freeing every object allocated since some moment brings it
+ * back to its value at that moment.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -83,6 +86,13 @@ uint64_t cram_alloc_compact(CramAlloc *a, CramAllocMoved moved, void *opaque);
 
 /* Bytes of free slots in the media pages held: what compaction targets. */
 uint64_t cram_alloc_free_slot_bytes(const CramAlloc *a);
+
+/*
+ * Asserts the allocator's invariants: every span holds exactly the media
+ * pages that an object in use lies on, and its counts match its bitmap.
+ * O(spans x slots), for tests.
+ */
+void cram_alloc_check(const CramAlloc *a);
 
 /* Starts fetching an object into the CPU caches, for a later read. */
 void cram_alloc_prefetch(CramAlloc *a, uint64_t handle, size_t size);
