@@ -18,24 +18,6 @@
 #include "cram-pagetable.h"
 #include "cram-engine-internal.h"
 
-struct CramEngine {
-    uint64_t capacity;
-    uint64_t media_size;
-    uint64_t npages;
-    CramPageTable pt;
-    CramAlloc *alloc;
-    CramScratch *scratch;       /* the caller's thread's working state */
-    uint64_t pages[CRAM_CLASS__MAX];
-    uint64_t stored_bytes;
-    uint64_t stores;
-    uint64_t loads;
-    uint64_t failed_stores;
-    uint64_t discards;
-    uint64_t poisoned;
-    uint64_t reserved;          /* media pages promised to cached pages */
-    int level;
-};
-
 static bool check_config(const CramConfig *cfg, GError **err)
 {
     if (!cfg->capacity) {
@@ -117,12 +99,7 @@ void cram_engine_free(CramEngine *e)
     g_free(e);
 }
 
-static inline bool class_has_media(CramPageClass cls)
-{
-    return cls == CRAM_CLASS_COMPRESSED || cls == CRAM_CLASS_RAW;
-}
-
-static void account_add(CramEngine *e, uint32_t meta)
+void cram_engine_account_add(CramEngine *e, uint32_t meta)
 {
     CramPageClass cls = cram_meta_class(meta);
 
@@ -132,7 +109,7 @@ static void account_add(CramEngine *e, uint32_t meta)
     }
 }
 
-static void account_sub(CramEngine *e, uint32_t meta)
+void cram_engine_account_sub(CramEngine *e, uint32_t meta)
 {
     CramPageClass cls = cram_meta_class(meta);
 
@@ -193,8 +170,8 @@ static int store_encoded(CramEngine *e, uint64_t page_index,
     if (cram_meta_flags(old_meta) & CRAM_META_POISON) {
         e->poisoned--;          /* a full-page write that fits heals it */
     }
-    account_sub(e, old_meta);
-    account_add(e, meta);
+    cram_engine_account_sub(e, old_meta);
+    cram_engine_account_add(e, meta);
     cram_pt_set(&e->pt, page_index, meta, enc->size ? handle : enc->fill);
     e->stores++;
     return 0;
@@ -304,7 +281,7 @@ void cram_engine_discard(CramEngine *e, uint64_t page_index)
     if (class_has_media(cls)) {
         cram_alloc_free_obj(e->alloc, val);
     }
-    account_sub(e, meta);
+    cram_engine_account_sub(e, meta);
     cram_pt_set(&e->pt, page_index, 0, 0);
     e->discards++;
 }
@@ -322,7 +299,7 @@ void cram_engine_poison(CramEngine *e, uint64_t page_index)
     if (class_has_media(cram_meta_class(meta))) {
         cram_alloc_free_obj(e->alloc, val);
     }
-    account_sub(e, meta);
+    cram_engine_account_sub(e, meta);
     cram_pt_set(&e->pt, page_index,
                 cram_meta_make(CRAM_CLASS_EMPTY, 0, CRAM_META_POISON), 0);
     e->poisoned++;

@@ -1,0 +1,353 @@
+/*
+ * cxl-cram engine: export and import of the page store (migration)
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <inttypes.h>
+#include <string.h>
+#include "cram-export.h"
+#include "cram-engine-internal.h"
+#include "cram-error.h"
+
+typedef struct CramExportObj {
+    uint64_t page;
+    uint64_t handle;
+} CramExportObj;
+
+struct CramExport {
+    CramEngine *e;
+    GArray *plain;              /* uint64_t: pages without media */
+    GArray *objs;               /* CramExportObj, sorted by handle */
+    guint next;
+    uint8_t buf[CRAM_PAGE_SIZE];
+};
+
+static gint obj_cmp(gconstpointer a, gconstpointer b)
+{
+    const CramExportObj *x = a, *y = b;
+
+    return x->handle < y->handle ? -1 : x->handle > y->handle;
+}
+
+CramExport *cram_export_new(CramEngine *e)
+{
+    CramExport *x = g_new0(CramExport, 1);
+    CramPageTable *pt = &e->pt;
+    uint64_t r;
+    unsigned m, s;
+
+    x->e = e;
+    x->plain = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    x->objs = g_array_sized_new(FALSE, FALSE, sizeof(CramExportObj),
+                                pt->held);
+    /* Walk only the nodes that exist: the cost follows the pages held. */
+    for (r = 0; r < pt->nroot; r++) {
+        CramPtMid *mid = pt->root[r];
+
+        for (m = 0; mid && m < CRAM_PT_MID_SIZE; m++) {
+            CramPtLeaf *leaf = mid->leaf[m];
+
+            for (s = 0; leaf && s < CRAM_PT_LEAF_SIZE; s++) {
+                uint64_t page = (r << CRAM_PT_ROOT_SHIFT) |
+                                ((uint64_t)m << CRAM_PT_LEAF_BITS) | s;
+                CramExportObj o = { page, leaf->val[s] };
+
+                if (!leaf->meta[s]) {
+                    continue;
+                }
+                if (class_has_media(cram_meta_class(leaf->meta[s]))) {
+                    g_array_append_val(x->objs, o);
+                } else {
+                    g_array_append_val(x->plain, page);
+                }
+            }
+        }
+    }
+    /* Handles are span id << 16 | slot: this groups objects by span. */
+    g_array_sort(x->objs, obj_cmp);
+    return x;
+}
+
+uint64_t cram_export_count(const CramExport *x)
+{
+    return x->plain->len + x->objs->len;
+}
+
+bool cram_export_next(CramExport *x, CramPageRecord *rec)
+{
+    CramEngine *e = x->e;
+    uint64_t val, handle = 0;
+    uint32_t meta;
+
+    memset(rec, 0, sizeof(*rec));
+    if (x->next < x->plain->len) {
+        rec->page = g_array_index(x->plain, uint64_t, x->next);
+    } else if (x->next < x->plain->len + x->objs->len) {
+        CramExportObj *o = &g_array_index(x->objs, CramExportObj,
+                                          x->next - x->plain->len);
+
+        rec->page = o->page;
+        handle = o->handle;
+    } else {
+        return false;
+    }
+    x->next++;
+
+    meta = cram_pt_get(&e->pt, rec->page, &val);
+    rec->cls = cram_meta_class(meta);
+    rec->flags = cram_meta_flags(meta) & CRAM_META_POISON ?
+                 CRAM_RECORD_POISON : 0;
+    if (rec->cls == CRAM_CLASS_SAME) {
+        rec->fill = val;
+    } else if (class_has_media(rec->cls)) {
+        g_assert(val == handle);
+        rec->size = cram_meta_size(meta);
+        rec->group = handle >> CRAM_HANDLE_SLOT_BITS;
+        cram_alloc_read(e->alloc, handle, x->buf, rec->size);
+        rec->data = x->buf;
+    }
+    return true;
+}
+
+void cram_export_free(CramExport *x)
+{
+    if (!x) {
+        return;
+    }
+    g_array_free(x->plain, TRUE);
+    g_array_free(x->objs, TRUE);
+    g_free(x);
+}
+
+struct CramImport {
+    CramEngine *e;
+    GArray *fillers;            /* uint64_t handles, freed at the end */
+    bool in_group;
+    uint32_t group;             /* the source's group being placed */
+    uint64_t span;              /* the destination span it got */
+    uint32_t obj_size;          /* an object size of the group's class */
+    uint8_t page[CRAM_PAGE_SIZE];
+};
+
+static void engine_empty(CramEngine *e)
+{
+    cram_pt_clear_all(&e->pt);
+    cram_alloc_reset(e->alloc);
+    memset(e->pages, 0, sizeof(e->pages));
+    e->stored_bytes = 0;
+    e->stores = 0;
+    e->loads = 0;
+    e->failed_stores = 0;
+    e->discards = 0;
+    e->poisoned = 0;
+}
+
+CramImport *cram_import_new(CramEngine *e, GError **err)
+{
+    CramImport *im;
+
+    if (e->reserved) {
+        g_set_error(err, CRAM_ERROR, 0, "%" PRIu64 " media pages are "
+                    "reserved by cached pages: cannot import", e->reserved);
+        return NULL;
+    }
+    engine_empty(e);
+    im = g_new0(CramImport, 1);
+    im->e = e;
+    im->fillers = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    return im;
+}
+
+/*
+ * The group just placed had its span to itself: fill the span's free
+ * slots with placeholders (freed at the end), so that the next group of
+ * the same class starts a span of its own, as it had on the source.
+ */
+static void close_group(CramImport *im)
+{
+    uint64_t h;
+
+    if (!im->in_group) {
+        return;
+    }
+    im->in_group = false;
+    while (cram_alloc_obj(im->e->alloc, im->obj_size, &h)) {
+        if (h >> CRAM_HANDLE_SLOT_BITS != im->span) {
+            /* A new span: the group's one is full. */
+            cram_alloc_free_obj(im->e->alloc, h);
+            return;
+        }
+        g_array_append_val(im->fillers, h);
+    }
+    /* No media page left for a new span: the group's one is full too. */
+}
+
+static bool check_record(CramImport *im, const CramPageRecord *rec,
+                         GError **err)
+{
+    CramEngine *e = im->e;
+    uint64_t val;
+
+    if (rec->page >= e->npages) {
+        g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 " is beyond the "
+                    "capacity (%" PRIu64 " pages)", rec->page, e->npages);
+        return false;
+    }
+    if (cram_pt_get(&e->pt, rec->page, &val)) {
+        g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 " is given twice",
+                    rec->page);
+        return false;
+    }
+    if (rec->flags & ~CRAM_RECORD_POISON) {
+        g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": unknown flags "
+                    "0x%x", rec->page, rec->flags);
+        return false;
+    }
+    /* A poisoned page holds nothing; a page that holds nothing is poisoned */
+    if ((rec->cls == CRAM_CLASS_EMPTY) != !!(rec->flags & CRAM_RECORD_POISON)) {
+        g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": class %u with "
+                    "flags 0x%x", rec->page, rec->cls, rec->flags);
+        return false;
+    }
+    switch (rec->cls) {
+    case CRAM_CLASS_EMPTY:
+    case CRAM_CLASS_ZERO:
+    case CRAM_CLASS_SAME:
+        if (rec->size) {
+            goto bad_size;
+        }
+        if (rec->cls == CRAM_CLASS_SAME && !rec->fill) {
+            g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": same-filled "
+                        "with zero", rec->page);
+            return false;
+        }
+        return true;
+    case CRAM_CLASS_COMPRESSED:
+        if (!rec->size || rec->size > CRAM_RAW_THRESHOLD || !rec->data) {
+            goto bad_size;
+        }
+        if (cram_page_decode(e->scratch, rec->data, rec->size, im->page)) {
+            g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": the %u-byte "
+                        "object does not decompress to a page with %s",
+                        rec->page, rec->size, e->scratch->ops->name);
+            return false;
+        }
+        return true;
+    case CRAM_CLASS_RAW:
+        if (rec->size != CRAM_PAGE_SIZE || !rec->data) {
+            goto bad_size;
+        }
+        return true;
+    default:
+        g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": unknown class "
+                    "%u", rec->page, rec->cls);
+        return false;
+    }
+
+bad_size:
+    g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": class %u with an "
+                "object of %u bytes", rec->page, rec->cls, rec->size);
+    return false;
+}
+
+bool cram_import_page(CramImport *im, const CramPageRecord *rec,
+                      GError **err)
+{
+    CramEngine *e = im->e;
+    uint64_t val = 0;
+    uint32_t meta;
+
+    if (!check_record(im, rec, err)) {
+        return false;
+    }
+    if (class_has_media(rec->cls)) {
+        if (im->in_group && rec->group != im->group) {
+            close_group(im);
+        }
+        if (!cram_alloc_obj(e->alloc, rec->size, &val)) {
+            g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": no media "
+                        "left (media-size %" PRIu64 ")", rec->page,
+                        e->media_size);
+            return false;
+        }
+        if (!im->in_group) {
+            im->in_group = true;
+            im->group = rec->group;
+            im->span = val >> CRAM_HANDLE_SLOT_BITS;
+            im->obj_size = rec->size;
+        }
+        cram_alloc_write(e->alloc, val, rec->data, rec->size);
+    } else if (rec->cls == CRAM_CLASS_SAME) {
+        val = rec->fill;
+    }
+    if (rec->flags & CRAM_RECORD_POISON) {
+        meta = cram_meta_make(CRAM_CLASS_EMPTY, 0, CRAM_META_POISON);
+        e->poisoned++;
+    } else {
+        meta = cram_meta_make(rec->cls, rec->size, 0);
+    }
+    cram_engine_account_add(e, meta);
+    cram_pt_set(&e->pt, rec->page, meta, val);
+    return true;
+}
+
+static bool check_figure(const char *what, uint64_t got, uint64_t want,
+                         GError **err)
+{
+    if (got != want) {
+        g_set_error(err, CRAM_ERROR, 0, "%s is %" PRIu64 " after the import, "
+                    "the source had %" PRIu64, what, got, want);
+        return false;
+    }
+    return true;
+}
+
+bool cram_import_finish(CramImport *im, const CramStats *expect,
+                        GError **err)
+{
+    static const char *const class_names[CRAM_CLASS__MAX] = {
+        "empty pages", "zero pages", "same-filled pages",
+        "compressed pages", "raw pages",
+    };
+    CramEngine *e = im->e;
+    CramStats st;
+    bool ok;
+    guint i;
+
+    close_group(im);
+    for (i = 0; i < im->fillers->len; i++) {
+        cram_alloc_free_obj(e->alloc, g_array_index(im->fillers, uint64_t, i));
+    }
+    g_array_free(im->fillers, TRUE);
+    g_free(im);
+
+    e->stores = expect->stores;
+    e->loads = expect->loads;
+    e->failed_stores = expect->failed_stores;
+    e->discards = expect->discards;
+    cram_engine_get_stats(e, &st);
+    ok = check_figure("media reserved", 0, expect->media_reserved, err) &&
+         check_figure("media used", st.media_used, expect->media_used, err) &&
+         check_figure("stored bytes", st.stored_bytes, expect->stored_bytes,
+                      err) &&
+         check_figure("poisoned pages", st.poisoned_pages,
+                      expect->poisoned_pages, err);
+    for (i = CRAM_CLASS_ZERO; ok && i < CRAM_CLASS__MAX; i++) {
+        ok = check_figure(class_names[i], st.pages[i], expect->pages[i], err);
+    }
+    if (!ok) {
+        engine_empty(e);
+    }
+    return ok;
+}
+
+void cram_import_abort(CramImport *im)
+{
+    if (!im) {
+        return;
+    }
+    engine_empty(im->e);
+    g_array_free(im->fillers, TRUE);
+    g_free(im);
+}

@@ -1,0 +1,439 @@
+/*
+ * cxl-cram engine tests: export and import of the page store
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <string.h>
+#include "cram-engine.h"
+#include "cram-export.h"
+#include "test-pages.h"
+
+#define MiB (1ULL << 20)
+#define GiB (1ULL << 30)
+#define TiB (1ULL << 40)
+
+static CramEngine *new_engine(uint64_t capacity, uint64_t media,
+                              CramCodecId codec)
+{
+    CramConfig cfg = {
+        .capacity = capacity, .media_size = media, .codec = codec,
+    };
+    GError *err = NULL;
+    CramEngine *e = cram_engine_new(&cfg, &err);
+
+    g_assert_no_error(err);
+    return e;
+}
+
+/* A stream held in memory: records with their own copies of the data. */
+typedef struct Stream {
+    CramStats st;
+    GArray *recs;               /* CramPageRecord, data g_malloc'ed */
+} Stream;
+
+static Stream *export_all(CramEngine *e)
+{
+    Stream *s = g_new0(Stream, 1);
+    CramExport *x;
+    CramPageRecord rec;
+
+    cram_engine_get_stats(e, &s->st);
+    s->recs = g_array_new(FALSE, FALSE, sizeof(CramPageRecord));
+    x = cram_export_new(e);
+    while (cram_export_next(x, &rec)) {
+        if (rec.data) {
+            rec.data = g_memdup2(rec.data, rec.size);
+        }
+        g_array_append_val(s->recs, rec);
+    }
+    g_assert_cmpuint(s->recs->len, ==, cram_export_count(x));
+    cram_export_free(x);
+    return s;
+}
+
+static void stream_free(Stream *s)
+{
+    guint i;
+
+    for (i = 0; i < s->recs->len; i++) {
+        g_free((void *)g_array_index(s->recs, CramPageRecord, i).data);
+    }
+    g_array_free(s->recs, TRUE);
+    g_free(s);
+}
+
+static CramPageRecord *rec_at(Stream *s, guint i)
+{
+    return &g_array_index(s->recs, CramPageRecord, i);
+}
+
+/* Imports @s into @e; returns the error of the first failing step. */
+static bool import_all(CramEngine *e, Stream *s, GError **err)
+{
+    CramImport *im = cram_import_new(e, err);
+    guint i;
+
+    if (!im) {
+        return false;
+    }
+    for (i = 0; i < s->recs->len; i++) {
+        if (!cram_import_page(im, rec_at(s, i), err)) {
+            cram_import_abort(im);
+            return false;
+        }
+    }
+    return cram_import_finish(im, &s->st, err);
+}
+
+static void assert_same_stats(const CramStats *a, const CramStats *b)
+{
+    int i;
+
+    g_assert_cmpuint(a->media_used, ==, b->media_used);
+    g_assert_cmpuint(a->media_free, ==, b->media_free);
+    g_assert_cmpuint(a->logical_bytes, ==, b->logical_bytes);
+    g_assert_cmpuint(a->stored_bytes, ==, b->stored_bytes);
+    for (i = 0; i < CRAM_CLASS__MAX; i++) {
+        g_assert_cmpuint(a->pages[i], ==, b->pages[i]);
+    }
+    g_assert_cmpuint(a->stores, ==, b->stores);
+    g_assert_cmpuint(a->loads, ==, b->loads);
+    g_assert_cmpuint(a->failed_stores, ==, b->failed_stores);
+    g_assert_cmpuint(a->discards, ==, b->discards);
+    g_assert_cmpuint(a->poisoned_pages, ==, b->poisoned_pages);
+    g_assert_cmpuint(cram_ratio_fp16(a), ==, cram_ratio_fp16(b));
+}
+
+/*
+ * Mixed content over many size classes, then holes punched by rewrites,
+ * discards and poison, so that spans are left partly filled.
+ */
+static void load_mixed(CramEngine *e, uint64_t npages, uint32_t seed)
+{
+    GRand *r = g_rand_new_with_seed(seed);
+    uint8_t p[CRAM_PAGE_SIZE];
+    uint64_t i;
+
+    for (i = 0; i < npages; i++) {
+        switch (i % 6) {
+        case 0:
+            page_text(r, p);
+            break;
+        case 1:
+            page_random(r, p);
+            break;
+        case 2:
+            memset(p, 0, sizeof(p));
+            break;
+        case 3:
+            page_same(p, 0x0101010101010101ULL * (i & 0xff));
+            break;
+        default:
+            page_partly_random(r, p, g_rand_int_range(r, 1, 3800));
+        }
+        g_assert_cmpint(cram_engine_store(e, i * 7, p), ==, 0);
+    }
+    for (i = 0; i < npages; i += 5) {
+        cram_engine_discard(e, i * 7);
+    }
+    for (i = 2; i < npages; i += 11) {
+        cram_engine_poison(e, i * 7);
+    }
+    for (i = 1; i < npages; i += 9) {
+        page_partly_random(r, p, g_rand_int_range(r, 1, 2000));
+        g_assert_cmpint(cram_engine_store(e, i * 7, p), ==, 0);
+    }
+    g_rand_free(r);
+}
+
+static void assert_same_pages(CramEngine *a, CramEngine *b, uint64_t npages)
+{
+    uint8_t pa[CRAM_PAGE_SIZE], pb[CRAM_PAGE_SIZE];
+    uint64_t i;
+
+    for (i = 0; i < npages; i++) {
+        g_assert_cmpint(cram_engine_page_class(a, i), ==,
+                        cram_engine_page_class(b, i));
+        g_assert_cmpint(cram_engine_page_poisoned(a, i), ==,
+                        cram_engine_page_poisoned(b, i));
+        cram_engine_load(a, i, pa);
+        cram_engine_load(b, i, pb);
+        g_assert_cmpmem(pa, sizeof(pa), pb, sizeof(pb));
+    }
+}
+
+static void test_round_trip(gconstpointer data)
+{
+    CramCodecId codec = GPOINTER_TO_INT(data);
+    CramEngine *a = new_engine(64 * MiB, 8 * MiB, codec);
+    CramEngine *b = new_engine(64 * MiB, 8 * MiB, codec);
+    uint8_t p[CRAM_PAGE_SIZE];
+    CramStats sa, sb;
+    GError *err = NULL;
+    Stream *s;
+    uint64_t i;
+
+    load_mixed(a, 1500, 42);
+    s = export_all(a);
+    g_assert_cmpuint(s->st.media_used, >, 0);
+    g_assert_cmpuint(s->st.poisoned_pages, >, 0);
+    /* b held something else before: the import replaces it. */
+    load_mixed(b, 100, 7);
+    g_assert_true(import_all(b, s, &err));
+    g_assert_no_error(err);
+    cram_engine_get_stats(a, &sa);
+    cram_engine_get_stats(b, &sb);
+    assert_same_stats(&sa, &sb);
+    assert_same_pages(a, b, 1500 * 7);
+
+    /* Both go on alike: rewrite, then everything freed leaks nothing. */
+    for (i = 0; i < 1500 * 7; i += 3) {
+        memset(p, (int)i, sizeof(p));
+        p[17] ^= 1;
+        g_assert_cmpint(cram_engine_store(a, i, p), ==,
+                        cram_engine_store(b, i, p));
+    }
+    cram_engine_get_stats(a, &sa);
+    cram_engine_get_stats(b, &sb);
+    assert_same_stats(&sa, &sb);
+    for (i = 0; i < 1500 * 7; i++) {
+        cram_engine_discard(b, i);
+    }
+    cram_engine_get_stats(b, &sb);
+    g_assert_cmpuint(sb.media_used, ==, 0);
+    g_assert_cmpuint(sb.poisoned_pages, ==, 0);
+    stream_free(s);
+    cram_engine_free(a);
+    cram_engine_free(b);
+}
+
+/*
+ * Without the span groups, the destination packs the objects tighter
+ * than the fragmented source: the figures would differ, and the import
+ * says so and leaves the engine empty.
+ */
+static void test_groups_keep_media_used(void)
+{
+    CramEngine *a = new_engine(64 * MiB, 8 * MiB, CRAM_CODEC_ZSTD);
+    CramEngine *b = new_engine(64 * MiB, 8 * MiB, CRAM_CODEC_ZSTD);
+    GError *err = NULL;
+    CramStats sb;
+    Stream *s;
+    guint i;
+
+    load_mixed(a, 1500, 3);
+    s = export_all(a);
+    for (i = 0; i < s->recs->len; i++) {
+        rec_at(s, i)->group = 0;
+    }
+    g_assert_false(import_all(b, s, &err));
+    g_assert_nonnull(strstr(err->message, "media used is"));
+    g_clear_error(&err);
+    cram_engine_get_stats(b, &sb);
+    g_assert_cmpuint(sb.media_used, ==, 0);
+    g_assert_cmpuint(sb.pages[CRAM_CLASS_RAW], ==, 0);
+    stream_free(s);
+    cram_engine_free(a);
+    cram_engine_free(b);
+}
+
+/* Three pages of a 1 TiB store export as three records, fast. */
+static void test_sparse(void)
+{
+    CramEngine *a = new_engine(1 * TiB, 1 * GiB, CRAM_CODEC_LZ4);
+    CramEngine *b = new_engine(1 * TiB, 1 * GiB, CRAM_CODEC_LZ4);
+    uint64_t last = (1 * TiB >> CRAM_PAGE_SHIFT) - 1;
+    GRand *r = g_rand_new_with_seed(1);
+    uint8_t p[CRAM_PAGE_SIZE];
+    GError *err = NULL;
+    CramStats sa, sb;
+    Stream *s;
+
+    page_text(r, p);
+    cram_engine_store(a, 0, p);
+    cram_engine_store(a, last / 2, p);
+    cram_engine_store(a, last, p);
+    s = export_all(a);
+    g_assert_cmpuint(s->recs->len, ==, 3);
+    g_assert_cmpuint(rec_at(s, 2)->page, ==, last);
+    g_assert_true(import_all(b, s, &err));
+    cram_engine_get_stats(a, &sa);
+    cram_engine_get_stats(b, &sb);
+    assert_same_stats(&sa, &sb);
+    cram_engine_load(b, last, p + 0);
+    g_assert_false(page_is_zero(p));
+    g_assert_cmpuint(cram_engine_metadata_bytes(b), <, 1 * MiB);
+    stream_free(s);
+    g_rand_free(r);
+    cram_engine_free(a);
+    cram_engine_free(b);
+}
+
+/* One record of @s made bad by @mangle must fail the import cleanly. */
+static void expect_bad(Stream *s, guint at, void (*mangle)(CramPageRecord *),
+                       CramCodecId codec, uint64_t media, const char *msg)
+{
+    CramEngine *b = new_engine(64 * MiB, media, codec);
+    CramPageRecord keep = *rec_at(s, at);
+    GError *err = NULL;
+    CramStats st;
+
+    if (mangle) {
+        mangle(rec_at(s, at));
+    }
+    g_assert_false(import_all(b, s, &err));
+    g_assert_nonnull(err);
+    if (!strstr(err->message, msg)) {
+        g_error("expected '%s', got '%s'", msg, err->message);
+    }
+    g_clear_error(&err);
+    cram_engine_get_stats(b, &st);
+    g_assert_cmpuint(st.media_used, ==, 0);
+    g_assert_cmpuint(st.logical_bytes, ==, 0);
+    g_assert_cmpuint(st.poisoned_pages, ==, 0);
+    *rec_at(s, at) = keep;
+    cram_engine_free(b);
+}
+
+static guint find_class(Stream *s, CramPageClass cls, bool poisoned)
+{
+    guint i;
+
+    for (i = 0; i < s->recs->len; i++) {
+        CramPageRecord *r = rec_at(s, i);
+
+        if (r->cls == cls && !!(r->flags & CRAM_RECORD_POISON) == poisoned) {
+            return i;
+        }
+    }
+    g_assert_not_reached();
+}
+
+static void beyond(CramPageRecord *r) { r->page = 64 * MiB / 4096; }
+static void far_beyond(CramPageRecord *r) { r->page = UINT64_MAX; }
+static void bad_flags(CramPageRecord *r) { r->flags |= 0x80; }
+static void unpoison(CramPageRecord *r) { r->flags = 0; }
+static void poison(CramPageRecord *r) { r->flags = CRAM_RECORD_POISON; }
+static void bad_class(CramPageRecord *r) { r->cls = CRAM_CLASS__MAX; }
+static void size_zero(CramPageRecord *r) { r->size = 0; }
+static void size_big(CramPageRecord *r) { r->size = 4097; }
+static void size_raw(CramPageRecord *r) { r->size = 4095; }
+static void size_on_zero(CramPageRecord *r) { r->size = 16; }
+static void same_zero(CramPageRecord *r) { r->fill = 0; }
+static void no_data(CramPageRecord *r) { r->data = NULL; }
+
+static uint8_t garbage[CRAM_PAGE_SIZE];
+static void corrupt(CramPageRecord *r) { r->data = garbage; }
+
+static void test_bad_records(void)
+{
+    CramEngine *a = new_engine(64 * MiB, 8 * MiB, CRAM_CODEC_ZSTD);
+    guint comp, raw, zero, same, pois;
+    GError *err = NULL;
+    Stream *s;
+    guint i;
+
+    memset(garbage, 0x5a, sizeof(garbage));
+    load_mixed(a, 600, 9);
+    s = export_all(a);
+    comp = find_class(s, CRAM_CLASS_COMPRESSED, false);
+    raw = find_class(s, CRAM_CLASS_RAW, false);
+    zero = find_class(s, CRAM_CLASS_ZERO, false);
+    same = find_class(s, CRAM_CLASS_SAME, false);
+    pois = find_class(s, CRAM_CLASS_EMPTY, true);
+
+    expect_bad(s, comp, beyond, CRAM_CODEC_ZSTD, 8 * MiB, "beyond the");
+    expect_bad(s, zero, far_beyond, CRAM_CODEC_ZSTD, 8 * MiB, "beyond the");
+    expect_bad(s, same, bad_flags, CRAM_CODEC_ZSTD, 8 * MiB, "unknown flags");
+    expect_bad(s, pois, unpoison, CRAM_CODEC_ZSTD, 8 * MiB, "class 0 with");
+    expect_bad(s, zero, poison, CRAM_CODEC_ZSTD, 8 * MiB, "class 1 with");
+    expect_bad(s, raw, bad_class, CRAM_CODEC_ZSTD, 8 * MiB, "unknown class");
+    expect_bad(s, comp, size_zero, CRAM_CODEC_ZSTD, 8 * MiB, "object of 0");
+    expect_bad(s, comp, size_big, CRAM_CODEC_ZSTD, 8 * MiB, "object of 4097");
+    expect_bad(s, raw, size_raw, CRAM_CODEC_ZSTD, 8 * MiB, "object of 4095");
+    expect_bad(s, zero, size_on_zero, CRAM_CODEC_ZSTD, 8 * MiB,
+               "object of 16");
+    expect_bad(s, same, same_zero, CRAM_CODEC_ZSTD, 8 * MiB,
+               "same-filled with zero");
+    expect_bad(s, raw, no_data, CRAM_CODEC_ZSTD, 8 * MiB, "object of 4096");
+    expect_bad(s, comp, corrupt, CRAM_CODEC_ZSTD, 8 * MiB,
+               "does not decompress to a page with zstd");
+    /* zstd objects in an lz4 store */
+    expect_bad(s, comp, NULL, CRAM_CODEC_LZ4, 8 * MiB,
+               "does not decompress to a page with lz4");
+    /* more than the destination's media holds */
+    expect_bad(s, comp, NULL, CRAM_CODEC_ZSTD, 256 * 1024, "no media left");
+
+    /* a page given twice */
+    g_array_append_val(s->recs, *rec_at(s, same));
+    rec_at(s, s->recs->len - 1)->data = NULL;
+    expect_bad(s, s->recs->len - 1, NULL, CRAM_CODEC_ZSTD, 8 * MiB,
+               "given twice");
+    g_array_set_size(s->recs, s->recs->len - 1);
+
+    /* figures that the pages do not add up to */
+    for (i = 0; i < 6; i++) {
+        CramEngine *b = new_engine(64 * MiB, 8 * MiB, CRAM_CODEC_ZSTD);
+        CramStats keep = s->st;
+
+        switch (i) {
+        case 0:
+            s->st.media_used += 4096;
+            break;
+        case 1:
+            s->st.stored_bytes--;
+            break;
+        case 2:
+            s->st.pages[CRAM_CLASS_SAME]++;
+            break;
+        case 3:
+            s->st.poisoned_pages = 0;
+            break;
+        case 4:
+            s->st.media_reserved = 4096;
+            break;
+        case 5:
+            s->st.pages[CRAM_CLASS_RAW]--;
+            break;
+        }
+        g_assert_false(import_all(b, s, &err));
+        g_assert_nonnull(strstr(err->message, "the source had"));
+        g_clear_error(&err);
+        s->st = keep;
+        cram_engine_free(b);
+    }
+    stream_free(s);
+    cram_engine_free(a);
+}
+
+/* Cached dirty pages hold reservations: no import over them. */
+static void test_reserved(void)
+{
+    CramEngine *b = new_engine(64 * MiB, 8 * MiB, CRAM_CODEC_ZSTD);
+    GError *err = NULL;
+
+    g_assert_true(cram_engine_reserve(b));
+    g_assert_null(cram_import_new(b, &err));
+    g_assert_nonnull(strstr(err->message, "reserved"));
+    g_clear_error(&err);
+    cram_engine_unreserve(b);
+    cram_engine_free(b);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_data_func("/export/round-trip/zstd",
+                         GINT_TO_POINTER(CRAM_CODEC_ZSTD), test_round_trip);
+    g_test_add_data_func("/export/round-trip/lz4",
+                         GINT_TO_POINTER(CRAM_CODEC_LZ4), test_round_trip);
+    g_test_add_data_func("/export/round-trip/none",
+                         GINT_TO_POINTER(CRAM_CODEC_NONE), test_round_trip);
+    g_test_add_func("/export/groups-keep-media-used",
+                    test_groups_keep_media_used);
+    g_test_add_func("/export/sparse-1tib", test_sparse);
+    g_test_add_func("/export/bad-records", test_bad_records);
+    g_test_add_func("/export/reserved", test_reserved);
+    return g_test_run();
+}
