@@ -209,9 +209,9 @@ static void test_round_trip(gconstpointer data)
 }
 
 /*
- * Without the span groups, the destination packs the objects tighter
- * than the fragmented source: the figures would differ, and the import
- * says so and leaves the engine empty.
+ * Without the span groups (each object in a span of its own), the
+ * destination would use other media pages than the source: the figures
+ * would differ, and the import says so and leaves the engine empty.
  */
 static void test_groups_keep_media_used(void)
 {
@@ -225,7 +225,7 @@ static void test_groups_keep_media_used(void)
     load_mixed(a, 1500, 3);
     s = export_all(a);
     for (i = 0; i < s->recs->len; i++) {
-        rec_at(s, i)->group = 0;
+        rec_at(s, i)->group = i;
     }
     g_assert_false(import_all(b, s, &err));
     g_assert_nonnull(strstr(err->message, "media used is"));
@@ -322,6 +322,7 @@ static void size_raw(CramPageRecord *r) { r->size = 4095; }
 static void size_on_zero(CramPageRecord *r) { r->size = 16; }
 static void same_zero(CramPageRecord *r) { r->fill = 0; }
 static void no_data(CramPageRecord *r) { r->data = NULL; }
+static void slot_far(CramPageRecord *r) { r->slot = 4000; }
 
 static uint8_t garbage[CRAM_PAGE_SIZE];
 static void corrupt(CramPageRecord *r) { r->data = garbage; }
@@ -364,6 +365,8 @@ static void test_bad_records(void)
                "does not decompress to a page with lz4");
     /* more than the destination's media holds */
     expect_bad(s, comp, NULL, CRAM_CODEC_ZSTD, 256 * 1024, "no media left");
+    /* a slot beyond any span */
+    expect_bad(s, comp, slot_far, CRAM_CODEC_ZSTD, 8 * MiB, "slot 4000");
 
     /* a page given twice */
     g_array_append_val(s->recs, *rec_at(s, same));

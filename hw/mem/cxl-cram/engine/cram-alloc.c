@@ -498,13 +498,14 @@ static inline uint8_t *slot_start(CramAlloc *a, const CramSizeClass *c,
            (off & (CRAM_PAGE_SIZE - 1));
 }
 
-/* Takes a free slot of span @id, and the pages it needs. */
-static unsigned take_slot(CramAlloc *a, CramSizeClass *c, uint32_t id)
+/* Takes free slot @slot of span @id, and the pages it needs. */
+static void take_slot_at(CramAlloc *a, CramSizeClass *c, uint32_t id,
+                         unsigned slot)
 {
     CramSpan *sp = span_at(c, id);
-    unsigned slot = pick_slot(c, sp), first, last, k;
+    unsigned first, last, k;
 
-    g_assert(slot < c->nslots);
+    g_assert(slot < c->nslots && !slot_used(sp, slot));
     slot_pages(c, slot, &first, &last);
     for (k = first; k <= last; k++) {
         if (span_page(c, sp)[k] == PAGE_NONE) {
@@ -518,6 +519,14 @@ static unsigned take_slot(CramAlloc *a, CramSizeClass *c, uint32_t id)
     sp->inuse++;
     c->objs++;
     partial_update(c, id);
+}
+
+/* Takes a free slot of span @id, and the pages it needs. */
+static unsigned take_slot(CramAlloc *a, CramSizeClass *c, uint32_t id)
+{
+    unsigned slot = pick_slot(c, span_at(c, id));
+
+    take_slot_at(a, c, id, slot);
     return slot;
 }
 
@@ -658,6 +667,49 @@ void cram_alloc_free_obj(CramAlloc *a, uint64_t handle)
     } else {
         partial_update(c, id);
     }
+}
+
+bool cram_alloc_obj_at(CramAlloc *a, size_t size, uint64_t span,
+                       unsigned slot, uint64_t *handle)
+{
+    unsigned ci;
+    CramSizeClass *c;
+    uint32_t id;
+
+    g_assert(size > 0 && size <= CRAM_PAGE_SIZE);
+    ci = class_of(a, size);
+    c = &a->cls[ci];
+    if (c->direct) {
+        return cram_alloc_obj(a, size, handle);
+    }
+    if (slot >= c->nslots) {
+        return false;
+    }
+    if (span == CRAM_ALLOC_NEW_SPAN) {
+        unsigned first, last;
+
+        /* A new span holds no page: the slot needs all of its own. */
+        slot_pages(c, slot, &first, &last);
+        if (last - first + 1 > cram_media_pages_free_count(&a->pages)) {
+            return false;
+        }
+        id = span_new(c);
+    } else {
+        CramSpan *sp;
+
+        id = handle_id(span);
+        if (span >> CRAM_HANDLE_CLASS_SHIFT != ci || id >= c->nspans) {
+            return false;
+        }
+        sp = span_at(c, id);
+        if (!sp->inuse || slot_used(sp, slot) ||
+            slot_cost(c, sp, slot) > cram_media_pages_free_count(&a->pages)) {
+            return false;
+        }
+    }
+    take_slot_at(a, c, id, slot);
+    *handle = make_handle(ci, id, slot);
+    return true;
 }
 
 /*
