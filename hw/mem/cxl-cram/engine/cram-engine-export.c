@@ -67,7 +67,7 @@ CramExport *cram_export_new(CramEngine *e)
             }
         }
     }
-    /* Handles are class << 48 | span id << 16 | slot: sorted by span. */
+    /* Handles are span id << 16 | slot: this groups objects by span. */
     g_array_sort(x->objs, obj_cmp);
     return x;
 }
