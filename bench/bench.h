@@ -148,7 +148,7 @@ typedef enum BenchPattern {
 typedef struct BenchMetaPoint {
     uint64_t touched;
     uint64_t meta_bytes;        /* cram_engine_metadata_bytes() */
-    uint64_t pt_bytes;          /* of which the radix tree (computed) */
+    uint64_t pt_bytes;          /* of which the page table (measured) */
     double per_page;            /* (meta_bytes - empty engine) / touched */
     double pt_per_page, alloc_per_page;
     /* The page table alone with other designs (costed, not built). */
