@@ -4,7 +4,9 @@
 #  1. checkpatch.pl --strict --no-tree -f on every source file; the script
 #     (with spelling.txt and const_structs.checkpatch) is taken from
 #     Debian's linux-source-6.12 package into .cache/kernel-checkpatch/;
-#  2. the register offsets of cram_regs.h against the device's own map,
+#  2. checkpatch.pl --strict on each patch of the kernel series,
+#     guest-driver/kernel/*.patch (commit messages included);
+#  3. the register offsets of cram_regs.h against the device's own map,
 #     hw/mem/cxl-cram/cxl-cram-regs.h.
 # Exits non-zero on any checkpatch warning or check or offset mismatch.
 set -euo pipefail
@@ -60,6 +62,20 @@ run_checkpatch() {
     return $rc
 }
 
+run_checkpatch_series() {
+    local p rc=0 n=0
+    for p in "$SRC"/kernel/*.patch; do
+        [ -f "$p" ] || continue
+        n=$((n + 1))
+        if ! perl "$CP" --strict --no-tree --no-summary --quiet --show-types \
+            "$p"; then
+            rc=1
+        fi
+    done
+    [ $rc = 0 ] && log "checkpatch --strict: kernel series, $n patches clean"
+    return $rc
+}
+
 # NAME VALUE lines of the register offsets and constants of a header:
 # CXL_CRAM_REG_* in the device's, CRAM_REG_* in the driver's.
 NAMES='REG_[A-Z0-9_]*|MAGIC|VERSION|MSIX_VECTOR|MSIX_DANGER|MSIX_SAFE'
@@ -92,6 +108,7 @@ main() {
     trap 'rm -rf "$TMPD"' EXIT
     get_checkpatch
     run_checkpatch || rc=1
+    run_checkpatch_series || rc=1
     check_offsets || rc=1
     return $rc
 }

@@ -14,6 +14,7 @@
 #include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
+#include <linux/numa.h>
 #include <linux/pci.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -49,6 +50,7 @@ struct cram_decoder {
 };
 
 struct cram_selftest;
+struct cram_private;
 
 /**
  * struct cram_dev - one cxl-cram PCI function
@@ -72,6 +74,7 @@ struct cram_selftest;
  * @no_alloc: NO_ALLOC as last reported in the log
  * @count: driver-side counters
  * @st: self-test state (cram_selftest.c)
+ * @priv: the private node, or NULL (cram_private.c)
  */
 struct cram_dev {
 	struct list_head list;
@@ -94,6 +97,7 @@ struct cram_dev {
 	bool no_alloc;
 	atomic64_t count[CRAM_CNT_NR];
 	struct cram_selftest *st;
+	struct cram_private *priv;
 };
 
 static inline u64 cram_read(struct cram_dev *cd, unsigned int reg)
@@ -152,6 +156,28 @@ int cram_status_string(u64 status, char *buf, size_t len);
 
 /* cram_mcsafe.c */
 unsigned long cram_copy_mc(void *dst, const void *src, size_t len);
+
+/* cram_private.c: needs the private-node hooks (guest-driver/kernel/) */
+#ifdef CONFIG_NODE_PRIVATE
+void cram_private_attach(struct cram_dev *cd);
+void cram_private_detach(struct cram_dev *cd);
+void cram_private_exit(void);
+int cram_private_node(struct cram_dev *cd);
+long cram_private_pages(struct cram_dev *cd);
+#else
+static inline void cram_private_attach(struct cram_dev *cd) {}
+static inline void cram_private_detach(struct cram_dev *cd) {}
+static inline void cram_private_exit(void) {}
+static inline int cram_private_node(struct cram_dev *cd)
+{
+	return NUMA_NO_NODE;
+}
+
+static inline long cram_private_pages(struct cram_dev *cd)
+{
+	return 0;
+}
+#endif
 
 /* cram_selftest.c */
 void cram_selftest_add(struct cram_dev *cd);

@@ -234,6 +234,7 @@ static int cram_attach(struct pci_dev *pdev)
 	mutex_lock(&cram_list_lock);
 	list_add_tail(&cd->list, &cram_list);
 	mutex_unlock(&cram_list_lock);
+	cram_private_attach(cd);
 
 	dev_info(cd->dev, "%s: %llu MiB advertised over %llu MiB of media, codec %s, %s\n",
 		 pci_name(pdev), cram_read(cd, CRAM_REG_CAPACITY) >> 20,
@@ -252,6 +253,7 @@ err:
 
 static void cram_teardown(struct cram_dev *cd)
 {
+	cram_private_detach(cd);
 	cram_selftest_remove(cd);
 	cram_irq_exit(cd);
 	dev_info(cd->dev, "detached from %s\n", pci_name(cd->pdev));
@@ -360,6 +362,7 @@ static void __exit cram_exit(void)
 		pci_dev_put(pdev);
 	}
 	bus_unregister_notifier(&pci_bus_type, &cram_bus_nb);
+	cram_private_exit();
 	cram_mce_exit();
 	debugfs_remove(cram_debugfs_root);
 	cram_sysfs_exit();

@@ -263,6 +263,20 @@ static ssize_t numa_node_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(numa_node);
 
+static ssize_t private_node_show(struct device *dev,
+				 struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", cram_private_node(to_cram(dev)));
+}
+static DEVICE_ATTR_RO(private_node);
+
+static ssize_t private_pages_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%ld\n", cram_private_pages(to_cram(dev)));
+}
+static DEVICE_ATTR_RO(private_pages);
+
 static ssize_t irq_mode_show(struct device *dev, struct device_attribute *attr,
 			     char *buf)
 {
@@ -307,6 +321,8 @@ static struct attribute *cram_attrs[] = {
 	&dev_attr_memdev.attr,
 	&dev_attr_hpa_range.attr,
 	&dev_attr_numa_node.attr,
+	&dev_attr_private_node.attr,
+	&dev_attr_private_pages.attr,
 	&dev_attr_irq_mode.attr,
 	NULL
 };
