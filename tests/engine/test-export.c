@@ -310,21 +310,71 @@ static guint find_class(Stream *s, CramPageClass cls, bool poisoned)
     g_assert_not_reached();
 }
 
-static void beyond(CramPageRecord *r) { r->page = 64 * MiB / 4096; }
-static void far_beyond(CramPageRecord *r) { r->page = UINT64_MAX; }
-static void bad_flags(CramPageRecord *r) { r->flags |= 0x80; }
-static void unpoison(CramPageRecord *r) { r->flags = 0; }
-static void poison(CramPageRecord *r) { r->flags = CRAM_RECORD_POISON; }
-static void bad_class(CramPageRecord *r) { r->cls = CRAM_CLASS__MAX; }
-static void size_zero(CramPageRecord *r) { r->size = 0; }
-static void size_big(CramPageRecord *r) { r->size = 4097; }
-static void size_raw(CramPageRecord *r) { r->size = 4095; }
-static void size_on_zero(CramPageRecord *r) { r->size = 16; }
-static void same_zero(CramPageRecord *r) { r->fill = 0; }
-static void no_data(CramPageRecord *r) { r->data = NULL; }
+static void beyond(CramPageRecord *r)
+{
+    r->page = 64 * MiB / 4096;
+}
+
+static void far_beyond(CramPageRecord *r)
+{
+    r->page = UINT64_MAX;
+}
+
+static void bad_flags(CramPageRecord *r)
+{
+    r->flags |= 0x80;
+}
+
+static void unpoison(CramPageRecord *r)
+{
+    r->flags = 0;
+}
+
+static void poison(CramPageRecord *r)
+{
+    r->flags = CRAM_RECORD_POISON;
+}
+
+static void bad_class(CramPageRecord *r)
+{
+    r->cls = CRAM_CLASS__MAX;
+}
+
+static void size_zero(CramPageRecord *r)
+{
+    r->size = 0;
+}
+
+static void size_big(CramPageRecord *r)
+{
+    r->size = 4097;
+}
+
+static void size_raw(CramPageRecord *r)
+{
+    r->size = 4095;
+}
+
+static void size_on_zero(CramPageRecord *r)
+{
+    r->size = 16;
+}
+
+static void same_zero(CramPageRecord *r)
+{
+    r->fill = 0;
+}
+
+static void no_data(CramPageRecord *r)
+{
+    r->data = NULL;
+}
 
 static uint8_t garbage[CRAM_PAGE_SIZE];
-static void corrupt(CramPageRecord *r) { r->data = garbage; }
+static void corrupt(CramPageRecord *r)
+{
+    r->data = garbage;
+}
 
 static void test_bad_records(void)
 {

@@ -34,34 +34,28 @@ CramExport *cram_export_new(CramEngine *e)
 {
     CramExport *x = g_new0(CramExport, 1);
     CramPageTable *pt = &e->pt;
-    uint64_t r;
-    unsigned m, s;
+    uint64_t page, found = 0, val;
 
     x->e = e;
     x->plain = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     x->objs = g_array_sized_new(FALSE, FALSE, sizeof(CramExportObj),
                                 pt->held);
-    /* Walk only the nodes that exist: the cost follows the pages held. */
-    for (r = 0; r < pt->nroot; r++) {
-        CramPtMid *mid = pt->root[r];
+    /*
+     * The page table has no iterator: look every page up, stopping at
+     * the last one held.  Lookups of untouched pages allocate nothing.
+     */
+    for (page = 0; page < e->npages && found < pt->held; page++) {
+        uint32_t meta = cram_pt_get(pt, page, &val);
+        CramExportObj o = { page, val };
 
-        for (m = 0; mid && m < CRAM_PT_MID_SIZE; m++) {
-            CramPtLeaf *leaf = mid->leaf[m];
-
-            for (s = 0; leaf && s < CRAM_PT_LEAF_SIZE; s++) {
-                uint64_t page = (r << CRAM_PT_ROOT_SHIFT) |
-                                ((uint64_t)m << CRAM_PT_LEAF_BITS) | s;
-                CramExportObj o = { page, leaf->val[s] };
-
-                if (!leaf->meta[s]) {
-                    continue;
-                }
-                if (class_has_media(cram_meta_class(leaf->meta[s]))) {
-                    g_array_append_val(x->objs, o);
-                } else {
-                    g_array_append_val(x->plain, page);
-                }
-            }
+        if (!meta) {
+            continue;
+        }
+        found++;
+        if (class_has_media(cram_meta_class(meta))) {
+            g_array_append_val(x->objs, o);
+        } else {
+            g_array_append_val(x->plain, page);
         }
     }
     /* Handles are span id << 16 | slot: this groups objects by span. */
