@@ -1,5 +1,5 @@
 /*
- * cxl-cram engine benchmarks: media efficiency, churn and metadata
+ * cxl-cram engine benchmarks: media efficiency and churn
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <string.h>
 #include "bench.h"
-#include "cram-pagetable.h"
 
 #define GiB (1ULL << 30)
 
@@ -113,97 +112,5 @@ void bench_churn(const BenchCorpus *c, CramCodecId codec, uint64_t media_size,
     out->end_used = (double)st.media_used / media_size;
     out->end_overhead = overhead(&st);
     g_rand_free(r);
-    cram_engine_free(e);
-}
-
-static const char *const pattern_names[BP__MAX] = {
-    [BP_SEQUENTIAL] = "sequential",
-    [BP_SCATTERED] = "scattered",
-};
-
-const char *bench_pattern_name(BenchPattern p)
-{
-    return pattern_names[p];
-}
-
-static uint64_t meta_media(uint64_t capacity)
-{
-    return MIN(capacity, GiB);
-}
-
-uint64_t bench_meta_empty(uint64_t capacity)
-{
-    CramEngine *e = engine_new(CRAM_CODEC_LZ4, capacity,
-                               meta_media(capacity));
-    uint64_t b = cram_engine_metadata_bytes(e);
-
-    cram_engine_free(e);
-    return b;
-}
-
-/*
- * The k-th page touched.  Scattered: k times an odd constant modulo the
- * page count (a power of two) is a bijection, so pages never repeat, and
- * it spreads them over the whole capacity.
- */
-static uint64_t touch_index(BenchPattern pat, uint64_t k, uint64_t npages)
-{
-    if (pat == BP_SEQUENTIAL) {
-        return k;
-    }
-    return (k * 0x9e3779b97f4a7c15ULL) & (npages - 1);
-}
-
-void bench_metadata(const BenchCorpus *c, BenchPattern pat,
-                    BenchMetaPoint *points, unsigned npoints)
-{
-    const uint64_t capacity = CRAM_MAX_CAPACITY;
-    const uint64_t npages = capacity / CRAM_PAGE_SIZE;
-    CramEngine *e = engine_new(CRAM_CODEC_LZ4, capacity,
-                               meta_media(capacity));
-    uint64_t base = cram_engine_metadata_bytes(e);
-    GHashTable *leaves = g_hash_table_new(g_int64_hash, g_int64_equal);
-    GHashTable *mids = g_hash_table_new(g_int64_hash, g_int64_equal);
-    uint64_t *keys = g_new(uint64_t, 2 * points[npoints - 1].touched);
-    uint64_t k = 0;
-    unsigned pi;
-
-    G_STATIC_ASSERT((CRAM_MAX_CAPACITY / CRAM_PAGE_SIZE &
-                     (CRAM_MAX_CAPACITY / CRAM_PAGE_SIZE - 1)) == 0);
-    for (pi = 0; pi < npoints; pi++) {
-        BenchMetaPoint *pt = &points[pi];
-        uint64_t root = ((npages + (1ULL << CRAM_PT_ROOT_SHIFT) - 1) >>
-                         CRAM_PT_ROOT_SHIFT) * sizeof(CramPtMid *);
-
-        g_assert(pi == 0 || pt->touched >= points[pi - 1].touched);
-        for (; k < pt->touched; k++) {
-            uint64_t idx = touch_index(pat, k, npages);
-            uint32_t p = c->mixed[k % c->npages];
-
-            if (cram_engine_store(e, idx, bench_page(c, p)) < 0) {
-                g_error("bench: metadata run ran out of media");
-            }
-            /* The radix tree's own nodes, counted from the indexes. */
-            keys[2 * k] = idx >> CRAM_PT_LEAF_BITS;
-            keys[2 * k + 1] = idx >> CRAM_PT_ROOT_SHIFT;
-            g_hash_table_add(leaves, &keys[2 * k]);
-            g_hash_table_add(mids, &keys[2 * k + 1]);
-        }
-        pt->meta_bytes = cram_engine_metadata_bytes(e);
-        pt->pt_bytes = root +
-            g_hash_table_size(leaves) * (uint64_t)sizeof(CramPtLeaf) +
-            g_hash_table_size(mids) * (uint64_t)sizeof(CramPtMid);
-        if (pt->touched) {
-            uint64_t alloc = pt->meta_bytes - pt->pt_bytes;
-            uint64_t alloc0 = base - root;
-
-            pt->per_page = (double)(pt->meta_bytes - base) / pt->touched;
-            pt->pt_per_page = (double)(pt->pt_bytes - root) / pt->touched;
-            pt->alloc_per_page = ((double)alloc - alloc0) / pt->touched;
-        }
-    }
-    g_free(keys);
-    g_hash_table_destroy(leaves);
-    g_hash_table_destroy(mids);
     cram_engine_free(e);
 }
