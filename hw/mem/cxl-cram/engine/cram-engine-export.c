@@ -30,34 +30,37 @@ static gint obj_cmp(gconstpointer a, gconstpointer b)
     return x->handle < y->handle ? -1 : x->handle > y->handle;
 }
 
+static gint page_cmp(gconstpointer a, gconstpointer b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void export_add(void *opaque, uint64_t page, uint32_t meta,
+                       uint64_t *val)
+{
+    CramExport *x = opaque;
+    CramExportObj o = { page, *val };
+
+    if (class_has_media(cram_meta_class(meta))) {
+        g_array_append_val(x->objs, o);
+    } else {
+        g_array_append_val(x->plain, page);
+    }
+}
+
 CramExport *cram_export_new(CramEngine *e)
 {
     CramExport *x = g_new0(CramExport, 1);
-    CramPageTable *pt = &e->pt;
-    uint64_t page, found = 0, val;
 
     x->e = e;
     x->plain = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     x->objs = g_array_sized_new(FALSE, FALSE, sizeof(CramExportObj),
-                                pt->held);
-    /*
-     * The page table has no iterator: look every page up, stopping at
-     * the last one held.  Lookups of untouched pages allocate nothing.
-     */
-    for (page = 0; page < e->npages && found < pt->held; page++) {
-        uint32_t meta = cram_pt_get(pt, page, &val);
-        CramExportObj o = { page, val };
-
-        if (!meta) {
-            continue;
-        }
-        found++;
-        if (class_has_media(cram_meta_class(meta))) {
-            g_array_append_val(x->objs, o);
-        } else {
-            g_array_append_val(x->plain, page);
-        }
-    }
+                                e->pt.held);
+    /* Only the entries held are visited: O(pages held), not capacity. */
+    cram_pt_foreach(&e->pt, export_add, x);
+    g_array_sort(x->plain, page_cmp);
     /* Handles are span id << 16 | slot: this groups objects by span. */
     g_array_sort(x->objs, obj_cmp);
     return x;

@@ -36,10 +36,7 @@ typedef struct CramPageRecord {
 
 typedef struct CramExport CramExport;
 
-/*
- * Lists the pages held.  Memory is O(pages held); the page lookups stop
- * at the last page held (the whole capacity when it is held).
- */
+/* Lists the pages held: O(pages held), not O(capacity). */
 CramExport *cram_export_new(CramEngine *e);
 uint64_t cram_export_count(const CramExport *x);
 /*
