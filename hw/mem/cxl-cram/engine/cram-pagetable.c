@@ -187,7 +187,7 @@ static void pt_find(const CramPageTable *pt, uint64_t idx, PtPos *p)
     uint32_t rec = make_key(idx, false);
     uint32_t ent = make_key(idx, true);
     CramPtShard *s;
-    uint32_t i;
+    uint32_t i, home;
 
     p->found = FOUND_NONE;
     p->pos = 0;
@@ -196,8 +196,14 @@ static void pt_find(const CramPageTable *pt, uint64_t idx, PtPos *p)
     if (!s) {
         return;
     }
+    home = home_of(s, key_hl(s, rec));
+    if (home < s->nslots) {
+        /* The three arrays miss the cache together, not one by one. */
+        __builtin_prefetch(&s->val[home]);
+        __builtin_prefetch(&s->meta[home]);
+    }
     /* A region's record sorts just before its entries. */
-    i = seek(s, home_of(s, key_hl(s, rec)), rec);
+    i = seek(s, home, rec);
     if (i < s->nslots && s->key[i] == rec) {
         p->found = FOUND_LEAF;
     } else {
@@ -221,6 +227,7 @@ uint32_t cram_pt_get(const CramPageTable *pt, uint64_t idx, uint64_t *val)
         return meta_unpack(p.s->meta[p.pos]);
     case FOUND_LEAF:
         leaf = (const CramPtLeaf *)(uintptr_t)p.s->val[p.pos];
+        __builtin_prefetch(&leaf->meta[idx & SLOT_MASK]);
         *val = leaf->val[idx & SLOT_MASK];
         return meta_unpack(leaf->meta[idx & SLOT_MASK]);
     default:
