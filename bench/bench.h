@@ -137,23 +137,23 @@ void bench_churn(const BenchCorpus *c, CramCodecId codec, uint64_t media_size,
                  unsigned rewrites_per_page, unsigned samples,
                  BenchChurnMode mode, FILE *csv, BenchChurn *out);
 
-/* Metadata of a 1 TiB engine against the pages touched. */
+/* Metadata of a 1 TiB page table and engine (bench-metadata.c). */
 typedef enum BenchPattern {
     BP_SEQUENTIAL,      /* pages 0, 1, 2, ... */
-    BP_SCATTERED_64G,   /* distinct random pages in the first 64 GiB */
-    BP_SCATTERED,       /* distinct random pages across the 1 TiB */
+    BP_STRIDE2,         /* every other page */
+    BP_STRIDED,         /* 4099 pages apart */
+    BP_SCATTERED,       /* distinct pages spread over the 1 TiB */
     BP__MAX,
 } BenchPattern;
 
 typedef struct BenchMetaPoint {
     uint64_t touched;
-    uint64_t meta_bytes;        /* cram_engine_metadata_bytes() */
-    uint64_t pt_bytes;          /* of which the page table (measured) */
-    double per_page;            /* (meta_bytes - empty engine) / touched */
-    double pt_per_page, alloc_per_page;
-    /* The page table alone with other designs (costed, not built). */
-    double sparse_per_page;     /* sparse leaves below 256 entries */
-    double hash_per_page;       /* a hash table, 16 B entries, 7/8 full */
+    uint64_t pt_bytes;          /* the page table, malloc overhead in */
+    uint64_t radix_bytes;       /* the radix it replaced, same pages */
+    uint64_t eng_bytes;         /* engine metadata beyond the empty one */
+    uint64_t dense, shards;     /* dense leaves and shards of the table */
+    double pt_per_page, radix_per_page, eng_per_page;
+    double pt_get_ns, radix_get_ns;     /* 0: not measured */
 } BenchMetaPoint;
 
 const char *bench_pattern_name(BenchPattern p);
@@ -162,11 +162,15 @@ const char *bench_pattern_name(BenchPattern p);
 uint64_t bench_meta_empty(uint64_t capacity);
 
 /*
- * Touches @points[i].touched pages in turn (increasing) with corpus
- * pages, and fills in the metadata at each point.
+ * Touches @points[i].touched pages in turn (increasing) and fills in the
+ * figures at each point; @engine also runs a 1 TiB engine.
  */
-void bench_metadata(const BenchCorpus *c, BenchPattern pat,
-                    BenchMetaPoint *points, unsigned npoints);
+void bench_metadata(BenchPattern pat, bool engine, BenchMetaPoint *points,
+                    unsigned npoints);
+
+/* Prints the table for 1000, 10000, ... up to @max_touched pages. */
+void bench_meta_report(uint64_t max_touched, bool engine, FILE *csv,
+                       FILE *cap_csv);
 
 /* Monotonic clock in ns. */
 uint64_t bench_now_ns(void);

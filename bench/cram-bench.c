@@ -20,7 +20,7 @@ static int opt_rounds = 3;
 static int opt_churn_mib = 256;
 static int opt_rewrites = 8;
 static gboolean opt_churn_check;
-static int opt_meta_max = 262144;
+static int opt_meta_max = 1000000;
 static int opt_seed = 1;
 static char *opt_codec;
 static char *opt_csv_dir;
@@ -42,7 +42,7 @@ static GOptionEntry entries[] = {
       "Churn: also run the allocator-level copy without compaction",
       NULL },
     { "meta-max", 0, 0, G_OPTION_ARG_INT, &opt_meta_max,
-      "Metadata: most pages touched (default 262144)", "N" },
+      "Metadata: most pages touched (default 1000000)", "N" },
     { "codec", 'c', 0, G_OPTION_ARG_STRING, &opt_codec,
       "lz4, zstd or all (default all)", "NAME" },
     { "csv-dir", 'o', 0, G_OPTION_ARG_FILENAME, &opt_csv_dir,
@@ -266,66 +266,16 @@ static void run_churn(const BenchCorpus *c, const CramCodecId *codecs,
     csv_close(sum);
 }
 
-static void run_metadata(const BenchCorpus *c)
+static void run_metadata(void)
 {
-    FILE *csv = csv_open("metadata.csv", "pattern,touched,meta_bytes,"
-                         "pt_bytes,per_page,pt_per_page,alloc_per_page,"
-                         "sparse_pt_per_page,hash_pt_per_page");
+    FILE *csv = csv_open("metadata.csv", "pattern,touched,pt_bytes,"
+                         "pt_per_page,radix_bytes,radix_per_page,dense,"
+                         "shards,pt_get_ns,radix_get_ns,eng_bytes,"
+                         "eng_per_page");
     FILE *cap_csv = csv_open("metadata-capacity.csv",
                              "capacity,meta_bytes");
-    static const uint64_t caps[] = {
-        1ULL << 30, 16ULL << 30, 256ULL << 30, 1ULL << 40,
-    };
-    BenchMetaPoint pts[32];
-    unsigned np = 0, pat, i;
-    uint64_t t;
 
-    printf("== metadata, untouched engines (media = min(capacity, 1 GiB))"
-           "\n%14s %12s\n", "capacity", "meta-bytes");
-    for (i = 0; i < G_N_ELEMENTS(caps); i++) {
-        uint64_t b = bench_meta_empty(caps[i]);
-
-        printf("%10" G_GUINT64_FORMAT " GiB %12" G_GUINT64_FORMAT "\n",
-               caps[i] >> 30, b);
-        if (cap_csv) {
-            fprintf(cap_csv, "%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT "\n",
-                    caps[i], b);
-        }
-    }
-
-    pts[np++].touched = 0;
-    for (t = 64; t <= (uint64_t)opt_meta_max && np < G_N_ELEMENTS(pts);
-         t *= 4) {
-        pts[np++].touched = t;
-    }
-    printf("\n== metadata of a 1 TiB engine (1 GiB media) against pages "
-           "touched; B/page beyond the empty engine;\n   radix = page "
-           "table, alloc = allocator; sparse, hash = the page table with "
-           "other designs (costed)\n");
-    printf("%-10s %9s %12s %12s %8s %8s %6s | %8s %6s\n", "pattern",
-           "touched", "meta-bytes", "radix-bytes", "B/page", "radix",
-           "alloc", "sparse", "hash");
-    for (pat = 0; pat < BP__MAX; pat++) {
-        bench_metadata(c, pat, pts, np);
-        for (i = 0; i < np; i++) {
-            printf("%-10s %9" G_GUINT64_FORMAT " %12" G_GUINT64_FORMAT
-                   " %12" G_GUINT64_FORMAT " %8.2f %8.2f %6.2f | %8.2f "
-                   "%6.2f\n", bench_pattern_name(pat), pts[i].touched,
-                   pts[i].meta_bytes, pts[i].pt_bytes, pts[i].per_page,
-                   pts[i].pt_per_page, pts[i].alloc_per_page,
-                   pts[i].sparse_per_page, pts[i].hash_per_page);
-            if (csv) {
-                fprintf(csv, "%s,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT
-                        ",%" G_GUINT64_FORMAT ",%.3f,%.3f,%.3f,%.3f,%.3f\n",
-                        bench_pattern_name(pat), pts[i].touched,
-                        pts[i].meta_bytes, pts[i].pt_bytes,
-                        pts[i].per_page, pts[i].pt_per_page,
-                        pts[i].alloc_per_page, pts[i].sparse_per_page,
-                        pts[i].hash_per_page);
-            }
-        }
-    }
-    printf("\n");
+    bench_meta_report(opt_meta_max, true, csv, cap_csv);
     csv_close(csv);
     csv_close(cap_csv);
 }
@@ -380,7 +330,7 @@ int main(int argc, char **argv)
     }
     if (opt_pages < 1 || opt_per_file < 1 || opt_reps < 1 ||
         opt_rounds < 1 || opt_churn_mib < 1 || opt_rewrites < 0 ||
-        opt_meta_max < 64) {
+        opt_meta_max < 1000) {
         g_printerr("cram-bench: bad option value\n");
         return 2;
     }
@@ -414,7 +364,7 @@ int main(int argc, char **argv)
         run_churn(c, codecs, ncodecs);
     }
     if (want(argc, argv, "metadata")) {
-        run_metadata(c);
+        run_metadata();
     }
     bench_corpus_free(c);
     return 0;

@@ -97,8 +97,9 @@ fi
 # Metadata per touched page, 1 TiB engine.
 if [ -f "$csv/metadata.csv" ]; then
     plots=()
-    for p in sequential scatter64G scatter1T; do
-        awk -F, -v p="$p" 'NR > 1 && $1 == p && $2 > 0 { print $2, $5 }' \
+    # columns: 1 pattern, 2 touched, 12 engine bytes per touched page
+    for p in sequential stride2 stride4099 scattered; do
+        awk -F, -v p="$p" 'NR > 1 && $1 == p && $2 > 0 { print $2, $12 }' \
             "$csv/metadata.csv" >"$tmp/meta-$p.dat"
         [ -s "$tmp/meta-$p.dat" ] &&
             plots+=("\"$tmp/meta-$p.dat\" using 1:2 with linespoints lw 2 title \"$p\"")
@@ -106,7 +107,7 @@ if [ -f "$csv/metadata.csv" ]; then
     gnuplot <<EOF
 $term
 set output "$out/bench-metadata.png"
-set title "Host metadata per touched page, 1 TiB engine (page table + allocator)"
+set title "Host metadata per touched page, 1 TiB engine (page table + allocator, a tiny object a page)"
 set xlabel "pages touched"
 set ylabel "bytes per touched page"
 set logscale xy

@@ -131,23 +131,24 @@ static void test_churn(gconstpointer data)
 
 static void test_metadata(void)
 {
-    BenchMetaPoint pts[3] = { { .touched = 0 }, { .touched = 512 },
-                              { .touched = 1024 } };
+    BenchMetaPoint pts[3] = { { .touched = 0 }, { .touched = 1000 },
+                              { .touched = 3000 } };
     unsigned pat, i;
 
-    /* Untouched: the root grows by 8 bytes per GiB, nothing else. */
-    g_assert(bench_meta_empty(CRAM_MAX_CAPACITY) -
-             bench_meta_empty(1ULL << 30) ==
-             ((CRAM_MAX_CAPACITY >> 30) - 1) * sizeof(void *));
+    /* Untouched: the same metadata whatever the capacity. */
+    g_assert(bench_meta_empty(CRAM_MAX_CAPACITY) ==
+             bench_meta_empty(1ULL << 30));
     for (pat = 0; pat < BP__MAX; pat++) {
-        bench_metadata(corpus, pat, pts, G_N_ELEMENTS(pts));
-        g_assert(pts[0].meta_bytes > 0);
-        g_assert(pts[0].per_page == 0);
+        bench_metadata(pat, true, pts, G_N_ELEMENTS(pts));
+        g_assert(pts[0].pt_bytes == 0);
+        g_assert(pts[0].eng_bytes == 0);
         for (i = 1; i < G_N_ELEMENTS(pts); i++) {
-            g_assert(pts[i].meta_bytes > pts[i - 1].meta_bytes);
-            g_assert(pts[i].pt_bytes < pts[i].meta_bytes);
-            g_assert(pts[i].per_page > 0);
-            g_assert(pts[i].pt_per_page >= 12);
+            g_assert(pts[i].pt_bytes > pts[i - 1].pt_bytes);
+            g_assert(pts[i].pt_per_page <= 16);
+            /* The allocator's part is small: spans of tiny objects. */
+            g_assert(pts[i].eng_bytes >= pts[i].pt_bytes);
+            g_assert(pts[i].radix_per_page >= 12);
+            g_assert(pts[i].pt_get_ns > 0);
         }
     }
 }

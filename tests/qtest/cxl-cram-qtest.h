@@ -182,16 +182,15 @@ static inline void cram_commit_hdm(CramQT *t)
 
 /*
  * Start QEMU with one cxl-cram (id cram0) on rp0, given its extra
- * properties, and make its memory, mailbox and registers reachable.
+ * properties (and CRAM_QTEST_PROPS) and extra QEMU arguments, but do not
+ * touch the machine yet (a migration destination must not).
  */
-static inline void cram_start_args(CramQT *t, uint64_t capacity,
-                                   const char *props, const char *args)
+static inline void cram_launch(CramQT *t, uint64_t capacity,
+                               const char *props, const char *args)
 {
-    uint64_t next = CRAM_MMIO_BASE;
     g_autofree char *fmw = g_strdup_printf("%" PRIu64 "M", capacity >> 20);
     const char *extra = g_getenv("CRAM_QTEST_PROPS");
     g_autofree char *all = NULL;
-    int devfn = 0;
 
     if (extra && *extra) {
         all = props ? g_strdup_printf("%s,%s", props, extra)
@@ -207,17 +206,35 @@ static inline void cram_start_args(CramQT *t, uint64_t capacity,
                          "-device cxl-cram,bus=rp0,id=cram0,capacity=%"
                          PRIu64 "%s%s", args, fmw, capacity,
                          props ? "," : "", props ? props : "");
-    cram_enable_ecam(t->qts);
+}
 
-    /* Root port 52:00.0: buses, memory window, forwarding. */
-    qtest_writeb(t->qts, cram_ecam(CRAM_HB_BUS, devfn, 0x18), CRAM_HB_BUS);
-    qtest_writeb(t->qts, cram_ecam(CRAM_HB_BUS, devfn, 0x19), CRAM_DEV_BUS);
-    qtest_writeb(t->qts, cram_ecam(CRAM_HB_BUS, devfn, 0x1a), CRAM_DEV_BUS);
-    qtest_writew(t->qts, cram_ecam(CRAM_HB_BUS, devfn, 0x20),
+/* Root port 52:00.0: buses, memory window, forwarding. */
+static inline void cram_setup_rp(QTestState *qts)
+{
+    int devfn = 0;
+
+    qtest_writeb(qts, cram_ecam(CRAM_HB_BUS, devfn, 0x18), CRAM_HB_BUS);
+    qtest_writeb(qts, cram_ecam(CRAM_HB_BUS, devfn, 0x19), CRAM_DEV_BUS);
+    qtest_writeb(qts, cram_ecam(CRAM_HB_BUS, devfn, 0x1a), CRAM_DEV_BUS);
+    qtest_writew(qts, cram_ecam(CRAM_HB_BUS, devfn, 0x20),
                  (CRAM_MMIO_BASE >> 16) & 0xfff0);
-    qtest_writew(t->qts, cram_ecam(CRAM_HB_BUS, devfn, 0x22),
+    qtest_writew(qts, cram_ecam(CRAM_HB_BUS, devfn, 0x22),
                  ((CRAM_MMIO_BASE + 0x0fffffff) >> 16) & 0xfff0);
-    qtest_writew(t->qts, cram_ecam(CRAM_HB_BUS, devfn, 0x04), 0x6);
+    qtest_writew(qts, cram_ecam(CRAM_HB_BUS, devfn, 0x04), 0x6);
+}
+
+/*
+ * Start QEMU with one cxl-cram (id cram0) on rp0, given its extra
+ * properties, and make its memory, mailbox and registers reachable.
+ */
+static inline void cram_start_args(CramQT *t, uint64_t capacity,
+                                   const char *props, const char *args)
+{
+    uint64_t next = CRAM_MMIO_BASE;
+
+    cram_launch(t, capacity, props, args);
+    cram_enable_ecam(t->qts);
+    cram_setup_rp(t->qts);
 
     g_assert_cmphex(qtest_readw(t->qts, cram_ecam(CRAM_DEV_BUS, 0, 0)), ==,
                     CXL_CRAM_PCI_VENDOR_ID);

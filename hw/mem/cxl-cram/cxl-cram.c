@@ -14,7 +14,7 @@
 #include "qapi/error.h"
 #include "hw/qdev-properties.h"
 #include "system/hostmem.h"
-#include "migration/blocker.h"
+#include "migration/vmstate.h"
 #include "cxl-cram.h"
 #include "cxl-cram-regs.h"
 
@@ -108,17 +108,6 @@ static void cxl_cram_realize(PCIDevice *pci_dev, Error **errp)
         cc->parent_exit(pci_dev);
         goto err_memory;
     }
-    /*
-     * Nothing of the compressed store, cache or poison state is in the
-     * migration stream yet: refuse rather than lose the guest's memory.
-     */
-    error_setg(&cram->migration_blocker, "cxl-cram %s: migration and "
-               "snapshots are not supported yet (the compressed store is not "
-               "migrated)", DEVICE(cram)->id ? DEVICE(cram)->id : "");
-    if (migrate_add_blocker(&cram->migration_blocker, errp) < 0) {
-        cc->parent_exit(pci_dev);
-        goto err_memory;
-    }
     return;
 
 err_memory:
@@ -135,7 +124,6 @@ static void cxl_cram_exit(PCIDevice *pci_dev)
     CXLCramDev *cram = CXL_CRAM(pci_dev);
     CXLCramClass *cc = CXL_CRAM_GET_CLASS(cram);
 
-    migrate_del_blocker(&cram->migration_blocker);
     cc->parent_exit(pci_dev);
     cxl_cram_memory_fini(cram);
     cram_engine_free(cram->engine);
@@ -189,6 +177,7 @@ static void cxl_cram_class_init(ObjectClass *oc, void *data)
     device_class_set_legacy_reset(dc, cxl_cram_reset);
 
     dc->desc = "CXL Compressed Memory Expander (Type 3)";
+    dc->vmsd = &vmstate_cxl_cram;
     device_class_set_props(dc, cxl_cram_props);
     cxl_cram_stats_class_init(oc);
     cc->cmd_set = cxl_cram_mailbox_cmd_set();

@@ -64,7 +64,6 @@ struct CXLCramDev {
     uint64_t poison_query_len;
     uint64_t poison_resume;
     bool mce_pending;           /* one machine check in flight at a time */
-    Error *migration_blocker;
 };
 
 struct CXLCramClass {
@@ -115,6 +114,9 @@ void cxl_cram_regs_init(CXLCramDev *cram);
 /* cxl-cram-stats.c */
 void cxl_cram_get_stats(CXLCramDev *cram, CramStats *st);
 void cxl_cram_stats_class_init(ObjectClass *oc);
+
+/* cxl-cram-migration.c */
+extern const VMStateDescription vmstate_cxl_cram;
 
 /* cxl-cram-mailbox.c */
 struct cxl_cmd (*cxl_cram_mailbox_cmd_set(void))[256];

@@ -669,8 +669,17 @@ void cram_alloc_free_obj(CramAlloc *a, uint64_t handle)
     }
 }
 
-bool cram_alloc_obj_at(CramAlloc *a, size_t size, uint64_t span,
-                       unsigned slot, uint64_t *handle)
+unsigned cram_alloc_span_slots(const CramAlloc *a, size_t size)
+{
+    const CramSizeClass *c;
+
+    g_assert(size > 0 && size <= CRAM_PAGE_SIZE);
+    c = &a->cls[class_of(a, size)];
+    return c->direct ? 1 : c->nslots;
+}
+
+int cram_alloc_obj_at(CramAlloc *a, size_t size, uint64_t span,
+                      unsigned slot, uint64_t *handle)
 {
     unsigned ci;
     CramSizeClass *c;
@@ -680,10 +689,13 @@ bool cram_alloc_obj_at(CramAlloc *a, size_t size, uint64_t span,
     ci = class_of(a, size);
     c = &a->cls[ci];
     if (c->direct) {
-        return cram_alloc_obj(a, size, handle);
+        if (slot) {
+            return -EINVAL;
+        }
+        return cram_alloc_obj(a, size, handle) ? 0 : -ENOSPC;
     }
     if (slot >= c->nslots) {
-        return false;
+        return -EINVAL;
     }
     if (span == CRAM_ALLOC_NEW_SPAN) {
         unsigned first, last;
@@ -691,7 +703,7 @@ bool cram_alloc_obj_at(CramAlloc *a, size_t size, uint64_t span,
         /* A new span holds no page: the slot needs all of its own. */
         slot_pages(c, slot, &first, &last);
         if (last - first + 1 > cram_media_pages_free_count(&a->pages)) {
-            return false;
+            return -ENOSPC;
         }
         id = span_new(c);
     } else {
@@ -699,17 +711,22 @@ bool cram_alloc_obj_at(CramAlloc *a, size_t size, uint64_t span,
 
         id = handle_id(span);
         if (span >> CRAM_HANDLE_CLASS_SHIFT != ci || id >= c->nspans) {
-            return false;
+            return -EXDEV;
         }
         sp = span_at(c, id);
-        if (!sp->inuse || slot_used(sp, slot) ||
-            slot_cost(c, sp, slot) > cram_media_pages_free_count(&a->pages)) {
-            return false;
+        if (!sp->inuse) {
+            return -EXDEV;
+        }
+        if (slot_used(sp, slot)) {
+            return -EEXIST;
+        }
+        if (slot_cost(c, sp, slot) > cram_media_pages_free_count(&a->pages)) {
+            return -ENOSPC;
         }
     }
     take_slot_at(a, c, id, slot);
     *handle = make_handle(ci, id, slot);
-    return true;
+    return 0;
 }
 
 /*

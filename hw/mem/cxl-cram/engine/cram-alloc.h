@@ -58,13 +58,18 @@ void cram_alloc_free_obj(CramAlloc *a, uint64_t handle);
  * Allocates @size bytes in slot @slot of a given span, for an import that
  * rebuilds a store as it was: @span is the handle of an object in that
  * span (only its span is used), or CRAM_ALLOC_NEW_SPAN to open one.
- * Objects of whole pages ignore both and take the lowest free page.
- * Returns false, with nothing changed, when the slot is beyond the span,
- * already used, of another class, or needs a media page that is not free.
+ * Objects of whole pages ignore @span, take the lowest free page and have
+ * only slot 0.  Returns 0, or with nothing changed: -EINVAL when the slot
+ * is beyond the span (see cram_alloc_span_slots()), -EXDEV when @span is
+ * not a span of @size's class in use, -EEXIST when the slot is used,
+ * -ENOSPC when it needs a media page that is not free.
  */
 #define CRAM_ALLOC_NEW_SPAN UINT64_MAX
-bool cram_alloc_obj_at(CramAlloc *a, size_t size, uint64_t span,
-                       unsigned slot, uint64_t *handle);
+int cram_alloc_obj_at(CramAlloc *a, size_t size, uint64_t span,
+                      unsigned slot, uint64_t *handle);
+
+/* Slots in a span of @size's class (1 for objects of whole pages). */
+unsigned cram_alloc_span_slots(const CramAlloc *a, size_t size);
 
 /* True when an object of @new_size can reuse the slot of @old_size. */
 bool cram_alloc_same_class(const CramAlloc *a, size_t old_size,

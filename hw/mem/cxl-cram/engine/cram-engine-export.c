@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 #include "cram-export.h"
@@ -32,41 +33,38 @@ static gint obj_cmp(gconstpointer a, gconstpointer b)
     return x->handle < y->handle ? -1 : x->handle > y->handle;
 }
 
+static gint page_cmp(gconstpointer a, gconstpointer b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void export_add(void *opaque, uint64_t page, uint32_t meta,
+                       uint64_t *val)
+{
+    CramExport *x = opaque;
+    CramExportObj o = { page, *val };
+
+    if (class_has_media(cram_meta_class(meta))) {
+        g_array_append_val(x->objs, o);
+    } else {
+        g_array_append_val(x->plain, page);
+    }
+}
+
 CramExport *cram_export_new(CramEngine *e)
 {
     CramExport *x = g_new0(CramExport, 1);
-    CramPageTable *pt = &e->pt;
-    uint64_t r;
-    unsigned m, s;
 
     x->e = e;
     x->span = UINT64_MAX;
     x->plain = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     x->objs = g_array_sized_new(FALSE, FALSE, sizeof(CramExportObj),
-                                pt->held);
-    /* Walk only the nodes that exist: the cost follows the pages held. */
-    for (r = 0; r < pt->nroot; r++) {
-        CramPtMid *mid = pt->root[r];
-
-        for (m = 0; mid && m < CRAM_PT_MID_SIZE; m++) {
-            CramPtLeaf *leaf = mid->leaf[m];
-
-            for (s = 0; leaf && s < CRAM_PT_LEAF_SIZE; s++) {
-                uint64_t page = (r << CRAM_PT_ROOT_SHIFT) |
-                                ((uint64_t)m << CRAM_PT_LEAF_BITS) | s;
-                CramExportObj o = { page, leaf->val[s] };
-
-                if (!leaf->meta[s]) {
-                    continue;
-                }
-                if (class_has_media(cram_meta_class(leaf->meta[s]))) {
-                    g_array_append_val(x->objs, o);
-                } else {
-                    g_array_append_val(x->plain, page);
-                }
-            }
-        }
-    }
+                                e->pt.held);
+    /* Only the entries held are visited: O(pages held), not capacity. */
+    cram_pt_foreach(&e->pt, export_add, x);
+    g_array_sort(x->plain, page_cmp);
     /* Handles are span id << 16 | slot: this groups objects by span. */
     g_array_sort(x->objs, obj_cmp);
     return x;
@@ -199,6 +197,12 @@ static bool check_record(CramImport *im, const CramPageRecord *rec,
         if (rec->size) {
             goto bad_size;
         }
+        if (rec->group || rec->slot) {
+            g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": class %u "
+                        "holds no media, yet span group %u slot %u",
+                        rec->page, rec->cls, rec->group, rec->slot);
+            return false;
+        }
         if (rec->cls == CRAM_CLASS_SAME && !rec->fill) {
             g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": same-filled "
                         "with zero", rec->page);
@@ -246,17 +250,33 @@ bool cram_import_page(CramImport *im, const CramPageRecord *rec,
     if (class_has_media(rec->cls)) {
         bool same = im->in_group && rec->group == im->group;
 
+        uint64_t span = same ? im->span : CRAM_ALLOC_NEW_SPAN;
+        int ret;
+
         /* A span of its own for each group, each object in its slot. */
-        if (!cram_alloc_obj_at(e->alloc, rec->size,
-                               same ? im->span : CRAM_ALLOC_NEW_SPAN,
-                               rec->slot, &val)) {
+        ret = cram_alloc_obj_at(e->alloc, rec->size, span, rec->slot, &val);
+        if (ret == -ENOSPC) {
             g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": no media "
                         "left (media-size %" PRIu64 ", %" PRIu64 " bytes "
-                        "free), or slot %u of group %u is taken or not one "
-                        "of a %u-byte object's span", rec->page,
-                        e->media_size,
-                        e->media_size - cram_alloc_used(e->alloc),
-                        rec->slot, rec->group, rec->size);
+                        "free)", rec->page, e->media_size,
+                        e->media_size - cram_alloc_used(e->alloc));
+            return false;
+        } else if (ret == -EINVAL) {
+            g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": slot %u is "
+                        "beyond the span of a %u-byte object (%u slots)",
+                        rec->page, rec->slot, rec->size,
+                        cram_alloc_span_slots(e->alloc, rec->size));
+            return false;
+        } else if (ret == -EEXIST) {
+            g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": slot %u of "
+                        "span group %u is given twice", rec->page,
+                        rec->slot, rec->group);
+            return false;
+        } else if (ret) {
+            g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": span group "
+                        "%u mixes objects of different size classes "
+                        "(a %u-byte object)", rec->page, rec->group,
+                        rec->size);
             return false;
         }
         im->in_group = true;

@@ -1,10 +1,25 @@
 /*
  * cxl-cram engine: sparse per-page metadata
  *
- * A 3-level radix tree: a root array sized to the capacity (one slot per
- * GiB), mid nodes of 512 leaf pointers and leaves of 512 entries (2 MiB of
- * logical space).  Mid nodes and leaves exist only while they hold a
- * non-free entry, so untouched and discarded pages cost no host memory.
+ * Costs host memory only for pages that hold something, at most about
+ * 16 bytes each whatever the pattern (docs/design.md, "Sparse page
+ * metadata"):
+ *
+ * - Pages are grouped in regions of 64.  A region's entries live in an
+ *   open-addressing table (linear probing, kept sorted) of 14-byte slots:
+ *   a 32-bit key (region and slot), a 16-bit packed meta word and the
+ *   64-bit value.  The table is held 92-95% full and grows in steps of a
+ *   few percent, which is cheap because it stays sorted.
+ * - A region with 48 or more entries moves to a dense leaf (10 bytes a
+ *   page, indexed directly) behind a single record slot in the table; it
+ *   moves back when it falls under 42.
+ * - The table is cut into shards of at most 8192 slots by the top bits of
+ *   the region's hash (extendible hashing), so no resize copies much.
+ *
+ * All entries of one region share a hash, so they sit side by side: a
+ * lookup is one probe run, and counting a region is a scan of that run.
+ * Entries never stay at one address: callers get copies (cram_pt_get),
+ * never pointers.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -13,12 +28,6 @@
 #define CRAM_PAGETABLE_H
 
 #include "cram-engine.h"
-
-#define CRAM_PT_LEAF_BITS   9
-#define CRAM_PT_LEAF_SIZE   (1u << CRAM_PT_LEAF_BITS)
-#define CRAM_PT_MID_BITS    9
-#define CRAM_PT_MID_SIZE    (1u << CRAM_PT_MID_BITS)
-#define CRAM_PT_ROOT_SHIFT  (CRAM_PT_LEAF_BITS + CRAM_PT_MID_BITS)
 
 /*
  * Entry meta word: class in bits 0..2, object size in bytes (0..4096) in
@@ -30,29 +39,30 @@
 #define CRAM_META_SIZE_MASK     0x1fffu
 #define CRAM_META_FLAGS_SHIFT   16
 
-G_STATIC_ASSERT(CRAM_PAGE_SIZE <= CRAM_META_SIZE_MASK);
+G_STATIC_ASSERT(CRAM_PAGE_SIZE < CRAM_META_SIZE_MASK);
 
-/* Flags */
+/*
+ * Flags.  The table stores meta in 16 bits, so the only flag it keeps is
+ * POISON, and only on an entry of size 0 (the engine's poisoned pages).
+ */
 #define CRAM_META_POISON        0x1u    /* content lost: reads take poison */
 
-/* 12 bytes per page: @val is the SAME fill word or the media handle. */
-typedef struct CramPtLeaf {
-    uint64_t val[CRAM_PT_LEAF_SIZE];
-    uint32_t meta[CRAM_PT_LEAF_SIZE];
-    uint32_t used;                      /* entries with meta != 0 */
-} CramPtLeaf;
+#define CRAM_PT_REGION_BITS     6
+#define CRAM_PT_REGION_PAGES    (1u << CRAM_PT_REGION_BITS)
+#define CRAM_PT_PROMOTE         48      /* sparse entries -> dense leaf */
+#define CRAM_PT_DEMOTE          42      /* dense leaf below this -> sparse */
+#define CRAM_PT_SHARD_MAX       8192    /* slots; a fuller shard splits */
 
-typedef struct CramPtMid {
-    CramPtLeaf *leaf[CRAM_PT_MID_SIZE];
-    uint32_t used;                      /* non-NULL leaves */
-} CramPtMid;
+typedef struct CramPtShard CramPtShard;
 
 typedef struct CramPageTable {
-    CramPtMid **root;
-    uint64_t nroot;
+    CramPtShard **dir;                  /* 2^depth shards, or NULL */
+    uint32_t depth;
     uint64_t npages;
     uint64_t held;                      /* entries with meta != 0 */
-    uint64_t bytes;                     /* host memory of root and nodes */
+    uint64_t bytes;                     /* host memory, malloc overhead in */
+    uint64_t dense;                     /* dense leaves */
+    uint64_t shards;
 } CramPageTable;
 
 static inline uint32_t cram_meta_make(CramPageClass cls, uint32_t size,
@@ -77,6 +87,7 @@ static inline uint32_t cram_meta_flags(uint32_t meta)
     return meta >> CRAM_META_FLAGS_SHIFT;
 }
 
+/* @npages is at most CRAM_MAX_CAPACITY / CRAM_PAGE_SIZE. */
 void cram_pt_init(CramPageTable *pt, uint64_t npages);
 void cram_pt_destroy(CramPageTable *pt);
 
@@ -84,30 +95,21 @@ void cram_pt_destroy(CramPageTable *pt);
 void cram_pt_clear_all(CramPageTable *pt);
 
 /* Returns the meta word of @idx (0 if free) and its value in @val. */
-static inline uint32_t cram_pt_get(const CramPageTable *pt, uint64_t idx,
-                                   uint64_t *val)
-{
-    const CramPtMid *mid = pt->root[idx >> CRAM_PT_ROOT_SHIFT];
-    const CramPtLeaf *leaf;
-    unsigned slot = idx & (CRAM_PT_LEAF_SIZE - 1);
+uint32_t cram_pt_get(const CramPageTable *pt, uint64_t idx, uint64_t *val);
 
-    if (!mid) {
-        goto free_entry;
-    }
-    leaf = mid->leaf[(idx >> CRAM_PT_LEAF_BITS) & (CRAM_PT_MID_SIZE - 1)];
-    if (!leaf) {
-        goto free_entry;
-    }
-    *val = leaf->val[slot];
-    return leaf->meta[slot];
-
-free_entry:
-    *val = 0;
-    return 0;
-}
-
-/* Sets an entry; @meta 0 frees it and releases nodes that become unused. */
+/* Sets an entry; @meta 0 frees it and releases memory it no longer needs. */
 void cram_pt_set(CramPageTable *pt, uint64_t idx, uint32_t meta,
                  uint64_t val);
+
+/*
+ * Calls @fn for every held entry, in no particular order.  @fn may change
+ * *@val (a media handle that moved); it must not set or free entries.
+ */
+typedef void CramPtFn(void *opaque, uint64_t idx, uint32_t meta,
+                      uint64_t *val);
+void cram_pt_foreach(CramPageTable *pt, CramPtFn *fn, void *opaque);
+
+/* Checks the table's invariants (tests); aborts on a violation. */
+void cram_pt_check(const CramPageTable *pt);
 
 #endif /* CRAM_PAGETABLE_H */

@@ -1,0 +1,562 @@
+/*
+ * cxl-cram migration and snapshots
+ *
+ * QEMU 10.0's cxl-type3 has no vmstate at all: its PCI configuration,
+ * HDM decoders, mailbox, event logs and poison list would silently stay
+ * behind.  cxl-cram therefore migrates the state it inherits with its
+ * own: PCI config space and MSI-X, the component registers (HDM
+ * decoders), the device status and mailbox registers, the event logs
+ * and the poison list; then its registers, and the compressed store,
+ * sparse: only the pages held travel, compressed as they are.
+ *
+ * The cache is flushed before saving (what CACHE_FLUSH does), so the
+ * store is complete and no media is reserved; the destination starts
+ * with an empty cache.  Every value loaded is checked; a bad stream
+ * fails the load with a message naming what is wrong.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/error-report.h"
+#include "migration/vmstate.h"
+#include "migration/qemu-file-types.h"
+#include "hw/pci/pci_device.h"
+#include "hw/pci/msix.h"
+#include "hw/cxl/cxl.h"
+#include "engine/cram-export.h"
+#include "cxl-cram.h"
+#include "trace.h"
+
+#define CXL_CRAM_MIG_MAGIC      0x4352414d      /* "CRAM" */
+#define CXL_CRAM_MIG_END        0x454e4421      /* "END!" */
+/* 2: page records carry the object's slot in its span */
+#define CXL_CRAM_MIG_VERSION    2
+
+static const char *cxl_cram_id(CXLCramDev *cram)
+{
+    return DEVICE(cram)->id ? DEVICE(cram)->id : "";
+}
+
+static int G_GNUC_PRINTF(2, 3) cxl_cram_mig_fail(CXLCramDev *cram,
+                                                 const char *fmt, ...)
+{
+    g_autofree char *msg = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    error_report("cxl-cram %s: migration: %s", cxl_cram_id(cram), msg);
+    return -EINVAL;
+}
+
+/* The figures the import must reproduce, in stream order. */
+static uint64_t *cxl_cram_mig_stat(CramStats *st, int i)
+{
+    uint64_t *f[] = {
+        &st->media_used, &st->media_reserved, &st->stored_bytes,
+        &st->pages[CRAM_CLASS_EMPTY], &st->pages[CRAM_CLASS_ZERO],
+        &st->pages[CRAM_CLASS_SAME], &st->pages[CRAM_CLASS_COMPRESSED],
+        &st->pages[CRAM_CLASS_RAW], &st->stores, &st->loads,
+        &st->failed_stores, &st->discards, &st->poisoned_pages,
+    };
+
+    return (size_t)i < ARRAY_SIZE(f) ? f[i] : NULL;
+}
+
+/*
+ * The store: a header naming the configuration, the figures, a count,
+ * then per page: index, class, flags, object size, span group, slot in
+ * the span, and the SAME word or the object's bytes.  Span group and slot
+ * let the destination put every object where it was, so its spans hold
+ * the same media pages: media used and the ratio come out exactly equal.
+ */
+static int cxl_cram_put_store(QEMUFile *f, void *pv, size_t size,
+                              const VMStateField *field, JSONWriter *vmdesc)
+{
+    CXLCramDev *cram = pv;
+    CramCodecId codec;
+    CramPageRecord rec;
+    CramExport *x;
+    CramStats st;
+    uint64_t *v, n = 0, bytes = 0;
+    int i;
+
+    cram_codec_from_name(cram->compress, &codec);
+    cxl_cram_lock(cram);
+    cram_engine_get_stats(cram->engine, &st);
+    qemu_put_be32(f, CXL_CRAM_MIG_MAGIC);
+    qemu_put_be32(f, CXL_CRAM_MIG_VERSION);
+    qemu_put_be64(f, cram->capacity);
+    qemu_put_be64(f, cram->media_size);
+    qemu_put_be32(f, codec);
+    for (i = 0; (v = cxl_cram_mig_stat(&st, i)); i++) {
+        qemu_put_be64(f, *v);
+    }
+    x = cram_export_new(cram->engine);
+    qemu_put_be64(f, cram_export_count(x));
+    while (cram_export_next(x, &rec)) {
+        qemu_put_be64(f, rec.page);
+        qemu_put_byte(f, rec.cls);
+        qemu_put_byte(f, rec.flags);
+        qemu_put_be16(f, rec.size);
+        qemu_put_be32(f, rec.group);
+        qemu_put_be16(f, rec.slot);
+        if (rec.cls == CRAM_CLASS_SAME) {
+            qemu_put_be64(f, rec.fill);
+        } else if (rec.size) {
+            qemu_put_buffer(f, rec.data, rec.size);
+        }
+        n++;
+        bytes += rec.size;
+    }
+    cram_export_free(x);
+    cxl_cram_unlock(cram);
+    qemu_put_be32(f, CXL_CRAM_MIG_END);
+    trace_cxl_cram_migration_save(n, bytes, st.media_used);
+    return 0;
+}
+
+static int cxl_cram_check_header(CXLCramDev *cram, QEMUFile *f)
+{
+    uint32_t magic = qemu_get_be32(f), version = qemu_get_be32(f);
+    uint64_t capacity = qemu_get_be64(f), media = qemu_get_be64(f);
+    uint32_t codec = qemu_get_be32(f);
+    CramCodecId mine;
+
+    if (qemu_file_get_error(f)) {
+        return cxl_cram_mig_fail(cram, "the stream ends in the store header");
+    }
+    if (magic != CXL_CRAM_MIG_MAGIC || version != CXL_CRAM_MIG_VERSION) {
+        return cxl_cram_mig_fail(cram, "store header 0x%x version %u: not a "
+                                 "cxl-cram store of version %u", magic,
+                                 version, CXL_CRAM_MIG_VERSION);
+    }
+    cram_codec_from_name(cram->compress, &mine);
+    if (capacity != cram->capacity || media != cram->media_size ||
+        codec != mine) {
+        return cxl_cram_mig_fail(cram, "the source has capacity=%" PRIu64
+                                 ",media-size=%" PRIu64 ",compress=%s; this "
+                                 "device has capacity=%" PRIu64
+                                 ",media-size=%" PRIu64 ",compress=%s: start "
+                                 "the destination with the same properties",
+                                 capacity, media,
+                                 codec < CRAM_CODEC__MAX ?
+                                 cram_codec_name(codec) : "(unknown)",
+                                 cram->capacity, cram->media_size,
+                                 cram->compress);
+    }
+    return 0;
+}
+
+static int cxl_cram_get_records(CXLCramDev *cram, QEMUFile *f,
+                                CramImport *im, uint64_t count)
+{
+    g_autofree uint8_t *buf = g_malloc(CRAM_PAGE_SIZE);
+    g_autoptr(GError) gerr = NULL;
+    CramPageRecord rec;
+    uint64_t i;
+
+    for (i = 0; i < count; i++) {
+        memset(&rec, 0, sizeof(rec));
+        rec.page = qemu_get_be64(f);
+        rec.cls = qemu_get_byte(f);
+        rec.flags = qemu_get_byte(f);
+        rec.size = qemu_get_be16(f);
+        rec.group = qemu_get_be32(f);
+        rec.slot = qemu_get_be16(f);
+        if (rec.size > CRAM_PAGE_SIZE) {
+            return cxl_cram_mig_fail(cram, "record %" PRIu64 " (page %" PRIu64
+                                     ") has an object of %u bytes, more "
+                                     "than a page", i, rec.page, rec.size);
+        }
+        if (rec.cls == CRAM_CLASS_SAME) {
+            rec.fill = qemu_get_be64(f);
+        } else if (rec.size) {
+            qemu_get_buffer(f, buf, rec.size);
+            rec.data = buf;
+        }
+        if (qemu_file_get_error(f)) {
+            return cxl_cram_mig_fail(cram, "the stream ends at record %" PRIu64
+                                     " of %" PRIu64, i, count);
+        }
+        if (!cram_import_page(im, &rec, &gerr)) {
+            return cxl_cram_mig_fail(cram, "record %" PRIu64 ": %s", i,
+                                     gerr->message);
+        }
+    }
+    return 0;
+}
+
+static int cxl_cram_get_store(QEMUFile *f, void *pv, size_t size,
+                              const VMStateField *field)
+{
+    CXLCramDev *cram = pv;
+    g_autoptr(GError) gerr = NULL;
+    CramStats st = { 0 };
+    CramImport *im;
+    uint64_t *v, count;
+    int i, ret;
+
+    ret = cxl_cram_check_header(cram, f);
+    if (ret) {
+        return ret;
+    }
+    for (i = 0; (v = cxl_cram_mig_stat(&st, i)); i++) {
+        *v = qemu_get_be64(f);
+    }
+    count = qemu_get_be64(f);
+    if (qemu_file_get_error(f)) {
+        return cxl_cram_mig_fail(cram, "the stream ends in the store header");
+    }
+    if (count > cram->capacity >> CRAM_PAGE_SHIFT) {
+        return cxl_cram_mig_fail(cram, "%" PRIu64 " pages announced, the "
+                                 "capacity has %" PRIu64, count,
+                                 cram->capacity >> CRAM_PAGE_SHIFT);
+    }
+
+    /* Replace what the device holds (loadvm): cached pages first. */
+    cxl_cram_lock(cram);
+    cram_cache_invalidate_all(cram->cache);
+    im = cram_import_new(cram->engine, &gerr);
+    if (!im) {
+        cxl_cram_unlock(cram);
+        return cxl_cram_mig_fail(cram, "%s", gerr->message);
+    }
+    ret = cxl_cram_get_records(cram, f, im, count);
+    if (ret) {
+        cram_import_abort(im);
+    } else if (qemu_get_be32(f) != CXL_CRAM_MIG_END ||
+               qemu_file_get_error(f)) {
+        cram_import_abort(im);
+        ret = cxl_cram_mig_fail(cram, "the store does not end after its %"
+                                PRIu64 " pages", count);
+    } else if (!cram_import_finish(im, &st, &gerr)) {
+        ret = cxl_cram_mig_fail(cram, "%s", gerr->message);
+    }
+    cxl_cram_unlock(cram);
+    if (!ret) {
+        trace_cxl_cram_migration_load(count, st.media_used);
+    }
+    return ret;
+}
+
+static const VMStateInfo cxl_cram_vmstate_store = {
+    .name = "cxl-cram-store",
+    .get = cxl_cram_get_store,
+    .put = cxl_cram_put_store,
+};
+
+/* The poison list of cxl-type3, which Get Poison List reports. */
+static int cxl_cram_put_poison(QEMUFile *f, void *pv, size_t size,
+                               const VMStateField *field, JSONWriter *vmdesc)
+{
+    CXLType3Dev *ct3d = pv;
+    CXLPoison *p;
+
+    qemu_put_be32(f, ct3d->poison_list_cnt);
+    QLIST_FOREACH(p, &ct3d->poison_list, node) {
+        qemu_put_be64(f, p->start);
+        qemu_put_be64(f, p->length);
+        qemu_put_byte(f, p->type);
+    }
+    return 0;
+}
+
+static void cxl_cram_poison_list_free(CXLType3Dev *ct3d)
+{
+    CXLPoison *p, *next;
+
+    QLIST_FOREACH_SAFE(p, &ct3d->poison_list, node, next) {
+        QLIST_REMOVE(p, node);
+        g_free(p);
+    }
+    ct3d->poison_list_cnt = 0;
+}
+
+static int cxl_cram_get_poison(QEMUFile *f, void *pv, size_t size,
+                               const VMStateField *field)
+{
+    CXLType3Dev *ct3d = pv;
+    CXLCramDev *cram = CXL_CRAM(ct3d);
+    uint32_t i, n = qemu_get_be32(f);
+    CXLPoison *last = NULL;
+
+    cxl_cram_poison_list_free(ct3d);
+    if (n > cram->capacity >> CRAM_PAGE_SHIFT) {
+        return cxl_cram_mig_fail(cram, "%u poison records for %" PRIu64
+                                 " pages", n,
+                                 cram->capacity >> CRAM_PAGE_SHIFT);
+    }
+    for (i = 0; i < n; i++) {
+        uint64_t start = qemu_get_be64(f), len = qemu_get_be64(f);
+        uint8_t type = qemu_get_byte(f);
+        CXLPoison *p;
+
+        if (qemu_file_get_error(f)) {
+            cxl_cram_poison_list_free(ct3d);
+            return cxl_cram_mig_fail(cram, "the stream ends in poison "
+                                     "record %u of %u", i, n);
+        }
+        if (!len || start % 64 || len % 64 || start >= cram->capacity ||
+            len > cram->capacity - start || type > 7) {
+            cxl_cram_poison_list_free(ct3d);
+            return cxl_cram_mig_fail(cram, "poison record %u (0x%" PRIx64
+                                     "+0x%" PRIx64 " type %u) is outside "
+                                     "the capacity or malformed", i, start,
+                                     len, type);
+        }
+        p = g_new0(CXLPoison, 1);
+        p->start = start;
+        p->length = len;
+        p->type = type;
+        if (last) {
+            QLIST_INSERT_AFTER(last, p, node);
+        } else {
+            QLIST_INSERT_HEAD(&ct3d->poison_list, p, node);
+        }
+        last = p;
+        ct3d->poison_list_cnt++;
+    }
+    return 0;
+}
+
+static const VMStateInfo cxl_cram_vmstate_poison = {
+    .name = "cxl-cram-poison-list",
+    .get = cxl_cram_get_poison,
+    .put = cxl_cram_put_poison,
+};
+
+/* cxl-type3's event logs: their counters and records. */
+static int cxl_cram_put_events(QEMUFile *f, void *pv, size_t size,
+                               const VMStateField *field, JSONWriter *vmdesc)
+{
+    CXLDeviceState *ds = pv;
+    int t;
+
+    for (t = 0; t < CXL_EVENT_TYPE_MAX; t++) {
+        CXLEventLog *log = &ds->event_logs[t];
+        CXLEvent *ev;
+        uint32_t n = 0;
+
+        QEMU_LOCK_GUARD(&log->lock);
+        QSIMPLEQ_FOREACH(ev, &log->events, node) {
+            n++;
+        }
+        qemu_put_be16(f, log->next_handle);
+        qemu_put_be16(f, log->overflow_err_count);
+        qemu_put_be64(f, log->first_overflow_timestamp);
+        qemu_put_be64(f, log->last_overflow_timestamp);
+        qemu_put_byte(f, log->irq_enabled);
+        qemu_put_be32(f, log->irq_vec);
+        qemu_put_be32(f, n);
+        QSIMPLEQ_FOREACH(ev, &log->events, node) {
+            qemu_put_buffer(f, (uint8_t *)&ev->data, sizeof(ev->data));
+        }
+    }
+    return 0;
+}
+
+static void cxl_cram_events_free(CXLEventLog *log)
+{
+    CXLEvent *ev;
+
+    while ((ev = QSIMPLEQ_FIRST(&log->events))) {
+        QSIMPLEQ_REMOVE_HEAD(&log->events, node);
+        g_free(ev);
+    }
+}
+
+/* cxl_event_insert() keeps at most this many records (CXL_TEST_...) */
+#define CXL_CRAM_EVENTS_MAX 8
+
+static int cxl_cram_get_events(QEMUFile *f, void *pv, size_t size,
+                               const VMStateField *field)
+{
+    CXLDeviceState *ds = pv;
+    CXLType3Dev *ct3d = container_of(ds, CXLType3Dev, cxl_dstate);
+    CXLCramDev *cram = CXL_CRAM(ct3d);
+    int t;
+
+    for (t = 0; t < CXL_EVENT_TYPE_MAX; t++) {
+        CXLEventLog *log = &ds->event_logs[t];
+        uint32_t i, n;
+        uint8_t irq;
+        int vec;
+
+        QEMU_LOCK_GUARD(&log->lock);
+        cxl_cram_events_free(log);
+        log->next_handle = qemu_get_be16(f);
+        log->overflow_err_count = qemu_get_be16(f);
+        log->first_overflow_timestamp = qemu_get_be64(f);
+        log->last_overflow_timestamp = qemu_get_be64(f);
+        irq = qemu_get_byte(f);
+        vec = qemu_get_be32(f);
+        n = qemu_get_be32(f);
+        if (qemu_file_get_error(f)) {
+            return cxl_cram_mig_fail(cram, "the stream ends in event log %d",
+                                     t);
+        }
+        if (irq > 1 || vec < 0 || vec >= CXL_CRAM_MSIX_NR ||
+            n > CXL_CRAM_EVENTS_MAX) {
+            return cxl_cram_mig_fail(cram, "event log %d: interrupt %u "
+                                     "vector %d, %u records (at most %d)",
+                                     t, irq, vec, n,
+                                     CXL_CRAM_EVENTS_MAX);
+        }
+        log->irq_enabled = irq;
+        log->irq_vec = vec;
+        for (i = 0; i < n; i++) {
+            CXLEvent *ev = g_new0(CXLEvent, 1);
+
+            qemu_get_buffer(f, (uint8_t *)&ev->data, sizeof(ev->data));
+            QSIMPLEQ_INSERT_TAIL(&log->events, ev, node);
+        }
+        if (qemu_file_get_error(f)) {
+            return cxl_cram_mig_fail(cram, "the stream ends in event log %d",
+                                     t);
+        }
+    }
+    return 0;
+}
+
+static const VMStateInfo cxl_cram_vmstate_events = {
+    .name = "cxl-cram-event-logs",
+    .get = cxl_cram_get_events,
+    .put = cxl_cram_put_events,
+};
+
+static int cxl_cram_pre_save(void *opaque)
+{
+    CXLCramDev *cram = opaque;
+    CXLType3Dev *ct3d = CXL_TYPE3(cram);
+
+    if (ct3d->cci.bg.runtime) {
+        error_report("cxl-cram %s: migration: mailbox background command "
+                     "0x%04x is still running; retry when it completes",
+                     cxl_cram_id(cram), ct3d->cci.bg.opcode);
+        return -EBUSY;
+    }
+    /* Store every cached dirty page: the store is then complete. */
+    cxl_cram_flush(cram);
+    return 0;
+}
+
+#define CXL_CRAM_STATUS_ALL (CXL_CRAM_STATUS_ABOVE_LOW | \
+                             CXL_CRAM_STATUS_ABOVE_HIGH | \
+                             CXL_CRAM_STATUS_NO_ALLOC | \
+                             CXL_CRAM_STATUS_EXHAUSTED | \
+                             CXL_CRAM_STATUS_POISON)
+
+/* The registers must be values the device itself could have held. */
+static int cxl_cram_post_load(void *opaque, int version_id)
+{
+    CXLCramDev *cram = opaque;
+    CXLCramSafety *s = &cram->safety;
+    uint32_t level = 0;
+    CramStats st;
+
+    cram_engine_get_stats(cram->engine, &st);
+    if (s->wm_low >= s->wm_high || s->wm_high > cram->media_size) {
+        return cxl_cram_mig_fail(cram, "watermarks low %" PRIu64 " high %"
+                                 PRIu64 " break low < high <= media size %"
+                                 PRIu64, s->wm_low, s->wm_high,
+                                 cram->media_size);
+    }
+    if (s->irq_enable & ~CXL_CRAM_IRQ_MASK ||
+        s->irq_status & ~CXL_CRAM_IRQ_MASK ||
+        s->status & ~CXL_CRAM_STATUS_ALL ||
+        s->discard_result > CXL_CRAM_DISCARD_EMPTY) {
+        return cxl_cram_mig_fail(cram, "register values out of range: irq "
+                                 "enable 0x%x status 0x%x, status 0x%x, "
+                                 "discard result %" PRIu64, s->irq_enable,
+                                 s->irq_status, s->status, s->discard_result);
+    }
+    if (st.media_used >= s->wm_low) {
+        level |= CXL_CRAM_STATUS_ABOVE_LOW;
+    }
+    if (st.media_used >= s->wm_high) {
+        level |= CXL_CRAM_STATUS_ABOVE_HIGH | CXL_CRAM_STATUS_NO_ALLOC;
+    }
+    if (st.poisoned_pages) {
+        level |= CXL_CRAM_STATUS_POISON;
+    }
+    if ((s->status & (CXL_CRAM_STATUS_ABOVE_LOW | CXL_CRAM_STATUS_ABOVE_HIGH |
+                      CXL_CRAM_STATUS_POISON)) !=
+        (level & ~CXL_CRAM_STATUS_NO_ALLOC) ||
+        (level & ~s->status & CXL_CRAM_STATUS_NO_ALLOC) ||
+        (!(level & CXL_CRAM_STATUS_ABOVE_LOW) &&
+         (s->status & (CXL_CRAM_STATUS_NO_ALLOC |
+                       CXL_CRAM_STATUS_EXHAUSTED)))) {
+        return cxl_cram_mig_fail(cram, "status 0x%x does not match media "
+                                 "used %" PRIu64 ", watermarks %" PRIu64 "/%"
+                                 PRIu64 " and %" PRIu64 " poisoned pages",
+                                 s->status, st.media_used, s->wm_low,
+                                 s->wm_high, st.poisoned_pages);
+    }
+    cram->media_gen = cram_cache_media_gen(cram->cache);
+    return 0;
+}
+
+const VMStateDescription vmstate_cxl_cram = {
+    .name = "cxl-cram",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .pre_save = cxl_cram_pre_save,
+    .post_load = cxl_cram_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_PCI_DEVICE(parent_obj.parent_obj, CXLCramDev),
+        VMSTATE_MSIX(parent_obj.parent_obj, CXLCramDev),
+        /* HDM decoders and RAS: the guest's programming */
+        VMSTATE_UINT32_ARRAY(parent_obj.cxl_cstate.crb.cache_mem_registers,
+                             CXLCramDev, CXL2_COMPONENT_CM_REGION_SIZE >> 2),
+        VMSTATE_UINT8_ARRAY(parent_obj.cxl_dstate.dev_reg_state, CXLCramDev,
+                            CXL_DEVICE_STATUS_REGISTERS_LENGTH),
+        VMSTATE_UINT64(parent_obj.cxl_dstate.event_status, CXLCramDev),
+        VMSTATE_UINT8_ARRAY(parent_obj.cxl_dstate.mbox_reg_state, CXLCramDev,
+                            CXL_MAILBOX_REGISTERS_LENGTH),
+        VMSTATE_UINT64(parent_obj.cxl_dstate.memdev_status, CXLCramDev),
+        VMSTATE_BOOL(parent_obj.cxl_dstate.timestamp.set, CXLCramDev),
+        VMSTATE_UINT64(parent_obj.cxl_dstate.timestamp.last_set, CXLCramDev),
+        VMSTATE_UINT64(parent_obj.cxl_dstate.timestamp.host_set, CXLCramDev),
+        {
+            .name = "event-logs",
+            .info = &cxl_cram_vmstate_events,
+            .flags = VMS_SINGLE,
+            .offset = offsetof(CXLCramDev, parent_obj.cxl_dstate),
+        },
+        {
+            .name = "poison-list",
+            .info = &cxl_cram_vmstate_poison,
+            .flags = VMS_SINGLE,
+            .offset = offsetof(CXLCramDev, parent_obj),
+        },
+        VMSTATE_BOOL(parent_obj.poison_list_overflowed, CXLCramDev),
+        VMSTATE_UINT64(parent_obj.poison_list_overflow_ts, CXLCramDev),
+
+        /* cxl-cram's registers */
+        VMSTATE_UINT64(safety.wm_low, CXLCramDev),
+        VMSTATE_UINT64(safety.wm_high, CXLCramDev),
+        VMSTATE_UINT32(safety.status, CXLCramDev),
+        VMSTATE_UINT32(safety.irq_enable, CXLCramDev),
+        VMSTATE_UINT32(safety.irq_status, CXLCramDev),
+        VMSTATE_UINT64_ARRAY(safety.irq_count, CXLCramDev, CXL_CRAM_IRQ_NR),
+        VMSTATE_UINT64(safety.vec12_count, CXLCramDev),
+        VMSTATE_UINT64(safety.vec13_count, CXLCramDev),
+        VMSTATE_UINT64(safety.poisoned_reads, CXLCramDev),
+        VMSTATE_UINT64(safety.mce_raised, CXLCramDev),
+        VMSTATE_UINT64(safety.discard_dpa, CXLCramDev),
+        VMSTATE_UINT64(safety.discard_result, CXLCramDev),
+        VMSTATE_UINT64(poison_query_start, CXLCramDev),
+        VMSTATE_UINT64(poison_query_len, CXLCramDev),
+        VMSTATE_UINT64(poison_resume, CXLCramDev),
+        {
+            .name = "store",
+            .info = &cxl_cram_vmstate_store,
+            .flags = VMS_SINGLE,
+            .offset = 0,
+        },
+        VMSTATE_END_OF_LIST()
+    },
+};
