@@ -12,11 +12,21 @@
 # The sources are copied to build/guest-driver/ and built there, so the
 # source directory stays clean (kbuild 6.12 has no separate output
 # directory for external modules).  Result: build/guest-driver/cxl_cram.ko
+#
+# With CRAM_KERNEL_TREE=<kbuild tree> (build/kernel/obj of
+# scripts/build-kernel.sh), it builds against that kernel instead, into
+# build/guest-driver-cram/ (or $CRAM_DRIVER_OUT); the Debian build stays.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 SRC=$TOP/guest-driver
-OUT=${CRAM_DRIVER_OUT:-$TOP/build/guest-driver}
+KTREE=${CRAM_KERNEL_TREE:-}
+if [ -n "$KTREE" ]; then
+    KTREE=$(cd "$KTREE" && pwd) || exit 1
+    OUT=${CRAM_DRIVER_OUT:-$TOP/build/guest-driver-cram}
+else
+    OUT=${CRAM_DRIVER_OUT:-$TOP/build/guest-driver}
+fi
 
 log() { echo "guest-driver: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -59,22 +69,30 @@ install_headers() {
 }
 
 main() {
-    local kver
-    kver=$(resolve_kver)
-    install_headers "$kver"
+    local kver kdir
+    if [ -n "$KTREE" ]; then
+        [ -f "$KTREE/Module.symvers" ] ||
+            die "$KTREE is not a built kernel tree: run scripts/build-kernel.sh"
+        kver=$(cat "$KTREE/include/config/kernel.release")
+        kdir=$KTREE
+    else
+        kver=$(resolve_kver)
+        install_headers "$kver"
+        kdir=/usr/src/linux-headers-$kver
+    fi
     mkdir -p "$OUT"
     # Copy the sources (only what changed, so kbuild rebuilds only that)
     local f
     for f in "$SRC"/Kbuild "$SRC"/*.c "$SRC"/*.h; do
         cmp -s "$f" "$OUT/${f##*/}" || cp "$f" "$OUT/"
     done
-    echo "$kver" >"$OUT/kernel.release.new"
+    echo "$kver${KTREE:+ $kdir}" >"$OUT/kernel.release.new"
     if ! cmp -s "$OUT/kernel.release.new" "$OUT/kernel.release" 2>/dev/null; then
         # another kernel: start afresh
-        make -s -C "/usr/src/linux-headers-$kver" M="$OUT" clean >/dev/null 2>&1 || true
+        make -s -C "$kdir" M="$OUT" clean >/dev/null 2>&1 || true
     fi
     mv "$OUT/kernel.release.new" "$OUT/kernel.release"
-    make -C "/usr/src/linux-headers-$kver" M="$OUT" W=1 -j"$(nproc)" modules
+    make -C "$kdir" M="$OUT" W=1 -j"$(nproc)" modules
     log "built $OUT/cxl_cram.ko for $kver"
 }
 

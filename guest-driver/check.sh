@@ -46,7 +46,7 @@ get_checkpatch() {
 run_checkpatch() {
     local f rc=0 files=()
     for f in "$SRC"/*.c "$SRC"/*.h "$SRC"/Kbuild "$SRC"/*.sh \
-        "$TOP"/tools/cram-info/*.c; do
+        "$TOP"/tools/cram-info/*.c "$TOP"/tools/cram-hog/*.c; do
         files+=("$f")
     done
     for f in "${files[@]}"; do

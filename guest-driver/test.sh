@@ -10,14 +10,23 @@
 #   reckless        media-size=64M: verdicts ignored, the device drops
 #                   writes, the MC-safe read-back finds every poisoned
 #                   page, the guest survives.
-# Usage: guest-driver/test.sh [basic|incompressible|reckless]...
+# Usage: guest-driver/test.sh [--cram-kernel] [basic|incompressible|reckless]...
 # Prints "ok"/"not ok" lines and ends with "N passed, N failed, N skipped".
 # Logs: build/test-logs/driver-<scenario>.{out,console,json}
+# --cram-kernel: against our own kernel (scripts/build-kernel.sh; the tree
+# is $CRAM_KERNEL_TREE or build/kernel/obj) instead of Debian's: the module
+# goes to build/guest-driver-cram, the logs to driver-cram-<scenario>.*
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$TOP/build/guest-driver
 LOGS=$TOP/build/test-logs
+KOPT=() TAG=driver
+if [ "${1:-}" = --cram-kernel ]; then
+    shift
+    export CRAM_KERNEL_TREE=${CRAM_KERNEL_TREE:-$TOP/build/kernel/obj}
+    OUT=$TOP/build/guest-driver-cram KOPT=(--cram-kernel) TAG=driver-cram
+fi
 STAGE=$OUT/guest-root
 . "$TOP/scripts/tap.sh"
 
@@ -36,12 +45,12 @@ q() {
 scenario() {
     local name=$1 rc
     shift
-    RES=$LOGS/driver-$name.out
-    JSON=$LOGS/driver-$name.json
-    echo "== driver-$name"
+    RES=$LOGS/$TAG-$name.out
+    JSON=$LOGS/$TAG-$name.json
+    echo "== $TAG-$name"
     rm -f "$JSON"
-    "$TOP/scripts/run-guest" --timeout 600 --add "$STAGE" --stats "$JSON" \
-        --log "$LOGS/driver-$name.console" "$@" \
+    "$TOP/scripts/run-guest" "${KOPT[@]}" --timeout 600 --add "$STAGE" --stats "$JSON" \
+        --log "$LOGS/$TAG-$name.console" "$@" \
         --cmd "sh /root/guest-test.sh $name" >"$RES" 2>&1
     rc=$?
     check "$name: the guest command completed (status $rc)" "$rc" -eq 0
@@ -155,8 +164,8 @@ test_reckless() {
 
 main() {
     mkdir -p "$LOGS" "$STAGE/root"
-    bash "$TOP/guest-driver/build.sh" >"$LOGS/driver-build.log" 2>&1
-    check "cxl_cram.ko builds (log: build/test-logs/driver-build.log)" $? -eq 0 ||
+    CRAM_DRIVER_OUT=$OUT bash "$TOP/guest-driver/build.sh" >"$LOGS/$TAG-build.log" 2>&1
+    check "cxl_cram.ko builds (log: build/test-logs/$TAG-build.log)" $? -eq 0 ||
         true
     [ -f "$OUT/cxl_cram.ko" ] || { echo "$passed passed, $failed failed"; exit 1; }
     cp "$OUT/cxl_cram.ko" "$TOP/guest-driver/guest-test.sh" "$STAGE/root/"

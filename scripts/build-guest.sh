@@ -6,11 +6,23 @@
 # from the archive on every run; when they and guest/ and this script are
 # unchanged, nothing is rebuilt.  Nothing is installed from trixie: the .debs
 # are only unpacked into .cache/guest.
+#
+# With CRAM_KERNEL_TREE=<kbuild tree> (build/kernel/obj of
+# scripts/build-kernel.sh), the image is built for that kernel instead, into
+# build/guest-cram (or $GUEST_OUT): its bzImage, and no module at all, since
+# the CXL, DAX and fw_cfg drivers are built in (checked against its
+# modules.builtin).  /etc/cram/modules is then empty.
 set -euo pipefail
 # shellcheck source=scripts/apt-local.sh
 . "$(dirname "$0")/apt-local.sh"
 
-OUT=${GUEST_OUT:-$CRAM_TOP/build/guest}
+KTREE=${CRAM_KERNEL_TREE:-}
+if [ -n "$KTREE" ]; then
+    KTREE=$(cd "$KTREE" && pwd) || exit 1
+    OUT=${GUEST_OUT:-$CRAM_TOP/build/guest-cram}
+else
+    OUT=${GUEST_OUT:-$CRAM_TOP/build/guest}
+fi
 GCACHE=$CRAM_CACHE/guest
 HOST_PKGS=(cpio kmod xz-utils gzip)
 # Loaded by /init in this order, with their dependencies; qemu_fw_cfg
@@ -77,9 +89,14 @@ kernel_pkg() {
 # Sets BOOKWORM (kernel + busybox-static) and TRIXIE: "pkg version" lines.
 resolve_versions() {
     local kpkg
-    kpkg=$(kernel_pkg) || return 1
-    BOOKWORM=$(apt-cache madison "$kpkg" busybox-static |
-        pick_versions "$kpkg" busybox-static) || return 1
+    if [ -n "$KTREE" ]; then
+        BOOKWORM=$(apt-cache madison busybox-static | pick_versions busybox-static) ||
+            return 1
+    else
+        kpkg=$(kernel_pkg) || return 1
+        BOOKWORM=$(apt-cache madison "$kpkg" busybox-static |
+            pick_versions "$kpkg" busybox-static) || return 1
+    fi
     TRIXIE=$(apt_local_cache madison "${TRIXIE_PKGS[@]}" |
         pick_versions "${TRIXIE_PKGS[@]}") || return 1
 }
@@ -95,6 +112,10 @@ apt_local_cache() {
 inputs() {
     echo "bookworm:"; echo "$BOOKWORM"
     echo "trixie:"; echo "$TRIXIE"
+    if [ -n "$KTREE" ]; then
+        echo "kernel: $KTREE $(cat "$KTREE/include/config/kernel.release")"
+        (cd "$KTREE" && sha256sum arch/x86/boot/bzImage modules.builtin)
+    fi
     (cd "$CRAM_TOP" && find guest scripts/build-guest.sh -type f -print0 |
         sort -z | xargs -0 sha256sum)
     (cd "$CRAM_TOP" && find guest -print0 | sort -z | xargs -0 stat -c '%a %n')
@@ -155,6 +176,24 @@ install_busybox() {
         a=/usr/${a#usr/}
         [ -e "$ROOT$a" ] || ln -s /usr/bin/busybox "$ROOT$a"
     done
+}
+
+# A kernel of build-kernel.sh: every module of MODULES must be built in.
+# Its modules.builtin goes into the image (libkmod, as used by cxl and
+# daxctl, then knows them) and /etc/cram/modules stays empty.
+install_builtin() {
+    local dst=$ROOT/usr/lib/modules/$KVER m missing=()
+    for m in "${MODULES[@]}"; do
+        sed 's|.*/||; s|\.ko$||; s|-|_|g' "$KTREE/modules.builtin" | grep -qx "$m" ||
+            missing+=("$m")
+    done
+    [ ${#missing[@]} -eq 0 ] ||
+        die "not built into $KTREE: ${missing[*]} (see guest-driver/kernel/cram.config)"
+    mkdir -p "$dst"
+    cp "$KTREE"/modules.builtin "$KTREE"/modules.builtin.modinfo "$dst/"
+    cp "$KTREE/modules.order" "$dst/" 2>/dev/null || : >"$dst/modules.order"
+    : >"$ROOT/etc/cram/modules"
+    depmod -b "$ROOT" "$KVER"
 }
 
 # Copy the modules and their dependencies (decompressed), list them in load
@@ -224,7 +263,11 @@ pack() {
     local tmp=$OUT/.initramfs.tmp
     (cd "$ROOT" && find . -print0 | LC_ALL=C sort -z |
         cpio --null --quiet -o -H newc --owner=0:0 --reproducible) | gzip -6n >"$tmp"
-    cp "$STAGE/bookworm/boot/vmlinuz-$KVER" "$OUT/vmlinuz.tmp"
+    if [ -n "$KTREE" ]; then
+        cp "$KTREE/arch/x86/boot/bzImage" "$OUT/vmlinuz.tmp"
+    else
+        cp "$STAGE/bookworm/boot/vmlinuz-$KVER" "$OUT/vmlinuz.tmp"
+    fi
     mv "$OUT/vmlinuz.tmp" "$OUT/vmlinuz"
     mv "$tmp" "$OUT/initramfs.cpio.gz"
 }
@@ -233,10 +276,15 @@ build() {
     STAGE=$GCACHE/stage ROOT=$GCACHE/root
     unpack "$STAGE/bookworm" "$BOOKWORM" "$GCACHE/debs/bookworm"
     unpack "$STAGE/trixie" "$TRIXIE" "$GCACHE/debs/trixie"
-    KVER=$(basename "$(echo "$STAGE"/bookworm/lib/modules/*)")
     make_skeleton
     install_busybox
-    install_modules
+    if [ -n "$KTREE" ]; then
+        KVER=$(cat "$KTREE/include/config/kernel.release")
+        install_builtin
+    else
+        KVER=$(basename "$(echo "$STAGE"/bookworm/lib/modules/*)")
+        install_modules
+    fi
     install_trixie
     install_guest_files
     mkdir -p "$OUT"
@@ -252,6 +300,9 @@ main() {
     mkdir -p "$GCACHE"
     exec 9>"$GCACHE/lock"
     flock 9   # one build at a time
+    if [ -n "$KTREE" ] && [ ! -f "$KTREE/arch/x86/boot/bzImage" ]; then
+        die "no kernel in $KTREE: run scripts/build-kernel.sh first"
+    fi
     install_host_pkgs
     apt_local_init >/dev/null
     if ! resolve_versions; then

@@ -7,16 +7,22 @@
 #   a tmpfs bound to the CXL node; 6. the guest prints what its driver sees
 #   and the host prints the device's own figures (QMP); they must agree.
 # Builds what is missing first (QEMU, guest image, driver).
+# --cram-kernel: the same with our own kernel (scripts/build-kernel.sh, which
+# must have been run) and the driver built against it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/env.sh"
 
+kopt=() drv=$CRAM_BUILD/guest-driver stage=$CRAM_BUILD/demo-root
+if [ "${1:-}" = --cram-kernel ]; then
+    export CRAM_KERNEL_TREE=${CRAM_KERNEL_TREE:-$CRAM_BUILD/kernel/obj}
+    kopt=(--cram-kernel) drv=$CRAM_BUILD/guest-driver-cram stage=$CRAM_BUILD/demo-root-cram
+fi
 bash "$here/build-qemu.sh"
-bash "$here/build-guest.sh" >/dev/null
-bash "$CRAM_TOP/guest-driver/build.sh" >/dev/null
-stage=$CRAM_BUILD/demo-root
+[ ${#kopt[@]} -gt 0 ] || bash "$here/build-guest.sh" >/dev/null
+CRAM_DRIVER_OUT=$drv bash "$CRAM_TOP/guest-driver/build.sh" >/dev/null
 mkdir -p "$stage/root"
-cp "$CRAM_BUILD/guest-driver/cxl_cram.ko" "$stage/root/"
+cp "$drv/cxl_cram.ko" "$stage/root/"
 cat >"$stage/root/demo.sh" <<'GUEST'
 set -e
 D=/sys/class/cxl_cram/cram0
@@ -49,7 +55,7 @@ stats=$(mktemp)
 trap 'rm -f "$stats"' EXIT
 echo "== 1. booting the guest (TCG, 2 vCPUs)"
 start=$SECONDS
-out=$("$here/run-guest" --timeout 300 --add "$stage" --stats "$stats" \
+out=$("$here/run-guest" "${kopt[@]}" --timeout 300 --add "$stage" --stats "$stats" \
       --cmd 'sh /root/demo.sh')
 echo "$out" | grep -v '^GUEST '
 echo "== 6. host: the device's own figures (QMP qom-get cram0 stats)"

@@ -1,0 +1,126 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# Guest side of guest-driver/zswap-test.sh: runs in a guest booted with our
+# kernel (the private-node series), a swap disk on /dev/vda and little RAM;
+# /root holds cxl_cram.ko and cram-hog.  Prints KEY=VALUE lines for the host.
+#   sh zswap-guest.sh direct|fallback|forced
+# direct:   compressible anonymous memory beyond RAM goes to the cram node
+# fallback: incompressible memory: the verdicts refuse, zswap falls back
+# forced:   verdicts forced off (force_accept=1): dropped writes, poison
+# Each one then checks that freed entries discarded their device pages and
+# that the module unloads, taking the private node away.
+
+KO=/root/cxl_cram.ko
+HOG=/root/cram-hog
+D=/sys/class/cxl_cram/cram0
+Z=/sys/kernel/debug/zswap
+NODES=/sys/devices/system/node
+
+kv() { echo "$1=$2"; }
+
+# dev PREFIX: the device's figures after a flush (exact), and zswap's
+dev() {
+	echo 1 >$D/flush
+	for f in media_used logical_held ratio_fp16 status headroom_pages \
+		dropped_writes poisoned_pages private_pages; do
+		kv "$1.$f" "$(cat $D/$f)"
+	done
+	kv "$1.refused" "$(cat $D/driver_stats/verdicts_refused)"
+	kv "$1.irqs_danger" "$(cat $D/driver_stats/irqs_danger)"
+	for f in stored_pages pool_total_size direct_stores direct_loads \
+		direct_refusals direct_fallbacks direct_load_failures \
+		direct_pages reject_compress_poor; do
+		kv "$1.$f" "$(cat $Z/$f)"
+	done
+}
+
+# The region, given back by kmem (the guest boots with hot-added memory
+# offline), a swap device, zswap on, then the driver with a private node.
+setup() {
+	set -- $(cram-region)
+	kv region.node "$3"
+	if [ -e "/sys/bus/dax/drivers/kmem/$2" ]; then
+		echo "$2" >/sys/bus/dax/drivers/kmem/unbind
+		kv kmem_unbind $?
+	fi
+	mkswap /dev/vda >/dev/null && swapon /dev/vda
+	kv swapon $?
+	echo Y >/sys/module/zswap/parameters/enabled
+	# Linux's rendezvous for a second machine check can time out under TCG
+	echo 0 >/sys/devices/system/machinecheck/machinecheck0/monarch_timeout
+	insmod $KO private_node=1
+	kv load $?
+	kv private_node "$(cat $D/private_node)"
+	kv has_private_memory "$(cat $NODES/has_private_memory)"
+	kv has_memory "$(cat $NODES/has_memory)"
+	kv iomem "$(grep -c 'System RAM (cxl_cram)' /proc/iomem)"
+	dev before
+}
+
+# hog MIB PATTERN: run cram-hog; its figures are sampled while it is
+# stopped between filling and verifying (all of it swapped out or held).
+hog() {
+	$HOG "$1" "$2" 1 stop >/tmp/hog.out 2>&1 &
+	pid=$!
+	i=0
+	while [ $i -lt 3000 ]; do
+		state=$(sed 's/.*) \(.\).*/\1/' /proc/$pid/stat 2>/dev/null)
+		[ "$state" = T ] && break
+		[ -z "$state" ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kv hog.stopped "$state"
+	dev filled
+	kill -CONT $pid
+	wait $pid
+	kv hog.rc $?
+	cat /tmp/hog.out
+}
+
+# After the workload: its entries are freed and their pages discarded;
+# zswap still holds other tasks' pages (the initramfs lives in tmpfs)
+# until swapoff loads everything back.  Then unload.
+teardown() {
+	dev after
+	swapoff /dev/vda
+	kv swapoff $?
+	dev drained
+	rmmod cxl_cram
+	kv unload $?
+	kv unloaded.has_private_memory "$(cat $NODES/has_private_memory)"
+	kv unloaded.iomem "$(grep -c 'System RAM (cxl_cram)' /proc/iomem)"
+	kv alive yes
+}
+
+direct() {
+	setup
+	hog 384 text
+	teardown
+}
+
+fallback() {
+	setup
+	hog 384 random
+	teardown
+}
+
+forced() {
+	setup
+	echo 1 >/sys/module/cxl_cram/parameters/force_accept
+	hog 384 random
+	dev poisoned
+	kv dmesg.zswap_poisoned "$(dmesg | grep -c 'zswap: direct page .* is poisoned')"
+	kv dmesg.memory_failure "$(dmesg | grep -c 'Memory failure')"
+	kv dmesg.machine_check "$(dmesg | grep -ci 'machine check')"
+	echo 0 >/sys/module/cxl_cram/parameters/force_accept
+	teardown
+}
+
+case ${1:-} in
+direct | fallback | forced) "$1" ;;
+*)
+	echo "usage: zswap-guest.sh direct|fallback|forced" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,159 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# End-to-end tests of the private-node hooks and zswap direct nodes: our
+# guest kernel (scripts/build-kernel.sh: Linux 6.12 + guest-driver/kernel/),
+# cxl_cram.ko built against it with private_node=1, a guest with 384 MiB of
+# RAM, a 1 GiB swap disk, zswap on, and cram-hog filling 384 MiB of
+# anonymous memory (tools/cram-hog):
+#   direct    compressible data: pages go straight to the cram node
+#   fallback  incompressible data into 64 MiB of media: the verdicts
+#             refuse, zswap falls back, nothing is dropped or poisoned
+#   forced    the same with verdicts forced off (force_accept=1): the device
+#             drops writes and poisons pages, the workload gets SIGBUS,
+#             the guest stays up
+# Usage: guest-driver/zswap-test.sh [direct|fallback|forced]...
+# Prints "ok"/"not ok" lines and ends with "N passed, N failed, N skipped".
+# Logs: build/test-logs/zswap-<scenario>.{out,console,json}
+set -uo pipefail
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+LOGS=$TOP/build/test-logs
+export CRAM_KERNEL_TREE=${CRAM_KERNEL_TREE:-$TOP/build/kernel/obj}
+OUT=$TOP/build/guest-driver-cram
+STAGE=$TOP/build/zswap-test
+. "$TOP/scripts/tap.sh"
+
+# v KEY: the value of KEY= in the current scenario's output ('' if none)
+v() {
+    sed -n "s|^$1=||p" "$RES" | tail -n 1
+}
+
+# q KEY: a figure of the device's QMP stats at the end of the scenario
+q() {
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
+        "$JSON" "$1" 2>/dev/null
+}
+
+# scenario NAME PROPS: boot our kernel and run NAME in it
+scenario() {
+    local name=$1 props=$2 rc
+    RES=$LOGS/zswap-$name.out
+    JSON=$LOGS/zswap-$name.json
+    echo "== zswap-$name"
+    rm -f "$JSON"
+    "$TOP/scripts/run-guest" --cram-kernel --offline --mem 384M --swap 1G \
+        --props "capacity=1G,$props" --append "mce=recovery" --timeout 900 \
+        --add "$STAGE" --stats "$JSON" --log "$LOGS/zswap-$name.console" \
+        --cmd "sh /root/zswap-guest.sh $name" >"$RES" 2>&1
+    rc=$?
+    check "$name: the guest command completed (status $rc)" "$rc" -eq 0
+    return $rc
+}
+
+# Common checks: the node was private while loaded, and is gone after.
+check_setup() {
+    local n=$1
+    check "$n: region's node $(v region.node) made private, memory onlined" \
+        "$(v load)/$(v private_node)/$(v has_private_memory)/$(v iomem)" = \
+        "0/$(v region.node)/$(v region.node)/1"
+    check "$n: the private node is not an ordinary memory node (has_memory=$(v has_memory))" \
+        "$(v has_memory)" = 0
+}
+
+# After the workload exits, its entries are freed and their device pages
+# discarded; what zswap still holds belongs to other tasks (the initramfs
+# is in tmpfs), and swapoff brings that back too.
+check_teardown() {
+    local n=$1 held=$(($(v after.direct_pages) * 4096))
+    check "$n: driver and zswap agree on the pages held ($(v after.private_pages))" \
+        "$(v after.private_pages)" = "$(v after.direct_pages)"
+    local used="$(v filled.media_used) -> $(v after.media_used), others' pages $held B"
+    check "$n: workload's pages discarded on exit (media used $used)" \
+        "$(v after.media_used)" -le $((held + 65536))
+    check "$n: swapoff: no direct page left, no page held on the device" \
+        "$(v swapoff)/$(v drained.direct_pages)/$(v drained.private_pages)" = 0/0/0
+    used="$(v drained.media_used) <= $(v before.media_used) + 64 KiB"
+    check "$n: media used back to baseline ($used)" \
+        "$(v drained.media_used)" -le $(($(v before.media_used) + 65536))
+    check "$n: unload offlines and unregisters the node" \
+        "$(v unload)/$(v unloaded.has_private_memory)/$(v unloaded.iomem)" = 0//0
+}
+
+test_direct() {
+    scenario direct media-size=128M || return
+    check_setup direct
+    check "direct: pages stored on the cram node ($(v filled.direct_stores) direct stores)" \
+        "$(v filled.direct_stores)" -gt 1000
+    check "direct: no verdict refused, no fallback" \
+        "$(v filled.direct_refusals)/$(v filled.direct_fallbacks)" = 0/0
+    check "direct: device ratio above 2 ($(v filled.ratio_fp16)/65536)" \
+        "$(v filled.ratio_fp16)" -gt 131072
+    check "direct: loads came back from the node ($(v after.direct_loads))" \
+        "$(v after.direct_loads)" -gt 1000
+    check "direct: the workload verified every page by checksum" \
+        "$(v hog.rc)/$(v hog.mismatched)/$(v hog.verified)" = "0/0/$(v hog.pages)"
+    check "direct: no dropped write, no poison" \
+        "$(q dropped-writes)/$(q poisoned-pages)" = 0/0
+    check_teardown direct
+}
+
+test_fallback() {
+    scenario fallback media-size=64M || return
+    check_setup fallback
+    check "fallback: some pages went to the node first ($(v filled.direct_stores))" \
+        "$(v filled.direct_stores)" -gt 0
+    check "fallback: NO_ALLOC set, danger interrupt handled (status $(v filled.status))" \
+        "$(($(v filled.status) & 4))/$(($(v filled.irqs_danger) >= 1))" = 4/1
+    local n="$(v filled.direct_refusals) refusals, $(v filled.direct_fallbacks) fallbacks"
+    check "fallback: verdicts refused, zswap fell back ($n)" \
+        "$(($(v filled.direct_refusals) > 0 && $(v filled.direct_fallbacks) > 0))" = 1
+    check "fallback: the device dropped nothing and holds no poison" \
+        "$(q dropped-writes)/$(q poisoned-pages)" = 0/0
+    check "fallback: the workload's data is intact" \
+        "$(v hog.rc)/$(v hog.mismatched)/$(v hog.verified)" = "0/0/$(v hog.pages)"
+    check_teardown fallback
+}
+
+test_forced() {
+    scenario forced media-size=64M || return
+    check_setup forced
+    check "forced: the device dropped writes ($(v poisoned.dropped_writes))" \
+        "$(v poisoned.dropped_writes)" -gt 0
+    check "forced: zswap's MC-safe loads hit poison ($(v poisoned.direct_load_failures))" \
+        "$(v poisoned.direct_load_failures)" -gt 0
+    local logged="zswap $(v dmesg.zswap_poisoned), memory failure $(v dmesg.memory_failure)"
+    check "forced: the kernel logged it ($logged)" \
+        "$(v dmesg.zswap_poisoned)" -gt 0
+    check "forced: the workload got SIGBUS (exit status $(v hog.rc))" "$(v hog.rc)" = 135
+    check "forced: the guest stayed up" "$(v alive)" = yes
+    check_teardown forced
+}
+
+main() {
+    mkdir -p "$LOGS" "$STAGE/root"
+    bash "$TOP/scripts/build-kernel.sh" >"$LOGS/zswap-kernel.log" 2>&1
+    check "guest kernel with the series builds (log: build/test-logs/zswap-kernel.log)" $? -eq 0
+    CRAM_DRIVER_OUT=$OUT bash "$TOP/guest-driver/build.sh" >"$LOGS/zswap-build.log" 2>&1
+    check "cxl_cram.ko builds against it with the hooks" \
+        "$(grep -c cram_private "$OUT/cxl_cram.mod" 2>/dev/null)" -gt 0
+    gcc -static -O2 -Wall -Werror -o "$STAGE/root/cram-hog" \
+        "$TOP/tools/cram-hog/cram-hog.c" >>"$LOGS/zswap-build.log" 2>&1
+    check "cram-hog builds" $? -eq 0
+    if [ "$failed" -gt 0 ]; then
+        echo "$passed passed, $failed failed, $skipped skipped"
+        exit 1
+    fi
+    cp "$OUT/cxl_cram.ko" "$TOP/guest-driver/zswap-guest.sh" "$STAGE/root/"
+    local t tests=("$@")
+    [ ${#tests[@]} -gt 0 ] || tests=(direct fallback forced)
+    for t in "${tests[@]}"; do
+        case $t in
+        direct | fallback | forced) "test_$t" ;;
+        *) not_ok "no scenario $t" ;;
+        esac
+    done
+    echo "$passed passed, $failed failed, $skipped skipped"
+    [ "$failed" -eq 0 ]
+}
+
+main "$@"

@@ -1,0 +1,242 @@
+#!/bin/bash
+# Build the cxl-cram guest kernel into build/kernel: Debian's
+# linux-source-6.12 (the newest in bookworm-security, resolved from apt on
+# every run), the patch series guest-driver/kernel/*.patch (in name order;
+# none is fine) and the config fragment guest-driver/kernel/cram.config on
+# top of allnoconfig.  See docs/kernel.md.
+#
+# Output:
+#   build/kernel/bzImage   the kernel
+#   build/kernel/obj       the kbuild tree (O=), for out-of-tree modules:
+#                          make -C build/kernel/obj M=$PWD modules
+#   build/kernel/src       the patched source tree
+#   build/kernel/stamp     the inputs of the last good build (sha256s)
+#
+# Nothing is rebuilt when the source version, the patches, the fragment and
+# this script are those of build/kernel/stamp.  When only the patches
+# change, the old series is reversed, the new one applied, and make is
+# incremental.  ccache is used when installed.
+set -euo pipefail
+# shellcheck source=scripts/apt-local.sh
+. "$(dirname "$0")/apt-local.sh"
+
+OUT=${KERNEL_OUT:-$CRAM_TOP/build/kernel}
+SRC=$OUT/src
+OBJ=$OUT/obj
+APPLIED=$OUT/applied            # copies of the patches applied to $SRC
+DL=$CRAM_CACHE/kernel-dl
+KDIR=$CRAM_TOP/guest-driver/kernel
+FRAGMENT=$KDIR/cram.config
+SRC_PKG=linux-source-6.12
+HOST_PKGS=(build-essential libelf-dev libssl-dev bc flex bison xz-utils patch)
+JOBS=${KERNEL_JOBS:-$(nproc)}
+
+log() { echo "build-kernel: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+install_host_pkgs() {
+    local p missing=()
+    for p in "${HOST_PKGS[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+            missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -q update >&2
+    apt-get -q install -y --no-install-recommends "${missing[@]}" >&2
+}
+
+# The newest version of linux-source-6.12 that apt knows.
+resolve_version() {
+    local v best=''
+    while read -r v; do
+        if [ -z "$best" ] || dpkg --compare-versions "$v" gt "$best"; then best=$v; fi
+    done < <(apt-cache madison "$SRC_PKG" | awk -F' *[|] *' '$3 !~ /Sources$/ {print $2}')
+    [ -n "$best" ] && echo "$best"
+}
+
+# The patch series, in order.
+patches() {
+    local f
+    for f in "$KDIR"/*.patch; do
+        [ -f "$f" ] && echo "$f"
+    done
+    return 0
+}
+
+# Everything the kernel depends on, one line each: compared with the stamp.
+inputs() {
+    local f
+    echo "$SRC_PKG $VERSION"
+    (cd "$CRAM_TOP" && sha256sum guest-driver/kernel/cram.config scripts/build-kernel.sh)
+    while read -r f; do
+        [ -n "$f" ] || continue
+        (cd "$CRAM_TOP" && sha256sum "${f#"$CRAM_TOP"/}")
+    done <<<"$(patches)"
+}
+
+deb_path() { echo "$DL/${SRC_PKG}_${VERSION//:/%3a}_all.deb"; }
+
+fetch_source() {
+    local deb
+    deb=$(deb_path)
+    [ -f "$deb" ] && return 0
+    mkdir -p "$DL"
+    rm -f "$DL/${SRC_PKG}"_*.deb
+    log "downloading $SRC_PKG $VERSION"
+    (cd "$DL" && apt-get -q -o APT::Sandbox::User=root download "$SRC_PKG=$VERSION" >&2) ||
+        return 1
+    [ -f "$deb" ]
+}
+
+# A fresh, unpatched source tree in $SRC; the old kbuild tree goes too.
+extract_source() {
+    local tmp=$OUT/src.tmp
+    log "unpacking $SRC_PKG $VERSION"
+    rm -rf "$SRC" "$OBJ" "$APPLIED" "$tmp" "$OUT/bzImage" "$OUT/stamp"
+    mkdir -p "$tmp" "$APPLIED"
+    dpkg-deb --fsys-tarfile "$(deb_path)" |
+        tar -xOf - "./usr/src/$SRC_PKG.tar.xz" | xz -dc -T0 |
+        tar -xf - -C "$tmp" --strip-components=1
+    [ -f "$tmp/Makefile" ] || die "no Makefile in $SRC_PKG.tar.xz"
+    echo "$VERSION" >"$tmp/.cram-source-version"
+    mv "$tmp" "$SRC"
+}
+
+# Reverse the applied series (last first).  Fails if the tree was changed.
+unapply_patches() {
+    local names=() i
+    [ -f "$APPLIED/series" ] || return 0
+    mapfile -t names <"$APPLIED/series"
+    for ((i = ${#names[@]} - 1; i >= 0; i--)); do
+        [ -n "${names[i]}" ] || continue
+        log "reversing ${names[i]}"
+        patch -d "$SRC" -p1 -R -s --batch --dry-run -i "$APPLIED/${names[i]}" >/dev/null ||
+            return 1
+        patch -d "$SRC" -p1 -R -s --batch --no-backup-if-mismatch -i "$APPLIED/${names[i]}"
+        rm -f "$APPLIED/${names[i]}"
+        printf '%s\n' "${names[@]:0:i}" | grep . >"$APPLIED/series.new" || true
+        mv "$APPLIED/series.new" "$APPLIED/series"
+    done
+    rm -f "$APPLIED/series"
+}
+
+# Bring $SRC to source + the current series, touching only what changes.
+sync_patches() {
+    local f name want have
+    want=$(patches | while read -r f; do [ -z "$f" ] || sha256sum "$f" | cut -d' ' -f1; done)
+    have=''
+    if [ -f "$APPLIED/series" ]; then
+        have=$(while read -r name; do
+            sha256sum "$APPLIED/$name" | cut -d' ' -f1
+        done <"$APPLIED/series")
+    fi
+    [ "$want" = "$have" ] && return 0
+    if ! unapply_patches; then
+        log "the applied patches do not reverse cleanly: unpacking the source again"
+        extract_source
+    fi
+    mkdir -p "$APPLIED"
+    while read -r f; do
+        [ -n "$f" ] || continue
+        name=${f##*/}
+        log "applying $name"
+        patch -d "$SRC" -p1 -s --batch --forward --dry-run -i "$f" >/dev/null ||
+            die "$name does not apply to $SRC_PKG $VERSION (plus the patches before it)"
+        patch -d "$SRC" -p1 -s --batch --forward --no-backup-if-mismatch -i "$f"
+        cp "$f" "$APPLIED/$name"
+        echo "$name" >>"$APPLIED/series"
+    done <<<"$(patches)"
+}
+
+# ccache, when installed, keyed on paths relative to the repository so that
+# it also hits in another checkout (a worktree) of the same sources.
+setup_ccache() {
+    CC_ARG=()
+    command -v ccache >/dev/null || return 0
+    CC_ARG=(CC="ccache gcc")
+    export CCACHE_BASEDIR=$CRAM_TOP CCACHE_NOHASHDIR=1
+    export CCACHE_SLOPPINESS=include_file_ctime,include_file_mtime,time_macros
+}
+
+kmake() {
+    # Fixed build identity: the same sources give the same objects, and
+    # ccache hits across builds.
+    make -C "$SRC" O="$OBJ" -j"$JOBS" "${CC_ARG[@]}" \
+        KBUILD_BUILD_TIMESTAMP="$SRC_PKG $VERSION" KBUILD_BUILD_USER=cram \
+        KBUILD_BUILD_HOST=cxl-cram KBUILD_BUILD_VERSION=1 "$@"
+}
+
+# allnoconfig + the fragment, then check that every line took effect.
+configure() {
+    local line sym val got bad=()
+    mkdir -p "$OBJ"
+    kmake -s KCONFIG_ALLCONFIG="$FRAGMENT" allnoconfig >&2
+    while IFS= read -r line; do
+        case $line in
+        CONFIG_*=*) sym=${line%%=*} val=${line#*=} ;;
+        "# CONFIG_"*" is not set") sym=${line#\# } sym=${sym%% *} val=n ;;
+        *) continue ;;
+        esac
+        got=$(grep -E "^$sym=|^# $sym is not set" "$OBJ/.config" | head -n 1 || true)
+        case $got in
+        "$sym=$val") ;;
+        "# $sym is not set" | '') [ "$val" = n ] || bad+=("$sym=$val (got ${got:-nothing})") ;;
+        *) bad+=("$sym=$val (got $got)") ;;
+        esac
+    done <"$FRAGMENT"
+    [ ${#bad[@]} -eq 0 ] || die "config fragment lines without effect: ${bad[*]}"
+}
+
+build() {
+    local start=$SECONDS
+    setup_ccache
+    configure
+    log "make -j$JOBS (${CC_ARG[*]:-gcc}) in $OBJ"
+    kmake all >"$OUT/make.log" 2>&1 || {
+        tail -n 30 "$OUT/make.log" >&2
+        die "kernel build failed; log: $OUT/make.log"
+    }
+    [ -f "$OBJ/Module.symvers" ] || die "no Module.symvers: external modules cannot build"
+    cp "$OBJ/arch/x86/boot/bzImage" "$OUT/bzImage.tmp"
+    mv "$OUT/bzImage.tmp" "$OUT/bzImage"
+    log "built $(cat "$OBJ/include/config/kernel.release") in $((SECONDS - start)) s:" \
+        "$OUT/bzImage ($(du -h "$OUT/bzImage" | cut -f1))"
+}
+
+main() {
+    mkdir -p "$OUT"
+    exec 9>"$OUT/.lock"
+    flock 9   # one build at a time
+    install_host_pkgs
+    if ! VERSION=$(resolve_version); then
+        log "refreshing the bookworm package lists"
+        apt-get -q update >&2
+        VERSION=$(resolve_version) || die "no $SRC_PKG in apt's lists"
+    fi
+    [ -f "$FRAGMENT" ] || die "no config fragment $FRAGMENT"
+    local want
+    want=$(inputs)
+    if [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "$want" ] &&
+        [ -f "$OUT/bzImage" ] && [ -f "$OBJ/Module.symvers" ]; then
+        log "up to date ($SRC_PKG $VERSION)"
+        return 0
+    fi
+    if ! fetch_source; then
+        log "download failed; refreshing the package lists"
+        apt-get -q update >&2
+        VERSION=$(resolve_version) || die "no $SRC_PKG in apt's lists"
+        fetch_source || die "cannot download $SRC_PKG $VERSION"
+        want=$(inputs)
+    fi
+    if [ "$(cat "$SRC/.cram-source-version" 2>/dev/null)" != "$VERSION" ]; then
+        extract_source
+    fi
+    rm -f "$OUT/stamp"
+    sync_patches
+    build
+    echo "$want" >"$OUT/stamp"
+}
+
+main "$@"
