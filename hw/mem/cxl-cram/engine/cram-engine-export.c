@@ -249,7 +249,6 @@ bool cram_import_page(CramImport *im, const CramPageRecord *rec,
     }
     if (class_has_media(rec->cls)) {
         bool same = im->in_group && rec->group == im->group;
-
         uint64_t span = same ? im->span : CRAM_ALLOC_NEW_SPAN;
         int ret;
 
