@@ -21,15 +21,18 @@ kv() { echo "$1=$2"; }
 # dev PREFIX: the device's figures after a flush (exact), and zswap's
 dev() {
 	echo 1 >$D/flush
-	for f in media_used logical_held ratio_fp16 status headroom_pages \
+	for f in media_used logical_held ratio_fp16 headroom_pages \
 		dropped_writes poisoned_pages private_pages; do
 		kv "$1.$f" "$(cat $D/$f)"
 	done
+	set -- "$1" $(cat $D/status)
+	kv "$1.status" "$2"
+	kv "$1.memtotal_kb" "$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
 	kv "$1.refused" "$(cat $D/driver_stats/verdicts_refused)"
 	kv "$1.irqs_danger" "$(cat $D/driver_stats/irqs_danger)"
 	for f in stored_pages pool_total_size direct_stores direct_loads \
 		direct_refusals direct_fallbacks direct_load_failures \
-		direct_pages reject_compress_poor; do
+		direct_pages reject_compress_poor reject_compress_fail; do
 		kv "$1.$f" "$(cat $Z/$f)"
 	done
 }
@@ -37,6 +40,7 @@ dev() {
 # The region, given back by kmem (the guest boots with hot-added memory
 # offline), a swap device, zswap on, then the driver with a private node.
 setup() {
+	kv boot.memtotal_kb "$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
 	set -- $(cram-region)
 	kv region.node "$3"
 	if [ -e "/sys/bus/dax/drivers/kmem/$2" ]; then
