@@ -15,8 +15,20 @@ HOG=/root/cram-hog
 D=/sys/class/cxl_cram/cram0
 Z=/sys/kernel/debug/zswap
 NODES=/sys/devices/system/node
+NID=
 
 kv() { echo "$1=$2"; }
+
+# node_inuse NID: pages of the node's zones that are allocated: managed,
+# less free, less the free pages parked on per-CPU lists
+node_inuse() {
+	awk -v n="$1," '
+		/^Node/ { on = ($2 == n) }
+		on && /pages free/ { free += $3 }
+		on && $1 == "managed" { managed += $2 }
+		on && $1 == "count:" { pcp += $2 }
+		END { print managed - free - pcp }' /proc/zoneinfo
+}
 
 # dev PREFIX: the device's figures after a flush (exact), and zswap's
 dev() {
@@ -28,6 +40,7 @@ dev() {
 	set -- "$1" $(cat $D/status)
 	kv "$1.status" "$2"
 	kv "$1.memtotal_kb" "$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
+	[ -n "$NID" ] && kv "$1.node_inuse" "$(node_inuse "$NID")"
 	kv "$1.refused" "$(cat $D/driver_stats/verdicts_refused)"
 	kv "$1.irqs_danger" "$(cat $D/driver_stats/irqs_danger)"
 	for f in stored_pages pool_total_size direct_stores direct_loads \
@@ -43,6 +56,7 @@ setup() {
 	kv boot.memtotal_kb "$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
 	set -- $(cram-region)
 	kv region.node "$3"
+	NID=$3
 	if [ -e "/sys/bus/dax/drivers/kmem/$2" ]; then
 		echo "$2" >/sys/bus/dax/drivers/kmem/unbind
 		kv kmem_unbind $?

@@ -58,6 +58,12 @@ check_setup() {
         "0/$(v region.node)/$(v region.node)/1"
     check "$n: the private node is not an ordinary memory node (has_memory=$(v has_memory))" \
         "$(v has_memory)" = 0
+    # Only zswap's direct pages are in use on the node: none of the
+    # workload's own pages, though it needs more than the guest's RAM.
+    # (The free-page count lags by the per-CPU vmstat deltas: 256 pages.)
+    local used=$(v filled.node_inuse) direct=$(v filled.private_pages)
+    check "$n: nothing but direct pages on the node ($used pages in use, $direct direct)" \
+        "$used" -le $((direct + 256))
 }
 
 # After the workload exits, its entries are freed and their device pages
