@@ -111,8 +111,19 @@ teardown() {
 	kv alive yes
 }
 
+# The API's contract, checked from a module against the live private node
+contract() {
+	insmod /root/node_private_test.ko nid="$NID"
+	kv contract.load $?
+	rmmod node_private_test 2>/dev/null
+	kv contract.ok "$(dmesg | grep -c 'node_private_test: ok - ')"
+	kv contract.not_ok "$(dmesg | grep -c 'node_private_test: not ok - ')"
+	dmesg | grep 'node_private_test: not ok - '
+}
+
 direct() {
 	setup
+	contract
 	hog 384 text
 	teardown
 }
