@@ -15,21 +15,37 @@ HOG=/root/cram-hog
 D=/sys/class/cxl_cram/cram0
 Z=/sys/kernel/debug/zswap
 NODES=/sys/devices/system/node
+NID=
 
 kv() { echo "$1=$2"; }
+
+# node_inuse NID: pages of the node's zones that are allocated: managed,
+# less free, less the free pages parked on per-CPU lists
+node_inuse() {
+	awk -v n="$1," '
+		/^Node/ { on = ($2 == n) }
+		on && /pages free/ { free += $3 }
+		on && $1 == "managed" { managed += $2 }
+		on && $1 == "count:" { pcp += $2 }
+		END { print managed - free - pcp }' /proc/zoneinfo
+}
 
 # dev PREFIX: the device's figures after a flush (exact), and zswap's
 dev() {
 	echo 1 >$D/flush
-	for f in media_used logical_held ratio_fp16 status headroom_pages \
+	for f in media_used logical_held ratio_fp16 headroom_pages \
 		dropped_writes poisoned_pages private_pages; do
 		kv "$1.$f" "$(cat $D/$f)"
 	done
+	set -- "$1" $(cat $D/status)
+	kv "$1.status" "$2"
+	kv "$1.memtotal_kb" "$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
+	[ -n "$NID" ] && kv "$1.node_inuse" "$(node_inuse "$NID")"
 	kv "$1.refused" "$(cat $D/driver_stats/verdicts_refused)"
 	kv "$1.irqs_danger" "$(cat $D/driver_stats/irqs_danger)"
 	for f in stored_pages pool_total_size direct_stores direct_loads \
 		direct_refusals direct_fallbacks direct_load_failures \
-		direct_pages reject_compress_poor; do
+		direct_pages reject_compress_poor reject_compress_fail; do
 		kv "$1.$f" "$(cat $Z/$f)"
 	done
 }
@@ -37,8 +53,10 @@ dev() {
 # The region, given back by kmem (the guest boots with hot-added memory
 # offline), a swap device, zswap on, then the driver with a private node.
 setup() {
+	kv boot.memtotal_kb "$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
 	set -- $(cram-region)
 	kv region.node "$3"
+	NID=$3
 	if [ -e "/sys/bus/dax/drivers/kmem/$2" ]; then
 		echo "$2" >/sys/bus/dax/drivers/kmem/unbind
 		kv kmem_unbind $?
@@ -93,8 +111,19 @@ teardown() {
 	kv alive yes
 }
 
+# The API's contract, checked from a module against the live private node
+contract() {
+	insmod /root/node_private_test.ko nid="$NID"
+	kv contract.load $?
+	rmmod node_private_test 2>/dev/null
+	kv contract.ok "$(dmesg | grep -c 'node_private_test: ok - ')"
+	kv contract.not_ok "$(dmesg | grep -c 'node_private_test: not ok - ')"
+	dmesg | grep 'node_private_test: not ok - '
+}
+
 direct() {
 	setup
+	contract
 	hog 384 text
 	teardown
 }

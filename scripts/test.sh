@@ -37,6 +37,19 @@ run_tap() {
     failed=$((failed + bad))
 }
 
+# run_script NAME SCRIPT: a test script that prints "ok"/"not ok" lines;
+# one that prints no result at all counts as a failure.
+run_script() {
+    local log=$logdir/$1.log ok bad
+    bash "$2" >"$log" 2>&1
+    grep -E '^(ok|not ok)' "$log" | sed 's/^/   /'
+    ok=$(grep -c '^ok ' "$log")
+    bad=$(grep -c '^not ok ' "$log")
+    [ "$ok" -gt 0 ] || bad=$((bad + 1))     # built nothing, ran nothing
+    passed=$((passed + ok))
+    failed=$((failed + bad))
+}
+
 for t in "$CRAM_BUILD"/engine/test-*; do
     [ -f "$t" ] && [ -x "$t" ] || continue
     run_tap "engine-$(basename "$t")" 600 "$t"
@@ -89,23 +102,17 @@ else
     echo "   not ok guest-driver checkpatch (log: $logdir/driver-check.log)"
     failed=$((failed + 1))
 fi
-bash "$CRAM_TOP/guest-driver/test.sh" >"$logdir/driver-test.log" 2>&1
-grep -E '^(ok|not ok)' "$logdir/driver-test.log" | sed 's/^/   /'
-ok=$(grep -c '^ok ' "$logdir/driver-test.log")
-bad=$(grep -c '^not ok ' "$logdir/driver-test.log")
-[ "$ok" -gt 0 ] || bad=$((bad + 1))     # built nothing, ran nothing
-passed=$((passed + ok))
-failed=$((failed + bad))
+run_script driver-test "$CRAM_TOP/guest-driver/test.sh"
+
+# The private-node series and zswap direct nodes: our own guest kernel
+# (scripts/build-kernel.sh), the driver with private_node=1, and a workload
+# beyond the guest's RAM (direct, fallback, forced scenarios)
+echo "== zswap-direct-nodes"
+run_script zswap-test "$CRAM_TOP/guest-driver/zswap-test.sh"
 
 # cram-info: the guest tool against trixie's libcxl, figures against QMP
 echo "== cram-info"
-bash "$CRAM_TOP/tools/cram-info/test.sh" >"$logdir/cram-info-test.log" 2>&1
-grep -E '^(ok|not ok)' "$logdir/cram-info-test.log" | sed 's/^/   /'
-ok=$(grep -c '^ok ' "$logdir/cram-info-test.log")
-bad=$(grep -c '^not ok ' "$logdir/cram-info-test.log")
-[ "$ok" -gt 0 ] || bad=$((bad + 1))
-passed=$((passed + ok))
-failed=$((failed + bad))
+run_script cram-info-test "$CRAM_TOP/tools/cram-info/test.sh"
 
 # The run command's guest demo: the driver's and the device's figures agree.
 echo "== demo-guest"
