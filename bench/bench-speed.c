@@ -132,7 +132,9 @@ static CramEngine *engine_new(CramCodecId codec, uint64_t npages)
     GError *err = NULL;
     CramEngine *e = cram_engine_new(&cfg, &err);
 
-    g_assert_no_error(err);
+    if (!e) {
+        g_error("bench: %s", err->message);
+    }
     return e;
 }
 
@@ -259,8 +261,10 @@ static double mibs(uint32_t pages, uint64_t ns)
            ((double)MAX(ns, 1) / 1e9);
 }
 
-enum { T_RAW_COMP, T_RAW_SCRATCH, T_ENG_STORE, T_ENG_REWRITE, T_RAW_DECOMP, T_ENG_LOAD,
-       T__MAX };
+enum {
+    T_RAW_COMP, T_RAW_SCRATCH, T_ENG_STORE, T_ENG_REWRITE, T_RAW_DECOMP,
+    T_ENG_LOAD, T__MAX
+};
 
 void bench_speed(const BenchCorpus *c, CramCodecId codec,
                  const uint32_t *order, uint32_t n, unsigned reps,
@@ -292,10 +296,13 @@ void bench_speed(const BenchCorpus *c, CramCodecId codec,
     time_eng_store(e, c, order, n);
     for (i = 0; i < n; i++) {
         cram_engine_load(e, i, dst);
-        g_assert(memcmp(dst, bench_page(c, order[i]), CRAM_PAGE_SIZE) == 0);
-        g_assert(bench_raw_decompress(r, pk.buf + pk.off[i], pk.len[i],
-                                      dst) == 0);
-        g_assert(memcmp(dst, bench_page(c, order[i]), CRAM_PAGE_SIZE) == 0);
+        if (memcmp(dst, bench_page(c, order[i]), CRAM_PAGE_SIZE)) {
+            g_error("bench: the engine returned a wrong page");
+        }
+        if (bench_raw_decompress(r, pk.buf + pk.off[i], pk.len[i], dst) ||
+            memcmp(dst, bench_page(c, order[i]), CRAM_PAGE_SIZE)) {
+            g_error("bench: the raw codec returned a wrong page");
+        }
     }
 
     for (rep = 0; rep < reps; rep++) {
@@ -404,7 +411,9 @@ void bench_latency(const BenchCorpus *c, CramCodecId codec, unsigned rounds,
     packed_init(&pk, r, c, c->mixed, c->npages);
     cand = g_new(uint32_t, c->npages);
     for (i = 0; i < c->npages; i++) {
-        g_assert(cram_engine_store(e, i, bench_page(c, c->mixed[i])) == 0);
+        if (cram_engine_store(e, i, bench_page(c, c->mixed[i])) < 0) {
+            g_error("bench: store failed on media sized for the corpus");
+        }
         if (cram_engine_page_class(e, i) == CRAM_CLASS_COMPRESSED) {
             cand[ncand++] = i;
         }

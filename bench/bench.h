@@ -110,6 +110,13 @@ void bench_space(const BenchCorpus *c, CramCodecId codec, BenchSpace *out);
  * random filled page numbers.  @csv (may be NULL) gets a sample line every
  * 1/@samples of the run.
  */
+typedef enum BenchChurnMode {
+    BCM_ENGINE,         /* through cram_engine_store() */
+    BCM_ALLOC,          /* the same store path at allocator level */
+    BCM_ALLOC_COMPACT,  /* ... with cram_alloc_compact() */
+    BCM__MAX,
+} BenchChurnMode;
+
 typedef struct BenchChurn {
     uint64_t media_size;
     uint64_t filled_pages;
@@ -120,11 +127,15 @@ typedef struct BenchChurn {
     double end_used;
     double end_overhead;
     double max_overhead;
+    uint64_t end_media_used, end_stored;
+    uint64_t compactions, moves;    /* BCM_ALLOC_COMPACT */
+    uint64_t compact_ns;            /* time in compaction, handle walk too */
 } BenchChurn;
 
+const char *bench_churn_mode_name(BenchChurnMode mode);
 void bench_churn(const BenchCorpus *c, CramCodecId codec, uint64_t media_size,
-                 unsigned rewrites_per_page, unsigned samples, FILE *csv,
-                 BenchChurn *out);
+                 unsigned rewrites_per_page, unsigned samples,
+                 BenchChurnMode mode, FILE *csv, BenchChurn *out);
 
 /* Metadata of a 1 TiB page table and engine (bench-metadata.c). */
 typedef enum BenchPattern {

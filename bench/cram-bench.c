@@ -19,6 +19,7 @@ static int opt_reps = 9;
 static int opt_rounds = 3;
 static int opt_churn_mib = 256;
 static int opt_rewrites = 8;
+static gboolean opt_churn_check;
 static int opt_meta_max = 1000000;
 static int opt_seed = 1;
 static char *opt_codec;
@@ -37,6 +38,9 @@ static GOptionEntry entries[] = {
       "Churn: media size in MiB (default 256)", "MIB" },
     { "rewrites", 'w', 0, G_OPTION_ARG_INT, &opt_rewrites,
       "Churn: rewrites per filled page (default 8)", "N" },
+    { "churn-check", 0, 0, G_OPTION_ARG_NONE, &opt_churn_check,
+      "Churn: also run the allocator-level copy without compaction",
+      NULL },
     { "meta-max", 0, 0, G_OPTION_ARG_INT, &opt_meta_max,
       "Metadata: most pages touched (default 1000000)", "N" },
     { "codec", 'c', 0, G_OPTION_ARG_STRING, &opt_codec,
@@ -211,29 +215,55 @@ static void run_space(const BenchCorpus *c, const CramCodecId *codecs,
 static void run_churn(const BenchCorpus *c, const CramCodecId *codecs,
                       unsigned ncodecs)
 {
-    FILE *csv = csv_open("churn.csv", "codec,rewrites,rewrites_per_page,"
-                         "media_used,stored_bytes,media_size,used_frac,"
-                         "overhead,failed");
-    unsigned ci;
+    FILE *csv = csv_open("churn.csv", "codec,mode,rewrites,"
+                         "rewrites_per_page,media_used,stored_bytes,"
+                         "media_size,used_frac,overhead,failed");
+    FILE *sum = csv_open("churn-summary.csv", "codec,mode,media_size,"
+                         "filled_pages,rewrites,fill_overhead,end_overhead,"
+                         "max_overhead,failed,compactions,moves,"
+                         "compact_ns_per_rewrite");
+    unsigned ci, mode;
 
     printf("== churn: %d MiB media filled to 90%%, then %d rewrites per "
            "page of random corpus pages\n", opt_churn_mib, opt_rewrites);
-    printf("%-5s %8s %9s %8s %9s %8s %9s %9s %7s\n", "codec", "pages",
-           "rewrites", "fill-use", "fill-ovh", "end-use", "end-ovh",
-           "max-ovh", "failed");
+    printf("%-5s %-8s %8s %9s %8s %8s %8s %8s %6s %5s %8s %7s\n",
+           "codec", "mode", "pages", "rewrites", "fill-ovh", "end-use",
+           "end-ovh", "max-ovh", "failed", "cmp", "moves", "ns/rw");
     for (ci = 0; ci < ncodecs; ci++) {
-        BenchChurn ch;
+        for (mode = 0; mode < BCM__MAX; mode++) {
+            BenchChurn ch;
+            double ns;
 
-        bench_churn(c, codecs[ci], (uint64_t)opt_churn_mib << 20,
-                    opt_rewrites, 200, csv, &ch);
-        printf("%-5s %8" G_GUINT64_FORMAT " %9" G_GUINT64_FORMAT
-               " %8.4f %9.4f %8.4f %9.4f %9.4f %7" G_GUINT64_FORMAT "\n",
-               cram_codec_name(codecs[ci]), ch.filled_pages, ch.rewrites,
-               ch.fill_used, ch.fill_overhead, ch.end_used, ch.end_overhead,
-               ch.max_overhead, ch.failed);
+            if (mode == BCM_ALLOC && !opt_churn_check) {
+                continue;   /* only a cross-check of the engine figures */
+            }
+            bench_churn(c, codecs[ci], (uint64_t)opt_churn_mib << 20,
+                        opt_rewrites, 200, mode, csv, &ch);
+            ns = (double)ch.compact_ns / MAX(ch.rewrites, 1);
+            printf("%-5s %-8s %8" G_GUINT64_FORMAT " %9" G_GUINT64_FORMAT
+                   " %8.4f %8.4f %8.4f %8.4f %6" G_GUINT64_FORMAT " %5"
+                   G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT " %7.1f\n",
+                   cram_codec_name(codecs[ci]), bench_churn_mode_name(mode),
+                   ch.filled_pages, ch.rewrites, ch.fill_overhead,
+                   ch.end_used, ch.end_overhead, ch.max_overhead, ch.failed,
+                   ch.compactions, ch.moves, ns);
+            if (sum) {
+                fprintf(sum, "%s,%s,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT
+                        ",%" G_GUINT64_FORMAT ",%.5f,%.5f,%.5f,%"
+                        G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%"
+                        G_GUINT64_FORMAT ",%.1f\n",
+                        cram_codec_name(codecs[ci]),
+                        bench_churn_mode_name(mode), ch.media_size,
+                        ch.filled_pages, ch.rewrites, ch.fill_overhead,
+                        ch.end_overhead, ch.max_overhead, ch.failed,
+                        ch.compactions, ch.moves, ns);
+            }
+            fflush(stdout);
+        }
     }
     printf("\n");
     csv_close(csv);
+    csv_close(sum);
 }
 
 static void run_metadata(void)

@@ -54,6 +54,11 @@ for t in "$CRAM_BUILD"/engine/test-*; do
     [ -f "$t" ] && [ -x "$t" ] || continue
     run_tap "engine-$(basename "$t")" 600 "$t"
 done
+# The engine benchmarks on tiny inputs: they work, nothing is timed
+# (docs/performance.md has the real runs).
+run_tap bench-smoke 300 "$CRAM_BUILD/engine/bench/test-bench-smoke"
+run_tap bench-cli 300 bash "$CRAM_TOP/bench/smoke.sh" \
+    "$CRAM_BUILD/engine/bench/cram-bench"
 
 export QTEST_QEMU_BINARY=$CRAM_BUILD/qemu/qemu-system-x86_64
 run_tap qtest-cxl-cram 1200 "$CRAM_BUILD/qemu/tests/qtest/cxl-cram-test"

@@ -209,9 +209,9 @@ static void test_round_trip(gconstpointer data)
 }
 
 /*
- * Without the span groups, the destination packs the objects tighter
- * than the fragmented source: the figures would differ, and the import
- * says so and leaves the engine empty.
+ * Without the span groups (each object in a span of its own), the
+ * destination would use other media pages than the source: the figures
+ * would differ, and the import says so and leaves the engine empty.
  */
 static void test_groups_keep_media_used(void)
 {
@@ -225,7 +225,9 @@ static void test_groups_keep_media_used(void)
     load_mixed(a, 1500, 3);
     s = export_all(a);
     for (i = 0; i < s->recs->len; i++) {
-        rec_at(s, i)->group = 0;
+        if (rec_at(s, i)->data) {
+            rec_at(s, i)->group = i;
+        }
     }
     g_assert_false(import_all(b, s, &err));
     g_assert_nonnull(strstr(err->message, "media used is"));
@@ -370,6 +372,78 @@ static void no_data(CramPageRecord *r)
     r->data = NULL;
 }
 
+static void slot_far(CramPageRecord *r)
+{
+    r->slot = 4000;
+}
+
+static void slot_one(CramPageRecord *r)
+{
+    r->slot = 1;
+}
+
+static void group_on_same(CramPageRecord *r)
+{
+    r->group = 7;
+    r->slot = 3;
+}
+
+/* Two consecutive compressed records in one span group. */
+static guint find_group_pair(Stream *s)
+{
+    guint i;
+
+    for (i = 0; i + 1 < s->recs->len; i++) {
+        CramPageRecord *a = rec_at(s, i), *b = rec_at(s, i + 1);
+
+        if (a->cls == CRAM_CLASS_COMPRESSED &&
+            b->cls == CRAM_CLASS_COMPRESSED && a->group == b->group) {
+            return i;
+        }
+    }
+    g_assert_not_reached();
+}
+
+/* A compressed record of at most (or, @big, at least) @size bytes. */
+static guint find_size(Stream *s, uint32_t size, bool big)
+{
+    guint i;
+
+    for (i = 0; i < s->recs->len; i++) {
+        CramPageRecord *r = rec_at(s, i);
+
+        if (r->cls == CRAM_CLASS_COMPRESSED &&
+            (big ? r->size >= size : r->size <= size)) {
+            return i;
+        }
+    }
+    g_assert_not_reached();
+}
+
+/*
+ * Slots that cannot be the source's: one given twice in a span group, a
+ * group whose objects are of two size classes (a small object's span
+ * cannot hold one of more than half a page).
+ */
+static void bad_slots(Stream *s)
+{
+    guint i = find_group_pair(s), small = find_size(s, 256, false);
+    guint big = find_size(s, 2200, true);
+    CramPageRecord keep = *rec_at(s, i + 1);
+
+    rec_at(s, i + 1)->slot = rec_at(s, i)->slot;
+    expect_bad(s, i + 1, NULL, CRAM_CODEC_ZSTD, 8 * MiB, "is given twice");
+    *rec_at(s, i + 1) = keep;
+
+    g_assert_cmpuint(small + 1, <, s->recs->len);
+    keep = *rec_at(s, small + 1);
+    *rec_at(s, small + 1) = *rec_at(s, big);
+    rec_at(s, small + 1)->group = rec_at(s, small)->group;
+    expect_bad(s, small + 1, NULL, CRAM_CODEC_ZSTD, 8 * MiB,
+               "mixes objects of different size classes");
+    *rec_at(s, small + 1) = keep;
+}
+
 static uint8_t garbage[CRAM_PAGE_SIZE];
 static void corrupt(CramPageRecord *r)
 {
@@ -414,6 +488,16 @@ static void test_bad_records(void)
                "does not decompress to a page with lz4");
     /* more than the destination's media holds */
     expect_bad(s, comp, NULL, CRAM_CODEC_ZSTD, 256 * 1024, "no media left");
+    /* a slot beyond any span */
+    expect_bad(s, comp, slot_far, CRAM_CODEC_ZSTD, 8 * MiB,
+               "slot 4000 is beyond the span");
+    /* a raw page takes a media page of its own: slot 0 only */
+    expect_bad(s, raw, slot_one, CRAM_CODEC_ZSTD, 8 * MiB,
+               "slot 1 is beyond the span of a 4096-byte object (1 slots)");
+    /* a page without media in a span group */
+    expect_bad(s, same, group_on_same, CRAM_CODEC_ZSTD, 8 * MiB,
+               "holds no media, yet span group 7 slot 3");
+    bad_slots(s);
 
     /* a page given twice */
     g_array_append_val(s->recs, *rec_at(s, same));

@@ -30,7 +30,8 @@
 
 #define CXL_CRAM_MIG_MAGIC      0x4352414d      /* "CRAM" */
 #define CXL_CRAM_MIG_END        0x454e4421      /* "END!" */
-#define CXL_CRAM_MIG_VERSION    1
+/* 2: page records carry the object's slot in its span */
+#define CXL_CRAM_MIG_VERSION    2
 
 static const char *cxl_cram_id(CXLCramDev *cram)
 {
@@ -66,8 +67,10 @@ static uint64_t *cxl_cram_mig_stat(CramStats *st, int i)
 
 /*
  * The store: a header naming the configuration, the figures, a count,
- * then per page: index, class, flags, object size, span group, and the
- * SAME word or the object's bytes.
+ * then per page: index, class, flags, object size, span group, slot in
+ * the span, and the SAME word or the object's bytes.  Span group and slot
+ * let the destination put every object where it was, so its spans hold
+ * the same media pages: media used and the ratio come out exactly equal.
  */
 static int cxl_cram_put_store(QEMUFile *f, void *pv, size_t size,
                               const VMStateField *field, JSONWriter *vmdesc)
@@ -99,6 +102,7 @@ static int cxl_cram_put_store(QEMUFile *f, void *pv, size_t size,
         qemu_put_byte(f, rec.flags);
         qemu_put_be16(f, rec.size);
         qemu_put_be32(f, rec.group);
+        qemu_put_be16(f, rec.slot);
         if (rec.cls == CRAM_CLASS_SAME) {
             qemu_put_be64(f, rec.fill);
         } else if (rec.size) {
@@ -161,6 +165,7 @@ static int cxl_cram_get_records(CXLCramDev *cram, QEMUFile *f,
         rec.flags = qemu_get_byte(f);
         rec.size = qemu_get_be16(f);
         rec.group = qemu_get_be32(f);
+        rec.slot = qemu_get_be16(f);
         if (rec.size > CRAM_PAGE_SIZE) {
             return cxl_cram_mig_fail(cram, "record %" PRIu64 " (page %" PRIu64
                                      ") has an object of %u bytes, more "

@@ -12,43 +12,83 @@
 #include "cram-media-pages.h"
 
 #define SPAN_NONE   UINT32_MAX
-#define SLOT_NONE   UINT16_MAX
+#define PAGE_NONE   UINT32_MAX
 #define SLOT_MASK   ((1u << CRAM_HANDLE_SLOT_BITS) - 1)
+#define ID_MASK     ((1ull << (CRAM_HANDLE_CLASS_SHIFT - \
+                               CRAM_HANDLE_SLOT_BITS)) - 1)
+#define MAX_SLOTS   (CRAM_SPAN_MAX_PAGES * CRAM_PAGE_SIZE / CRAM_ALLOC_ALIGN)
 
 /*
- * Host side of a span; 32 bytes.  Slots below @bump have been handed out
- * at least once; freed ones are chained from @free_head through their
- * first two bytes in media, so a new span needs no initialisation.
+ * Host side of a span: 10 bytes, a bitmap of its slots in use (16 bits
+ * per 16 slots, the first word in the header's tail), then 4 bytes per
+ * media page of its class.  A class of at most 16 slots per span pays
+ * 12 + 4 * pages bytes a span.
+ *
+ * A span holds exactly the media pages that hold (part of) an object in
+ * use: a page is taken when a slot that reaches it is handed out, and
+ * given back as soon as no object in use lies on it.  So media used is
+ * the pages with live data on them, whatever the order of stores and
+ * frees: freeing what was added since any point returns media used to
+ * what it was at that point.
+ *
+ * @room counts the free slots that lie wholly in pages the span holds:
+ * slots that can be handed out without taking media.
  */
 typedef struct CramSpan {
-    uint32_t page[CRAM_SPAN_MAX_PAGES];
-    uint32_t prev, next;        /* partial list; @next also chains free ids */
+    uint32_t ppos;              /* index in its partial group; or free link */
     uint16_t inuse;
-    uint16_t free_head;
-    uint16_t bump;
-    uint8_t cls;
+    uint16_t room;
+    uint8_t held;               /* media pages held */
+    uint8_t group;              /* partial group; NO_GROUP when full */
+    uint16_t map[];             /* slots in use; then the page numbers */
 } CramSpan;
 
-G_STATIC_ASSERT(sizeof(CramSpan) == 32);
-/* Every slot index, and SLOT_NONE, fits in a span's 16-bit fields. */
-G_STATIC_ASSERT(CRAM_SPAN_MAX_PAGES * CRAM_PAGE_SIZE / CRAM_ALLOC_ALIGN <
-                SLOT_NONE);
+G_STATIC_ASSERT(offsetof(CramSpan, map) == 10);
+/* Every slot index fits in a span's 16-bit fields and in a handle. */
+G_STATIC_ASSERT(MAX_SLOTS <= UINT16_MAX && MAX_SLOTS <= SLOT_MASK);
+G_STATIC_ASSERT(CRAM_SPAN_MAX_PAGES <= UINT8_MAX);
 
+/*
+ * Spans with a free slot are listed in 2 * NGROUPS groups: first by
+ * whether they have room (a free slot in the pages they hold), then by
+ * fullness in NGROUPS groups of equal width.  Allocation takes from the
+ * fullest span with room, so that no page is taken while a hole exists;
+ * else from the fullest span, which takes the page its next slot needs.
+ * As in zsmalloc, sparse spans then get no new objects, drain and give
+ * their pages back, which keeps fragmentation low under churn.
+ */
+#define NGROUPS     4
+#define NO_GROUP    (2 * NGROUPS)
+
+/*
+ * Each class keeps its spans in its own array of fixed-size descriptors;
+ * the partial groups are arrays of span ids (each span knows its place,
+ * for O(1) removal).  A "direct" class holds one object per media page:
+ * the handle names the page itself and no descriptor exists.
+ */
 typedef struct CramSizeClass {
     uint32_t size;              /* slot bytes */
     uint16_t nslots;            /* per span */
     uint8_t npages;             /* media pages per span */
-    uint32_t partial;           /* spans with a free slot */
+    bool direct;                /* one slot per page: no span descriptor */
+    uint32_t stride;            /* descriptor bytes */
+    uint32_t page_off;          /* offset of the page numbers in it */
+    uint32_t nspans;            /* ids handed out */
+    uint32_t live;              /* ids in use */
+    uint64_t objs;              /* objects held */
+    uint64_t room;              /* sum of the spans' room */
+    uint32_t spans_cap;
+    uint32_t free_id;           /* recycled ids, chained through ppos */
+    uint8_t *spans;
+    uint32_t *partial[NO_GROUP];
+    uint32_t npartial[NO_GROUP];
+    uint32_t partial_cap[NO_GROUP];
 } CramSizeClass;
 
 struct CramAlloc {
     uint8_t *media;
     uint64_t media_size;
     CramMediaPages pages;
-    CramSpan *spans;
-    uint32_t nspans;            /* ids ever handed out */
-    uint32_t spans_cap;
-    uint32_t free_span;         /* recycled ids */
     CramSizeClass cls[CRAM_ALLOC_NCLASSES];
     uint8_t class_map[CRAM_ALLOC_NCLASSES];  /* size step -> serving class */
 };
@@ -67,6 +107,12 @@ bool cram_alloc_same_class(const CramAlloc *a, size_t old_size,
                            size_t new_size)
 {
     return class_of(a, old_size) == class_of(a, new_size);
+}
+
+static inline uint64_t make_handle(unsigned ci, uint64_t id, unsigned slot)
+{
+    return (uint64_t)ci << CRAM_HANDLE_CLASS_SHIFT |
+           id << CRAM_HANDLE_SLOT_BITS | slot;
 }
 
 /*
@@ -94,10 +140,15 @@ static void init_classes(CramAlloc *a)
                 best_waste = waste;
             }
         }
+        memset(c, 0, sizeof(*c));
         c->size = size;
         c->npages = best_k;
         c->nslots = best_k * CRAM_PAGE_SIZE / size;
-        c->partial = SPAN_NONE;
+        c->direct = c->npages == 1 && c->nslots == 1;
+        c->page_off = (offsetof(CramSpan, map) +
+                       (c->nslots + 15) / 16 * sizeof(uint16_t) + 3) & ~3u;
+        c->stride = c->page_off + best_k * sizeof(uint32_t);
+        c->free_id = SPAN_NONE;
 
         if (i == CRAM_ALLOC_NCLASSES - 1 ||
             c->npages != a->cls[leader].npages ||
@@ -105,6 +156,31 @@ static void init_classes(CramAlloc *a)
             leader = i;
         }
         a->class_map[i] = leader;
+    }
+}
+
+static void class_drop_arrays(CramSizeClass *c)
+{
+    unsigned g;
+
+    g_free(c->spans);
+    c->spans = NULL;
+    c->nspans = c->live = c->spans_cap = 0;
+    c->objs = c->room = 0;
+    c->free_id = SPAN_NONE;
+    for (g = 0; g < NO_GROUP; g++) {
+        g_free(c->partial[g]);
+        c->partial[g] = NULL;
+        c->npartial[g] = c->partial_cap[g] = 0;
+    }
+}
+
+static void free_classes(CramAlloc *a)
+{
+    unsigned i;
+
+    for (i = 0; i < CRAM_ALLOC_NCLASSES; i++) {
+        class_drop_arrays(&a->cls[i]);
     }
 }
 
@@ -130,7 +206,6 @@ CramAlloc *cram_alloc_new(uint64_t media_size, GError **err)
     a->media = media;
     a->media_size = media_size;
     cram_media_pages_init(&a->pages, media_size / CRAM_PAGE_SIZE);
-    a->free_span = SPAN_NONE;
     init_classes(a);
     return a;
 }
@@ -142,114 +217,516 @@ void cram_alloc_free(CramAlloc *a)
     }
     munmap(a->media, a->media_size);
     cram_media_pages_destroy(&a->pages);
-    g_free(a->spans);
+    free_classes(a);
     g_free(a);
 }
 
 void cram_alloc_reset(CramAlloc *a)
 {
-    unsigned i;
-
     /* One call for the whole media is cheap, unlike one per freed span. */
     madvise(a->media, a->media_size, MADV_DONTNEED);
     cram_media_pages_destroy(&a->pages);
     cram_media_pages_init(&a->pages, a->media_size / CRAM_PAGE_SIZE);
-    g_free(a->spans);
-    a->spans = NULL;
-    a->nspans = 0;
-    a->spans_cap = 0;
-    a->free_span = SPAN_NONE;
-    for (i = 0; i < CRAM_ALLOC_NCLASSES; i++) {
-        a->cls[i].partial = SPAN_NONE;
+    free_classes(a);
+    init_classes(a);
+}
+
+/* Small steps: the arrays stay close to their use, which is what counts. */
+static uint32_t grow_cap(uint32_t cap)
+{
+    return cap + MAX(cap / 8, 1u);
+}
+
+static inline CramSpan *span_at(const CramSizeClass *c, uint32_t id)
+{
+    return (CramSpan *)(c->spans + (size_t)id * c->stride);
+}
+
+static inline uint32_t *span_page(const CramSizeClass *c,
+                                  const CramSpan *sp)
+{
+    return (uint32_t *)((uintptr_t)sp + c->page_off);
+}
+
+static inline bool slot_used(const CramSpan *sp, unsigned slot)
+{
+    return sp->map[slot / 16] & (1u << (slot % 16));
+}
+
+/* First clear bit of @map in [lo, hi), or hi. */
+static unsigned find_free(const uint16_t *map, unsigned lo, unsigned hi)
+{
+    unsigned w = lo / 16;
+    uint32_t bits;
+
+    if (lo >= hi) {
+        return hi;
+    }
+    bits = ~(uint32_t)map[w] & (0xffffu << (lo % 16)) & 0xffffu;
+    for (;;) {
+        if (bits) {
+            unsigned s = w * 16 + __builtin_ctz(bits);
+
+            return MIN(s, hi);
+        }
+        if (++w * 16 >= hi) {
+            return hi;
+        }
+        bits = ~(uint32_t)map[w] & 0xffffu;
     }
 }
 
-static uint32_t span_id_get(CramAlloc *a)
+/* True when a slot in [lo, hi] is in use. */
+static bool any_used(const uint16_t *map, unsigned lo, unsigned hi)
 {
-    uint32_t id = a->free_span;
+    unsigned w;
 
-    if (id != SPAN_NONE) {
-        a->free_span = a->spans[id].next;
-        return id;
-    }
-    if (a->nspans == a->spans_cap) {
-        /* Amortised growth: the store path does not allocate per call. */
-        a->spans_cap = MAX(a->spans_cap * 2, 64u);
-        a->spans = g_renew(CramSpan, a->spans, a->spans_cap);
-    }
-    return a->nspans++;
-}
+    for (w = lo / 16; w <= hi / 16; w++) {
+        uint32_t m = 0xffffu;
 
-static void span_id_put(CramAlloc *a, uint32_t id)
-{
-    a->spans[id].next = a->free_span;
-    a->free_span = id;
-}
-
-static void partial_add(CramAlloc *a, CramSizeClass *c, uint32_t id)
-{
-    CramSpan *sp = &a->spans[id];
-
-    sp->prev = SPAN_NONE;
-    sp->next = c->partial;
-    if (c->partial != SPAN_NONE) {
-        a->spans[c->partial].prev = id;
-    }
-    c->partial = id;
-}
-
-static void partial_del(CramAlloc *a, CramSizeClass *c, uint32_t id)
-{
-    CramSpan *sp = &a->spans[id];
-
-    if (sp->prev != SPAN_NONE) {
-        a->spans[sp->prev].next = sp->next;
-    } else {
-        c->partial = sp->next;
-    }
-    if (sp->next != SPAN_NONE) {
-        a->spans[sp->next].prev = sp->prev;
-    }
-}
-
-/* Needs the caller to have checked that enough media pages are free. */
-static uint32_t span_new(CramAlloc *a, unsigned ci)
-{
-    CramSizeClass *c = &a->cls[ci];
-    uint32_t id = span_id_get(a);
-    CramSpan *sp = &a->spans[id];
-    unsigned k;
-
-    for (k = 0; k < c->npages; k++) {
-        if (!cram_media_pages_take(&a->pages, &sp->page[k])) {
-            g_assert_not_reached();
+        if (w == lo / 16) {
+            m &= 0xffffu << (lo % 16);
+        }
+        if (w == hi / 16) {
+            m &= (2u << (hi % 16)) - 1;
+        }
+        if (map[w] & m) {
+            return true;
         }
     }
-    for (; k < CRAM_SPAN_MAX_PAGES; k++) {
-        sp->page[k] = UINT32_MAX;
-    }
-    sp->inuse = 0;
-    sp->free_head = SLOT_NONE;
-    sp->bump = 0;
-    sp->cls = ci;
-    partial_add(a, c, id);
-    return id;
+    return false;
 }
 
-static void span_release(CramAlloc *a, uint32_t id)
+static uint32_t span_id_get(CramSizeClass *c)
 {
-    CramSpan *sp = &a->spans[id];
-    unsigned k;
+    uint32_t id = c->free_id;
 
-    for (k = 0; k < a->cls[sp->cls].npages; k++) {
-        cram_media_pages_put(&a->pages, sp->page[k]);
+    c->live++;
+    if (id != SPAN_NONE) {
+        c->free_id = span_at(c, id)->ppos;
+        return id;
     }
-    span_id_put(a, id);
+    if (c->nspans == c->spans_cap) {
+        c->spans_cap = grow_cap(c->spans_cap);
+        c->spans = g_realloc_n(c->spans, c->spans_cap, c->stride);
+    }
+    return c->nspans++;
+}
+
+static void span_id_put(CramSizeClass *c, uint32_t id)
+{
+    if (!--c->live) {
+        /* An emptied class gives its bookkeeping back, as the radix does. */
+        class_drop_arrays(c);
+        return;
+    }
+    span_at(c, id)->ppos = c->free_id;
+    c->free_id = id;
+}
+
+/* Partial group of a span with @inuse (< nslots) objects. */
+static inline unsigned group_of(const CramSizeClass *c, const CramSpan *sp)
+{
+    return (sp->room ? NGROUPS : 0) + sp->inuse * NGROUPS / c->nslots;
+}
+
+static void partial_add(CramSizeClass *c, uint32_t id)
+{
+    CramSpan *sp = span_at(c, id);
+    unsigned g = group_of(c, sp);
+
+    if (c->npartial[g] == c->partial_cap[g]) {
+        c->partial_cap[g] = grow_cap(c->partial_cap[g]);
+        c->partial[g] = g_renew(uint32_t, c->partial[g], c->partial_cap[g]);
+    }
+    sp->group = g;
+    sp->ppos = c->npartial[g];
+    c->partial[g][c->npartial[g]++] = id;
+}
+
+static void partial_del(CramSizeClass *c, uint32_t id)
+{
+    CramSpan *sp = span_at(c, id);
+    unsigned g = sp->group;
+    uint32_t pos = sp->ppos;
+    uint32_t last = c->partial[g][--c->npartial[g]];
+
+    /* Move the last entry into the hole. */
+    c->partial[g][pos] = last;
+    span_at(c, last)->ppos = pos;
+    sp->group = NO_GROUP;
+}
+
+/* After @id's inuse or room changed: list it where it now belongs. */
+static void partial_update(CramSizeClass *c, uint32_t id)
+{
+    CramSpan *sp = span_at(c, id);
+
+    if (sp->inuse == c->nslots) {
+        if (sp->group != NO_GROUP) {
+            partial_del(c, id);
+        }
+    } else if (sp->group == NO_GROUP) {
+        partial_add(c, id);
+    } else if (sp->group != group_of(c, sp)) {
+        partial_del(c, id);
+        partial_add(c, id);
+    }
 }
 
 static inline uint8_t *media_page(CramAlloc *a, uint32_t page)
 {
     return a->media + ((uint64_t)page << CRAM_PAGE_SHIFT);
+}
+
+/* The span pages a slot lies on: [*first, *last]. */
+static inline void slot_pages(const CramSizeClass *c, unsigned slot,
+                              unsigned *first, unsigned *last)
+{
+    uint32_t off = slot * c->size;
+
+    *first = off >> CRAM_PAGE_SHIFT;
+    *last = (off + c->size - 1) >> CRAM_PAGE_SHIFT;
+}
+
+/* The slots that lie (partly) on span page @k: [*lo, *hi]. */
+static inline void page_slots(const CramSizeClass *c, unsigned k,
+                              unsigned *lo, unsigned *hi)
+{
+    *lo = k * CRAM_PAGE_SIZE / c->size;
+    *hi = MIN(((k + 1) * CRAM_PAGE_SIZE - 1) / c->size, c->nslots - 1u);
+}
+
+/* Media pages that handing out @slot would take. */
+static unsigned slot_cost(const CramSizeClass *c, const CramSpan *sp,
+                          unsigned slot)
+{
+    unsigned first, last, k, n = 0;
+
+    slot_pages(c, slot, &first, &last);
+    for (k = first; k <= last; k++) {
+        n += span_page(c, sp)[k] == PAGE_NONE;
+    }
+    return n;
+}
+
+/* Adds @delta to the room of @sp for each free slot on page @k it makes. */
+static void room_adjust(CramSizeClass *c, CramSpan *sp, unsigned k,
+                        int delta)
+{
+    unsigned lo, hi, s;
+
+    page_slots(c, k, &lo, &hi);
+    for (s = lo; s <= hi; s++) {
+        if (!slot_used(sp, s) && !slot_cost(c, sp, s)) {
+            sp->room += delta;
+            c->room += delta;
+        }
+    }
+}
+
+static void page_take(CramAlloc *a, CramSizeClass *c, CramSpan *sp,
+                      unsigned k)
+{
+    if (!cram_media_pages_take(&a->pages, &span_page(c, sp)[k])) {
+        g_assert_not_reached();     /* the caller checked */
+    }
+    sp->held++;
+    room_adjust(c, sp, k, 1);
+}
+
+static void page_put(CramAlloc *a, CramSizeClass *c, CramSpan *sp,
+                     unsigned k)
+{
+    room_adjust(c, sp, k, -1);
+    cram_media_pages_put(&a->pages, span_page(c, sp)[k]);
+    span_page(c, sp)[k] = PAGE_NONE;
+    sp->held--;
+}
+
+/* Needs the caller to have checked that a media page is free. */
+static uint32_t span_new(CramSizeClass *c)
+{
+    uint32_t id = span_id_get(c);
+    CramSpan *sp = span_at(c, id);
+    unsigned k;
+
+    sp->inuse = 0;
+    sp->room = 0;
+    sp->held = 0;
+    sp->group = NO_GROUP;
+    for (k = 0; k < c->npages; k++) {
+        span_page(c, sp)[k] = PAGE_NONE;
+    }
+    memset(sp->map, 0, c->page_off - offsetof(CramSpan, map));
+    return id;
+}
+
+/*
+ * The slot to hand out from @sp: the first free one in the pages it
+ * holds if any, else its first free slot.
+ */
+static unsigned pick_slot(const CramSizeClass *c, CramSpan *sp)
+{
+    const uint16_t *map = sp->map;
+    unsigned k, lo, hi, s;
+
+    if (!sp->room) {
+        return find_free(map, 0, c->nslots);
+    }
+    for (k = 0; k < c->npages; k++) {
+        if (span_page(c, sp)[k] == PAGE_NONE) {
+            continue;
+        }
+        page_slots(c, k, &lo, &hi);
+        for (s = find_free(map, lo, hi + 1); s <= hi;
+             s = find_free(map, s + 1, hi + 1)) {
+            if (!slot_cost(c, sp, s)) {
+                return s;
+            }
+        }
+    }
+    g_assert_not_reached();
+}
+
+static inline uint8_t *slot_start(CramAlloc *a, const CramSizeClass *c,
+                                  const CramSpan *sp, unsigned slot)
+{
+    uint32_t off = slot * c->size;
+
+    return media_page(a, span_page(c, sp)[off >> CRAM_PAGE_SHIFT]) +
+           (off & (CRAM_PAGE_SIZE - 1));
+}
+
+/* Takes free slot @slot of span @id, and the pages it needs. */
+static void take_slot_at(CramAlloc *a, CramSizeClass *c, uint32_t id,
+                         unsigned slot)
+{
+    CramSpan *sp = span_at(c, id);
+    unsigned first, last, k;
+
+    g_assert(slot < c->nslots && !slot_used(sp, slot));
+    slot_pages(c, slot, &first, &last);
+    for (k = first; k <= last; k++) {
+        if (span_page(c, sp)[k] == PAGE_NONE) {
+            page_take(a, c, sp, k);
+        }
+    }
+    /* The slot is now free and in held pages: counted in room. */
+    sp->map[slot / 16] |= 1u << (slot % 16);
+    sp->room--;
+    c->room--;
+    sp->inuse++;
+    c->objs++;
+    partial_update(c, id);
+}
+
+/* Takes a free slot of span @id, and the pages it needs. */
+static unsigned take_slot(CramAlloc *a, CramSizeClass *c, uint32_t id)
+{
+    unsigned slot = pick_slot(c, span_at(c, id));
+
+    take_slot_at(a, c, id, slot);
+    return slot;
+}
+
+/*
+ * Frees @slot of span @id and gives back the pages no object in use lies
+ * on any more.  Returns true when the span is now empty: it then holds no
+ * page and the caller releases it.
+ */
+static bool put_slot(CramAlloc *a, CramSizeClass *c, uint32_t id,
+                     unsigned slot)
+{
+    CramSpan *sp = span_at(c, id);
+    uint16_t *map = sp->map;
+    unsigned first, last, k, lo, hi;
+
+    g_assert(slot < c->nslots && slot_used(sp, slot));
+    map[slot / 16] &= ~(1u << (slot % 16));
+    sp->room++;
+    c->room++;
+    sp->inuse--;
+    c->objs--;
+    slot_pages(c, slot, &first, &last);
+    for (k = first; k <= last; k++) {
+        page_slots(c, k, &lo, &hi);
+        if (!any_used(map, lo, hi)) {
+            page_put(a, c, sp, k);
+        }
+    }
+    if (!sp->inuse) {
+        g_assert(!sp->held && !sp->room);
+        return true;
+    }
+    return false;
+}
+
+static void span_release(CramSizeClass *c, uint32_t id)
+{
+    if (span_at(c, id)->group != NO_GROUP) {
+        partial_del(c, id);
+    }
+    span_id_put(c, id);
+}
+
+/*
+ * The span to allocate from: the fullest with room; else the fullest
+ * whose next slot's pages are free (normally the last span opened);
+ * SPAN_NONE when no partial span can serve.
+ */
+static uint32_t pick_span(CramAlloc *a, CramSizeClass *c)
+{
+    uint32_t free_pages = cram_media_pages_free_count(&a->pages);
+    uint32_t i, id;
+    int g;
+
+    for (g = NO_GROUP - 1; g >= NGROUPS; g--) {
+        if (c->npartial[g]) {
+            return c->partial[g][c->npartial[g] - 1];
+        }
+    }
+    if (!free_pages) {
+        return SPAN_NONE;
+    }
+    for (g = NGROUPS - 1; g >= 0; g--) {
+        for (i = c->npartial[g]; i-- > 0;) {
+            CramSpan *sp = span_at(c, c->partial[g][i]);
+
+            id = c->partial[g][i];
+            if (slot_cost(c, sp, find_free(sp->map, 0, c->nslots)) <=
+                free_pages) {
+                return id;
+            }
+        }
+    }
+    return SPAN_NONE;
+}
+
+bool cram_alloc_obj(CramAlloc *a, size_t size, uint64_t *handle)
+{
+    unsigned ci, slot;
+    CramSizeClass *c;
+    uint32_t id;
+
+    g_assert(size > 0 && size <= CRAM_PAGE_SIZE);
+    ci = class_of(a, size);
+    c = &a->cls[ci];
+    if (c->direct) {
+        uint32_t page;
+
+        if (!cram_media_pages_take(&a->pages, &page)) {
+            return false;
+        }
+        c->objs++;
+        *handle = make_handle(ci, page, 0);
+        return true;
+    }
+
+    id = pick_span(a, c);
+    if (id == SPAN_NONE) {
+        /* A new span's first slot lies in its first page. */
+        if (!cram_media_pages_free_count(&a->pages)) {
+            return false;
+        }
+        id = span_new(c);
+    }
+
+    slot = take_slot(a, c, id);
+    *handle = make_handle(ci, id, slot);
+    return true;
+}
+
+static inline CramSizeClass *handle_class(CramAlloc *a, uint64_t handle)
+{
+    uint64_t ci = handle >> CRAM_HANDLE_CLASS_SHIFT;
+
+    g_assert(ci < CRAM_ALLOC_NCLASSES && a->class_map[ci] == ci);
+    return &a->cls[ci];
+}
+
+static inline uint32_t handle_id(uint64_t handle)
+{
+    return (handle >> CRAM_HANDLE_SLOT_BITS) & ID_MASK;
+}
+
+void cram_alloc_free_obj(CramAlloc *a, uint64_t handle)
+{
+    CramSizeClass *c = handle_class(a, handle);
+    uint32_t id = handle_id(handle);
+
+    if (c->direct) {
+        g_assert(c->objs);
+        c->objs--;
+        cram_media_pages_put(&a->pages, id);
+        return;
+    }
+    g_assert(id < c->nspans);
+    if (put_slot(a, c, id, handle & SLOT_MASK)) {
+        span_release(c, id);
+    } else {
+        partial_update(c, id);
+    }
+}
+
+unsigned cram_alloc_span_slots(const CramAlloc *a, size_t size)
+{
+    const CramSizeClass *c;
+
+    g_assert(size > 0 && size <= CRAM_PAGE_SIZE);
+    c = &a->cls[class_of(a, size)];
+    return c->direct ? 1 : c->nslots;
+}
+
+int cram_alloc_obj_at(CramAlloc *a, size_t size, uint64_t span,
+                      unsigned slot, uint64_t *handle)
+{
+    unsigned ci;
+    CramSizeClass *c;
+    uint32_t id;
+
+    g_assert(size > 0 && size <= CRAM_PAGE_SIZE);
+    ci = class_of(a, size);
+    c = &a->cls[ci];
+    if (c->direct) {
+        if (slot) {
+            return -EINVAL;
+        }
+        return cram_alloc_obj(a, size, handle) ? 0 : -ENOSPC;
+    }
+    if (slot >= c->nslots) {
+        return -EINVAL;
+    }
+    if (span == CRAM_ALLOC_NEW_SPAN) {
+        unsigned first, last;
+
+        /* A new span holds no page: the slot needs all of its own. */
+        slot_pages(c, slot, &first, &last);
+        if (last - first + 1 > cram_media_pages_free_count(&a->pages)) {
+            return -ENOSPC;
+        }
+        id = span_new(c);
+    } else {
+        CramSpan *sp;
+
+        id = handle_id(span);
+        if (span >> CRAM_HANDLE_CLASS_SHIFT != ci || id >= c->nspans) {
+            return -EXDEV;
+        }
+        sp = span_at(c, id);
+        if (!sp->inuse) {
+            return -EXDEV;
+        }
+        if (slot_used(sp, slot)) {
+            return -EEXIST;
+        }
+        if (slot_cost(c, sp, slot) > cram_media_pages_free_count(&a->pages)) {
+            return -ENOSPC;
+        }
+    }
+    take_slot_at(a, c, id, slot);
+    *handle = make_handle(ci, id, slot);
+    return 0;
 }
 
 /*
@@ -261,103 +738,39 @@ typedef struct CramPieces {
     size_t len[2];
 } CramPieces;
 
-static inline CramSpan *handle_span(CramAlloc *a, uint64_t handle,
-                                    unsigned *slot)
-{
-    uint64_t id = handle >> CRAM_HANDLE_SLOT_BITS;
-    CramSpan *sp;
-
-    g_assert(id < a->nspans);
-    sp = &a->spans[id];
-    *slot = handle & SLOT_MASK;
-    g_assert(*slot < sp->bump);
-    return sp;
-}
-
-static inline uint8_t *slot_start(CramAlloc *a, CramSpan *sp, unsigned slot)
-{
-    uint32_t off = slot * a->cls[sp->cls].size;
-
-    return media_page(a, sp->page[off >> CRAM_PAGE_SHIFT]) +
-           (off & (CRAM_PAGE_SIZE - 1));
-}
-
 static void locate(CramAlloc *a, uint64_t handle, size_t size,
                    CramPieces *pc)
 {
-    unsigned slot;
-    CramSpan *sp = handle_span(a, handle, &slot);
-    uint32_t off = slot * a->cls[sp->cls].size;
-    uint32_t in_page = off & (CRAM_PAGE_SIZE - 1);
-    unsigned pi = off >> CRAM_PAGE_SHIFT;
+    CramSizeClass *c = handle_class(a, handle);
+    uint32_t id = handle_id(handle);
+    unsigned slot = handle & SLOT_MASK;
+    const CramSpan *sp;
+    uint32_t off, in_page;
+    unsigned pi;
 
-    g_assert(size <= a->cls[sp->cls].size);
-    pc->p[0] = media_page(a, sp->page[pi]) + in_page;
-    if (in_page + size <= CRAM_PAGE_SIZE) {
-        pc->len[0] = size;
-        pc->p[1] = NULL;
-        pc->len[1] = 0;
-    } else {
-        pc->len[0] = CRAM_PAGE_SIZE - in_page;
-        pc->p[1] = media_page(a, sp->page[pi + 1]);
-        pc->len[1] = size - pc->len[0];
-    }
-}
-
-bool cram_alloc_obj(CramAlloc *a, size_t size, uint64_t *handle)
-{
-    unsigned ci, slot;
-    CramSizeClass *c;
-    CramSpan *sp;
-    uint32_t id;
-
-    g_assert(size > 0 && size <= CRAM_PAGE_SIZE);
-    ci = class_of(a, size);
-    c = &a->cls[ci];
-    id = c->partial;
-    if (id == SPAN_NONE) {
-        if (cram_media_pages_free_count(&a->pages) < c->npages) {
-            return false;
-        }
-        id = span_new(a, ci);
-    }
-
-    sp = &a->spans[id];
-    if (sp->free_head != SLOT_NONE) {
-        uint16_t next;
-
-        slot = sp->free_head;
-        memcpy(&next, slot_start(a, sp, slot), sizeof(next));
-        sp->free_head = next;
-    } else {
-        slot = sp->bump++;
-    }
-    if (++sp->inuse == c->nslots) {
-        partial_del(a, c, id);
-    }
-    *handle = ((uint64_t)id << CRAM_HANDLE_SLOT_BITS) | slot;
-    return true;
-}
-
-void cram_alloc_free_obj(CramAlloc *a, uint64_t handle)
-{
-    unsigned slot;
-    CramSpan *sp = handle_span(a, handle, &slot);
-    uint32_t id = handle >> CRAM_HANDLE_SLOT_BITS;
-    CramSizeClass *c = &a->cls[sp->cls];
-    uint16_t next = sp->free_head;
-
-    g_assert(sp->inuse > 0);
-    if (sp->inuse == c->nslots) {
-        partial_add(a, c, id);
-    }
-    if (--sp->inuse == 0) {
-        partial_del(a, c, id);
-        span_release(a, id);
+    g_assert(size <= c->size);
+    pc->p[1] = NULL;
+    pc->len[1] = 0;
+    pc->len[0] = size;
+    if (c->direct) {
+        g_assert(id < a->pages.npages);
+        pc->p[0] = media_page(a, id);
         return;
     }
-    memcpy(slot_start(a, sp, slot), &next, sizeof(next));
-    sp->free_head = slot;
+    g_assert(id < c->nspans);
+    sp = span_at(c, id);
+    g_assert(slot < c->nslots);
+    off = slot * c->size;
+    in_page = off & (CRAM_PAGE_SIZE - 1);
+    pi = off >> CRAM_PAGE_SHIFT;
+    g_assert(span_page(c, sp)[pi] != PAGE_NONE);
+    pc->p[0] = media_page(a, span_page(c, sp)[pi]) + in_page;
+    if (in_page + size > CRAM_PAGE_SIZE) {
+        g_assert(span_page(c, sp)[pi + 1] != PAGE_NONE);
+        pc->len[0] = CRAM_PAGE_SIZE - in_page;
+        pc->p[1] = media_page(a, span_page(c, sp)[pi + 1]);
+        pc->len[1] = size - pc->len[0];
+    }
 }
 
 void cram_alloc_write(CramAlloc *a, uint64_t handle, const void *src,
@@ -383,6 +796,22 @@ void cram_alloc_read(CramAlloc *a, uint64_t handle, void *dst, size_t size)
     }
 }
 
+/*
+ * Asks for every cache line of [p, p + len) at once: the decompressor
+ * then reads it from cache instead of missing line after line (objects
+ * of consecutive pages are not adjacent in media, so the hardware
+ * prefetcher cannot help as it does for a packed buffer).
+ */
+static inline void prefetch_range(const uint8_t *p, size_t len)
+{
+    uintptr_t a = (uintptr_t)p & ~(uintptr_t)63;
+    uintptr_t end = (uintptr_t)p + len;
+
+    for (; a < end; a += 64) {
+        __builtin_prefetch((const void *)a);
+    }
+}
+
 const void *cram_alloc_map(CramAlloc *a, uint64_t handle, size_t size,
                            void *bounce)
 {
@@ -390,11 +819,226 @@ const void *cram_alloc_map(CramAlloc *a, uint64_t handle, size_t size,
 
     locate(a, handle, size, &pc);
     if (!pc.len[1]) {
+        prefetch_range(pc.p[0], pc.len[0]);
         return pc.p[0];
     }
+    if (pc.p[0] + pc.len[0] == pc.p[1]) {
+        /* The span's media pages happen to be adjacent: no copy. */
+        prefetch_range(pc.p[0], size);
+        return pc.p[0];
+    }
+    prefetch_range(pc.p[0], pc.len[0]);
+    prefetch_range(pc.p[1], pc.len[1]);
     memcpy(bounce, pc.p[0], pc.len[0]);
     memcpy((uint8_t *)bounce + pc.len[0], pc.p[1], pc.len[1]);
     return bounce;
+}
+
+static inline bool bit_test(const uint64_t *map, uint32_t i)
+{
+    return map[i / 64] & (1ull << (i % 64));
+}
+
+static inline void bit_set(uint64_t *map, uint32_t i)
+{
+    map[i / 64] |= 1ull << (i % 64);
+}
+
+/* The partial span with the fewest objects, among those not in @taken. */
+static uint32_t pick_source(const CramSizeClass *c, const uint64_t *taken)
+{
+    uint32_t best = SPAN_NONE, i;
+    unsigned g;
+
+    for (g = 0; g < NO_GROUP; g++) {
+        for (i = 0; i < c->npartial[g]; i++) {
+            uint32_t id = c->partial[g][i];
+
+            if (!bit_test(taken, id) &&
+                (best == SPAN_NONE ||
+                 span_at(c, id)->inuse < span_at(c, best)->inuse)) {
+                best = id;
+            }
+        }
+    }
+    return best;
+}
+
+/* The fullest partial span with room. */
+static uint32_t pick_dest(const CramSizeClass *c)
+{
+    int g;
+
+    for (g = NO_GROUP - 1; g >= NGROUPS; g--) {
+        if (c->npartial[g]) {
+            return c->partial[g][c->npartial[g] - 1];
+        }
+    }
+    return SPAN_NONE;
+}
+
+/*
+ * Moves every object of span @src, which is off the partial lists, into
+ * room of other spans, and releases @src.  The spans that receive objects
+ * are marked in @taken: they are never sources in the same pass, so an
+ * object moves at most once per pass.
+ */
+static void evacuate(CramAlloc *a, unsigned ci, uint32_t src,
+                     uint64_t *taken, CramAllocMoved moved, void *opaque)
+{
+    CramSizeClass *c = &a->cls[ci];
+    uint8_t buf[CRAM_PAGE_SIZE];
+    unsigned slot;
+
+    for (slot = 0; slot < c->nslots; slot++) {
+        uint64_t from = make_handle(ci, src, slot), to;
+        uint32_t dst;
+
+        if (!slot_used(span_at(c, src), slot)) {
+            continue;
+        }
+        dst = pick_dest(c);
+        g_assert(dst != SPAN_NONE);
+        bit_set(taken, dst);
+        to = make_handle(ci, dst, take_slot(a, c, dst));
+        /* The whole slot: the object's own size is the caller's. */
+        cram_alloc_read(a, from, buf, c->size);
+        cram_alloc_write(a, to, buf, c->size);
+        moved(opaque, from, to);
+        if (put_slot(a, c, src, slot)) {
+            break;
+        }
+    }
+    g_assert(!span_at(c, src)->inuse);
+    span_id_put(c, src);
+}
+
+uint64_t cram_alloc_compact(CramAlloc *a, CramAllocMoved moved, void *opaque)
+{
+    uint32_t used0 = a->pages.used;
+    unsigned ci;
+
+    for (ci = 0; ci < CRAM_ALLOC_NCLASSES; ci++) {
+        CramSizeClass *c = &a->cls[ci];
+        uint64_t *taken;
+
+        if (c->direct || a->class_map[ci] != ci || !c->live) {
+            continue;
+        }
+        taken = g_new0(uint64_t, (c->nspans + 63) / 64);
+        for (;;) {
+            uint32_t src = pick_source(c, taken);
+            const CramSpan *sp;
+
+            if (src == SPAN_NONE) {
+                break;
+            }
+            sp = span_at(c, src);
+            /* The other spans' room must take all of its objects. */
+            if (c->room - sp->room < sp->inuse) {
+                break;
+            }
+            bit_set(taken, src);
+            partial_del(c, src);
+            evacuate(a, ci, src, taken, moved, opaque);
+            if (!c->live) {
+                break;          /* cannot happen: objects moved elsewhere */
+            }
+        }
+        g_free(taken);
+    }
+    g_assert(a->pages.used <= used0);
+    return used0 - a->pages.used;
+}
+
+void cram_alloc_check(const CramAlloc *a)
+{
+    uint64_t pages = 0;
+    unsigned ci, k, s, g;
+    uint32_t id, i;
+
+    for (ci = 0; ci < CRAM_ALLOC_NCLASSES; ci++) {
+        const CramSizeClass *c = &a->cls[ci];
+        uint64_t objs = 0, room = 0, listed = 0;
+        uint32_t live = 0;
+        g_autofree uint8_t *is_free = g_new0(uint8_t, c->nspans + 1);
+
+        if (a->class_map[ci] != ci) {
+            g_assert(!c->live && !c->objs);
+            continue;
+        }
+        if (c->direct) {
+            pages += c->objs;
+            continue;
+        }
+        for (id = c->free_id; id != SPAN_NONE; id = span_at(c, id)->ppos) {
+            g_assert(id < c->nspans && !is_free[id]);
+            is_free[id] = 1;
+        }
+        for (id = 0; id < c->nspans; id++) {
+            const CramSpan *sp = span_at(c, id);
+            const uint32_t *pg = span_page(c, sp);
+            unsigned inuse = 0, held = 0, sroom = 0;
+
+            if (is_free[id]) {
+                continue;
+            }
+            live++;
+            for (s = 0; s < c->nslots; s++) {
+                inuse += slot_used(sp, s);
+                sroom += !slot_used(sp, s) && !slot_cost(c, sp, s);
+            }
+            for (k = 0; k < c->npages; k++) {
+                unsigned lo, hi;
+
+                page_slots(c, k, &lo, &hi);
+                /* A page is held exactly when an object in use is on it. */
+                g_assert((pg[k] != PAGE_NONE) == any_used(sp->map, lo, hi));
+                held += pg[k] != PAGE_NONE;
+            }
+            g_assert(inuse > 0 && inuse == sp->inuse);
+            g_assert(held == sp->held && sroom == sp->room);
+            g_assert(sp->group == (inuse == c->nslots ? NO_GROUP :
+                                   group_of(c, sp)));
+            if (sp->group != NO_GROUP) {
+                g_assert(c->partial[sp->group][sp->ppos] == id);
+            }
+            objs += inuse;
+            room += sroom;
+            pages += held;
+        }
+        for (g = 0; g < NO_GROUP; g++) {
+            listed += c->npartial[g];
+            for (i = 0; i < c->npartial[g]; i++) {
+                g_assert(!is_free[c->partial[g][i]]);
+            }
+        }
+        g_assert(live == c->live && objs == c->objs && room == c->room);
+        g_assert(listed <= live);
+    }
+    g_assert(pages == a->pages.used);
+}
+
+uint64_t cram_alloc_free_slot_bytes(const CramAlloc *a)
+{
+    uint64_t b = 0;
+    unsigned ci;
+
+    for (ci = 0; ci < CRAM_ALLOC_NCLASSES; ci++) {
+        b += a->cls[ci].room * a->cls[ci].size;
+    }
+    return b;
+}
+
+void cram_alloc_prefetch(CramAlloc *a, uint64_t handle, size_t size)
+{
+    CramPieces pc;
+
+    locate(a, handle, size, &pc);
+    prefetch_range(pc.p[0], pc.len[0]);
+    if (pc.len[1]) {
+        prefetch_range(pc.p[1], pc.len[1]);
+    }
 }
 
 uint64_t cram_alloc_used(const CramAlloc *a)
@@ -404,6 +1048,18 @@ uint64_t cram_alloc_used(const CramAlloc *a)
 
 uint64_t cram_alloc_meta_bytes(const CramAlloc *a)
 {
-    return sizeof(*a) + cram_media_pages_bytes(&a->pages) +
-           (uint64_t)a->spans_cap * sizeof(CramSpan);
+    uint64_t b = sizeof(*a) + cram_media_pages_bytes(&a->pages);
+    unsigned i;
+
+    for (i = 0; i < CRAM_ALLOC_NCLASSES; i++) {
+        const CramSizeClass *c = &a->cls[i];
+
+        unsigned g;
+
+        b += (uint64_t)c->spans_cap * c->stride;
+        for (g = 0; g < NO_GROUP; g++) {
+            b += (uint64_t)c->partial_cap[g] * sizeof(uint32_t);
+        }
+    }
+    return b;
 }

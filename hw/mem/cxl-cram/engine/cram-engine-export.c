@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 #include "cram-export.h"
@@ -20,6 +21,8 @@ struct CramExport {
     GArray *plain;              /* uint64_t: pages without media */
     GArray *objs;               /* CramExportObj, sorted by handle */
     guint next;
+    uint32_t group;             /* number of the current span's group */
+    uint64_t span;              /* its handle >> CRAM_HANDLE_SLOT_BITS */
     uint8_t buf[CRAM_PAGE_SIZE];
 };
 
@@ -55,6 +58,7 @@ CramExport *cram_export_new(CramEngine *e)
     CramExport *x = g_new0(CramExport, 1);
 
     x->e = e;
+    x->span = UINT64_MAX;
     x->plain = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     x->objs = g_array_sized_new(FALSE, FALSE, sizeof(CramExportObj),
                                 e->pt.held);
@@ -100,7 +104,13 @@ bool cram_export_next(CramExport *x, CramPageRecord *rec)
     } else if (class_has_media(rec->cls)) {
         g_assert(val == handle);
         rec->size = cram_meta_size(meta);
-        rec->group = handle >> CRAM_HANDLE_SLOT_BITS;
+        /* Groups are numbered in order: a span id need not fit 32 bits. */
+        if (handle >> CRAM_HANDLE_SLOT_BITS != x->span) {
+            x->span = handle >> CRAM_HANDLE_SLOT_BITS;
+            x->group++;
+        }
+        rec->group = x->group;
+        rec->slot = handle & ((1u << CRAM_HANDLE_SLOT_BITS) - 1);
         cram_alloc_read(e->alloc, handle, x->buf, rec->size);
         rec->data = x->buf;
     }
@@ -119,11 +129,9 @@ void cram_export_free(CramExport *x)
 
 struct CramImport {
     CramEngine *e;
-    GArray *fillers;            /* uint64_t handles, freed at the end */
     bool in_group;
     uint32_t group;             /* the source's group being placed */
-    uint64_t span;              /* the destination span it got */
-    uint32_t obj_size;          /* an object size of the group's class */
+    uint64_t span;              /* a handle in the span it got */
     uint8_t page[CRAM_PAGE_SIZE];
 };
 
@@ -152,32 +160,7 @@ CramImport *cram_import_new(CramEngine *e, GError **err)
     engine_empty(e);
     im = g_new0(CramImport, 1);
     im->e = e;
-    im->fillers = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     return im;
-}
-
-/*
- * The group just placed had its span to itself: fill the span's free
- * slots with placeholders (freed at the end), so that the next group of
- * the same class starts a span of its own, as it had on the source.
- */
-static void close_group(CramImport *im)
-{
-    uint64_t h;
-
-    if (!im->in_group) {
-        return;
-    }
-    im->in_group = false;
-    while (cram_alloc_obj(im->e->alloc, im->obj_size, &h)) {
-        if (h >> CRAM_HANDLE_SLOT_BITS != im->span) {
-            /* A new span: the group's one is full. */
-            cram_alloc_free_obj(im->e->alloc, h);
-            return;
-        }
-        g_array_append_val(im->fillers, h);
-    }
-    /* No media page left for a new span: the group's one is full too. */
 }
 
 static bool check_record(CramImport *im, const CramPageRecord *rec,
@@ -213,6 +196,12 @@ static bool check_record(CramImport *im, const CramPageRecord *rec,
     case CRAM_CLASS_SAME:
         if (rec->size) {
             goto bad_size;
+        }
+        if (rec->group || rec->slot) {
+            g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": class %u "
+                        "holds no media, yet span group %u slot %u",
+                        rec->page, rec->cls, rec->group, rec->slot);
+            return false;
         }
         if (rec->cls == CRAM_CLASS_SAME && !rec->fill) {
             g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": same-filled "
@@ -259,21 +248,39 @@ bool cram_import_page(CramImport *im, const CramPageRecord *rec,
         return false;
     }
     if (class_has_media(rec->cls)) {
-        if (im->in_group && rec->group != im->group) {
-            close_group(im);
-        }
-        if (!cram_alloc_obj(e->alloc, rec->size, &val)) {
+        bool same = im->in_group && rec->group == im->group;
+        uint64_t span = same ? im->span : CRAM_ALLOC_NEW_SPAN;
+        int ret;
+
+        /* A span of its own for each group, each object in its slot. */
+        ret = cram_alloc_obj_at(e->alloc, rec->size, span, rec->slot, &val);
+        if (ret == -ENOSPC) {
             g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": no media "
-                        "left (media-size %" PRIu64 ")", rec->page,
-                        e->media_size);
+                        "left (media-size %" PRIu64 ", %" PRIu64 " bytes "
+                        "free)", rec->page, e->media_size,
+                        e->media_size - cram_alloc_used(e->alloc));
+            return false;
+        } else if (ret == -EINVAL) {
+            g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": slot %u is "
+                        "beyond the span of a %u-byte object (%u slots)",
+                        rec->page, rec->slot, rec->size,
+                        cram_alloc_span_slots(e->alloc, rec->size));
+            return false;
+        } else if (ret == -EEXIST) {
+            g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": slot %u of "
+                        "span group %u is given twice", rec->page,
+                        rec->slot, rec->group);
+            return false;
+        } else if (ret) {
+            g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": span group "
+                        "%u mixes objects of different size classes "
+                        "(a %u-byte object)", rec->page, rec->group,
+                        rec->size);
             return false;
         }
-        if (!im->in_group) {
-            im->in_group = true;
-            im->group = rec->group;
-            im->span = val >> CRAM_HANDLE_SLOT_BITS;
-            im->obj_size = rec->size;
-        }
+        im->in_group = true;
+        im->group = rec->group;
+        im->span = val;
         cram_alloc_write(e->alloc, val, rec->data, rec->size);
     } else if (rec->cls == CRAM_CLASS_SAME) {
         val = rec->fill;
@@ -312,11 +319,6 @@ bool cram_import_finish(CramImport *im, const CramStats *expect,
     bool ok;
     guint i;
 
-    close_group(im);
-    for (i = 0; i < im->fillers->len; i++) {
-        cram_alloc_free_obj(e->alloc, g_array_index(im->fillers, uint64_t, i));
-    }
-    g_array_free(im->fillers, TRUE);
     g_free(im);
 
     e->stores = expect->stores;
@@ -345,6 +347,5 @@ void cram_import_abort(CramImport *im)
         return;
     }
     engine_empty(im->e);
-    g_array_free(im->fillers, TRUE);
     g_free(im);
 }

@@ -209,7 +209,8 @@ void cram_engine_unreserve(CramEngine *e)
  * Store a page encoded by another thread, using the reservation taken
  * when the page was cached dirty.  The reservation is one media page,
  * enough for the page raw, so this cannot fail: if the compressed object
- * would need a new span that does not fit, the page goes in raw.
+ * would need media pages that do not fit (a slot may reach two pages the
+ * span does not hold yet), the page goes in raw.
  */
 void cram_engine_store_reserved(CramEngine *e, uint64_t page_index,
                                 const void *src, const CramEncoded *enc)

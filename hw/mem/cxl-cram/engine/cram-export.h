@@ -5,10 +5,11 @@
  * (or poisoned page), media objects in their compressed form.  Nothing is
  * decompressed on export and nothing of the untouched capacity travels.
  *
- * Media objects are exported grouped by the span that holds them, and the
- * import gives each group a span of its own, so the destination holds the
- * same spans, partly filled the same way: media used, and so the ratio,
- * are exactly the source's.
+ * Media objects are exported grouped by the span that holds them, with
+ * their slot in it, and the import gives each group a span of its own and
+ * puts each object in the same slot, so the destination's spans hold the
+ * same media pages as the source's: media used, and so the ratio, are
+ * exactly the source's.
  *
  * The engine must not change while an export or an import is under way.
  *
@@ -30,6 +31,7 @@ typedef struct CramPageRecord {
     uint32_t size;          /* object bytes: COMPRESSED 1..3840, RAW 4096 */
     uint32_t group;         /* media objects: consecutive records with */
                             /* the same group shared one span */
+    uint32_t slot;          /* media objects: the slot in that span */
     uint64_t fill;          /* SAME: the repeated 64-bit word */
     const void *data;       /* COMPRESSED and RAW: @size bytes */
 } CramPageRecord;
