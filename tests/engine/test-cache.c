@@ -364,6 +364,101 @@ static void test_poison(void)
     cram_engine_free(e);
 }
 
+/* Wait until the worker has brought the dirty pages down to @want. */
+static CramCacheStats wait_dirty(CramCache *c, uint64_t want)
+{
+    CramCacheStats cs;
+    int i;
+
+    for (i = 0; i < 5000; i++) {
+        cram_cache_get_stats(c, &cs);
+        if (cs.dirty <= want) {
+            break;
+        }
+        g_usleep(1000);
+    }
+    return cs;
+}
+
+/*
+ * Write-back policy: a hot set of up to a quarter of the cache stays
+ * dirty (charged its worst case) and is never compressed behind the
+ * caller's back; beyond half the cache the worker writes back the
+ * oldest-queued pages, passing over once the ones used again since, and
+ * stops at a quarter.
+ */
+static void test_writeback_policy(void)
+{
+    CramEngine *e = new_engine(64 * MiB);
+    Events ev;
+    CramCache *c = new_cache(&ev, e, 64, true);
+    CramCacheStats cs;
+    CramStats st;
+    uint64_t v, p;
+    int pass;
+
+    /* 16 hot pages rewritten in many passes: no write-back at all. */
+    for (pass = 0; pass < 50; pass++) {
+        for (p = 0; p < 16; p++) {
+            v = pass * 100 + p;
+            cram_cache_write(c, (p * 7) % 16, 8 * pass, &v, 8);
+        }
+    }
+    g_usleep(20000);
+    cram_cache_get_stats(c, &cs);
+    g_assert_cmpuint(cs.dirty, ==, 16);
+    g_assert_cmpuint(cs.async_writebacks + cs.sync_writebacks, ==, 0);
+    st = stats(e, c);
+    g_assert_cmpuint(st.media_reserved, ==, 16 * CRAM_PAGE_SIZE);
+    g_assert_cmpuint(st.media_used, >=, 16 * CRAM_PAGE_SIZE);
+    cram_cache_flush(c);
+    cram_cache_invalidate_all(c);
+    cram_cache_get_stats(c, &cs);
+    g_assert_cmpuint(cs.sync_writebacks, ==, 16);
+
+    /*
+     * Under the lock, so that the worker sees the final order: hot pages
+     * 200..207 are queued first but used again between the 40 cold pages
+     * 100..139, each written once.  48 dirty pages > 32: the worker
+     * stores the 32 oldest cold ones, 100..131, and stops at 16.
+     */
+    cram_cache_lock(c);
+    for (p = 200; p < 208; p++) {
+        v = 1000 + p;
+        cram_cache_write(c, p, 0, &v, 8);
+    }
+    for (p = 100; p < 140; p++) {
+        v = 1000 + p;
+        cram_cache_write(c, p, 0, &v, 8);
+        cram_cache_write(c, 200 + p % 8, 8, &v, 8);
+    }
+    cram_cache_write(c, 139, 8, &v, 8);     /* the page in use is cold */
+    cram_cache_get_stats(c, &cs);
+    g_assert_cmpuint(cs.dirty, ==, 48);
+    cram_cache_unlock(c);
+    cs = wait_dirty(c, 16);
+    g_assert_cmpuint(cs.dirty, ==, 16);
+    g_assert_cmpuint(cs.async_writebacks, ==, 32);
+    g_assert_cmpuint(cs.sync_writebacks, ==, 16);       /* the flush's */
+    st = stats(e, c);
+    g_assert_cmpuint(st.media_reserved, ==, 16 * CRAM_PAGE_SIZE);
+
+    /* Forget the dirty pages: only what the worker stored is left. */
+    cram_cache_invalidate_all(c);
+    st = stats(e, c);
+    g_assert_cmpuint(st.media_reserved, ==, 0);
+    for (p = 100; p < 208; p++) {
+        if (p >= 140 && p < 200) {
+            continue;
+        }
+        v = 0;
+        cram_cache_read(c, p, 0, &v, 8);
+        g_assert_cmpuint(v, ==, p >= 100 && p < 132 ? 1000 + p : 0);
+    }
+    free_cache(&ev);
+    cram_engine_free(e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -373,6 +468,7 @@ int main(int argc, char **argv)
     g_test_add_func("/cache/exact-after-flush-worker",
                     test_exact_after_flush_worker);
     g_test_add_func("/cache/worker-concurrency", test_worker_concurrency);
+    g_test_add_func("/cache/writeback-policy", test_writeback_policy);
     g_test_add_func("/cache/full-media", test_full_media);
     g_test_add_func("/cache/poison", test_poison);
     return g_test_run();

@@ -8,6 +8,14 @@
  * outside it, and commits the result only if the page was not written in
  * the meantime.
  *
+ * While nothing is evicted, the worker is woken when half of the cache is
+ * dirty and writes back until a quarter is: a hot set that fits stays
+ * dirty (charged its worst case) instead of being compressed, committed
+ * and dirtied again at every pass.  Once pages are evicted (pressure), it
+ * is woken at a quarter and writes back every queued page, so that
+ * victims are clean.  Its queue is a second-chance FIFO: a page the
+ * caller went back to since it was queued is passed over once.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
@@ -30,6 +38,7 @@ typedef struct CramCacheEntry {
     bool busy;                  /* the worker is compressing a snapshot */
     bool zombie;                /* invalidated while busy */
     bool queued;                /* in the worker's queue */
+    bool referenced;            /* used again since queued: second chance */
     bool reserved;              /* holds one media page reservation */
     bool poisoned;              /* only the bytes in @written are real */
     uint8_t *written;           /* bitmap, CRAM_PAGE_SIZE bits */
@@ -60,6 +69,8 @@ struct CramCache {
     bool pending;               /* queued work since the worker looked */
     gint sleeping;              /* the worker waits for work */
     uint32_t wake_dirty;        /* dirty pages that justify waking it */
+    uint32_t keep_dirty;        /* dirty pages it leaves alone */
+    bool pressure;              /* evictions since the worker went idle */
     uint32_t *queue;            /* ring of entry indices */
     uint32_t q_head, q_len;
     CramScratch *wscratch;
@@ -187,6 +198,18 @@ static void entry_free(CramCache *c, uint32_t idx)
     c->free_head = idx;
 }
 
+/* Wake the worker if it sleeps (it only sleeps with the lock released). */
+static void worker_wake(CramCache *c)
+{
+    if (!c->thread || !g_atomic_int_get(&c->sleeping)) {
+        return;
+    }
+    g_mutex_lock(&c->wake_lock);
+    c->pending = true;
+    g_cond_signal(&c->wake);
+    g_mutex_unlock(&c->wake_lock);
+}
+
 static void worker_kick(CramCache *c, uint32_t idx)
 {
     CramCacheEntry *x = &c->ent[idx];
@@ -195,20 +218,16 @@ static void worker_kick(CramCache *c, uint32_t idx)
         return;
     }
     x->queued = true;
+    x->referenced = false;
     c->queue[(c->q_head + c->q_len) % c->n] = idx;
     c->q_len++;
     /*
      * Waking the worker costs more than compressing one page: let dirty
-     * pages gather (they are charged their worst case meanwhile), and
-     * don't wake a worker that is already running.
+     * pages gather (they are charged their worst case meanwhile).
      */
-    if (c->st.dirty < c->wake_dirty || !g_atomic_int_get(&c->sleeping)) {
-        return;
+    if (c->st.dirty >= (c->pressure ? c->keep_dirty : c->wake_dirty)) {
+        worker_wake(c);
     }
-    g_mutex_lock(&c->wake_lock);
-    c->pending = true;
-    g_cond_signal(&c->wake);
-    g_mutex_unlock(&c->wake_lock);
 }
 
 /*
@@ -309,6 +328,7 @@ static uint32_t get_entry(CramCache *c, uint64_t page)
     idx = lookup(c, page);
     if (idx != NIL) {
         c->st.hits++;
+        c->ent[idx].referenced = true;
         lru_unlink(c, idx);
         lru_push_head(c, idx);
         c->last = idx;
@@ -319,6 +339,10 @@ static uint32_t get_entry(CramCache *c, uint64_t page)
     while (c->free_head == NIL) {
         uint32_t v = pick_victim(c);
 
+        c->pressure = true;
+        if (c->ent[v].state == ENTRY_DIRTY) {
+            worker_wake(c);     /* the worker is behind: catch up */
+        }
         if (writeback(c, v)) {
             entry_free(c, v);
         }
@@ -330,6 +354,7 @@ static uint32_t get_entry(CramCache *c, uint64_t page)
     x->page = page;
     x->state = ENTRY_CLEAN;
     x->zombie = false;
+    x->referenced = false;
     x->gen = 0;
     x->poisoned = cram_engine_page_poisoned(c->e, page);
     if (x->poisoned) {
@@ -460,10 +485,13 @@ void cram_cache_unlock(CramCache *c)
     g_rec_mutex_unlock(&c->lock);
 }
 
-/* Next queued entry that still needs the worker, or NIL. */
+/*
+ * Next queued entry that still needs the worker, or NIL when the dirty
+ * pages are few enough to stay cached as they are.
+ */
 static uint32_t worker_pop(CramCache *c)
 {
-    while (c->q_len) {
+    while (c->q_len && (c->pressure || c->st.dirty > c->keep_dirty)) {
         uint32_t idx = c->queue[c->q_head];
         CramCacheEntry *x = &c->ent[idx];
 
@@ -471,10 +499,19 @@ static uint32_t worker_pop(CramCache *c)
         c->q_len--;
         x->queued = false;
         /* The page in use is queued again when the caller leaves it. */
-        if (x->state == ENTRY_DIRTY && x->reserved && !x->poisoned &&
-            idx != c->last) {
-            return idx;
+        if (x->state != ENTRY_DIRTY || !x->reserved || x->poisoned ||
+            idx == c->last) {
+            continue;
         }
+        if (x->referenced) {
+            /* Still in use: to the back of the queue, once. */
+            x->referenced = false;
+            x->queued = true;
+            c->queue[(c->q_head + c->q_len) % c->n] = idx;
+            c->q_len++;
+            continue;
+        }
+        return idx;
     }
     return NIL;
 }
@@ -493,9 +530,11 @@ static gpointer worker_main(gpointer opaque)
         g_rec_mutex_lock(&c->lock);
         idx = worker_pop(c);
         if (idx == NIL) {
+            /* Set under the lock: a caller that queues more wakes us. */
+            c->pressure = false;
+            g_atomic_int_set(&c->sleeping, 1);
             g_rec_mutex_unlock(&c->lock);
             g_mutex_lock(&c->wake_lock);
-            g_atomic_int_set(&c->sleeping, 1);
             while (!c->stop && !c->pending) {
                 g_cond_wait(&c->wake, &c->wake_lock);
             }
@@ -576,7 +615,8 @@ CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
         c->free_head = i;
     }
     if (worker) {
-        c->wake_dirty = MAX(pages / 4, 1);
+        c->wake_dirty = MAX(pages / 2, 1);
+        c->keep_dirty = pages / 4;
         c->queue = g_new(uint32_t, pages);
         c->wscratch = cram_engine_scratch_new(e);
         c->wbuf = g_malloc(CRAM_PAGE_SIZE);
