@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include "bench.h"
-#include "cram-pagetable.h"
+#include "cram-engine-internal.h"
 
 #define GiB             (1ULL << 30)
 #define NPAGES          (CRAM_MAX_CAPACITY / CRAM_PAGE_SIZE)
@@ -125,12 +125,12 @@ static uint64_t touch_index(BenchPattern pat, uint64_t k)
     }
 }
 
-static CramEngine *meta_engine(uint64_t capacity)
+static CramEngine *meta_engine_codec(uint64_t capacity, CramCodecId codec)
 {
     CramConfig cfg = {
         .capacity = capacity,
         .media_size = MIN(capacity, GiB),
-        .codec = CRAM_CODEC_LZ4,
+        .codec = codec,
     };
     GError *err = NULL;
     CramEngine *e = cram_engine_new(&cfg, &err);
@@ -139,6 +139,11 @@ static CramEngine *meta_engine(uint64_t capacity)
         g_error("bench: %s", err->message);
     }
     return e;
+}
+
+static CramEngine *meta_engine(uint64_t capacity)
+{
+    return meta_engine_codec(capacity, CRAM_CODEC_LZ4);
 }
 
 uint64_t bench_meta_empty(uint64_t capacity)
@@ -319,4 +324,96 @@ void bench_meta_report(uint64_t max_touched, bool engine, FILE *csv,
     }
     printf("   radix-ns 0: the radix would not fit in %llu MiB.\n\n",
            RADIX_BUILD_MAX >> 20);
+}
+
+void bench_metadata_real(const BenchCorpus *c, CramCodecId codec,
+                         BenchPattern pat, BenchMetaReal *points,
+                         unsigned npoints)
+{
+    CramEngine *e = meta_engine_codec(CRAM_MAX_CAPACITY, codec);
+    uint64_t base = cram_engine_metadata_bytes(e), k = 0;
+    uint64_t alloc_base = base - e->pt.bytes;
+    unsigned pi;
+
+    g_assert(!e->pt.bytes);
+    for (pi = 0; pi < npoints; pi++) {
+        BenchMetaReal *p = &points[pi];
+        CramStats st;
+
+        g_assert(pi == 0 || p->touched >= points[pi - 1].touched);
+        for (; k < p->touched; k++) {
+            const uint8_t *page = bench_page(c, c->mixed[k % c->npages]);
+
+            if (cram_engine_store(e, touch_index(pat, k), page) < 0) {
+                g_error("bench: metadata-real ran out of media");
+            }
+        }
+        cram_engine_get_stats(e, &st);
+        memset(p, 0, sizeof(*p));
+        p->touched = k;
+        p->pt_bytes = e->pt.bytes;
+        p->eng_bytes = cram_engine_metadata_bytes(e) - base;
+        p->alloc_bytes = p->eng_bytes + base - alloc_base - p->pt_bytes;
+        p->media_used = st.media_used;
+        if (k) {
+            p->pt_per_page = (double)p->pt_bytes / k;
+            p->alloc_per_page = (double)p->alloc_bytes / k;
+            p->eng_per_page = (double)p->eng_bytes / k;
+        }
+    }
+    cram_engine_free(e);
+}
+
+void bench_meta_real_report(const BenchCorpus *c, const CramCodecId *codecs,
+                            unsigned ncodecs, uint64_t max_touched,
+                            FILE *csv)
+{
+    BenchMetaReal pts[8];
+    unsigned np = 0, ci, pat, i;
+    uint64_t t;
+
+    for (t = 1000; t <= max_touched && np < G_N_ELEMENTS(pts); t *= 10) {
+        pts[np++].touched = t;
+    }
+    if (np < G_N_ELEMENTS(pts) && pts[np - 1].touched < max_touched) {
+        pts[np++].touched = max_touched;
+    }
+    printf("== metadata with real pages: the mixed corpus (%u pages) "
+           "stored in turn at the\n   pattern's pages of a 1 TiB engine, "
+           "1 GiB media.  Untouched engine: %" G_GUINT64_FORMAT
+           " bytes\n   (all allocator: bitmap of the media pages, class "
+           "table; fixed by media, not\n   capacity), subtracted below.  "
+           "B/page = growth / pages touched; target 16.\n", c->npages,
+           bench_meta_empty(CRAM_MAX_CAPACITY));
+    printf("%-5s %-10s %8s %7s %9s %7s %6s %3s %9s\n", "codec", "pattern",
+           "touched", "pt-B/p", "alloc-B/p", "engine", "target", "ok",
+           "media-MiB");
+    for (ci = 0; ci < ncodecs; ci++) {
+        for (pat = 0; pat < BP__MAX; pat++) {
+            bench_metadata_real(c, codecs[ci], pat, pts, np);
+            for (i = 0; i < np; i++) {
+                const BenchMetaReal *p = &pts[i];
+
+                printf("%-5s %-10s %8" G_GUINT64_FORMAT " %7.2f %9.2f "
+                       "%7.2f %6d %3s %9.1f\n", cram_codec_name(codecs[ci]),
+                       bench_pattern_name(pat), p->touched, p->pt_per_page,
+                       p->alloc_per_page, p->eng_per_page, 16,
+                       p->eng_per_page <= 16 ? "yes" : "NO",
+                       p->media_used / 1048576.0);
+                if (csv) {
+                    fprintf(csv, "%s,%s,%" G_GUINT64_FORMAT ",%"
+                            G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%"
+                            G_GUINT64_FORMAT ",%.3f,%.3f,%.3f,%"
+                            G_GUINT64_FORMAT "\n",
+                            cram_codec_name(codecs[ci]),
+                            bench_pattern_name(pat), p->touched, p->pt_bytes,
+                            p->alloc_bytes, p->eng_bytes, p->pt_per_page,
+                            p->alloc_per_page, p->eng_per_page,
+                            p->media_used);
+                }
+                fflush(stdout);
+            }
+        }
+    }
+    printf("\n");
 }

@@ -172,6 +172,29 @@ void bench_metadata(BenchPattern pat, bool engine, BenchMetaPoint *points,
 void bench_meta_report(uint64_t max_touched, bool engine, FILE *csv,
                        FILE *cap_csv);
 
+/*
+ * Metadata with real pages: the mixed corpus stored in turn at the
+ * pattern's page indexes of a 1 TiB engine over 1 GiB of media.  Bytes
+ * are growth beyond the untouched engine (bench_meta_empty()).
+ */
+typedef struct BenchMetaReal {
+    uint64_t touched;
+    uint64_t pt_bytes;          /* the page table (it is 0 untouched) */
+    uint64_t alloc_bytes;       /* allocator growth */
+    uint64_t eng_bytes;         /* cram_engine_metadata_bytes() growth */
+    uint64_t media_used;
+    double pt_per_page, alloc_per_page, eng_per_page;
+} BenchMetaReal;
+
+void bench_metadata_real(const BenchCorpus *c, CramCodecId codec,
+                         BenchPattern pat, BenchMetaReal *points,
+                         unsigned npoints);
+
+/* Prints the table for 1000, 10000, ... up to @max_touched pages. */
+void bench_meta_real_report(const BenchCorpus *c, const CramCodecId *codecs,
+                            unsigned ncodecs, uint64_t max_touched,
+                            FILE *csv);
+
 /* Monotonic clock in ns. */
 uint64_t bench_now_ns(void);
 

@@ -1,7 +1,8 @@
 /*
  * cram-bench: the engine against the raw codec, side by side in one run
  *
- *   cram-bench [OPTION...] [speed|latency|space|churn|metadata...]
+ *   cram-bench [OPTION...] [speed|latency|space|churn|metadata|
+ *               metadata-real...]
  *
  * Prints tables; with --csv-dir, also writes one CSV per measurement for
  * bench/plot.sh.  See docs/performance.md.
@@ -21,6 +22,7 @@ static int opt_churn_mib = 256;
 static int opt_rewrites = 8;
 static gboolean opt_churn_check;
 static int opt_meta_max = 1000000;
+static int opt_real_max = 100000;
 static int opt_seed = 1;
 static char *opt_codec;
 static char *opt_csv_dir;
@@ -43,6 +45,8 @@ static GOptionEntry entries[] = {
       NULL },
     { "meta-max", 0, 0, G_OPTION_ARG_INT, &opt_meta_max,
       "Metadata: most pages touched (default 1000000)", "N" },
+    { "real-max", 0, 0, G_OPTION_ARG_INT, &opt_real_max,
+      "Metadata-real: most pages touched (default 100000)", "N" },
     { "codec", 'c', 0, G_OPTION_ARG_STRING, &opt_codec,
       "lz4, zstd or all (default all)", "NAME" },
     { "csv-dir", 'o', 0, G_OPTION_ARG_FILENAME, &opt_csv_dir,
@@ -280,6 +284,17 @@ static void run_metadata(void)
     csv_close(cap_csv);
 }
 
+static void run_metadata_real(const BenchCorpus *c,
+                              const CramCodecId *codecs, unsigned ncodecs)
+{
+    FILE *csv = csv_open("metadata-real.csv", "codec,pattern,touched,"
+                         "pt_bytes,alloc_bytes,eng_bytes,pt_per_page,"
+                         "alloc_per_page,eng_per_page,media_used");
+
+    bench_meta_real_report(c, codecs, ncodecs, opt_real_max, csv);
+    csv_close(csv);
+}
+
 static bool want(int argc, char **argv, const char *name)
 {
     int i;
@@ -298,10 +313,11 @@ static bool want(int argc, char **argv, const char *name)
 int main(int argc, char **argv)
 {
     static const char *const tests[] = {
-        "speed", "latency", "space", "churn", "metadata", "all",
+        "speed", "latency", "space", "churn", "metadata",
+        "metadata-real", "all",
     };
     GOptionContext *ctx = g_option_context_new(
-        "[speed|latency|space|churn|metadata|all...]");
+        "[speed|latency|space|churn|metadata|metadata-real|all...]");
     CramCodecId codecs[2];
     unsigned ncodecs = 0, j;
     GError *err = NULL;
@@ -330,7 +346,7 @@ int main(int argc, char **argv)
     }
     if (opt_pages < 1 || opt_per_file < 1 || opt_reps < 1 ||
         opt_rounds < 1 || opt_churn_mib < 1 || opt_rewrites < 0 ||
-        opt_meta_max < 1000) {
+        opt_meta_max < 1000 || opt_real_max < 1000) {
         g_printerr("cram-bench: bad option value\n");
         return 2;
     }
@@ -365,6 +381,9 @@ int main(int argc, char **argv)
     }
     if (want(argc, argv, "metadata")) {
         run_metadata();
+    }
+    if (want(argc, argv, "metadata-real")) {
+        run_metadata_real(c, codecs, ncodecs);
     }
     bench_corpus_free(c);
     return 0;
