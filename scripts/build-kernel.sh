@@ -150,13 +150,14 @@ sync_patches() {
     done <<<"$(patches)"
 }
 
-# ccache, when installed, keyed on paths relative to the repository so that
-# it also hits in another checkout (a worktree) of the same sources.
+# ccache, when installed (its default cache, or $CCACHE_DIR), keyed on paths
+# relative to $OUT: src and obj are both in it, so the objects hit again
+# when the whole directory moves (another checkout, another KERNEL_OUT).
 setup_ccache() {
     CC_ARG=()
     command -v ccache >/dev/null || return 0
     CC_ARG=(CC="ccache gcc")
-    export CCACHE_BASEDIR=$CRAM_TOP CCACHE_NOHASHDIR=1
+    export CCACHE_BASEDIR=$OUT CCACHE_NOHASHDIR=1
     export CCACHE_SLOPPINESS=include_file_ctime,include_file_mtime,time_macros
 }
 
