@@ -46,7 +46,8 @@ get_checkpatch() {
 run_checkpatch() {
     local f rc=0 files=()
     for f in "$SRC"/*.c "$SRC"/*.h "$SRC"/Kbuild "$SRC"/*.sh \
-        "$TOP"/tools/cram-info/*.c "$TOP"/tools/cram-hog/*.c; do
+        "$TOP"/tools/cram-info/*.c "$TOP"/tools/cram-hog/*.c \
+        "$TOP"/tools/cram-stress/*.c; do
         files+=("$f")
     done
     for f in "${files[@]}"; do

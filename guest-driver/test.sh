@@ -30,17 +30,6 @@ fi
 STAGE=$OUT/guest-root
 . "$TOP/scripts/tap.sh"
 
-# v KEY: the value of KEY= in the current scenario's output ('' if none)
-v() {
-    sed -n "s|^$1=||p" "$RES" | tail -n 1
-}
-
-# q KEY: a figure of the QMP stats of the current scenario
-q() {
-    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
-        "$JSON" "$1"
-}
-
 # scenario NAME RUN-GUEST-OPTIONS...: boot the guest and run NAME in it
 scenario() {
     local name=$1 rc

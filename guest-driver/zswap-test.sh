@@ -23,17 +23,6 @@ OUT=$TOP/build/guest-driver-cram
 STAGE=$TOP/build/zswap-test
 . "$TOP/scripts/tap.sh"
 
-# v KEY: the value of KEY= in the current scenario's output ('' if none)
-v() {
-    sed -n "s|^$1=||p" "$RES" | tail -n 1
-}
-
-# q KEY: a figure of the device's QMP stats at the end of the scenario
-q() {
-    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
-        "$JSON" "$1" 2>/dev/null
-}
-
 # scenario NAME PROPS: boot our kernel and run NAME in it
 scenario() {
     local name=$1 props=$2 rc

@@ -1,7 +1,8 @@
 #!/bin/bash
-# Result lines for the guest test scripts, sourced by guest-driver/test.sh
-# and tools/cram-info/test.sh: "ok - ..." / "not ok - ..." lines that
-# scripts/test.sh counts, and the counters for a final summary line.
+# Result lines for the guest test scripts, sourced by guest-driver/test.sh,
+# tools/cram-info/test.sh and others: "ok - ..." / "not ok - ..." lines that
+# scripts/test.sh counts, the counters for a final summary line, and the
+# figures of a scenario (v, q).
 # shellcheck disable=SC2034
 passed=0
 failed=0
@@ -27,4 +28,15 @@ check() {
     local what=$1
     shift
     if [ "$@" ] 2>/dev/null; then ok "$what"; else not_ok "$what ($*)"; fi
+}
+
+# v KEY: the value of KEY= in the scenario's output $RES ('' if none)
+v() {
+    sed -n "s|^$1=||p" "$RES" | tail -n 1
+}
+
+# q KEY: a figure of the device's QMP stats $JSON (run-guest --stats)
+q() {
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
+        "$JSON" "$1" 2>/dev/null
 }

@@ -114,6 +114,11 @@ run_script zswap-test "$CRAM_TOP/guest-driver/zswap-test.sh"
 echo "== cram-info"
 run_script cram-info-test "$CRAM_TOP/tools/cram-info/test.sh"
 
+# Concurrency: 4 vCPUs under multi-threaded TCG write and read the device
+# through device-dax while its worker compresses; data and figures exact
+echo "== cram-stress"
+run_script cram-stress-test "$CRAM_TOP/tools/cram-stress/test.sh"
+
 # The run command's guest demo: the driver's and the device's figures agree.
 echo "== demo-guest"
 if bash "$here/demo-guest.sh" >"$logdir/demo-guest.log" 2>&1; then
