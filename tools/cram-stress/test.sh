@@ -12,7 +12,10 @@
 #    media-reserved, dropped-writes, poison 0; logical-held and media-used
 #    consistent; registers equal QMP; every page class count equals what
 #    the workload left (zero, same-filled, compressed, raw pages).
-# Usage: tools/cram-stress/test.sh   (CRAM_STRESS_SEED, CRAM_STRESS_ARGS)
+# Usage: tools/cram-stress/test.sh
+#   CRAM_STRESS_SEED: the workload's seed (default random, printed)
+#   CRAM_STRESS_ARGS: its options (default below); CRAM_STRESS_PROPS: more
+#   cxl-cram properties, e.g. cache-size=1M
 # Prints "ok"/"not ok" lines and ends with "N passed, N failed, N skipped".
 # Logs: build/test-logs/cram-stress.{out,console,json,mttcg}
 set -uo pipefail
@@ -100,7 +103,7 @@ main() {
     # cram.nomod=kmem: dax0.0 stays a device-dax, to be enabled by daxctl
     GUEST_TCG_OPTS=thread=multi "$TOP/scripts/run-guest" --smp 4 --timeout 600 \
         --append cram.nomod=kmem --add "$OUT/root" --qmp "$qmp" --stats "$JSON" \
-        --log "$LOGS/cram-stress.console" \
+        --log "$LOGS/cram-stress.console" ${CRAM_STRESS_PROPS:+--props "$CRAM_STRESS_PROPS"} \
         --cmd "cram-region && daxctl reconfigure-device -m devdax -f dax0.0 &&
                echo guest.cpus=\$(nproc) && /root/cram-stress -f -S $SEED $ARGS" \
         >"$RES" 2>&1
