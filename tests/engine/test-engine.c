@@ -519,6 +519,70 @@ static void last_page(uint64_t capacity)
     cram_engine_free(e);
 }
 
+/*
+ * Target 3 (docs/metadata.md): the engine's metadata grows by at most 16
+ * bytes a touched page, page table and allocator together, with real
+ * compressed pages of many sizes spread over 1 TiB; and it falls back to
+ * the untouched engine's when they are discarded.
+ */
+static void meta_per_page(CramCodecId codec, unsigned pattern)
+{
+    enum { N = 30000 };
+    const uint64_t mask = TiB / CRAM_PAGE_SIZE - 1;
+    CramEngine *e = new_engine(TiB, GiB, codec);
+    GRand *r = g_rand_new_with_seed(9 + pattern);
+    uint8_t *page = g_malloc(CRAM_PAGE_SIZE);
+    uint64_t meta0 = cram_engine_metadata_bytes(e);
+    double per_page;
+    uint64_t k;
+
+    for (k = 0; k < N; k++) {
+        uint64_t idx = pattern == 0 ? (k * 0x9e3779b97f4a7c15ULL) & mask :
+                       pattern == 1 ? (k * 4099) & mask : 2 * k;
+
+        switch (k % 4) {
+        case 0:
+            page_text(r, page);
+            break;
+        case 1:
+            page_random(r, page);
+            break;
+        default:
+            /* Compressed sizes all over the classes. */
+            page_partly_random(r, page, g_rand_int_range(r, 0, 3600));
+            break;
+        }
+        g_assert_cmpint(cram_engine_store(e, idx, page), ==, 0);
+    }
+    per_page = (double)(cram_engine_metadata_bytes(e) - meta0) / N;
+    if (g_test_verbose()) {
+        g_printerr("%s pattern %u: %.2f B/page\n", cram_codec_name(codec),
+                   pattern, per_page);
+    }
+    g_assert_cmpfloat(per_page, <=, 16.0);
+    for (k = 0; k < N; k++) {
+        cram_engine_discard(e, pattern == 0 ?
+                            (k * 0x9e3779b97f4a7c15ULL) & mask :
+                            pattern == 1 ? (k * 4099) & mask : 2 * k);
+    }
+    g_assert_cmpuint(cram_engine_metadata_bytes(e), ==, meta0);
+    g_free(page);
+    g_rand_free(r);
+    cram_engine_free(e);
+}
+
+static void test_meta_per_page(void)
+{
+    static const CramCodecId codecs[] = { CRAM_CODEC_LZ4, CRAM_CODEC_ZSTD };
+    unsigned ci, pattern;
+
+    for (ci = 0; ci < G_N_ELEMENTS(codecs); ci++) {
+        for (pattern = 0; pattern < 3; pattern++) {
+            meta_per_page(codecs[ci], pattern);
+        }
+    }
+}
+
 static void test_last_page(void)
 {
     last_page(TiB);
@@ -700,6 +764,7 @@ int main(int argc, char **argv)
     g_test_add_func("/engine/rewrite-no-leak", test_rewrite_no_leak);
     g_test_add_func("/engine/media-full", test_media_full);
     g_test_add_func("/engine/sparse-1tib", test_sparse_1tib);
+    g_test_add_func("/engine/meta-per-page", test_meta_per_page);
     g_test_add_func("/engine/last-page", test_last_page);
     g_test_add_func("/engine/discard-all", test_discard_all);
     g_test_add_func("/engine/counters", test_counters);

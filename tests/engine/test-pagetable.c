@@ -29,9 +29,15 @@ static uint32_t meta_for(uint64_t idx)
     return cram_meta_make(c, size, 0);
 }
 
+/* A value @meta can hold: 64 bits for SAME, CRAM_PT_VALUE_BITS else. */
+static uint64_t val_fit(uint32_t meta, uint64_t val)
+{
+    return meta == CRAM_CLASS_SAME ? val : val & CRAM_PT_VALUE_MAX;
+}
+
 static uint64_t val_for(uint64_t idx)
 {
-    return idx * 0x9e3779b97f4a7c15ULL;
+    return val_fit(meta_for(idx), idx * 0x9e3779b97f4a7c15ULL);
 }
 
 static double per_page(const CramPageTable *pt)
@@ -256,12 +262,20 @@ static void test_meta_pack(void)
 
     cram_pt_init(&pt, 1024);
     for (i = 0; i < G_N_ELEMENTS(metas); i++) {
-        cram_pt_set(&pt, i, metas[i], ~0ull - i);
+        cram_pt_set(&pt, i, metas[i], val_fit(metas[i], ~0ull - i));
     }
     for (i = 0; i < G_N_ELEMENTS(metas); i++) {
         g_assert_cmphex(cram_pt_get(&pt, i, &val), ==, metas[i]);
-        g_assert_cmphex(val, ==, ~0ull - i);
+        g_assert_cmphex(val, ==, val_fit(metas[i], ~0ull - i));
     }
+    /* A page rewritten from SAME to another class and back, in place. */
+    cram_pt_set(&pt, 1, metas[2], CRAM_PT_VALUE_MAX);
+    g_assert_cmphex(cram_pt_get(&pt, 1, &val), ==, metas[2]);
+    g_assert_cmphex(val, ==, CRAM_PT_VALUE_MAX);
+    cram_pt_set(&pt, 1, CRAM_CLASS_SAME, ~0ull);
+    g_assert_cmphex(cram_pt_get(&pt, 1, &val), ==, CRAM_CLASS_SAME);
+    g_assert_cmphex(val, ==, ~0ull);
+    cram_pt_check(&pt);
     cram_pt_destroy(&pt);
 }
 
@@ -285,7 +299,7 @@ static void foreach_cb(void *opaque, uint64_t idx, uint32_t meta,
     g_assert_cmphex(meta, ==, m->meta);
     g_assert_cmphex(*val, ==, m->val);
     /* Moved handles are updated in place. */
-    m->val = ~*val;
+    m->val = val_fit(meta, ~*val);
     *val = m->val;
     fc->seen++;
 }
@@ -339,7 +353,8 @@ static void test_model(void)
             val = 0;
         } else {
             meta = meta_for(g_rand_int(r));
-            val = (uint64_t)g_rand_int(r) << 32 | g_rand_int(r);
+            val = val_fit(meta, (uint64_t)g_rand_int(r) << 32 |
+                                g_rand_int(r));
         }
         cram_pt_set(&pt, idx, meta, val);
         if (meta) {

@@ -44,8 +44,12 @@ typedef struct CramSpan {
 } CramSpan;
 
 G_STATIC_ASSERT(offsetof(CramSpan, map) == 10);
-/* Every slot index fits in a span's 16-bit fields and in a handle. */
-G_STATIC_ASSERT(MAX_SLOTS <= UINT16_MAX && MAX_SLOTS <= SLOT_MASK);
+/* Every slot count fits in a span's 16-bit fields, every index in a handle */
+G_STATIC_ASSERT(MAX_SLOTS <= UINT16_MAX && MAX_SLOTS - 1 <= SLOT_MASK);
+/* Span ids and media pages are below the media pages: they fit in one. */
+G_STATIC_ASSERT(CRAM_MAX_CAPACITY / CRAM_PAGE_SIZE <= ID_MASK + 1);
+G_STATIC_ASSERT(CRAM_ALLOC_NCLASSES <= 1u << (CRAM_HANDLE_BITS -
+                                              CRAM_HANDLE_CLASS_SHIFT));
 G_STATIC_ASSERT(CRAM_SPAN_MAX_PAGES <= UINT8_MAX);
 
 /*
@@ -306,6 +310,7 @@ static uint32_t span_id_get(CramSizeClass *c)
         c->free_id = span_at(c, id)->ppos;
         return id;
     }
+    g_assert(c->nspans <= ID_MASK);
     if (c->nspans == c->spans_cap) {
         c->spans_cap = grow_cap(c->spans_cap);
         c->spans = g_realloc_n(c->spans, c->spans_cap, c->stride);

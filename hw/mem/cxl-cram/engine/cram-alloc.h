@@ -31,12 +31,15 @@
 #define CRAM_SPAN_MAX_PAGES     8
 
 /*
- * Handle = class << 48 | span id << 16 | slot index (slots per span are
+ * Handle = class << 40 | span id << 11 | slot index (slots per span are
  * at most 2048); for one-object-per-page classes the span id is the media
- * page and the slot 0.
+ * page and the slot 0.  A class's span ids are fewer than the media pages
+ * (every live span holds one, ids are reused), at most 2^28, so a handle
+ * fits in 48 bits: the page table keeps it in CRAM_PT_VALUE_BITS.
  */
-#define CRAM_HANDLE_SLOT_BITS   16
-#define CRAM_HANDLE_CLASS_SHIFT 48
+#define CRAM_HANDLE_SLOT_BITS   11
+#define CRAM_HANDLE_CLASS_SHIFT 40
+#define CRAM_HANDLE_BITS        48
 
 typedef struct CramAlloc CramAlloc;
 

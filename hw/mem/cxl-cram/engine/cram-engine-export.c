@@ -65,7 +65,7 @@ CramExport *cram_export_new(CramEngine *e)
     /* Only the entries held are visited: O(pages held), not capacity. */
     cram_pt_foreach(&e->pt, export_add, x);
     g_array_sort(x->plain, page_cmp);
-    /* Handles are span id << 16 | slot: this groups objects by span. */
+    /* Handles are class, span id, slot: this groups objects by span. */
     g_array_sort(x->objs, obj_cmp);
     return x;
 }

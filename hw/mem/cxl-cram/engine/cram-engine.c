@@ -16,6 +16,9 @@
 #include "cram-encode.h"
 #include "cram-error.h"
 #include "cram-pagetable.h"
+
+/* The page table keeps media handles in its narrow values. */
+G_STATIC_ASSERT(CRAM_HANDLE_BITS <= CRAM_PT_VALUE_BITS);
 #include "cram-engine-internal.h"
 
 static bool check_config(const CramConfig *cfg, GError **err)

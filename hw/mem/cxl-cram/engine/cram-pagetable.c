@@ -16,18 +16,25 @@
 #include "cram-pagetable.h"
 
 /*
- * Key: hash << 7 | 64 | slot for an entry, hash << 7 for a record, where
- * hash is a 22-bit bijection of the region number.  Shards are sorted by
- * key, so a lookup only compares keys.
+ * Key: hash << 8 | 128 | slot << 1 | same for an entry, hash << 8 for a
+ * record, where hash is a 22-bit bijection of the region number and
+ * @same (KEY_SAME) marks a SAME entry.  Shards are sorted by key, so a
+ * lookup only compares keys; the tag bit is below everything that orders
+ * them, and a lookup ignores it.
+ *
+ * An entry's 64-bit word is its packed meta << 48 | value, or, with
+ * KEY_SAME, the SAME page's whole fill word.  A record's word is its leaf.
  */
 #define HASH_BITS           22
 #define HASH_MASK           ((1u << HASH_BITS) - 1)
-#define KEY_ENTRY           CRAM_PT_REGION_PAGES
-#define KEY_REGION_SHIFT    (CRAM_PT_REGION_BITS + 1)
+#define KEY_SAME            1u
+#define KEY_SLOT_SHIFT      1
+#define KEY_ENTRY           (CRAM_PT_REGION_PAGES << KEY_SLOT_SHIFT)
+#define KEY_REGION_SHIFT    (CRAM_PT_REGION_BITS + KEY_SLOT_SHIFT + 1)
 #define KEY_EMPTY           UINT32_MAX
 #define SLOT_MASK           (CRAM_PT_REGION_PAGES - 1)
-#define SLOT_BYTES          (sizeof(uint64_t) + sizeof(uint32_t) + \
-                             sizeof(uint16_t))
+#define SLOT_BYTES          (sizeof(uint64_t) + sizeof(uint32_t))
+#define WORD_META_SHIFT     CRAM_PT_VALUE_BITS
 /* A packed meta word with this size field is a poisoned, sizeless entry. */
 #define META_POISONED       (CRAM_META_SIZE_MASK << CRAM_META_SIZE_SHIFT)
 /* A shard this full splits rather than grows. */
@@ -35,6 +42,9 @@
 
 G_STATIC_ASSERT(CRAM_MAX_CAPACITY / CRAM_PAGE_SIZE >> CRAM_PT_REGION_BITS
                 <= HASH_MASK + 1);
+/* Real keys stay below KEY_EMPTY; the packed meta fits above a value. */
+G_STATIC_ASSERT(HASH_BITS + KEY_REGION_SHIFT < 32);
+G_STATIC_ASSERT(CRAM_PT_VALUE_BITS + 16 == 64);
 
 struct CramPtShard {
     uint32_t depth;         /* top hash bits shared by its regions */
@@ -42,9 +52,8 @@ struct CramPtShard {
     uint32_t n;             /* slots in use */
     uint32_t nslots;
     uint32_t nhome;         /* homes are in [0, nhome) */
-    uint64_t *val;          /* one allocation: val, key, meta */
+    uint64_t *word;         /* one allocation: word, key */
     uint32_t *key;
-    uint16_t *meta;
 };
 
 typedef struct CramPtLeaf {
@@ -106,7 +115,12 @@ static inline uint32_t make_key(uint64_t idx, bool entry)
 {
     uint32_t key = region_hash(idx >> CRAM_PT_REGION_BITS) << KEY_REGION_SHIFT;
 
-    return entry ? key | KEY_ENTRY | (idx & SLOT_MASK) : key;
+    return entry ? key | KEY_ENTRY | (idx & SLOT_MASK) << KEY_SLOT_SHIFT : key;
+}
+
+static inline uint32_t key_slot(uint32_t key)
+{
+    return (key >> KEY_SLOT_SHIFT) & SLOT_MASK;
 }
 
 /* The hash bits below the shard's prefix, at the top of 32. */
@@ -138,6 +152,28 @@ static inline uint32_t meta_unpack(uint16_t m)
         return cram_meta_make(cram_meta_class(m), 0, CRAM_META_POISON);
     }
     return m;
+}
+
+/* An entry's word, and whether its key takes KEY_SAME. */
+static inline uint64_t word_pack(uint16_t m, uint64_t val, uint32_t *tag)
+{
+    if (m == CRAM_CLASS_SAME) {
+        *tag = KEY_SAME;
+        return val;
+    }
+    g_assert(val <= CRAM_PT_VALUE_MAX);
+    *tag = 0;
+    return (uint64_t)m << WORD_META_SHIFT | val;
+}
+
+static inline uint16_t word_meta(uint32_t key, uint64_t word)
+{
+    return key & KEY_SAME ? CRAM_CLASS_SAME : word >> WORD_META_SHIFT;
+}
+
+static inline uint64_t word_val(uint32_t key, uint64_t word)
+{
+    return key & KEY_SAME ? word : word & CRAM_PT_VALUE_MAX;
 }
 
 /*
@@ -198,9 +234,8 @@ static void pt_find(const CramPageTable *pt, uint64_t idx, PtPos *p)
     }
     home = home_of(s, key_hl(s, rec));
     if (home < s->nslots) {
-        /* The three arrays miss the cache together, not one by one. */
-        __builtin_prefetch(&s->val[home]);
-        __builtin_prefetch(&s->meta[home]);
+        /* The two arrays miss the cache together, not one by one. */
+        __builtin_prefetch(&s->word[home]);
     }
     /* A region's record sorts just before its entries. */
     i = seek(s, home, rec);
@@ -208,7 +243,7 @@ static void pt_find(const CramPageTable *pt, uint64_t idx, PtPos *p)
         p->found = FOUND_LEAF;
     } else {
         i = seek(s, i, ent);
-        if (i < s->nslots && s->key[i] == ent) {
+        if (i < s->nslots && (s->key[i] & ~KEY_SAME) == ent) {
             p->found = FOUND_ENTRY;
         }
     }
@@ -223,10 +258,10 @@ uint32_t cram_pt_get(const CramPageTable *pt, uint64_t idx, uint64_t *val)
     pt_find(pt, idx, &p);
     switch (p.found) {
     case FOUND_ENTRY:
-        *val = p.s->val[p.pos];
-        return meta_unpack(p.s->meta[p.pos]);
+        *val = word_val(p.s->key[p.pos], p.s->word[p.pos]);
+        return meta_unpack(word_meta(p.s->key[p.pos], p.s->word[p.pos]));
     case FOUND_LEAF:
-        leaf = (const CramPtLeaf *)(uintptr_t)p.s->val[p.pos];
+        leaf = (const CramPtLeaf *)(uintptr_t)p.s->word[p.pos];
         __builtin_prefetch(&leaf->meta[idx & SLOT_MASK]);
         *val = leaf->val[idx & SLOT_MASK];
         return meta_unpack(leaf->meta[idx & SLOT_MASK]);
@@ -261,9 +296,8 @@ static void shard_alloc(CramPageTable *pt, CramPtShard *s, uint32_t nhome,
     s->nslots = nslots;
     s->nhome = nhome;
     s->n = 0;
-    s->val = g_malloc(size);
-    s->key = (uint32_t *)(s->val + nslots);
-    s->meta = (uint16_t *)(s->key + nslots);
+    s->word = g_malloc(size);
+    s->key = (uint32_t *)(s->word + nslots);
     memset(s->key, 0xff, (size_t)nslots * sizeof(uint32_t));
     pt->bytes += alloc_cost(size);
 }
@@ -272,11 +306,10 @@ static void shard_free_arrays(CramPageTable *pt, CramPtShard *s)
 {
     if (s->nslots) {
         pt->bytes -= alloc_cost((size_t)s->nslots * SLOT_BYTES);
-        g_free(s->val);
+        g_free(s->word);
     }
-    s->val = NULL;
+    s->word = NULL;
     s->key = NULL;
-    s->meta = NULL;
     s->nslots = s->nhome = 0;
 }
 
@@ -284,8 +317,7 @@ static void slot_copy(CramPtShard *d, uint32_t to, const CramPtShard *s,
                       uint32_t from)
 {
     d->key[to] = s->key[from];
-    d->meta[to] = s->meta[from];
-    d->val[to] = s->val[from];
+    d->word[to] = s->word[from];
 }
 
 /*
@@ -447,7 +479,7 @@ static void shard_split(CramPageTable *pt, CramPtShard *s)
 }
 
 static bool shard_insert_at(CramPtShard *s, uint32_t pos, uint32_t key,
-                            uint16_t meta, uint64_t val)
+                            uint64_t word)
 {
     uint32_t e = pos;
 
@@ -458,11 +490,9 @@ static bool shard_insert_at(CramPtShard *s, uint32_t pos, uint32_t key,
         return false;
     }
     memmove(&s->key[pos + 1], &s->key[pos], (e - pos) * sizeof(*s->key));
-    memmove(&s->meta[pos + 1], &s->meta[pos], (e - pos) * sizeof(*s->meta));
-    memmove(&s->val[pos + 1], &s->val[pos], (e - pos) * sizeof(*s->val));
+    memmove(&s->word[pos + 1], &s->word[pos], (e - pos) * sizeof(*s->word));
     s->key[pos] = key;
-    s->meta[pos] = meta;
-    s->val[pos] = val;
+    s->word[pos] = word;
     s->n++;
     return true;
 }
@@ -524,14 +554,13 @@ static void maybe_promote(CramPageTable *pt, CramPtShard *s, uint32_t pos)
     pt->bytes += alloc_cost(sizeof(*leaf));
     pt->dense++;
     for (i = a; i < b; i++) {
-        leaf->val[s->key[i] & SLOT_MASK] = s->val[i];
-        leaf->meta[s->key[i] & SLOT_MASK] = s->meta[i];
+        leaf->val[key_slot(s->key[i])] = word_val(s->key[i], s->word[i]);
+        leaf->meta[key_slot(s->key[i])] = word_meta(s->key[i], s->word[i]);
     }
     leaf->used = b - a;
     /* The record takes the first entry's slot: same hash, same home. */
     s->key[a] = hash << KEY_REGION_SHIFT;
-    s->meta[a] = 0;
-    s->val[a] = (uintptr_t)leaf;
+    s->word[a] = (uintptr_t)leaf;
     shard_remove(s, a + 1, b - a - 1);
     maybe_shrink(pt, s);
 }
@@ -539,7 +568,8 @@ static void maybe_promote(CramPageTable *pt, CramPtShard *s, uint32_t pos)
 static void sparse_insert(CramPageTable *pt, uint64_t idx, uint16_t meta,
                           uint64_t val)
 {
-    uint32_t key = make_key(idx, true);
+    uint32_t tag, key = make_key(idx, true);
+    uint64_t word = word_pack(meta, val, &tag);
     PtPos p;
 
     for (;;) {
@@ -560,7 +590,7 @@ static void sparse_insert(CramPageTable *pt, uint64_t idx, uint16_t meta,
             }
             continue;
         }
-        if (shard_insert_at(p.s, p.pos, key, meta, val)) {
+        if (shard_insert_at(p.s, p.pos, key | tag, word)) {
             break;
         }
         shard_extend(pt, p.s);
@@ -570,7 +600,7 @@ static void sparse_insert(CramPageTable *pt, uint64_t idx, uint16_t meta,
 
 static void demote(CramPageTable *pt, PtPos *p, uint64_t idx)
 {
-    CramPtLeaf *leaf = (CramPtLeaf *)(uintptr_t)p->s->val[p->pos];
+    CramPtLeaf *leaf = (CramPtLeaf *)(uintptr_t)p->s->word[p->pos];
     uint64_t base = idx & ~(uint64_t)SLOT_MASK;
     CramPtLeaf copy = *leaf;
     unsigned i;
@@ -595,10 +625,11 @@ void cram_pt_set(CramPageTable *pt, uint64_t idx, uint32_t meta,
     PtPos p;
 
     g_assert(idx < pt->npages);
+    g_assert(!m || m == CRAM_CLASS_SAME || val <= CRAM_PT_VALUE_MAX);
     pt_find(pt, idx, &p);
     switch (p.found) {
     case FOUND_LEAF:
-        leaf = (CramPtLeaf *)(uintptr_t)p.s->val[p.pos];
+        leaf = (CramPtLeaf *)(uintptr_t)p.s->word[p.pos];
         old = leaf->meta[idx & SLOT_MASK];
         leaf->meta[idx & SLOT_MASK] = m;
         leaf->val[idx & SLOT_MASK] = m ? val : 0;
@@ -614,8 +645,10 @@ void cram_pt_set(CramPageTable *pt, uint64_t idx, uint32_t meta,
         return;
     case FOUND_ENTRY:
         if (m) {
-            p.s->meta[p.pos] = m;
-            p.s->val[p.pos] = val;
+            uint32_t tag;
+
+            p.s->word[p.pos] = word_pack(m, val, &tag);
+            p.s->key[p.pos] = (p.s->key[p.pos] & ~KEY_SAME) | tag;
             return;
         }
         shard_remove(p.s, p.pos, 1);
@@ -652,10 +685,10 @@ void cram_pt_clear_all(CramPageTable *pt)
         i += 1ull << (pt->depth - s->depth);
         for (j = 0; j < s->nslots; j++) {
             if (s->key[j] != KEY_EMPTY && !(s->key[j] & KEY_ENTRY)) {
-                g_free((void *)(uintptr_t)s->val[j]);
+                g_free((void *)(uintptr_t)s->word[j]);
             }
         }
-        g_free(s->val);
+        g_free(s->word);
         g_free(s);
     }
     g_free(pt->dir);
@@ -691,11 +724,15 @@ void cram_pt_foreach(CramPageTable *pt, CramPtFn *fn, void *opaque)
                 continue;
             }
             if (key & KEY_ENTRY) {
-                fn(opaque, base + (key & SLOT_MASK), meta_unpack(s->meta[j]),
-                   &s->val[j]);
+                uint16_t m = word_meta(key, s->word[j]);
+                uint64_t val = word_val(key, s->word[j]);
+                uint32_t tag;
+
+                fn(opaque, base + key_slot(key), meta_unpack(m), &val);
+                s->word[j] = word_pack(m, val, &tag);
                 continue;
             }
-            leaf = (CramPtLeaf *)(uintptr_t)s->val[j];
+            leaf = (CramPtLeaf *)(uintptr_t)s->word[j];
             for (m = 0; m < CRAM_PT_REGION_PAGES; m++) {
                 if (leaf->meta[m]) {
                     fn(opaque, base + m, meta_unpack(leaf->meta[m]),
@@ -753,11 +790,16 @@ void cram_pt_check(const CramPageTable *pt)
                 run = 0;
             }
             if (key & KEY_ENTRY) {
-                g_assert(s->meta[j]);
+                uint16_t m = word_meta(key, s->word[j]);
+
+                g_assert(m);
+                g_assert(!(key & KEY_SAME) == (m != CRAM_CLASS_SAME));
                 held++;
                 run++;
             } else {
-                const CramPtLeaf *leaf = (void *)(uintptr_t)s->val[j];
+                const CramPtLeaf *leaf = (void *)(uintptr_t)s->word[j];
+
+                g_assert(!(key & KEY_SAME));
                 unsigned m, u = 0;
 
                 g_assert(j + 1 == s->nslots ||

@@ -6,10 +6,12 @@
  * metadata"):
  *
  * - Pages are grouped in regions of 64.  A region's entries live in an
- *   open-addressing table (linear probing, kept sorted) of 14-byte slots:
- *   a 32-bit key (region and slot), a 16-bit packed meta word and the
- *   64-bit value.  The table is held 92-95% full and grows in steps of a
- *   few percent, which is cheap because it stays sorted.
+ *   open-addressing table (linear probing, kept sorted) of 12-byte slots:
+ *   a 32-bit key (region and slot) and a 64-bit word that packs the 16-bit
+ *   meta word with a value of CRAM_PT_VALUE_BITS; a SAME entry's value
+ *   (its fill word) takes all 64 bits, a tag bit of its key naming the
+ *   class.  The table is held 92-95% full and grows in steps of a few
+ *   percent, which is cheap because it stays sorted.
  * - A region with 48 or more entries moves to a dense leaf (10 bytes a
  *   page, indexed directly) behind a single record slot in the table; it
  *   moves back when it falls under 42.
@@ -46,6 +48,14 @@ G_STATIC_ASSERT(CRAM_PAGE_SIZE < CRAM_META_SIZE_MASK);
  * POISON, and only on an entry of size 0 (the engine's poisoned pages).
  */
 #define CRAM_META_POISON        0x1u    /* content lost: reads take poison */
+
+/*
+ * Values: a SAME entry's is any 64-bit word (the repeated word); any other
+ * entry's is at most CRAM_PT_VALUE_MAX (the engine's media handles are,
+ * see cram-alloc.h).
+ */
+#define CRAM_PT_VALUE_BITS      48
+#define CRAM_PT_VALUE_MAX       ((1ULL << CRAM_PT_VALUE_BITS) - 1)
 
 #define CRAM_PT_REGION_BITS     6
 #define CRAM_PT_REGION_PAGES    (1u << CRAM_PT_REGION_BITS)
@@ -97,13 +107,18 @@ void cram_pt_clear_all(CramPageTable *pt);
 /* Returns the meta word of @idx (0 if free) and its value in @val. */
 uint32_t cram_pt_get(const CramPageTable *pt, uint64_t idx, uint64_t *val);
 
-/* Sets an entry; @meta 0 frees it and releases memory it no longer needs. */
+/*
+ * Sets an entry; @meta 0 frees it and releases memory it no longer needs.
+ * @val is at most CRAM_PT_VALUE_MAX unless @meta is a plain SAME entry
+ * (class SAME, size 0, no flags).
+ */
 void cram_pt_set(CramPageTable *pt, uint64_t idx, uint32_t meta,
                  uint64_t val);
 
 /*
  * Calls @fn for every held entry, in no particular order.  @fn may change
- * *@val (a media handle that moved); it must not set or free entries.
+ * *@val (a media handle that moved, within the bound above); it must not
+ * set or free entries.
  */
 typedef void CramPtFn(void *opaque, uint64_t idx, uint32_t meta,
                       uint64_t *val);
