@@ -5,6 +5,9 @@
  * address space of its volatile memory backend.  cxl-cram gives it a
  * backend whose memory region is an I/O region over the whole capacity,
  * so each access lands here and nothing of the capacity is ever allocated.
+ * Guest accesses through the fixed memory window skip that second memory
+ * region dispatch: cxl-type3 calls the vmem_read/vmem_write class hooks
+ * (patches/0003) directly after decoding the address.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -150,6 +153,37 @@ static MemTxResult cxl_cram_mem_write(void *opaque, hwaddr addr,
     stq_le_p(bytes, data);
     cxl_cram_access(cram, addr, bytes, size, true);
     return MEMTX_OK;
+}
+
+/* CXLType3Class hooks: the same, without a memory region dispatch */
+static MemTxResult cxl_cram_vmem_read(CXLType3Dev *ct3d, uint64_t dpa,
+                                      void *buf, unsigned size,
+                                      MemTxAttrs attrs)
+{
+    CXLCramDev *cram = container_of(ct3d, CXLCramDev, parent_obj);
+
+    if (cxl_cram_access(cram, dpa, buf, size, false) && cram->poison_mce) {
+        cxl_cram_raise_mce(cram, dpa);
+    }
+    return MEMTX_OK;
+}
+
+static MemTxResult cxl_cram_vmem_write(CXLType3Dev *ct3d, uint64_t dpa,
+                                       const void *buf, unsigned size,
+                                       MemTxAttrs attrs)
+{
+    CXLCramDev *cram = container_of(ct3d, CXLCramDev, parent_obj);
+
+    cxl_cram_access(cram, dpa, (uint8_t *)buf, size, true);
+    return MEMTX_OK;
+}
+
+void cxl_cram_datapath_class_init(ObjectClass *oc)
+{
+    CXLType3Class *cvc = CXL_TYPE3_CLASS(oc);
+
+    cvc->vmem_read = cxl_cram_vmem_read;
+    cvc->vmem_write = cxl_cram_vmem_write;
 }
 
 static const MemoryRegionOps cxl_cram_mem_ops = {

@@ -180,6 +180,7 @@ static void cxl_cram_class_init(ObjectClass *oc, void *data)
     dc->vmsd = &vmstate_cxl_cram;
     device_class_set_props(dc, cxl_cram_props);
     cxl_cram_stats_class_init(oc);
+    cxl_cram_datapath_class_init(oc);
     cc->cmd_set = cxl_cram_mailbox_cmd_set();
 }
 

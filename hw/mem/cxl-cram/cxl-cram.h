@@ -78,6 +78,7 @@ struct CXLCramClass {
 /* cxl-cram-datapath.c */
 bool cxl_cram_memory_init(CXLCramDev *cram, Error **errp);
 void cxl_cram_memory_fini(CXLCramDev *cram);
+void cxl_cram_datapath_class_init(ObjectClass *oc);
 void cxl_cram_sync(CXLCramDev *cram);
 void cxl_cram_flush(CXLCramDev *cram);
 void cxl_cram_invalidate(CXLCramDev *cram, uint64_t first, uint64_t n);
