@@ -16,6 +16,9 @@
 # this script are those of build/kernel/stamp.  When only the patches
 # change, the old series is reversed, the new one applied, and make is
 # incremental.  ccache is used when installed.
+#
+# Environment: KERNEL_OUT (instead of build/kernel), KERNEL_PATCHES (a
+# directory of *.patch instead of guest-driver/kernel), KERNEL_JOBS (-j).
 set -euo pipefail
 # shellcheck source=scripts/apt-local.sh
 . "$(dirname "$0")/apt-local.sh"
@@ -26,6 +29,7 @@ OBJ=$OUT/obj
 APPLIED=$OUT/applied            # copies of the patches applied to $SRC
 DL=$CRAM_CACHE/kernel-dl
 KDIR=$CRAM_TOP/guest-driver/kernel
+PATCH_DIR=${KERNEL_PATCHES:-$KDIR}    # another series, for trying one out
 FRAGMENT=$KDIR/cram.config
 SRC_PKG=linux-source-6.12
 HOST_PKGS=(build-essential libelf-dev libssl-dev bc flex bison xz-utils patch)
@@ -59,7 +63,7 @@ resolve_version() {
 # The patch series, in order.
 patches() {
     local f
-    for f in "$KDIR"/*.patch; do
+    for f in "$PATCH_DIR"/*.patch; do
         [ -f "$f" ] && echo "$f"
     done
     return 0
@@ -104,50 +108,55 @@ extract_source() {
     mv "$tmp" "$SRC"
 }
 
-# Reverse the applied series (last first).  Fails if the tree was changed.
+# Reverse the applied patches after the first KEEP ones (last first).
+# Fails if the tree does not reverse cleanly (someone edited it).
 unapply_patches() {
-    local names=() i
+    local keep=$1 names=() i
     [ -f "$APPLIED/series" ] || return 0
     mapfile -t names <"$APPLIED/series"
-    for ((i = ${#names[@]} - 1; i >= 0; i--)); do
-        [ -n "${names[i]}" ] || continue
+    for ((i = ${#names[@]} - 1; i >= keep; i--)); do
         log "reversing ${names[i]}"
         patch -d "$SRC" -p1 -R -s --batch --dry-run -i "$APPLIED/${names[i]}" >/dev/null ||
             return 1
         patch -d "$SRC" -p1 -R -s --batch --no-backup-if-mismatch -i "$APPLIED/${names[i]}"
         rm -f "$APPLIED/${names[i]}"
-        printf '%s\n' "${names[@]:0:i}" | grep . >"$APPLIED/series.new" || true
-        mv "$APPLIED/series.new" "$APPLIED/series"
+        if [ "$i" -gt 0 ]; then
+            printf '%s\n' "${names[@]:0:i}" >"$APPLIED/series.new"
+            mv "$APPLIED/series.new" "$APPLIED/series"
+        else
+            rm -f "$APPLIED/series"
+        fi
     done
-    rm -f "$APPLIED/series"
 }
 
-# Bring $SRC to source + the current series, touching only what changes.
+# Bring $SRC to source + the current series, touching only what changes:
+# the patches that the applied series and the current one share at their
+# start (same contents) stay; the rest of the old series is reversed and
+# the rest of the new one applied.
 sync_patches() {
-    local f name want have
-    want=$(patches | while read -r f; do [ -z "$f" ] || sha256sum "$f" | cut -d' ' -f1; done)
-    have=''
-    if [ -f "$APPLIED/series" ]; then
-        have=$(while read -r name; do
-            sha256sum "$APPLIED/$name" | cut -d' ' -f1
-        done <"$APPLIED/series")
-    fi
-    [ "$want" = "$have" ] && return 0
-    if ! unapply_patches; then
+    local f name want=() have=() keep=0 i
+    mapfile -t want < <(patches)
+    if [ -f "$APPLIED/series" ]; then mapfile -t have <"$APPLIED/series"; fi
+    while [ "$keep" -lt ${#want[@]} ] && [ "$keep" -lt ${#have[@]} ] &&
+        cmp -s "${want[keep]}" "$APPLIED/${have[keep]}"; do
+        keep=$((keep + 1))
+    done
+    [ "$keep" -eq ${#want[@]} ] && [ "$keep" -eq ${#have[@]} ] && return 0
+    if ! unapply_patches "$keep"; then
         log "the applied patches do not reverse cleanly: unpacking the source again"
         extract_source
+        keep=0
     fi
     mkdir -p "$APPLIED"
-    while read -r f; do
-        [ -n "$f" ] || continue
-        name=${f##*/}
+    for ((i = keep; i < ${#want[@]}; i++)); do
+        f=${want[i]} name=${want[i]##*/}
         log "applying $name"
         patch -d "$SRC" -p1 -s --batch --forward --dry-run -i "$f" >/dev/null ||
             die "$name does not apply to $SRC_PKG $VERSION (plus the patches before it)"
         patch -d "$SRC" -p1 -s --batch --forward --no-backup-if-mismatch -i "$f"
         cp "$f" "$APPLIED/$name"
         echo "$name" >>"$APPLIED/series"
-    done <<<"$(patches)"
+    done
 }
 
 # ccache, when installed (its default cache, or $CCACHE_DIR), keyed on paths
