@@ -411,6 +411,18 @@ static void test_writeback_policy(void)
     st = stats(e, c);
     g_assert_cmpuint(st.media_reserved, ==, 16 * CRAM_PAGE_SIZE);
     g_assert_cmpuint(st.media_used, >=, 16 * CRAM_PAGE_SIZE);
+
+    /* Evicting clean cold pages around it does not disturb it either. */
+    for (p = 1000; p < 1200; p++) {
+        cram_cache_read(c, p, 0, &v, 8);
+        v = p;
+        cram_cache_write(c, p % 16, 0, &v, 8);
+    }
+    g_usleep(20000);
+    cram_cache_get_stats(c, &cs);
+    g_assert_cmpuint(cs.misses, >=, 200);
+    g_assert_cmpuint(cs.dirty, ==, 16);
+    g_assert_cmpuint(cs.async_writebacks + cs.sync_writebacks, ==, 0);
     cram_cache_flush(c);
     cram_cache_invalidate_all(c);
     cram_cache_get_stats(c, &cs);
@@ -459,6 +471,44 @@ static void test_writeback_policy(void)
     cram_engine_free(e);
 }
 
+/*
+ * Pressure: once dirty pages reach the cold end of the LRU list (here
+ * because the worker could not run), the worker writes back every queued
+ * page, down to the one in use.
+ */
+static void test_writeback_pressure(void)
+{
+    CramEngine *e = new_engine(64 * MiB);
+    Events ev;
+    CramCache *c = new_cache(&ev, e, 64, true);
+    CramCacheStats cs;
+    CramStats st;
+    uint64_t v, p;
+
+    cram_cache_lock(c);
+    for (p = 0; p < 100; p++) {
+        v = p + 1;
+        cram_cache_write(c, p, 0, &v, 8);
+    }
+    cram_cache_get_stats(c, &cs);
+    g_assert_cmpuint(cs.sync_writebacks, ==, 100 - 64);    /* the victims */
+    g_assert_cmpuint(cs.dirty, ==, 64);
+    cram_cache_unlock(c);
+    cs = wait_dirty(c, 1);
+    g_assert_cmpuint(cs.dirty, ==, 1);                      /* page 99 */
+    g_assert_cmpuint(cs.async_writebacks, ==, 63);
+    st = stats(e, c);
+    g_assert_cmpuint(st.media_reserved, ==, CRAM_PAGE_SIZE);
+    cram_cache_flush(c);
+    cram_cache_invalidate_all(c);
+    for (p = 0; p < 100; p++) {
+        cram_cache_read(c, p, 0, &v, 8);
+        g_assert_cmpuint(v, ==, p + 1);
+    }
+    free_cache(&ev);
+    cram_engine_free(e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -469,6 +519,7 @@ int main(int argc, char **argv)
                     test_exact_after_flush_worker);
     g_test_add_func("/cache/worker-concurrency", test_worker_concurrency);
     g_test_add_func("/cache/writeback-policy", test_writeback_policy);
+    g_test_add_func("/cache/writeback-pressure", test_writeback_pressure);
     g_test_add_func("/cache/full-media", test_full_media);
     g_test_add_func("/cache/poison", test_poison);
     return g_test_run();

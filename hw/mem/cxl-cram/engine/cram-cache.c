@@ -8,13 +8,14 @@
  * outside it, and commits the result only if the page was not written in
  * the meantime.
  *
- * While nothing is evicted, the worker is woken when half of the cache is
- * dirty and writes back until a quarter is: a hot set that fits stays
- * dirty (charged its worst case) instead of being compressed, committed
- * and dirtied again at every pass.  Once pages are evicted (pressure), it
- * is woken at a quarter and writes back every queued page, so that
- * victims are clean.  Its queue is a second-chance FIFO: a page the
- * caller went back to since it was queued is passed over once.
+ * Normally the worker is woken when half of the cache is dirty and writes
+ * back until a quarter is: a hot set that fits stays dirty (charged its
+ * worst case) instead of being compressed, committed and dirtied again at
+ * every pass.  Once dirty pages reach the cold end of the LRU list
+ * (pressure: eviction looked at one), until it goes idle it is woken at a
+ * quarter and writes back every queued page, so that victims are clean.
+ * Its queue is a second-chance FIFO: a page the caller went back to since
+ * it was queued is passed over once.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -70,7 +71,7 @@ struct CramCache {
     gint sleeping;              /* the worker waits for work */
     uint32_t wake_dirty;        /* dirty pages that justify waking it */
     uint32_t keep_dirty;        /* dirty pages it leaves alone */
-    bool pressure;              /* evictions since the worker went idle */
+    bool pressure;              /* dirty victims since the worker idled */
     uint32_t *queue;            /* ring of entry indices */
     uint32_t q_head, q_len;
     CramScratch *wscratch;
@@ -280,7 +281,7 @@ static bool writeback(CramCache *c, uint32_t idx)
 
 static uint32_t pick_victim(CramCache *c)
 {
-    uint32_t i, dirty = NIL;
+    uint32_t i, clean = NIL, dirty = NIL;
     int scanned = 0;
 
     for (i = c->lru_tail; i != NIL && scanned < EVICT_SCAN;
@@ -289,11 +290,20 @@ static uint32_t pick_victim(CramCache *c)
             continue;
         }
         if (c->ent[i].state == ENTRY_CLEAN) {
-            return i;
+            clean = i;
+            break;
         }
         if (dirty == NIL) {
             dirty = i;
         }
+    }
+    if (dirty != NIL && !c->pressure) {
+        /* Dirty pages reached the cold end: the worker must catch up. */
+        c->pressure = true;
+        worker_wake(c);
+    }
+    if (clean != NIL) {
+        return clean;
     }
     if (dirty != NIL) {
         return dirty;
@@ -339,10 +349,6 @@ static uint32_t get_entry(CramCache *c, uint64_t page)
     while (c->free_head == NIL) {
         uint32_t v = pick_victim(c);
 
-        c->pressure = true;
-        if (c->ent[v].state == ENTRY_DIRTY) {
-            worker_wake(c);     /* the worker is behind: catch up */
-        }
         if (writeback(c, v)) {
             entry_free(c, v);
         }
