@@ -70,9 +70,12 @@ fi
 mkdir -p "$bld/qemu-bundle$(dirname "$fw")"
 ln -sfn "$fw" "$bld/qemu-bundle$fw"
 
+# CRAM_QEMU_TARGETS replaces the default targets, CRAM_NINJA_TARGETS adds
+# to them; CRAM_NINJA_JOBS caps ninja's parallelism.
 echo "build-qemu: ninja (log in $bld/ninja.log)"
-ninja -C "$bld" qemu-system-x86_64 tests/qtest/cxl-cram-test \
-    tests/qtest/cxl-cram-fuzz-test \
+ninja -C "$bld" ${CRAM_NINJA_JOBS:+-j "$CRAM_NINJA_JOBS"} \
+    ${CRAM_QEMU_TARGETS:-qemu-system-x86_64 tests/qtest/cxl-cram-test \
+        tests/qtest/cxl-cram-fuzz-test} \
     ${CRAM_NINJA_TARGETS:-} >"$bld/ninja.log" 2>&1 || {
     grep -v '^\[' "$bld/ninja.log" | tail -n 40 >&2
     exit 1
