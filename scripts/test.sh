@@ -84,7 +84,8 @@ QTEST_QEMU_BINARY=$CRAM_BUILD/qemu-asan/qemu-system-x86_64 \
     -p /x86_64/cxl-cram/bad-props -p /x86_64/cxl-cram/registers \
     -p /x86_64/cxl-cram/integrity -p /x86_64/cxl-cram/no-alloc \
     -p /x86_64/cxl-cram/poison-list -p /x86_64/cxl-cram/clear-poison \
-    -p /x86_64/cxl-cram/media-ops -p /x86_64/cxl-cram/cache
+    -p /x86_64/cxl-cram/media-ops -p /x86_64/cxl-cram/cache \
+    -p /x86_64/cxl-cram/narrow-writes
 ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 QTEST_QEMU_BINARY=$CRAM_BUILD/qemu-asan/qemu-system-x86_64 \
 CRAM_FUZZ_OPS=${CRAM_FUZZ_OPS:-1000} run_tap asan-qtest-cxl-cram-fuzz 1200 \

@@ -964,6 +964,46 @@ static void test_cache(void)
  * The largest device: 1 TiB advertised over 1 GiB.  It realizes, serves
  * I/O at both ends and in the middle, and its metadata stays small.
  */
+/*
+ * Two guest-triggerable faults of the upstream CXL code that generic-fuzz
+ * found (patches/0004): a 1- or 2-byte write to a mailbox register
+ * aborted QEMU, and INTx Disable toggled behind the pxb-cxl indexed the
+ * chipset's IRQ routing with -1 (UBSan).  QEMU survives both, the narrow
+ * writes change nothing, and the mailbox still works.
+ */
+static void test_narrow_writes(void)
+{
+    uint64_t ctrl, cmd, off;
+    uint16_t command;
+    uint8_t out[2048];
+    size_t len;
+    CramQT t;
+
+    cram_start(&t, CAP_8G, NULL);
+    ctrl = qtest_readl(t.qts, t.mbox + 0x4);
+    cmd = qtest_readq(t.qts, t.mbox + 0x8);
+    for (off = 0; off < 0x20; off++) {
+        qtest_writeb(t.qts, t.mbox + off, 0xff);
+    }
+    for (off = 0; off < 0x20; off += 2) {
+        qtest_writew(t.qts, t.mbox + off, 0xffff);
+    }
+    g_assert_cmphex(qtest_readl(t.qts, t.mbox + 0x4), ==, ctrl);
+    g_assert_cmphex(qtest_readq(t.qts, t.mbox + 0x8), ==, cmd);
+
+    /* INTx Disable on the root port and on the device, then back */
+    qtest_writew(t.qts, cram_ecam(CRAM_HB_BUS, 0, 0x04), 0x6 | 0x400);
+    qtest_writew(t.qts, cram_ecam(CRAM_HB_BUS, 0, 0x04), 0x6);
+    command = qtest_readw(t.qts, cram_ecam(CRAM_DEV_BUS, 0, 0x04));
+    qtest_writew(t.qts, cram_ecam(CRAM_DEV_BUS, 0, 0x04), command | 0x400);
+    qtest_writew(t.qts, cram_ecam(CRAM_DEV_BUS, 0, 0x04), command);
+
+    g_assert_cmpint(cram_mbox(&t, 0x4000, NULL, 0, out, &len), ==, 0);
+    g_assert_cmpuint(ldq_le_p(out + 0x10), ==, CAP_8G / (256 * MiB));
+    cram_check_accounts(&t);
+    cram_stop(&t);
+}
+
 static void test_1tib(void)
 {
     const uint64_t cap = 1ULL << 40;
@@ -1737,6 +1777,7 @@ int main(int argc, char **argv)
                         test_migration_mismatch);
     qtest_add_func("/cxl-cram/migration-bad-stream",
                    test_migration_bad_stream);
+    qtest_add_func("/cxl-cram/narrow-writes", test_narrow_writes);
     qtest_add_func("/cxl-cram/1tib", test_1tib);
     qtest_add_func("/cxl-cram/host-memory", test_host_memory);
     qtest_add_func("/cxl-cram/demo", test_demo);
