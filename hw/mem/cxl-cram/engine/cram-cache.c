@@ -8,12 +8,13 @@
  * outside it, and commits the result only if the page was not written in
  * the meantime.
  *
- * Normally the worker is woken when half of the cache is dirty and writes
- * back until a quarter is: a hot set that fits stays dirty (charged its
- * worst case) instead of being compressed, committed and dirtied again at
- * every pass.  Once dirty pages reach the cold end of the LRU list
- * (pressure: eviction looked at one), until it goes idle it is woken at a
- * quarter and writes back every queued page, so that victims are clean.
+ * Normally the worker is woken when three quarters of the cache are dirty
+ * and writes back until half is: a hot set of up to half the cache stays
+ * dirty (charged its worst case) instead of being compressed, committed
+ * and dirtied again at every pass.  Once dirty pages reach the cold end of
+ * the LRU list (pressure: eviction looked at one), until it goes idle it
+ * is woken at half and writes back every queued page, so that victims are
+ * clean.
  * Its queue is a second-chance FIFO: a page the caller went back to since
  * it was queued is passed over once.
  *
@@ -215,16 +216,20 @@ static void worker_kick(CramCache *c, uint32_t idx)
 {
     CramCacheEntry *x = &c->ent[idx];
 
-    if (!c->thread || x->queued) {
+    if (!c->thread) {
         return;
     }
-    x->queued = true;
-    x->referenced = false;
-    c->queue[(c->q_head + c->q_len) % c->n] = idx;
-    c->q_len++;
+    if (!x->queued) {
+        x->queued = true;
+        x->referenced = false;
+        c->queue[(c->q_head + c->q_len) % c->n] = idx;
+        c->q_len++;
+    }
     /*
      * Waking the worker costs more than compressing one page: let dirty
-     * pages gather (they are charged their worst case meanwhile).
+     * pages gather (they are charged their worst case meanwhile).  A
+     * page that is already queued counts too: a hot set may sit in the
+     * queue for long.
      */
     if (c->st.dirty >= (c->pressure ? c->keep_dirty : c->wake_dirty)) {
         worker_wake(c);
@@ -503,7 +508,9 @@ void cram_cache_unlock(CramCache *c)
 
 /*
  * Next queued entry that still needs the worker, or NIL when the dirty
- * pages are few enough to stay cached as they are.
+ * pages are few enough to stay cached as they are.  An entry freed and
+ * reused while queued keeps its place: its new page may be written back
+ * early, never late.
  */
 static uint32_t worker_pop(CramCache *c)
 {
@@ -631,8 +638,8 @@ CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
         c->free_head = i;
     }
     if (worker) {
-        c->wake_dirty = MAX(pages / 2, 1);
-        c->keep_dirty = pages / 4;
+        c->wake_dirty = MAX(pages * 3 / 4, 1);
+        c->keep_dirty = pages / 2;
         c->queue = g_new(uint32_t, pages);
         c->wscratch = cram_engine_scratch_new(e);
         c->wbuf = g_malloc(CRAM_PAGE_SIZE);
