@@ -136,8 +136,9 @@ static MemTxResult cxl_cram_mem_read(void *opaque, hwaddr addr,
     CXLCramDev *cram = opaque;
     uint8_t bytes[8] = { 0 };
 
+    /* Reached through address_space_read(), under its RCU read lock */
     if (cxl_cram_access(cram, addr, bytes, size, false) && cram->poison_mce) {
-        cxl_cram_raise_mce(cram, addr);
+        cxl_cram_raise_mce(cram, addr, true);
     }
     *data = ldq_le_p(bytes);
     return MEMTX_OK;
@@ -163,7 +164,7 @@ static MemTxResult cxl_cram_vmem_read(CXLType3Dev *ct3d, uint64_t dpa,
     CXLCramDev *cram = container_of(ct3d, CXLCramDev, parent_obj);
 
     if (cxl_cram_access(cram, dpa, buf, size, false) && cram->poison_mce) {
-        cxl_cram_raise_mce(cram, dpa);
+        cxl_cram_raise_mce(cram, dpa, false);
     }
     return MEMTX_OK;
 }

@@ -125,15 +125,20 @@ static bool cxl_cram_mcip_elsewhere(CPUState *self)
     return false;
 }
 
-/* Abandon the load and run the faulting instruction again later. */
-static G_NORETURN void cxl_cram_restart_load(CPUState *self)
+/*
+ * Abandon the load and run the faulting instruction again later.  A load
+ * that came through address_space_read() holds its RCU read lock, which
+ * the jump would skip; the vmem_read hook takes none.
+ */
+static G_NORETURN void cxl_cram_restart_load(CPUState *self, bool rcu_held)
 {
-    /* address_space_read() holds one RCU read lock that the jump skips */
-    rcu_read_unlock();
+    if (rcu_held) {
+        rcu_read_unlock();
+    }
     cpu_loop_exit_restore(self, self->mem_io_pc);
 }
 
-bool cxl_cram_raise_mce(CXLCramDev *cram, uint64_t dpa)
+bool cxl_cram_raise_mce(CXLCramDev *cram, uint64_t dpa, bool rcu_held)
 {
     CPUState *self = current_cpu;
     CPUState *cs = self ? self : first_cpu;
@@ -172,14 +177,14 @@ bool cxl_cram_raise_mce(CXLCramDev *cram, uint64_t dpa)
         }
     }
     if (vcpu) {
-        cxl_cram_restart_load(self);
+        cxl_cram_restart_load(self, rcu_held);
     }
     return true;
 }
 
 #else
 
-bool cxl_cram_raise_mce(CXLCramDev *cram, uint64_t dpa)
+bool cxl_cram_raise_mce(CXLCramDev *cram, uint64_t dpa, bool rcu_held)
 {
     uint64_t hpa;
 

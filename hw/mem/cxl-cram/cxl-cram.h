@@ -107,7 +107,7 @@ void cxl_cram_poison_cmds(struct cxl_cmd (*set)[256]);
 void cxl_cram_media_ops_cmds(struct cxl_cmd (*set)[256]);
 
 /* cxl-cram-mce.c: false when the target cannot raise one */
-bool cxl_cram_raise_mce(CXLCramDev *cram, uint64_t dpa);
+bool cxl_cram_raise_mce(CXLCramDev *cram, uint64_t dpa, bool rcu_held);
 
 /* cxl-cram-regs.c */
 void cxl_cram_regs_init(CXLCramDev *cram);
