@@ -53,3 +53,18 @@ apt_local_version() {
         case "$v" in $pattern) echo "$v" ;; esac
     done | sort -V | tail -n 1
 }
+
+# install_host_pkgs PKG...: install the bookworm packages that are missing
+# (system apt; progress on stderr, so stdout stays the caller's).
+install_host_pkgs() {
+    local p missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+            missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -q update >&2
+    apt-get -q install -y --no-install-recommends "${missing[@]}" >&2
+}

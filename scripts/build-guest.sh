@@ -38,19 +38,6 @@ TRIXIE_PKGS=(cxl daxctl libc6 libcxl1 libdaxctl1 libndctl6 libkmod2 libudev1
 log() { echo "build-guest: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-install_host_pkgs() {
-    local p missing=()
-    for p in "${HOST_PKGS[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-            missing+=("$p")
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    log "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get -q update
-    apt-get -q install -y --no-install-recommends "${missing[@]}"
-}
-
 # Newest of the Debian versions on stdin.
 newest_version() {
     local v best=
@@ -303,7 +290,7 @@ main() {
     if [ -n "$KTREE" ] && [ ! -f "$KTREE/arch/x86/boot/bzImage" ]; then
         die "no kernel in $KTREE: run scripts/build-kernel.sh first"
     fi
-    install_host_pkgs
+    install_host_pkgs "${HOST_PKGS[@]}"
     apt_local_init >/dev/null
     if ! resolve_versions; then
         log "refreshing the bookworm package lists"

@@ -38,19 +38,6 @@ JOBS=${KERNEL_JOBS:-$(nproc)}
 log() { echo "build-kernel: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-install_host_pkgs() {
-    local p missing=()
-    for p in "${HOST_PKGS[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-            missing+=("$p")
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    log "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get -q update >&2
-    apt-get -q install -y --no-install-recommends "${missing[@]}" >&2
-}
-
 # The newest version of linux-source-6.12 that apt knows.
 resolve_version() {
     local v best=''
@@ -219,7 +206,7 @@ main() {
     mkdir -p "$OUT"
     exec 9>"$OUT/.lock"
     flock 9   # one build at a time
-    install_host_pkgs
+    install_host_pkgs "${HOST_PKGS[@]}"
     if ! VERSION=$(resolve_version); then
         log "refreshing the bookworm package lists"
         apt-get -q update >&2
