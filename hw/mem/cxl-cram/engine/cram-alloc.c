@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include "cram-alloc.h"
 #include "cram-error.h"
+#include "cram-heap.h"
 #include "cram-media-pages.h"
 
 #define SPAN_NONE   UINT32_MAX
@@ -35,7 +36,7 @@
  * slots that can be handed out without taking media.
  */
 typedef struct CramSpan {
-    uint32_t ppos;              /* index in its partial group; or free link */
+    uint32_t ppos;              /* index in the partial list; or free link */
     uint16_t inuse;
     uint16_t room;
     uint8_t held;               /* media pages held */
@@ -65,10 +66,15 @@ G_STATIC_ASSERT(CRAM_SPAN_MAX_PAGES <= UINT8_MAX);
 #define NO_GROUP    (2 * NGROUPS)
 
 /*
- * Each class keeps its spans in its own array of fixed-size descriptors;
- * the partial groups are arrays of span ids (each span knows its place,
- * for O(1) removal).  A "direct" class holds one object per media page:
- * the handle names the page itself and no descriptor exists.
+ * Each class keeps its spans in an array of fixed-size descriptors, and
+ * one partial list: the ids of the spans with a free slot, group by
+ * group, group g at [gend[g - 1], gend[g]).  Each span knows its place,
+ * so it changes group in at most NO_GROUP swaps.  Both arrays are made
+ * with room for one span when the class is set up, and shrink back to
+ * that when it empties, so a class in use costs a fixed amount and what
+ * grows with the pages stored is the spans alone (docs/metadata.md).
+ * A "direct" class holds one object per media page: the handle names
+ * the page itself and no descriptor exists.
  */
 typedef struct CramSizeClass {
     uint32_t size;              /* slot bytes */
@@ -84,9 +90,9 @@ typedef struct CramSizeClass {
     uint32_t spans_cap;
     uint32_t free_id;           /* recycled ids, chained through ppos */
     uint8_t *spans;
-    uint32_t *partial[NO_GROUP];
-    uint32_t npartial[NO_GROUP];
-    uint32_t partial_cap[NO_GROUP];
+    uint32_t *partial;          /* the partial list */
+    uint32_t partial_cap;
+    uint32_t gend[NO_GROUP];    /* where each group of the list ends */
 } CramSizeClass;
 
 struct CramAlloc {
@@ -117,6 +123,45 @@ static inline uint64_t make_handle(unsigned ci, uint64_t id, unsigned slot)
 {
     return (uint64_t)ci << CRAM_HANDLE_CLASS_SHIFT |
            id << CRAM_HANDLE_SLOT_BITS | slot;
+}
+
+static inline uint32_t *plist(const CramSizeClass *c)
+{
+    return c->partial;
+}
+
+static inline uint32_t gstart(const CramSizeClass *c, unsigned g)
+{
+    return g ? c->gend[g - 1] : 0;
+}
+
+static inline uint32_t npartial(const CramSizeClass *c)
+{
+    return c->gend[NO_GROUP - 1];
+}
+
+/* Back to no span, keeping room for one: what a class always costs. */
+static void class_empty(CramSizeClass *c)
+{
+    c->nspans = c->live = 0;
+    c->objs = c->room = 0;
+    c->free_id = SPAN_NONE;
+    memset(c->gend, 0, sizeof(c->gend));
+    c->spans_cap = c->partial_cap = 1;
+    c->spans = g_realloc(c->spans, c->stride);
+    c->partial = g_renew(uint32_t, c->partial, 1);
+}
+
+static void free_classes(CramAlloc *a)
+{
+    unsigned i;
+
+    for (i = 0; i < CRAM_ALLOC_NCLASSES; i++) {
+        g_free(a->cls[i].spans);
+        g_free(a->cls[i].partial);
+        a->cls[i].spans = NULL;
+        a->cls[i].partial = NULL;
+    }
 }
 
 /*
@@ -161,30 +206,10 @@ static void init_classes(CramAlloc *a)
         }
         a->class_map[i] = leader;
     }
-}
-
-static void class_drop_arrays(CramSizeClass *c)
-{
-    unsigned g;
-
-    g_free(c->spans);
-    c->spans = NULL;
-    c->nspans = c->live = c->spans_cap = 0;
-    c->objs = c->room = 0;
-    c->free_id = SPAN_NONE;
-    for (g = 0; g < NO_GROUP; g++) {
-        g_free(c->partial[g]);
-        c->partial[g] = NULL;
-        c->npartial[g] = c->partial_cap[g] = 0;
-    }
-}
-
-static void free_classes(CramAlloc *a)
-{
-    unsigned i;
-
     for (i = 0; i < CRAM_ALLOC_NCLASSES; i++) {
-        class_drop_arrays(&a->cls[i]);
+        if (a->class_map[i] == i && !a->cls[i].direct) {
+            class_empty(&a->cls[i]);
+        }
     }
 }
 
@@ -322,7 +347,7 @@ static void span_id_put(CramSizeClass *c, uint32_t id)
 {
     if (!--c->live) {
         /* An emptied class gives its bookkeeping back, as the radix does. */
-        class_drop_arrays(c);
+        class_empty(c);
         return;
     }
     span_at(c, id)->ppos = c->free_id;
@@ -335,30 +360,62 @@ static inline unsigned group_of(const CramSizeClass *c, const CramSpan *sp)
     return (sp->room ? NGROUPS : 0) + sp->inuse * NGROUPS / c->nslots;
 }
 
+static inline void plist_put(CramSizeClass *c, uint32_t pos, uint32_t id)
+{
+    plist(c)[pos] = id;
+    span_at(c, id)->ppos = pos;
+}
+
+static void plist_swap(CramSizeClass *c, uint32_t i, uint32_t j)
+{
+    uint32_t id = plist(c)[i];
+
+    plist_put(c, i, plist(c)[j]);
+    plist_put(c, j, id);
+}
+
+/*
+ * Moves listed span @id to group @to, one boundary at a time: it swaps
+ * to the edge of its group, and the boundary moves past it.
+ */
+static void partial_move(CramSizeClass *c, uint32_t id, unsigned to)
+{
+    CramSpan *sp = span_at(c, id);
+    unsigned g = sp->group;
+
+    for (; g < to; g++) {
+        plist_swap(c, sp->ppos, c->gend[g] - 1);
+        c->gend[g]--;
+    }
+    for (; g > to; g--) {
+        plist_swap(c, sp->ppos, gstart(c, g));
+        c->gend[g - 1]++;
+    }
+    sp->group = to;
+}
+
 static void partial_add(CramSizeClass *c, uint32_t id)
 {
     CramSpan *sp = span_at(c, id);
-    unsigned g = group_of(c, sp);
 
-    if (c->npartial[g] == c->partial_cap[g]) {
-        c->partial_cap[g] = grow_cap(c->partial_cap[g]);
-        c->partial[g] = g_renew(uint32_t, c->partial[g], c->partial_cap[g]);
+    if (npartial(c) == c->partial_cap) {
+        c->partial_cap = grow_cap(c->partial_cap);
+        c->partial = g_renew(uint32_t, c->partial, c->partial_cap);
     }
-    sp->group = g;
-    sp->ppos = c->npartial[g];
-    c->partial[g][c->npartial[g]++] = id;
+    /* Appended, it is in the last group. */
+    plist_put(c, npartial(c), id);
+    c->gend[NO_GROUP - 1]++;
+    sp->group = NO_GROUP - 1;
+    partial_move(c, id, group_of(c, sp));
 }
 
 static void partial_del(CramSizeClass *c, uint32_t id)
 {
     CramSpan *sp = span_at(c, id);
-    unsigned g = sp->group;
-    uint32_t pos = sp->ppos;
-    uint32_t last = c->partial[g][--c->npartial[g]];
 
-    /* Move the last entry into the hole. */
-    c->partial[g][pos] = last;
-    span_at(c, last)->ppos = pos;
+    partial_move(c, id, NO_GROUP - 1);
+    plist_swap(c, sp->ppos, npartial(c) - 1);
+    c->gend[NO_GROUP - 1]--;
     sp->group = NO_GROUP;
 }
 
@@ -374,9 +431,21 @@ static void partial_update(CramSizeClass *c, uint32_t id)
     } else if (sp->group == NO_GROUP) {
         partial_add(c, id);
     } else if (sp->group != group_of(c, sp)) {
-        partial_del(c, id);
-        partial_add(c, id);
+        partial_move(c, id, group_of(c, sp));
     }
+}
+
+/* The fullest partial span with room, or SPAN_NONE. */
+static uint32_t fullest_with_room(const CramSizeClass *c)
+{
+    int g;
+
+    for (g = NO_GROUP - 1; g >= NGROUPS; g--) {
+        if (c->gend[g] > gstart(c, g)) {
+            return plist(c)[c->gend[g] - 1];
+        }
+    }
+    return SPAN_NONE;
 }
 
 static inline uint8_t *media_page(CramAlloc *a, uint32_t page)
@@ -583,25 +652,19 @@ static void span_release(CramSizeClass *c, uint32_t id)
 static uint32_t pick_span(CramAlloc *a, CramSizeClass *c)
 {
     uint32_t free_pages = cram_media_pages_free_count(&a->pages);
-    uint32_t i, id;
+    uint32_t i, id = fullest_with_room(c);
     int g;
 
-    for (g = NO_GROUP - 1; g >= NGROUPS; g--) {
-        if (c->npartial[g]) {
-            return c->partial[g][c->npartial[g] - 1];
-        }
-    }
-    if (!free_pages) {
-        return SPAN_NONE;
+    if (id != SPAN_NONE || !free_pages) {
+        return id;
     }
     for (g = NGROUPS - 1; g >= 0; g--) {
-        for (i = c->npartial[g]; i-- > 0;) {
-            CramSpan *sp = span_at(c, c->partial[g][i]);
+        for (i = c->gend[g]; i-- > gstart(c, g);) {
+            CramSpan *sp = span_at(c, plist(c)[i]);
 
-            id = c->partial[g][i];
             if (slot_cost(c, sp, find_free(sp->map, 0, c->nslots)) <=
                 free_pages) {
-                return id;
+                return plist(c)[i];
             }
         }
     }
@@ -853,33 +916,17 @@ static inline void bit_set(uint64_t *map, uint32_t i)
 static uint32_t pick_source(const CramSizeClass *c, const uint64_t *taken)
 {
     uint32_t best = SPAN_NONE, i;
-    unsigned g;
 
-    for (g = 0; g < NO_GROUP; g++) {
-        for (i = 0; i < c->npartial[g]; i++) {
-            uint32_t id = c->partial[g][i];
+    for (i = 0; i < npartial(c); i++) {
+        uint32_t id = plist(c)[i];
 
-            if (!bit_test(taken, id) &&
-                (best == SPAN_NONE ||
-                 span_at(c, id)->inuse < span_at(c, best)->inuse)) {
-                best = id;
-            }
+        if (!bit_test(taken, id) &&
+            (best == SPAN_NONE ||
+             span_at(c, id)->inuse < span_at(c, best)->inuse)) {
+            best = id;
         }
     }
     return best;
-}
-
-/* The fullest partial span with room. */
-static uint32_t pick_dest(const CramSizeClass *c)
-{
-    int g;
-
-    for (g = NO_GROUP - 1; g >= NGROUPS; g--) {
-        if (c->npartial[g]) {
-            return c->partial[g][c->npartial[g] - 1];
-        }
-    }
-    return SPAN_NONE;
 }
 
 /*
@@ -902,7 +949,7 @@ static void evacuate(CramAlloc *a, unsigned ci, uint32_t src,
         if (!slot_used(span_at(c, src), slot)) {
             continue;
         }
-        dst = pick_dest(c);
+        dst = fullest_with_room(c);
         g_assert(dst != SPAN_NONE);
         bit_set(taken, dst);
         to = make_handle(ci, dst, take_slot(a, c, dst));
@@ -1006,18 +1053,23 @@ void cram_alloc_check(const CramAlloc *a)
             g_assert(sp->group == (inuse == c->nslots ? NO_GROUP :
                                    group_of(c, sp)));
             if (sp->group != NO_GROUP) {
-                g_assert(c->partial[sp->group][sp->ppos] == id);
+                g_assert(plist(c)[sp->ppos] == id);
+                g_assert(sp->ppos >= gstart(c, sp->group) &&
+                         sp->ppos < c->gend[sp->group]);
             }
             objs += inuse;
             room += sroom;
             pages += held;
         }
         for (g = 0; g < NO_GROUP; g++) {
-            listed += c->npartial[g];
-            for (i = 0; i < c->npartial[g]; i++) {
-                g_assert(!is_free[c->partial[g][i]]);
-            }
+            g_assert(gstart(c, g) <= c->gend[g]);
         }
+        listed = npartial(c);
+        for (i = 0; i < listed; i++) {
+            g_assert(!is_free[plist(c)[i]]);
+        }
+        g_assert(c->spans_cap >= MAX(c->nspans, 1));
+        g_assert(c->partial_cap >= MAX(listed, 1));
         g_assert(live == c->live && objs == c->objs && room == c->room);
         g_assert(listed <= live);
     }
@@ -1053,18 +1105,15 @@ uint64_t cram_alloc_used(const CramAlloc *a)
 
 uint64_t cram_alloc_meta_bytes(const CramAlloc *a)
 {
-    uint64_t b = sizeof(*a) + cram_media_pages_bytes(&a->pages);
+    uint64_t b = cram_heap_cost(sizeof(*a)) +
+                 cram_media_pages_bytes(&a->pages);
     unsigned i;
 
     for (i = 0; i < CRAM_ALLOC_NCLASSES; i++) {
         const CramSizeClass *c = &a->cls[i];
 
-        unsigned g;
-
-        b += (uint64_t)c->spans_cap * c->stride;
-        for (g = 0; g < NO_GROUP; g++) {
-            b += (uint64_t)c->partial_cap[g] * sizeof(uint32_t);
-        }
+        b += cram_heap_cost((size_t)c->spans_cap * c->stride) +
+             cram_heap_cost(c->partial_cap * sizeof(uint32_t));
     }
     return b;
 }

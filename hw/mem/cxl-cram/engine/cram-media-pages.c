@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include "cram-heap.h"
 #include "cram-media-pages.h"
 
 #define ALL_ONES UINT64_MAX
@@ -88,5 +89,6 @@ void cram_media_pages_put(CramMediaPages *mp, uint32_t page)
 
 uint64_t cram_media_pages_bytes(const CramMediaPages *mp)
 {
-    return (mp->nwords + mp->nsum) * sizeof(uint64_t);
+    return cram_heap_cost(mp->nwords * sizeof(uint64_t)) +
+           cram_heap_cost(mp->nsum * sizeof(uint64_t));
 }

@@ -13,6 +13,7 @@
  */
 
 #include <string.h>
+#include "cram-heap.h"
 #include "cram-pagetable.h"
 
 /*
@@ -69,12 +70,6 @@ typedef struct PtPos {
     uint32_t pos;           /* the slot found, or where the entry goes */
     int found;
 } PtPos;
-
-/* Host memory of a malloc: glibc adds 8 bytes, rounds to 16, 32 at least */
-static inline uint64_t alloc_cost(size_t size)
-{
-    return MAX((size + 8 + 15) & ~(size_t)15, 32);
-}
 
 #define MIX1    0x9e3779b1u
 #define MIX2    0x85ebca6bu
@@ -299,13 +294,13 @@ static void shard_alloc(CramPageTable *pt, CramPtShard *s, uint32_t nhome,
     s->word = g_malloc(size);
     s->key = (uint32_t *)(s->word + nslots);
     memset(s->key, 0xff, (size_t)nslots * sizeof(uint32_t));
-    pt->bytes += alloc_cost(size);
+    pt->bytes += cram_heap_cost(size);
 }
 
 static void shard_free_arrays(CramPageTable *pt, CramPtShard *s)
 {
     if (s->nslots) {
-        pt->bytes -= alloc_cost((size_t)s->nslots * SLOT_BYTES);
+        pt->bytes -= cram_heap_cost((size_t)s->nslots * SLOT_BYTES);
         g_free(s->word);
     }
     s->word = NULL;
@@ -424,7 +419,7 @@ static CramPtShard *shard_new(CramPageTable *pt, uint32_t depth,
 
     s->depth = depth;
     s->prefix = prefix;
-    pt->bytes += alloc_cost(sizeof(*s));
+    pt->bytes += cram_heap_cost(sizeof(*s));
     pt->shards++;
     return s;
 }
@@ -468,8 +463,8 @@ static void shard_split(CramPageTable *pt, CramPtShard *s)
         for (i = 0; i < 2 * n; i++) {
             dir[i] = pt->dir[i >> 1];
         }
-        pt->bytes -= alloc_cost(n * sizeof(*dir));
-        pt->bytes += alloc_cost(2 * n * sizeof(*dir));
+        pt->bytes -= cram_heap_cost(n * sizeof(*dir));
+        pt->bytes += cram_heap_cost(2 * n * sizeof(*dir));
         g_free(pt->dir);
         pt->dir = dir;
         pt->depth++;
@@ -551,7 +546,7 @@ static void maybe_promote(CramPageTable *pt, CramPtShard *s, uint32_t pos)
         return;
     }
     leaf = g_new0(CramPtLeaf, 1);
-    pt->bytes += alloc_cost(sizeof(*leaf));
+    pt->bytes += cram_heap_cost(sizeof(*leaf));
     pt->dense++;
     for (i = a; i < b; i++) {
         leaf->val[key_slot(s->key[i])] = word_val(s->key[i], s->word[i]);
@@ -577,7 +572,7 @@ static void sparse_insert(CramPageTable *pt, uint64_t idx, uint16_t meta,
         g_assert(p.found == FOUND_NONE);
         if (!p.s) {
             pt->dir = g_new(CramPtShard *, 1);
-            pt->bytes += alloc_cost(sizeof(*pt->dir));
+            pt->bytes += cram_heap_cost(sizeof(*pt->dir));
             pt->depth = 0;
             pt->dir[0] = shard_new(pt, 0, 0);
             continue;
@@ -606,7 +601,7 @@ static void demote(CramPageTable *pt, PtPos *p, uint64_t idx)
     unsigned i;
 
     g_free(leaf);
-    pt->bytes -= alloc_cost(sizeof(*leaf));
+    pt->bytes -= cram_heap_cost(sizeof(*leaf));
     pt->dense--;
     shard_remove(p->s, p->pos, 1);
     for (i = 0; i < CRAM_PT_REGION_PAGES; i++) {
@@ -749,7 +744,7 @@ void cram_pt_check(const CramPageTable *pt)
     uint64_t held = 0, bytes = 0, dense = 0, shards = 0;
 
     if (pt->dir) {
-        bytes += alloc_cost(n * sizeof(*pt->dir));
+        bytes += cram_heap_cost(n * sizeof(*pt->dir));
     }
     while (i < n) {
         const CramPtShard *s = pt->dir[i];
@@ -764,9 +759,9 @@ void cram_pt_check(const CramPageTable *pt)
         }
         i += span;
         shards++;
-        bytes += alloc_cost(sizeof(*s));
+        bytes += cram_heap_cost(sizeof(*s));
         if (s->nslots) {
-            bytes += alloc_cost((size_t)s->nslots * SLOT_BYTES);
+            bytes += cram_heap_cost((size_t)s->nslots * SLOT_BYTES);
         }
         for (j = 0; j < s->nslots; j++) {
             uint32_t key = s->key[j], region, hl;
@@ -812,7 +807,7 @@ void cram_pt_check(const CramPageTable *pt)
                 g_assert(u >= CRAM_PT_DEMOTE);
                 held += u;
                 dense++;
-                bytes += alloc_cost(sizeof(*leaf));
+                bytes += cram_heap_cost(sizeof(*leaf));
             }
         }
         g_assert(run < CRAM_PT_PROMOTE);
