@@ -478,6 +478,63 @@ static void test_writeback_policy(void)
 }
 
 /*
+ * A hot set above the wake mark, 56 pages of 64, written pass after
+ * pass.  The first pass's pages were written once: the worker stores 24
+ * of them, down to half.  From the second pass on, every dirty page was
+ * used again since the worker last looked: it looks at each once, finds
+ * them all in use, and is not woken again while no more pages turn
+ * dirty.  So the set stays cached, charged its worst case, instead of
+ * being compressed again at every pass; its data stays exact.
+ */
+static void test_writeback_hot_set(void)
+{
+    enum { HOT = 56, PASSES = 20 };
+    CramEngine *e = new_engine(64 * MiB);
+    Events ev;
+    CramCache *c = new_cache(&ev, e, 64, true);
+    CramCacheStats cs;
+    CramStats st;
+    uint64_t v, p;
+    int pass;
+
+    for (pass = 0; pass < PASSES; pass++) {
+        cram_cache_lock(c);
+        for (p = 0; p < HOT; p++) {
+            v = pass * 1000 + p;
+            cram_cache_write(c, 300 + p, 8 * pass, &v, 8);
+        }
+        cram_cache_unlock(c);
+        if (pass == 0) {
+            cs = wait_dirty(c, 32);
+            g_assert_cmpuint(cs.async_writebacks, ==, HOT - 32);
+        } else {
+            g_usleep(2000);     /* the worker's turn, if it had one */
+        }
+    }
+    g_usleep(20000);
+    cram_cache_get_stats(c, &cs);
+    g_assert_cmpuint(cs.dirty, ==, HOT);
+    g_assert_cmpuint(cs.async_writebacks, ==, HOT - 32);
+    g_assert_cmpuint(cs.sync_writebacks, ==, 0);
+    st = stats(e, c);
+    g_assert_cmpuint(st.media_reserved, ==, HOT * CRAM_PAGE_SIZE);
+
+    /* Stored and read back: every pass's word where it wrote it. */
+    cram_cache_flush(c);
+    cram_cache_invalidate_all(c);
+    for (p = 0; p < HOT; p++) {
+        for (pass = 0; pass < PASSES; pass++) {
+            cram_cache_read(c, 300 + p, 8 * pass, &v, 8);
+            g_assert_cmpuint(v, ==, pass * 1000 + p);
+        }
+    }
+    st = stats(e, c);
+    g_assert_cmpuint(st.media_reserved, ==, 0);
+    free_cache(&ev);
+    cram_engine_free(e);
+}
+
+/*
  * Pressure: once dirty pages reach the cold end of the LRU list (here
  * because the worker could not run), the worker writes back every queued
  * page, down to the one in use.
@@ -525,6 +582,7 @@ int main(int argc, char **argv)
                     test_exact_after_flush_worker);
     g_test_add_func("/cache/worker-concurrency", test_worker_concurrency);
     g_test_add_func("/cache/writeback-policy", test_writeback_policy);
+    g_test_add_func("/cache/writeback-hot-set", test_writeback_hot_set);
     g_test_add_func("/cache/writeback-pressure", test_writeback_pressure);
     g_test_add_func("/cache/full-media", test_full_media);
     g_test_add_func("/cache/poison", test_poison);

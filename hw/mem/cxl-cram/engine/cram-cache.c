@@ -15,13 +15,21 @@
  * the LRU list (pressure: eviction looked at one), until it goes idle it
  * is woken at half and writes back every queued page, so that victims are
  * clean.
- * Its queue is a second-chance FIFO: a page the caller went back to since
- * it was queued is passed over once.
+ * Its queue is a clock (second-chance FIFO): a page the caller went back
+ * to since the worker last looked at it is passed over, its mark cleared.
+ * Without pressure the worker looks at each queued page at most once per
+ * wake-up, and when that leaves the cache above half dirty (a hot set
+ * larger than half of it, all in use) it is not woken again until more
+ * pages turn dirty: such a set stays cached instead of being compressed
+ * and dirtied again pass after pass.  Under pressure it passes a page
+ * over once, as before.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "cram-cache.h"
 #include "cram-engine-internal.h"
 
@@ -40,7 +48,7 @@ typedef struct CramCacheEntry {
     bool busy;                  /* the worker is compressing a snapshot */
     bool zombie;                /* invalidated while busy */
     bool queued;                /* in the worker's queue */
-    bool referenced;            /* used again since queued: second chance */
+    bool referenced;            /* used since the worker last looked */
     bool reserved;              /* holds one media page reservation */
     bool poisoned;              /* only the bytes in @written are real */
     uint8_t *written;           /* bitmap, CRAM_PAGE_SIZE bits */
@@ -54,6 +62,8 @@ struct CramCache {
     CramScratch *scratch;       /* the caller's: sync write-back */
     uint32_t n;
     CramCacheEntry *ent;
+    uint8_t *slab;              /* the page buffers, contiguous */
+    uint8_t *written_maps;      /* the entries' @written bitmaps */
     uint32_t *bucket;
     uint32_t mask;
     uint32_t lru_head, lru_tail;    /* head = most recent */
@@ -72,6 +82,9 @@ struct CramCache {
     gint sleeping;              /* the worker waits for work */
     uint32_t wake_dirty;        /* dirty pages that justify waking it */
     uint32_t keep_dirty;        /* dirty pages it leaves alone */
+    uint32_t idle_dirty;        /* dirty when it idled with all in use */
+    uint32_t budget;            /* queued pages it may still look at */
+    bool new_session;           /* woken: budget not set yet */
     bool pressure;              /* dirty victims since the worker idled */
     uint32_t *queue;            /* ring of entry indices */
     uint32_t q_head, q_len;
@@ -220,8 +233,8 @@ static void worker_kick(CramCache *c, uint32_t idx)
         return;
     }
     if (!x->queued) {
+        /* A page hit before it turned dirty keeps its mark: it is in use. */
         x->queued = true;
-        x->referenced = false;
         c->queue[(c->q_head + c->q_len) % c->n] = idx;
         c->q_len++;
     }
@@ -229,9 +242,12 @@ static void worker_kick(CramCache *c, uint32_t idx)
      * Waking the worker costs more than compressing one page: let dirty
      * pages gather (they are charged their worst case meanwhile).  A
      * page that is already queued counts too: a hot set may sit in the
-     * queue for long.
+     * queue for long.  After the worker found every queued page in use,
+     * only more dirty pages than then are worth a look.
      */
-    if (c->st.dirty >= (c->pressure ? c->keep_dirty : c->wake_dirty)) {
+    c->idle_dirty = MIN(c->idle_dirty, c->st.dirty);
+    if (c->st.dirty >= (c->pressure ? c->keep_dirty :
+                        MAX(c->wake_dirty, c->idle_dirty + 1))) {
         worker_wake(c);
     }
 }
@@ -514,10 +530,20 @@ void cram_cache_unlock(CramCache *c)
  */
 static uint32_t worker_pop(CramCache *c)
 {
+    if (c->new_session) {
+        c->new_session = false;
+        c->budget = c->q_len;
+    }
     while (c->q_len && (c->pressure || c->st.dirty > c->keep_dirty)) {
         uint32_t idx = c->queue[c->q_head];
         CramCacheEntry *x = &c->ent[idx];
 
+        if (!c->pressure && !c->budget) {
+            /* All looked at, the rest in use: idle until more are dirty. */
+            c->idle_dirty = c->st.dirty;
+            return NIL;
+        }
+        c->budget -= !!c->budget;
         c->q_head = (c->q_head + 1) % c->n;
         c->q_len--;
         x->queued = false;
@@ -527,7 +553,7 @@ static uint32_t worker_pop(CramCache *c)
             continue;
         }
         if (x->referenced) {
-            /* Still in use: to the back of the queue, once. */
+            /* Still in use: to the back of the queue, its mark cleared. */
             x->referenced = false;
             x->queued = true;
             c->queue[(c->q_head + c->q_len) % c->n] = idx;
@@ -536,6 +562,7 @@ static uint32_t worker_pop(CramCache *c)
         }
         return idx;
     }
+    c->idle_dirty = 0;
     return NIL;
 }
 
@@ -555,6 +582,7 @@ static gpointer worker_main(gpointer opaque)
         if (idx == NIL) {
             /* Set under the lock: a caller that queues more wakes us. */
             c->pressure = false;
+            c->new_session = true;
             g_atomic_int_set(&c->sleeping, 1);
             g_rec_mutex_unlock(&c->lock);
             g_mutex_lock(&c->wake_lock);
@@ -607,6 +635,28 @@ static gpointer worker_main(gpointer opaque)
     }
 }
 
+/*
+ * The page buffers in one page-aligned mapping, with transparent huge
+ * pages where the host allows them: a hot set then costs the host the
+ * TLB entries it costs in guest RAM (QEMU asks for huge pages there
+ * too), not one or two per cached page (docs/performance-device.md).
+ */
+static uint8_t *slab_new(size_t pages)
+{
+    size_t len = pages * CRAM_PAGE_SIZE;
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+    if (p == MAP_FAILED) {
+        g_error("cram-cache: cannot map %zu bytes: %s", len,
+                g_strerror(errno));
+    }
+#ifdef MADV_HUGEPAGE
+    madvise(p, len, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
 CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
                           const CramCacheOps *ops, void *opaque)
 {
@@ -631,15 +681,18 @@ CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
     c->lru_head = c->lru_tail = NIL;
     c->last = NIL;
     c->free_head = NIL;
+    c->slab = slab_new(pages);
+    c->written_maps = g_malloc0(pages * (CRAM_PAGE_SIZE / 8));
     for (i = pages; i-- > 0;) {
-        c->ent[i].buf = g_malloc(CRAM_PAGE_SIZE);
-        c->ent[i].written = g_malloc0(CRAM_PAGE_SIZE / 8);
+        c->ent[i].buf = c->slab + (size_t)i * CRAM_PAGE_SIZE;
+        c->ent[i].written = c->written_maps + (size_t)i * (CRAM_PAGE_SIZE / 8);
         c->ent[i].next = c->free_head;
         c->free_head = i;
     }
     if (worker) {
         c->wake_dirty = MAX(pages * 3 / 4, 1);
         c->keep_dirty = pages / 2;
+        c->new_session = true;
         c->queue = g_new(uint32_t, pages);
         c->wscratch = cram_engine_scratch_new(e);
         c->wbuf = g_malloc(CRAM_PAGE_SIZE);
@@ -672,9 +725,9 @@ void cram_cache_free(CramCache *c)
     cram_cache_flush(c);
     for (i = 0; i < c->n; i++) {
         release_reservation(c, &c->ent[i]);
-        g_free(c->ent[i].buf);
-        g_free(c->ent[i].written);
     }
+    munmap(c->slab, (size_t)c->n * CRAM_PAGE_SIZE);
+    g_free(c->written_maps);
     cram_scratch_free(c->scratch);
     g_free(c->ent);
     g_free(c->bucket);
