@@ -231,6 +231,9 @@ CramAlloc *cram_alloc_new(uint64_t media_size, GError **err)
         return NULL;
     }
 
+#ifdef MADV_HUGEPAGE
+    madvise(media, media_size, MADV_HUGEPAGE);
+#endif
     a = g_new0(CramAlloc, 1);
     a->media = media;
     a->media_size = media_size;

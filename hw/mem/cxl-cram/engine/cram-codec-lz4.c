@@ -13,6 +13,8 @@
 #include <lz4.h>
 #include "cram-codec.h"
 
+G_STATIC_ASSERT(LZ4_COMPRESSBOUND(CRAM_PAGE_SIZE) <= CRAM_CODEC_OUT_MAX);
+
 /* LZ4_ACCELERATION_MAX from lz4.c; lz4.h does not export it. */
 #define CRAM_LZ4_ACCEL_MAX 65537
 
@@ -46,11 +48,14 @@ static size_t lz4_compress(void *ctx, const void *src, void *dst,
     CramLz4Ctx *c = ctx;
     int n;
 
-    /* Returns 0 when dst_cap is too small: exactly our contract. */
+    /*
+     * Given its whole bound, LZ4 drops the output check of every sequence
+     * (about a tenth of its time on 4 KiB pages); @dst has that room.
+     */
     n = LZ4_compress_fast_extState(c->state, src, dst, CRAM_PAGE_SIZE,
-                                   (int)MIN(dst_cap, (size_t)INT_MAX),
+                                   LZ4_COMPRESSBOUND(CRAM_PAGE_SIZE),
                                    c->accel);
-    return n > 0 ? (size_t)n : 0;
+    return n > 0 && (size_t)n <= dst_cap ? (size_t)n : 0;
 }
 
 static int lz4_decompress(void *ctx, const void *src, size_t src_len,

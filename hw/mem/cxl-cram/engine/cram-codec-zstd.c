@@ -12,6 +12,8 @@
 #include <zstd.h>
 #include "cram-codec.h"
 
+G_STATIC_ASSERT(ZSTD_COMPRESSBOUND(CRAM_PAGE_SIZE) <= CRAM_CODEC_OUT_MAX);
+
 typedef struct CramZstdCtx {
     int level;
     ZSTD_CCtx *cctx;

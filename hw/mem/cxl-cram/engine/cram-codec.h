@@ -22,12 +22,18 @@ typedef struct CramCodecOps {
     void (*ctx_free)(void *ctx);
     /*
      * Compresses one CRAM_PAGE_SIZE page; returns the compressed size, or 0
-     * when the result doesn't fit in dst_cap.
+     * when the result doesn't fit in dst_cap.  @dst has room for
+     * CRAM_CODEC_OUT_MAX bytes whatever @dst_cap, so a codec may write
+     * past dst_cap when that is faster (lz4 without output checks); only
+     * a result that fits counts.
      */
     size_t (*compress)(void *ctx, const void *src, void *dst, size_t dst_cap);
     /* dst is CRAM_PAGE_SIZE; returns 0, or -EIO on corrupt input. */
     int (*decompress)(void *ctx, const void *src, size_t src_len, void *dst);
 } CramCodecOps;
+
+/* Room for any codec's output of one page: at least each one's bound. */
+#define CRAM_CODEC_OUT_MAX  (CRAM_PAGE_SIZE + 256)
 
 extern const CramCodecOps cram_codec_none_ops;
 extern const CramCodecOps cram_codec_lz4_ops;

@@ -23,7 +23,7 @@
 typedef struct CramScratch {
     const CramCodecOps *ops;
     void *ctx;
-    uint8_t cbuf[CRAM_PAGE_SIZE];       /* compressor output */
+    uint8_t cbuf[CRAM_CODEC_OUT_MAX];   /* compressor output */
     uint8_t bounce[CRAM_PAGE_SIZE];     /* objects straddling media pages */
 } CramScratch;
 
