@@ -1029,9 +1029,9 @@ static void test_1tib(void)
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_LOGICAL_HELD), ==, 3 * PAGE);
     /*
      * Nothing sized by the 1 TiB: the allocator's bookkeeping of the
-     * 1 GiB media (80704 bytes: its media-page bitmap and class table),
-     * then its first span arrays and about 15 bytes a touched page
-     * (docs/metadata.md): 81000 in all.
+     * 1 GiB media (70064 bytes: its media-page bitmaps and class table,
+     * room for a span in each class included), then the page table's
+     * first shard and its entries (docs/metadata.md).
      */
     meta1 = cram_reg(&t, CXL_CRAM_REG_METADATA_BYTES);
     g_test_message("1 TiB, 3 pages touched: metadata %" PRIu64 " bytes, "
