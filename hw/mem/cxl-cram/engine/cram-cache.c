@@ -17,12 +17,12 @@
  * clean.
  * Its queue is a clock (second-chance FIFO): a page the caller went back
  * to since the worker last looked at it is passed over, its mark cleared.
- * Without pressure the worker looks at each queued page at most once per
- * wake-up, and when that leaves the cache above half dirty (a hot set
- * larger than half of it, all in use) it is not woken again until more
- * pages turn dirty: such a set stays cached instead of being compressed
- * and dirtied again pass after pass.  Under pressure it passes a page
- * over once, as before.
+ * Without pressure the worker looks at each queued page (those queued
+ * while it works included) once per wake-up, and when that leaves the
+ * cache above half dirty (a hot set larger than half of it, all in use)
+ * it is not woken again until more pages turn dirty: such a set stays
+ * cached instead of being compressed and dirtied again pass after pass.
+ * Under pressure it passes a page over once, as before.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -83,7 +83,7 @@ struct CramCache {
     uint32_t wake_dirty;        /* dirty pages that justify waking it */
     uint32_t keep_dirty;        /* dirty pages it leaves alone */
     uint32_t idle_dirty;        /* dirty when it idled with all in use */
-    uint32_t budget;            /* queued pages it may still look at */
+    uint32_t budget;            /* queued pages it has not looked at */
     bool new_session;           /* woken: budget not set yet */
     bool pressure;              /* dirty victims since the worker idled */
     uint32_t *queue;            /* ring of entry indices */
@@ -237,6 +237,10 @@ static void worker_kick(CramCache *c, uint32_t idx)
         x->queued = true;
         c->queue[(c->q_head + c->q_len) % c->n] = idx;
         c->q_len++;
+        /* Queued while the worker is at work: it looks at this one too. */
+        if (!c->new_session) {
+            c->budget++;
+        }
     }
     /*
      * Waking the worker costs more than compressing one page: let dirty
@@ -539,7 +543,7 @@ static uint32_t worker_pop(CramCache *c)
         CramCacheEntry *x = &c->ent[idx];
 
         if (!c->pressure && !c->budget) {
-            /* All looked at, the rest in use: idle until more are dirty. */
+            /* All looked at, all in use: idle until more are dirty. */
             c->idle_dirty = c->st.dirty;
             return NIL;
         }
