@@ -9,6 +9,10 @@ KO=/root/cxl_cram.ko
 D=/sys/class/cxl_cram/cram0
 T=/sys/kernel/debug/cxl_cram/cram0/selftest
 
+# Kernel messages stay in the ring buffer (the checks read it with dmesg):
+# printed on the console, they can land inside a KEY=VALUE line.
+dmesg -n 1
+
 kv() { echo "$1=$2"; }
 exists() { if [ -e "$1" ]; then echo yes; else echo no; fi; }
 
