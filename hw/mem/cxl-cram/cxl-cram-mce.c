@@ -9,7 +9,11 @@
  * its state restored to the faulting instruction.  The check is then
  * delivered before that instruction runs again: RIP points at it, as on
  * hardware, and the kernel's MC-safe copies can recover.  It is broadcast
- * to every vCPU, as Intel CPUs do.  One is in flight at a time.
+ * to every vCPU, as Intel CPUs do.  One is in flight at a time: until
+ * every vCPU has been given its share and none is in its handler, a
+ * poisoned load on a vCPU is abandoned and run again, so that a check
+ * never lands on a vCPU still leaving the previous one (a late share
+ * nested on the guest's machine-check stack and crashed it).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -95,8 +99,12 @@ typedef struct CXLCramMce {
  */
 static void cxl_cram_do_mce_peer(CPUState *cs, run_on_cpu_data data)
 {
+    CXLCramDev *cram = data.host_ptr;
+
     cpu_x86_inject_mce(NULL, X86_CPU(cs), 1, MCI_STATUS_VAL | MCI_STATUS_UC,
                        MCG_STATUS_MCIP | MCG_STATUS_RIPV, 0, 0, 0);
+    cram->mce_queued--;
+    object_unref(OBJECT(cram));
 }
 
 static void cxl_cram_do_mce(CPUState *cs, run_on_cpu_data data)
@@ -107,7 +115,7 @@ static void cxl_cram_do_mce(CPUState *cs, run_on_cpu_data data)
                        CXL_CRAM_MCE_STATUS, CXL_CRAM_MCG_STATUS, m->hpa,
                        CXL_CRAM_MCE_MISC, 0);
     m->cram->safety.mce_raised++;
-    m->cram->mce_pending = false;
+    m->cram->mce_queued--;
     object_unref(OBJECT(m->cram));
     g_free(m);
 }
@@ -155,15 +163,20 @@ bool cxl_cram_raise_mce(CXLCramDev *cram, uint64_t dpa, bool rcu_held)
         trace_cxl_cram_mce_skipped(dpa, "inside a machine check handler");
         return false;
     }
-    if (cram->mce_pending || cxl_cram_mcip_elsewhere(self)) {
+    if (cram->mce_queued || cxl_cram_mcip_elsewhere(self)) {
         /* A second one while a handler runs would be recursive. */
+        if (vcpu) {
+            /* Wait for it: the load runs again after this vCPU's work. */
+            trace_cxl_cram_mce_skipped(dpa, "deferred: another in flight");
+            cxl_cram_restart_load(self, rcu_held);
+        }
         trace_cxl_cram_mce_skipped(dpa, "another one in flight");
         return false;
     }
     m = g_new(CXLCramMce, 1);
     m->cram = CXL_CRAM(object_ref(OBJECT(cram)));
     m->hpa = hpa;
-    cram->mce_pending = true;
+    cram->mce_queued++;
     trace_cxl_cram_mce(dpa, hpa, cs->cpu_index);
     async_run_on_cpu(cs, cxl_cram_do_mce, RUN_ON_CPU_HOST_PTR(m));
     if (cpu_x86_support_mca_broadcast(&X86_CPU(cs)->env)) {
@@ -171,8 +184,10 @@ bool cxl_cram_raise_mce(CXLCramDev *cram, uint64_t dpa, bool rcu_held)
 
         CPU_FOREACH(other) {
             if (other != cs) {
+                cram->mce_queued++;
+                object_ref(OBJECT(cram));
                 async_run_on_cpu(other, cxl_cram_do_mce_peer,
-                                 RUN_ON_CPU_NULL);
+                                 RUN_ON_CPU_HOST_PTR(cram));
             }
         }
     }

@@ -63,7 +63,7 @@ struct CXLCramDev {
     uint64_t poison_query_start;
     uint64_t poison_query_len;
     uint64_t poison_resume;
-    bool mce_pending;           /* one machine check in flight at a time */
+    unsigned mce_queued;        /* injections not yet delivered (BQL) */
 };
 
 struct CXLCramClass {
