@@ -74,7 +74,8 @@ struct cram_private;
  * @no_alloc: NO_ALLOC as last reported in the log
  * @count: driver-side counters
  * @st: self-test state (cram_selftest.c)
- * @priv: the private node, or NULL (cram_private.c)
+ * @priv: the private node, or NULL (cram_private.c); set and cleared under
+ *	the device lock of @pdev, read under RCU
  */
 struct cram_dev {
 	struct list_head list;
@@ -97,7 +98,7 @@ struct cram_dev {
 	bool no_alloc;
 	atomic64_t count[CRAM_CNT_NR];
 	struct cram_selftest *st;
-	struct cram_private *priv;
+	struct cram_private __rcu *priv;
 };
 
 static inline u64 cram_read(struct cram_dev *cd, unsigned int reg)

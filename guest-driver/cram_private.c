@@ -185,7 +185,7 @@ void cram_private_attach(struct cram_dev *cd)
 	if (rc)
 		goto err_unregister;
 	zswap_add_direct_node(nid);
-	cd->priv = cp;
+	rcu_assign_pointer(cd->priv, cp);
 	dev_info(cd->dev, "private node %d: %llu MiB at %#llx, zswap direct node\n",
 		 nid, size >> 20, base);
 	return;
@@ -199,7 +199,8 @@ err_free:
 /*
  * Takes the range offline and forgets it.  It fails with -EBUSY while
  * pages are held; @force then unregisters the callbacks all the same
- * (the memory stays online, fenced off as a private node).
+ * (the memory stays online, fenced off as a private node).  @cp is freed
+ * unless it fails without @force: the caller must not use it afterwards.
  */
 static int cram_private_release(struct cram_private *cp, bool force)
 {
@@ -216,21 +217,29 @@ static int cram_private_release(struct cram_private *cp, bool force)
 /**
  * cram_private_detach - undo cram_private_attach()
  * @cd: the device
+ *
+ * Called with the PCI function's device lock held, as attach is.
  */
 void cram_private_detach(struct cram_dev *cd)
 {
-	struct cram_private *cp = cd->priv;
+	struct cram_private *cp;
 	long held;
-	int rc;
+	int nid, rc;
 
+	cp = rcu_dereference_protected(cd->priv,
+				       lockdep_is_held(&cd->pdev->dev.mutex));
 	if (!cp)
 		return;
-	cd->priv = NULL;
-	zswap_remove_direct_node(cp->nid);
+	/* sysfs readers (cram_private_node/pages) are done with it after this */
+	RCU_INIT_POINTER(cd->priv, NULL);
+	synchronize_rcu();
+	nid = cp->nid;
+	zswap_remove_direct_node(nid);
 	rc = cram_private_release(cp, false);
 	if (!rc) {
+		/* cp is freed: log the saved node number */
 		dev_info(cd->dev, "private node %d: offline and unregistered\n",
-			 cp->nid);
+			 nid);
 		return;
 	}
 	/* zswap still holds pages: keep the range, inert, until they go */
@@ -238,7 +247,7 @@ void cram_private_detach(struct cram_dev *cd)
 	rcu_assign_pointer(cp->cd, NULL);
 	synchronize_rcu();
 	dev_warn(cd->dev, "private node %d: %ld pages still stored by zswap (%d): the range stays online until they are freed and the module is unloaded\n",
-		 cp->nid, held, rc);
+		 nid, held, rc);
 	mutex_lock(&cram_orphans_lock);
 	list_add_tail(&cp->list, &cram_orphans);
 	mutex_unlock(&cram_orphans_lock);
@@ -266,7 +275,15 @@ void cram_private_exit(void)
  */
 int cram_private_node(struct cram_dev *cd)
 {
-	return cd->priv ? cd->priv->nid : NUMA_NO_NODE;
+	struct cram_private *cp;
+	int nid = NUMA_NO_NODE;
+
+	rcu_read_lock();
+	cp = rcu_dereference(cd->priv);
+	if (cp)
+		nid = cp->nid;
+	rcu_read_unlock();
+	return nid;
 }
 
 /**
@@ -277,5 +294,13 @@ int cram_private_node(struct cram_dev *cd)
  */
 long cram_private_pages(struct cram_dev *cd)
 {
-	return cd->priv ? atomic_long_read(&cd->priv->pages) : 0;
+	struct cram_private *cp;
+	long pages = 0;
+
+	rcu_read_lock();
+	cp = rcu_dereference(cd->priv);
+	if (cp)
+		pages = atomic_long_read(&cp->pages);
+	rcu_read_unlock();
+	return pages;
 }
