@@ -195,6 +195,13 @@ void bench_meta_real_report(const BenchCorpus *c, const CramCodecId *codecs,
                             unsigned ncodecs, uint64_t max_touched,
                             FILE *csv);
 
+/*
+ * Discards and Media Operations Zero over 1 TiB ranges of an engine
+ * holding @held pages, the poison list, and with @old the page-by-page
+ * loop they replaced (bench-range.c).
+ */
+void bench_range_report(uint64_t held, bool old, FILE *csv);
+
 /* Monotonic clock in ns. */
 uint64_t bench_now_ns(void);
 

@@ -2,7 +2,7 @@
  * cram-bench: the engine against the raw codec, side by side in one run
  *
  *   cram-bench [OPTION...] [speed|latency|space|churn|metadata|
- *               metadata-real...]
+ *               metadata-real|range...]
  *
  * Prints tables; with --csv-dir, also writes one CSV per measurement for
  * bench/plot.sh.  See docs/performance.md.
@@ -24,6 +24,8 @@ static gboolean opt_churn_check;
 static int opt_meta_max = 1000000;
 static int opt_real_max = 100000;
 static int opt_seed = 1;
+static int opt_range_held = 10000;
+static gboolean opt_range_old;
 static char *opt_codec;
 static char *opt_csv_dir;
 
@@ -51,6 +53,11 @@ static GOptionEntry entries[] = {
       "lz4, zstd or all (default all)", "NAME" },
     { "csv-dir", 'o', 0, G_OPTION_ARG_FILENAME, &opt_csv_dir,
       "Write CSV files into DIR", "DIR" },
+    { "range-held", 0, 0, G_OPTION_ARG_INT, &opt_range_held,
+      "Range: pages held (default 10000)", "N" },
+    { "range-old", 0, 0, G_OPTION_ARG_NONE, &opt_range_old,
+      "Range: also time the page-by-page loop it replaced (seconds)",
+      NULL },
     { "seed", 's', 0, G_OPTION_ARG_INT, &opt_seed,
       "Seed of the synthetic pages and orders (default 1)", "N" },
     { NULL },
@@ -295,6 +302,14 @@ static void run_metadata_real(const BenchCorpus *c,
     csv_close(csv);
 }
 
+static void run_range(void)
+{
+    FILE *csv = csv_open("range.csv", "operation,held,ms");
+
+    bench_range_report(opt_range_held, opt_range_old, csv);
+    csv_close(csv);
+}
+
 static bool want(int argc, char **argv, const char *name)
 {
     int i;
@@ -314,10 +329,10 @@ int main(int argc, char **argv)
 {
     static const char *const tests[] = {
         "speed", "latency", "space", "churn", "metadata",
-        "metadata-real", "all",
+        "metadata-real", "range", "all",
     };
     GOptionContext *ctx = g_option_context_new(
-        "[speed|latency|space|churn|metadata|metadata-real|all...]");
+        "[speed|latency|space|churn|metadata|metadata-real|range|all...]");
     CramCodecId codecs[2];
     unsigned ncodecs = 0, j;
     GError *err = NULL;
@@ -346,7 +361,7 @@ int main(int argc, char **argv)
     }
     if (opt_pages < 1 || opt_per_file < 1 || opt_reps < 1 ||
         opt_rounds < 1 || opt_churn_mib < 1 || opt_rewrites < 0 ||
-        opt_meta_max < 1000 || opt_real_max < 1000) {
+        opt_meta_max < 1000 || opt_real_max < 1000 || opt_range_held < 0) {
         g_printerr("cram-bench: bad option value\n");
         return 2;
     }
@@ -384,6 +399,9 @@ int main(int argc, char **argv)
     }
     if (want(argc, argv, "metadata-real")) {
         run_metadata_real(c, codecs, ncodecs);
+    }
+    if (want(argc, argv, "range")) {
+        run_range();
     }
     bench_corpus_free(c);
     return 0;

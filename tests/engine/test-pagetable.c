@@ -3,13 +3,18 @@
  *
  * Metadata per held page in every touch pattern over 1 TiB, dense leaf
  * promotion and demotion, and a random operation sequence against a
- * GHashTable model.
+ * GHashTable model.  Then the iteration over the held entries of page
+ * ranges (by lookups or by one walk of the table, whichever is cheaper),
+ * with entries set and freed while it runs; the ordered runs of poisoned
+ * pages; and the engine's discard of ranges and poison tags.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include <stdlib.h>
 #include <string.h>
 #include "cram-pagetable.h"
+#include "cram-export.h"
 
 #define NPAGES_1T   (CRAM_MAX_CAPACITY / CRAM_PAGE_SIZE)
 /* The target: 16 bytes a held page, once the table is past tiny. */
@@ -406,6 +411,642 @@ static void test_model(void)
     g_rand_free(r);
 }
 
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* A table of 1 TiB: scattered pages, dense regions (leaves), clusters. */
+static GHashTable *fill(CramPageTable *pt, GRand *r, unsigned scale)
+{
+    GHashTable *held = g_hash_table_new(g_int64_hash, g_int64_equal);
+    unsigned i, k;
+
+    cram_pt_init(pt, NPAGES_1T);
+    for (i = 0; i < 40 * scale; i++) {
+        uint64_t *idx = g_new(uint64_t, 1);
+
+        *idx = (uint64_t)g_rand_int(r) << 32 | g_rand_int(r);
+        *idx %= NPAGES_1T;
+        g_hash_table_add(held, idx);
+    }
+    for (i = 0; i < scale; i++) {
+        uint64_t base = g_rand_int_range(r, 0, NPAGES_1T / 64) * 64ull;
+        unsigned n = g_rand_int_range(r, 1, 65);
+
+        for (k = 0; k < n; k++) {
+            uint64_t *idx = g_new(uint64_t, 1);
+
+            *idx = base + (n == 64 ? k : (unsigned)g_rand_int_range(r, 0, 64));
+            g_hash_table_add(held, idx);
+        }
+    }
+    /* Pages at the edges of the capacity. */
+    for (i = 0; i < 2; i++) {
+        uint64_t *idx = g_new(uint64_t, 1);
+
+        *idx = i ? NPAGES_1T - 1 : 0;
+        g_hash_table_add(held, idx);
+    }
+    {
+        GHashTableIter hi;
+        gpointer key;
+
+        g_hash_table_iter_init(&hi, held);
+        while (g_hash_table_iter_next(&hi, &key, NULL)) {
+            uint64_t idx = *(uint64_t *)key;
+
+            cram_pt_set(pt, idx, meta_for(idx), val_for(idx));
+        }
+    }
+    cram_pt_check(pt);
+    g_assert_cmpuint(pt->held, ==, g_hash_table_size(held));
+    return held;
+}
+
+static bool in_ranges(const CramPtRange *rg, unsigned nr, uint64_t idx)
+{
+    unsigned i;
+
+    for (i = 0; i < nr; i++) {
+        if (idx >= rg[i].first && idx < rg[i].end) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Sorted, disjoint, non-empty ranges, sizes from a page to everything. */
+static unsigned random_ranges(GRand *r, CramPtRange *rg, unsigned max)
+{
+    unsigned nr = g_rand_int_range(r, 1, max + 1), i, k = 0;
+    uint64_t cuts[2 * 16];
+    uint64_t span;
+
+    switch (g_rand_int_range(r, 0, 4)) {
+    case 0:
+        span = 256;
+        break;
+    case 1:
+        span = 1 << 20;
+        break;
+    default:
+        span = NPAGES_1T;
+    }
+    if (span == NPAGES_1T && g_rand_boolean(r)) {
+        rg[0].first = 0;
+        rg[0].end = NPAGES_1T;
+        return 1;
+    }
+    uint64_t base = g_rand_int_range(r, 0, (NPAGES_1T - span) / 64 + 1) * 64;
+
+    for (i = 0; i < 2 * nr; i++) {
+        cuts[i] = base + ((uint64_t)g_rand_int(r) << 32 | g_rand_int(r)) %
+                  (span + 1);
+    }
+    qsort(cuts, 2 * nr, sizeof(cuts[0]), u64_cmp);
+    for (i = 0; i < nr; i++) {
+        if (cuts[2 * i] < cuts[2 * i + 1] &&
+            (!k || rg[k - 1].end < cuts[2 * i])) {
+            rg[k].first = cuts[2 * i];
+            rg[k++].end = cuts[2 * i + 1];
+        }
+    }
+    if (!k) {
+        rg[0].first = base;
+        rg[0].end = base + 1;
+        k = 1;
+    }
+    return k;
+}
+
+/* Every held entry of the ranges, once, with its meta and value. */
+static void check_iter(CramPageTable *pt, GHashTable *held,
+                       const CramPtRange *rg, unsigned nr, bool *walked)
+{
+    GHashTable *seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+    GHashTableIter hi;
+    gpointer key;
+    uint64_t idx, val, want = 0;
+    uint32_t meta;
+    CramPtIter it;
+
+    cram_pt_iter_init(pt, &it, rg, nr);
+    walked[it.walk] = true;
+    while (cram_pt_iter_next(pt, &it, &idx, &meta, &val)) {
+        uint64_t *k = g_new(uint64_t, 1);
+
+        g_assert_true(in_ranges(rg, nr, idx));
+        g_assert_true(g_hash_table_contains(held, &idx));
+        g_assert_cmphex(meta, ==, meta_for(idx));
+        g_assert_cmphex(val, ==, val_for(idx));
+        *k = idx;
+        g_assert_true(g_hash_table_add(seen, k));
+    }
+    g_hash_table_iter_init(&hi, held);
+    while (g_hash_table_iter_next(&hi, &key, NULL)) {
+        want += in_ranges(rg, nr, *(uint64_t *)key);
+    }
+    g_assert_cmpuint(g_hash_table_size(seen), ==, want);
+    g_hash_table_destroy(seen);
+}
+
+static void test_iter_model(void)
+{
+    GRand *r = g_rand_new_with_seed(20261206);
+    bool walked[2] = { false, false };
+    CramPtRange rg[16];
+    CramPageTable pt;
+    GHashTable *held = fill(&pt, r, 200);
+    unsigned i;
+
+    for (i = 0; i < 400; i++) {
+        unsigned nr = random_ranges(r, rg, 16);
+
+        check_iter(&pt, held, rg, nr, walked);
+    }
+    /* Both ways were taken: lookups for small ranges, a walk for large. */
+    g_assert_true(walked[0] && walked[1]);
+    cram_pt_destroy(&pt);
+    g_hash_table_destroy(held);
+    g_rand_free(r);
+}
+
+/*
+ * Entries freed as they are visited (what a discard does), others freed
+ * before their turn, and new ones added, while the iteration runs: every
+ * entry held throughout is visited exactly once, no freed one is.
+ */
+static void test_iter_mutate(void)
+{
+    GRand *r = g_rand_new_with_seed(7);
+    unsigned round;
+
+    bool walked[2] = { false, false };
+
+    for (round = 0; round < 24; round++) {
+        CramPtRange rg[16];
+        CramPageTable pt;
+        GHashTable *held = fill(&pt, r, 100);
+        GHashTable *gone = g_hash_table_new(g_int64_hash, g_int64_equal);
+        GHashTable *seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+        unsigned nr = random_ranges(r, rg, 16), extra = 0;
+        GHashTableIter hi;
+        gpointer key;
+        uint64_t idx, val, want = 0;
+        uint32_t meta;
+        CramPtIter it;
+
+        cram_pt_iter_init(&pt, &it, rg, nr);
+        walked[it.walk] = true;
+        while (cram_pt_iter_next(&pt, &it, &idx, &meta, &val)) {
+            uint64_t *k = g_new(uint64_t, 1), other;
+
+            *k = idx;
+            g_assert_true(in_ranges(rg, nr, idx));
+            g_assert_false(g_hash_table_contains(gone, &idx));
+            if (!g_hash_table_contains(held, &idx)) {
+                g_assert_cmphex(val, ==, 0x5a5a);   /* one added here */
+            } else {
+                g_assert_cmphex(meta, ==, meta_for(idx));
+                g_assert_cmphex(val, ==, val_for(idx));
+            }
+            g_assert_true(g_hash_table_add(seen, k));
+            cram_pt_set(&pt, idx, 0, 0);
+            /* Free a neighbour not seen yet, add a page somewhere. */
+            other = idx + g_rand_int_range(r, 1, 200);
+            if (other < NPAGES_1T && !g_hash_table_contains(seen, &other) &&
+                cram_pt_get(&pt, other, &val) &&
+                g_hash_table_contains(held, &other)) {
+                uint64_t *g = g_new(uint64_t, 1);
+
+                *g = other;
+                cram_pt_set(&pt, other, 0, 0);
+                g_hash_table_add(gone, g);
+            }
+            if (extra < 300) {
+                other = ((uint64_t)g_rand_int(r) << 32 | g_rand_int(r)) %
+                        NPAGES_1T;
+                if (!cram_pt_get(&pt, other, &val) &&
+                    !g_hash_table_contains(seen, &other) &&
+                    !g_hash_table_contains(gone, &other)) {
+                    cram_pt_set(&pt, other,
+                                cram_meta_make(CRAM_CLASS_RAW,
+                                               CRAM_PAGE_SIZE, 0), 0x5a5a);
+                    extra++;
+                }
+            }
+        }
+        g_hash_table_iter_init(&hi, held);
+        while (g_hash_table_iter_next(&hi, &key, NULL)) {
+            idx = *(uint64_t *)key;
+            if (in_ranges(rg, nr, idx) && !g_hash_table_contains(gone, &idx)) {
+                want++;
+                g_assert_true(g_hash_table_contains(seen, &idx));
+                g_assert_cmphex(cram_pt_get(&pt, idx, &val), ==, 0);
+            }
+        }
+        g_assert_cmpuint(g_hash_table_size(seen), >=, want);
+        cram_pt_check(&pt);
+        cram_pt_destroy(&pt);
+        g_hash_table_destroy(held);
+        g_hash_table_destroy(gone);
+        g_hash_table_destroy(seen);
+    }
+    g_assert_true(walked[0] && walked[1]);
+    g_rand_free(r);
+}
+
+/* An empty table, an empty set of ranges, and a table that empties. */
+static void test_iter_edges(void)
+{
+    CramPtRange all = { 0, NPAGES_1T }, one = { 5, 6 };
+    uint64_t idx, val;
+    uint32_t meta;
+    CramPageTable pt;
+    CramPtIter it;
+
+    cram_pt_init(&pt, NPAGES_1T);
+    cram_pt_iter_init(&pt, &it, &all, 1);
+    g_assert_false(cram_pt_iter_next(&pt, &it, &idx, &meta, &val));
+    cram_pt_set(&pt, 5, meta_for(5), val_for(5));
+    cram_pt_set(&pt, 6, meta_for(6), val_for(6));
+    cram_pt_iter_init(&pt, &it, &all, 0);
+    g_assert_false(cram_pt_iter_next(&pt, &it, &idx, &meta, &val));
+    cram_pt_iter_init(&pt, &it, &one, 1);
+    g_assert_true(cram_pt_iter_next(&pt, &it, &idx, &meta, &val));
+    g_assert_cmpuint(idx, ==, 5);
+    g_assert_false(cram_pt_iter_next(&pt, &it, &idx, &meta, &val));
+    /* The last entry freed frees the table; the walk ends there. */
+    cram_pt_iter_init(&pt, &it, &all, 1);
+    while (cram_pt_iter_next(&pt, &it, &idx, &meta, &val)) {
+        cram_pt_set(&pt, idx, 0, 0);
+    }
+    g_assert_cmpuint(pt.held, ==, 0);
+    g_assert_cmpuint(pt.bytes, ==, 0);
+    cram_pt_destroy(&pt);
+}
+
+#define POISONED    cram_meta_make(CRAM_CLASS_EMPTY, 0, CRAM_META_POISON)
+
+typedef struct PoisonModel {
+    GArray *pages;          /* uint64_t: page << 8 | tag, sorted */
+} PoisonModel;
+
+static void model_collect(CramPageTable *pt, PoisonModel *m)
+{
+    CramPtRange all = { 0, pt->npages };
+    uint64_t idx, val, x;
+    uint32_t meta;
+    CramPtIter it;
+
+    g_array_set_size(m->pages, 0);
+    cram_pt_iter_init(pt, &it, &all, 1);
+    while (cram_pt_iter_next(pt, &it, &idx, &meta, &val)) {
+        if (cram_meta_flags(meta) & CRAM_META_POISON) {
+            x = idx << 8 | val;
+            g_array_append_val(m->pages, x);
+        }
+    }
+    g_array_sort(m->pages, u64_cmp);
+}
+
+/* The runs in [from, end), from the model and from the table. */
+static void check_runs(CramPageTable *pt, PoisonModel *m, uint64_t from,
+                       uint64_t end)
+{
+    guint i = 0, n = m->pages->len;
+    uint64_t at = from;
+
+    while (i < n && g_array_index(m->pages, uint64_t, i) >> 8 < from) {
+        i++;
+    }
+    for (;;) {
+        uint64_t first, len, tag, wfirst, wtag, p;
+        bool got = cram_pt_poison_run(pt, at, end, &first, &len, &tag);
+
+        if (i == n || g_array_index(m->pages, uint64_t, i) >> 8 >= end) {
+            g_assert_false(got);
+            return;
+        }
+        g_assert_true(got);
+        wfirst = g_array_index(m->pages, uint64_t, i) >> 8;
+        wtag = g_array_index(m->pages, uint64_t, i) & 0xff;
+        p = wfirst;
+        while (i < n && g_array_index(m->pages, uint64_t, i) ==
+               (p << 8 | wtag) && p < end) {
+            i++;
+            p++;
+        }
+        g_assert_cmpuint(first, ==, wfirst);
+        g_assert_cmpuint(len, ==, p - wfirst);
+        g_assert_cmpuint(tag, ==, wtag);
+        at = first + len;
+    }
+}
+
+static void test_poison_runs(void)
+{
+    GRand *r = g_rand_new_with_seed(99);
+    PoisonModel m = { g_array_new(FALSE, FALSE, sizeof(uint64_t)) };
+    CramPageTable pt;
+    GHashTable *held = fill(&pt, r, 50);
+    unsigned i, k;
+
+    /* Scattered poison, runs across regions and leaves, two tags. */
+    for (i = 0; i < 3000; i++) {
+        uint64_t idx = ((uint64_t)g_rand_int(r) << 32 | g_rand_int(r)) %
+                       NPAGES_1T;
+
+        cram_pt_set(&pt, idx, POISONED, 2 + g_rand_int_range(r, 0, 2));
+    }
+    for (i = 0; i < 20; i++) {
+        uint64_t base = ((uint64_t)g_rand_int(r) << 32 | g_rand_int(r)) %
+                        (NPAGES_1T - 1000);
+        unsigned len = g_rand_int_range(r, 1, 1000), tag = 2 + i % 2;
+
+        for (k = 0; k < len; k++) {
+            cram_pt_set(&pt, base + k, POISONED, tag);
+        }
+    }
+    /* A run to the last page. */
+    for (k = 0; k < 130; k++) {
+        cram_pt_set(&pt, NPAGES_1T - 1 - k, POISONED, 3);
+    }
+    cram_pt_check(&pt);
+    model_collect(&pt, &m);
+    check_runs(&pt, &m, 0, NPAGES_1T);
+    for (i = 0; i < 200; i++) {
+        uint64_t a = ((uint64_t)g_rand_int(r) << 32 | g_rand_int(r)) %
+                     NPAGES_1T;
+        uint64_t b = a + g_rand_int_range(r, 1, 1 << 24);
+
+        check_runs(&pt, &m, a, MIN(b, NPAGES_1T));
+    }
+    /* Heal half of it: the ordered set follows. */
+    for (i = 0; i < m.pages->len; i += 2) {
+        uint64_t idx = g_array_index(m.pages, uint64_t, i) >> 8;
+
+        cram_pt_set(&pt, idx, g_rand_boolean(r) ? 0 : meta_for(idx),
+                    val_for(idx));
+    }
+    cram_pt_check(&pt);
+    model_collect(&pt, &m);
+    check_runs(&pt, &m, 0, NPAGES_1T);
+    /* Heal the rest: nothing is left of the set. */
+    for (i = 0; i < m.pages->len; i++) {
+        cram_pt_set(&pt, g_array_index(m.pages, uint64_t, i) >> 8, 0, 0);
+    }
+    cram_pt_check(&pt);
+    g_assert_null(pt.pbox);
+    g_assert_cmpuint(pt.poison_regions, ==, 0);
+    g_assert_false(cram_pt_poison_run(&pt, 0, NPAGES_1T, &(uint64_t){0},
+                                      &(uint64_t){0}, &(uint64_t){0}));
+    cram_pt_destroy(&pt);
+    g_hash_table_destroy(held);
+    g_array_free(m.pages, TRUE);
+    g_rand_free(r);
+}
+
+/*
+ * A box of the ordered set becomes a bitmap above 4096 poisoned regions
+ * and an array again under 2048; the figures and the runs stay right.
+ */
+static void test_poison_boxes(void)
+{
+    PoisonModel m = { g_array_new(FALSE, FALSE, sizeof(uint64_t)) };
+    CramPageTable pt;
+    uint64_t i;
+
+    cram_pt_init(&pt, NPAGES_1T);
+    for (i = 0; i < 6000; i++) {
+        cram_pt_set(&pt, i * 64 + i % 64, POISONED, 2);
+        cram_pt_set(&pt, i * 64 + (i + 1) % 64, meta_for(i), val_for(i));
+    }
+    cram_pt_check(&pt);
+    g_assert_cmpuint(pt.poison_regions, ==, 6000);
+    model_collect(&pt, &m);
+    check_runs(&pt, &m, 0, NPAGES_1T);
+    check_runs(&pt, &m, 100 * 64 + 7, 5000 * 64);
+    for (i = 0; i < 5000; i++) {
+        cram_pt_set(&pt, i * 64 + i % 64, 0, 0);
+    }
+    cram_pt_check(&pt);
+    g_assert_cmpuint(pt.poison_regions, ==, 1000);
+    model_collect(&pt, &m);
+    check_runs(&pt, &m, 0, NPAGES_1T);
+    cram_pt_destroy(&pt);
+    g_array_free(m.pages, TRUE);
+}
+
+/* Host memory per poisoned page, scattered and in one run (reported). */
+static void test_poison_bytes(void)
+{
+    static const uint64_t counts[] = { 10000, 100000 };
+    unsigned c;
+
+    for (c = 0; c < G_N_ELEMENTS(counts); c++) {
+        CramPageTable pt;
+        uint64_t i, n = counts[c];
+        double scattered, run;
+
+        cram_pt_init(&pt, NPAGES_1T);
+        for (i = 0; i < n; i++) {
+            cram_pt_set(&pt, (i * 2654435761u) % NPAGES_1T, POISONED, 2);
+        }
+        cram_pt_check(&pt);
+        scattered = (double)pt.bytes / pt.held;
+        cram_pt_clear_all(&pt);
+        for (i = 0; i < n; i++) {
+            cram_pt_set(&pt, 12345 + i, POISONED, 2);
+        }
+        cram_pt_check(&pt);
+        run = (double)pt.bytes / pt.held;
+        g_test_message("%" G_GUINT64_FORMAT " poisoned pages: %.2f B/page "
+                       "scattered, %.2f B/page in one run", n, scattered,
+                       run);
+        /* The page table's own 16 B target, plus the ordered set's few. */
+        g_assert_cmpfloat(scattered, <, 24);
+        g_assert_cmpfloat(run, <, 12);
+        cram_pt_destroy(&pt);
+    }
+}
+
+static void fill_page(uint8_t *p, uint64_t idx)
+{
+    unsigned i;
+
+    for (i = 0; i < CRAM_PAGE_SIZE; i += 8) {
+        uint64_t w = idx * 31 + i / 64;
+
+        memcpy(p + i, &w, 8);
+    }
+}
+
+/*
+ * The engine's discard of ranges: a 1 TiB engine holding 10^4 pages
+ * (and poison) discards exactly the pages in its ranges, overlapping
+ * and empty ones included, and all of them when a range is everything.
+ */
+static void test_engine_discard_ranges(void)
+{
+    CramConfig cfg = {
+        .capacity = CRAM_MAX_CAPACITY, .media_size = 256ull << 20,
+        .codec = CRAM_CODEC_LZ4,
+    };
+    CramEngine *e = cram_engine_new(&cfg, NULL);
+    GRand *r = g_rand_new_with_seed(5);
+    CramRange rg[5] = {
+        { 1000, 5000 }, { 3000, 100 }, { 1ull << 27, 1ull << 26 },
+        { 77, 0 }, { NPAGES_1T - 10, 10 },
+    };
+    CramRange all = { 0, NPAGES_1T };
+    uint8_t page[CRAM_PAGE_SIZE], out[CRAM_PAGE_SIZE];
+    GArray *pages = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    uint64_t i, expect = 0, poisoned = 0;
+    CramStats st;
+    gint64 t0;
+
+    for (i = 0; i < 10000; i++) {
+        uint64_t idx = i < 3000 ? 900 + i * 2 :
+                       ((uint64_t)g_rand_int(r) << 32 | g_rand_int(r)) %
+                       NPAGES_1T;
+
+        fill_page(page, idx);
+        g_assert_cmpint(cram_engine_store(e, idx, page), ==, 0);
+        if (i % 17 == 0) {
+            cram_engine_poison_tagged(e, idx, 3);
+        }
+        g_array_append_val(pages, idx);
+    }
+    g_array_sort(pages, u64_cmp);
+    cram_engine_get_stats(e, &st);
+    for (i = 0; i < pages->len; i++) {
+        uint64_t idx = g_array_index(pages, uint64_t, i);
+        unsigned k;
+
+        if (i && idx == g_array_index(pages, uint64_t, i - 1)) {
+            continue;
+        }
+        for (k = 0; k < G_N_ELEMENTS(rg); k++) {
+            if (idx - rg[k].first < rg[k].n) {
+                expect++;
+                poisoned += cram_engine_page_poisoned(e, idx);
+                break;
+            }
+        }
+    }
+    g_assert_cmpuint(cram_engine_discard_ranges(e, rg, G_N_ELEMENTS(rg)),
+                     ==, expect);
+    for (i = 0; i < pages->len; i++) {
+        uint64_t idx = g_array_index(pages, uint64_t, i);
+        bool in = false;
+        unsigned k;
+
+        for (k = 0; k < G_N_ELEMENTS(rg); k++) {
+            in |= idx - rg[k].first < rg[k].n;
+        }
+        if (in) {
+            g_assert_cmpint(cram_engine_page_class(e, idx), ==,
+                            CRAM_CLASS_EMPTY);
+            g_assert_false(cram_engine_page_poisoned(e, idx));
+        } else if (!cram_engine_page_poisoned(e, idx)) {
+            fill_page(page, idx);
+            cram_engine_load(e, idx, out);
+            g_assert_cmpmem(out, sizeof(out), page, sizeof(page));
+        }
+    }
+    {
+        CramStats st2;
+
+        cram_engine_get_stats(e, &st2);
+        g_assert_cmpuint(st2.discards, ==, st.discards + expect);
+        g_assert_cmpuint(st2.poisoned_pages, ==, st.poisoned_pages - poisoned);
+    }
+    /* Everything, timed (reported only). */
+    t0 = g_get_monotonic_time();
+    cram_engine_discard_ranges(e, &all, 1);
+    g_test_message("whole 1 TiB discard of %" G_GUINT64_FORMAT " pages: "
+                   "%.3f ms", st.pages[CRAM_CLASS_COMPRESSED] +
+                   st.pages[CRAM_CLASS_RAW] - expect,
+                   (g_get_monotonic_time() - t0) / 1000.0);
+    cram_engine_get_stats(e, &st);
+    g_assert_cmpuint(st.media_used, ==, 0);
+    g_assert_cmpuint(st.poisoned_pages, ==, 0);
+    g_assert_cmpuint(st.logical_bytes, ==, 0);
+    g_assert_false(cram_engine_poison_run(e, 0, NPAGES_1T, &i, &i,
+                                          &(unsigned){0}));
+    g_array_free(pages, TRUE);
+    g_rand_free(r);
+    cram_engine_free(e);
+}
+
+/* Tags: kept per page, replaced by a second poisoning, exported. */
+static void test_engine_poison_tags(void)
+{
+    CramConfig cfg = {
+        .capacity = 1ull << 30, .media_size = 16ull << 20,
+        .codec = CRAM_CODEC_ZSTD,
+    };
+    CramEngine *e = cram_engine_new(&cfg, NULL);
+    CramEngine *b = cram_engine_new(&cfg, NULL);
+    uint64_t first, n;
+    unsigned tag, i;
+    CramPageRecord rec;
+    CramExport *x;
+    CramImport *im;
+    CramStats st;
+
+    for (i = 10; i < 20; i++) {
+        cram_engine_poison_tagged(e, i, i < 15 ? 2 : 3);
+    }
+    cram_engine_poison(e, 20);
+    g_assert_cmpint(cram_engine_poison_tag(e, 12), ==, 2);
+    g_assert_cmpint(cram_engine_poison_tag(e, 20), ==, 0);
+    g_assert_cmpint(cram_engine_poison_tag(e, 21), ==, -1);
+    g_assert_true(cram_engine_poison_run(e, 0, 1000, &first, &n, &tag));
+    g_assert_cmpuint(first, ==, 10);
+    g_assert_cmpuint(n, ==, 5);
+    g_assert_cmpuint(tag, ==, 2);
+    g_assert_true(cram_engine_poison_run(e, 12, 17, &first, &n, &tag));
+    g_assert_cmpuint(first, ==, 12);
+    g_assert_cmpuint(n, ==, 3);
+    cram_engine_poison_tagged(e, 14, 3);        /* poisoned: no change */
+    g_assert_cmpint(cram_engine_poison_tag(e, 14), ==, 2);
+    g_assert_true(cram_engine_poison_retag(e, 14, 3));
+    g_assert_false(cram_engine_poison_retag(e, 21, 3));
+    g_assert_true(cram_engine_poison_run(e, 14, 1000, &first, &n, &tag));
+    g_assert_cmpuint(first, ==, 14);
+    g_assert_cmpuint(n, ==, 6);
+    g_assert_cmpuint(tag, ==, 3);
+    cram_engine_get_stats(e, &st);
+    g_assert_cmpuint(st.poisoned_pages, ==, 11);
+
+    x = cram_export_new(e);
+    im = cram_import_new(b, NULL);
+    while (cram_export_next(x, &rec)) {
+        g_assert_true(cram_import_page(im, &rec, NULL));
+    }
+    cram_export_free(x);
+    g_assert_true(cram_import_finish(im, &st, NULL));
+    for (i = 0; i < 25; i++) {
+        g_assert_cmpint(cram_engine_poison_tag(b, i), ==,
+                        cram_engine_poison_tag(e, i));
+    }
+    /* A tag on a page that is not poisoned is refused. */
+    im = cram_import_new(b, NULL);
+    memset(&rec, 0, sizeof(rec));
+    rec.page = 3;
+    rec.cls = CRAM_CLASS_ZERO;
+    rec.poison_tag = 2;
+    g_assert_false(cram_import_page(im, &rec, NULL));
+    cram_import_abort(im);
+    cram_engine_free(e);
+    cram_engine_free(b);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -416,5 +1057,15 @@ int main(int argc, char **argv)
     g_test_add_func("/pagetable/strided", test_strided);
     g_test_add_func("/pagetable/promote-demote", test_promote_demote);
     g_test_add_func("/pagetable/model", test_model);
+    g_test_add_func("/pagetable/range/iter-model", test_iter_model);
+    g_test_add_func("/pagetable/range/iter-mutate", test_iter_mutate);
+    g_test_add_func("/pagetable/range/iter-edges", test_iter_edges);
+    g_test_add_func("/pagetable/range/poison-runs", test_poison_runs);
+    g_test_add_func("/pagetable/range/poison-boxes", test_poison_boxes);
+    g_test_add_func("/pagetable/range/poison-bytes", test_poison_bytes);
+    g_test_add_func("/pagetable/range/engine-discard",
+                    test_engine_discard_ranges);
+    g_test_add_func("/pagetable/range/engine-poison-tags",
+                    test_engine_poison_tags);
     return g_test_run();
 }

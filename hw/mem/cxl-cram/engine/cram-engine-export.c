@@ -99,7 +99,9 @@ bool cram_export_next(CramExport *x, CramPageRecord *rec)
     rec->cls = cram_meta_class(meta);
     rec->flags = cram_meta_flags(meta) & CRAM_META_POISON ?
                  CRAM_RECORD_POISON : 0;
-    if (rec->cls == CRAM_CLASS_SAME) {
+    if (rec->flags & CRAM_RECORD_POISON) {
+        rec->poison_tag = val;
+    } else if (rec->cls == CRAM_CLASS_SAME) {
         rec->fill = val;
     } else if (class_has_media(rec->cls)) {
         g_assert(val == handle);
@@ -182,6 +184,13 @@ static bool check_record(CramImport *im, const CramPageRecord *rec,
     if (rec->flags & ~CRAM_RECORD_POISON) {
         g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": unknown flags "
                     "0x%x", rec->page, rec->flags);
+        return false;
+    }
+    if (rec->poison_tag > (rec->flags & CRAM_RECORD_POISON ?
+                           CRAM_POISON_TAG_MAX : 0)) {
+        g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": poison tag %u "
+                    "with flags 0x%x", rec->page, rec->poison_tag,
+                    rec->flags);
         return false;
     }
     /* A poisoned page holds nothing; a page that holds nothing is poisoned */
@@ -287,6 +296,7 @@ bool cram_import_page(CramImport *im, const CramPageRecord *rec,
     }
     if (rec->flags & CRAM_RECORD_POISON) {
         meta = cram_meta_make(CRAM_CLASS_EMPTY, 0, CRAM_META_POISON);
+        val = rec->poison_tag;
         e->poisoned++;
     } else {
         meta = cram_meta_make(rec->cls, rec->size, 0);

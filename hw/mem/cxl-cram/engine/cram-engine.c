@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cram-engine.h"
 #include "cram-alloc.h"
@@ -289,22 +290,14 @@ void cram_engine_load(CramEngine *e, uint64_t page_index, void *dst)
     }
 }
 
-void cram_engine_discard(CramEngine *e, uint64_t page_index)
+/* Discard a page that holds @meta and @val (meta != 0). */
+static void discard_held(CramEngine *e, uint64_t page_index, uint32_t meta,
+                         uint64_t val)
 {
-    uint64_t val;
-    uint32_t meta;
-    CramPageClass cls;
-
-    g_assert(page_index < e->npages);
-    meta = cram_pt_get(&e->pt, page_index, &val);
-    cls = cram_meta_class(meta);
-    if (!meta) {
-        return;
-    }
     if (cram_meta_flags(meta) & CRAM_META_POISON) {
         e->poisoned--;
     }
-    if (class_has_media(cls)) {
+    if (class_has_media(cram_meta_class(meta))) {
         cram_alloc_free_obj(e->alloc, val);
     }
     cram_engine_account_sub(e, meta);
@@ -312,12 +305,68 @@ void cram_engine_discard(CramEngine *e, uint64_t page_index)
     e->discards++;
 }
 
-void cram_engine_poison(CramEngine *e, uint64_t page_index)
+void cram_engine_discard(CramEngine *e, uint64_t page_index)
 {
     uint64_t val;
     uint32_t meta;
 
     g_assert(page_index < e->npages);
+    meta = cram_pt_get(&e->pt, page_index, &val);
+    if (meta) {
+        discard_held(e, page_index, meta, val);
+    }
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+    const CramPtRange *x = a, *y = b;
+
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+uint64_t cram_engine_discard_ranges(CramEngine *e, const CramRange *r,
+                                    unsigned nr)
+{
+    CramPtRange *pr = g_new(CramPtRange, MAX(nr, 1));
+    uint64_t idx, val, count = 0;
+    unsigned i, k = 0;
+    CramPtIter it;
+    uint32_t meta;
+
+    for (i = 0; i < nr; i++) {
+        g_assert(r[i].first <= e->npages && r[i].n <= e->npages - r[i].first);
+        if (r[i].n) {
+            pr[k].first = r[i].first;
+            pr[k++].end = r[i].first + r[i].n;
+        }
+    }
+    /* Sorted and merged, as the iteration wants them. */
+    qsort(pr, k, sizeof(*pr), range_cmp);
+    for (i = 1, nr = k, k = nr ? 1 : 0; i < nr; i++) {
+        if (pr[i].first <= pr[k - 1].end) {
+            pr[k - 1].end = MAX(pr[k - 1].end, pr[i].end);
+        } else {
+            pr[k++] = pr[i];
+        }
+    }
+    cram_pt_iter_init(&e->pt, &it, pr, k);
+    while (cram_pt_iter_next(&e->pt, &it, &idx, &meta, &val)) {
+        discard_held(e, idx, meta, val);
+        count++;
+    }
+    g_free(pr);
+    return count;
+}
+
+void cram_engine_poison_tagged(CramEngine *e, uint64_t page_index,
+                               unsigned tag)
+{
+    uint32_t poisoned = cram_meta_make(CRAM_CLASS_EMPTY, 0, CRAM_META_POISON);
+    uint64_t val;
+    uint32_t meta;
+
+    g_assert(page_index < e->npages);
+    g_assert(tag <= CRAM_POISON_TAG_MAX);
     meta = cram_pt_get(&e->pt, page_index, &val);
     if (cram_meta_flags(meta) & CRAM_META_POISON) {
         return;
@@ -326,9 +375,57 @@ void cram_engine_poison(CramEngine *e, uint64_t page_index)
         cram_alloc_free_obj(e->alloc, val);
     }
     cram_engine_account_sub(e, meta);
-    cram_pt_set(&e->pt, page_index,
-                cram_meta_make(CRAM_CLASS_EMPTY, 0, CRAM_META_POISON), 0);
+    /* A poisoned entry holds no value: it keeps the tag there. */
+    cram_pt_set(&e->pt, page_index, poisoned, tag);
     e->poisoned++;
+}
+
+void cram_engine_poison(CramEngine *e, uint64_t page_index)
+{
+    cram_engine_poison_tagged(e, page_index, 0);
+}
+
+bool cram_engine_poison_retag(CramEngine *e, uint64_t page_index,
+                              unsigned tag)
+{
+    uint64_t val;
+
+    g_assert(page_index < e->npages);
+    g_assert(tag <= CRAM_POISON_TAG_MAX);
+    if (!(cram_meta_flags(cram_pt_get(&e->pt, page_index, &val)) &
+          CRAM_META_POISON)) {
+        return false;
+    }
+    if (val != tag) {
+        cram_pt_set(&e->pt, page_index,
+                    cram_meta_make(CRAM_CLASS_EMPTY, 0, CRAM_META_POISON),
+                    tag);
+    }
+    return true;
+}
+
+int cram_engine_poison_tag(CramEngine *e, uint64_t page_index)
+{
+    uint64_t val;
+
+    g_assert(page_index < e->npages);
+    if (cram_meta_flags(cram_pt_get(&e->pt, page_index, &val)) &
+        CRAM_META_POISON) {
+        return val;
+    }
+    return -1;
+}
+
+bool cram_engine_poison_run(CramEngine *e, uint64_t from, uint64_t end,
+                            uint64_t *first, uint64_t *n, unsigned *tag)
+{
+    uint64_t val;
+
+    if (!cram_pt_poison_run(&e->pt, from, end, first, n, &val)) {
+        return false;
+    }
+    *tag = val;
+    return true;
 }
 
 bool cram_engine_page_poisoned(CramEngine *e, uint64_t page_index)

@@ -102,6 +102,22 @@ void cram_engine_discard(CramEngine *e, uint64_t page_index);
 /* Discard every page. */
 void cram_engine_discard_all(CramEngine *e);
 
+/* Pages [first, first + n). */
+typedef struct CramRange {
+    uint64_t first;
+    uint64_t n;
+} CramRange;
+
+/*
+ * Discard every page of @nr ranges (in any order; they may overlap or be
+ * empty), as cram_engine_discard() does page by page, at a cost that
+ * follows the pages held, not the size of the ranges: a discard of the
+ * whole of a 1 TiB engine costs what its held pages do.  Returns the
+ * pages discarded (those that held something or were poisoned).
+ */
+uint64_t cram_engine_discard_ranges(CramEngine *e, const CramRange *r,
+                                    unsigned nr);
+
 CramPageClass cram_engine_page_class(CramEngine *e, uint64_t page_index);
 
 /*
@@ -111,6 +127,33 @@ CramPageClass cram_engine_page_class(CramEngine *e, uint64_t page_index);
  */
 void cram_engine_poison(CramEngine *e, uint64_t page_index);
 bool cram_engine_page_poisoned(CramEngine *e, uint64_t page_index);
+
+/*
+ * The same, keeping @tag (the caller's name for the cause, at most
+ * CRAM_POISON_TAG_MAX) with the page, at no cost beyond the poisoned
+ * page's metadata entry.  cram_engine_poison() gives tag 0.  A page
+ * already poisoned keeps its tag (a second poisoning changes nothing).
+ */
+#define CRAM_POISON_TAG_MAX 255
+void cram_engine_poison_tagged(CramEngine *e, uint64_t page_index,
+                               unsigned tag);
+/* The tag of a poisoned page; -1 when the page is not poisoned. */
+int cram_engine_poison_tag(CramEngine *e, uint64_t page_index);
+/* Gives a poisoned page @tag; false (nothing done) if it is not poisoned. */
+bool cram_engine_poison_retag(CramEngine *e, uint64_t page_index,
+                              unsigned tag);
+
+/*
+ * The first run of consecutive poisoned pages with one tag within pages
+ * [from, end), cut to that range: [*first, *first + *n), its tag in
+ * *tag.  False when none lies there.  Runs come in page order, and a
+ * query costs what it returns (a lookup per 64 pages of the run and a
+ * search in an ordered set of the poisoned 64-page regions), not the
+ * size of [from, end): a poison list derives from the poisoned pages
+ * themselves, with no other record kept.
+ */
+bool cram_engine_poison_run(CramEngine *e, uint64_t from, uint64_t end,
+                            uint64_t *first, uint64_t *n, unsigned *tag);
 
 void cram_engine_get_stats(CramEngine *e, CramStats *st);
 

@@ -33,6 +33,7 @@ typedef struct CramPageRecord {
                             /* the same group shared one span */
     uint32_t slot;          /* media objects: the slot in that span */
     uint64_t fill;          /* SAME: the repeated 64-bit word */
+    uint32_t poison_tag;    /* poisoned: cram_engine_poison_tagged()'s */
     const void *data;       /* COMPRESSED and RAW: @size bytes */
 } CramPageRecord;
 

@@ -65,6 +65,32 @@ typedef struct CramPtLeaf {
 
 enum { FOUND_NONE, FOUND_ENTRY, FOUND_LEAF };
 
+/*
+ * The ordered set of regions that hold poison (CramPageTable.pbox): box
+ * b holds regions b << PBOX_SHIFT and up, as a sorted array of their low
+ * 16 bits, or as a bitmap above PBOX_DENSE of them (8 KiB, what the
+ * array would take), back to an array under PBOX_SPARSE.
+ */
+#define PBOX_SHIFT          16
+#define PBOX_NUM            (1u << (HASH_BITS - PBOX_SHIFT))
+#define PBOX_WORDS          ((1u << PBOX_SHIFT) / 64)
+#define PBOX_DENSE          4096
+#define PBOX_SPARSE         2048
+#define PSET_NONE           UINT64_MAX
+
+struct CramPtPoisonBox {
+    uint32_t n, cap;
+    uint16_t *arr;
+    uint64_t *bits;
+};
+
+/* A region's slots: its leaf, or its entries [a, b) in shard s. */
+typedef struct RegionPos {
+    const CramPtShard *s;
+    const CramPtLeaf *leaf;
+    uint32_t a, b;
+} RegionPos;
+
 typedef struct PtPos {
     CramPtShard *s;
     uint32_t pos;           /* the slot found, or where the entry goes */
@@ -147,6 +173,11 @@ static inline uint32_t meta_unpack(uint16_t m)
         return cram_meta_make(cram_meta_class(m), 0, CRAM_META_POISON);
     }
     return m;
+}
+
+static inline bool packed_poisoned(uint16_t m)
+{
+    return (m & META_POISONED) == META_POISONED;
 }
 
 /* An entry's word, and whether its key takes KEY_SAME. */
@@ -611,16 +642,297 @@ static void demote(CramPageTable *pt, PtPos *p, uint64_t idx)
     }
 }
 
-void cram_pt_set(CramPageTable *pt, uint64_t idx, uint32_t meta,
-                 uint64_t val)
+/* The held entries of @region: its leaf, or the run of its entries. */
+static bool region_find(const CramPageTable *pt, uint64_t region,
+                        RegionPos *rp)
 {
-    uint16_t m = meta_pack(meta);
+    uint32_t hash;
+    PtPos p;
+
+    pt_find(pt, region << CRAM_PT_REGION_BITS, &p);
+    rp->s = p.s;
+    rp->leaf = NULL;
+    rp->a = rp->b = p.pos;
+    if (!p.s) {
+        return false;
+    }
+    if (p.found == FOUND_LEAF) {
+        rp->leaf = (const CramPtLeaf *)(uintptr_t)p.s->word[p.pos];
+        return true;
+    }
+    /* The entries of the region's slot 0 and up start where it would. */
+    hash = region_hash(region);
+    while (rp->b < p.s->nslots &&
+           p.s->key[rp->b] >> KEY_REGION_SHIFT == hash) {
+        rp->b++;
+    }
+    return rp->b > rp->a;
+}
+
+/*
+ * The first held entry of the region at page @from or after: its page
+ * within the region, packed meta and value.  False if there is none.
+ */
+static bool region_next(const RegionPos *rp, unsigned from, unsigned *m,
+                        uint16_t *meta, uint64_t *val)
+{
+    uint32_t i;
+
+    if (rp->leaf) {
+        for (i = from; i < CRAM_PT_REGION_PAGES; i++) {
+            if (rp->leaf->meta[i]) {
+                *m = i;
+                *meta = rp->leaf->meta[i];
+                *val = rp->leaf->val[i];
+                return true;
+            }
+        }
+        return false;
+    }
+    for (i = rp->a; i < rp->b; i++) {
+        uint32_t key = rp->s->key[i];
+
+        if (key_slot(key) >= from) {
+            *m = key_slot(key);
+            *meta = word_meta(key, rp->s->word[i]);
+            *val = word_val(key, rp->s->word[i]);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The poisoned pages of @region (a bit each), their values in @vals. */
+static uint64_t region_poison(const CramPageTable *pt, uint64_t region,
+                              uint64_t *vals)
+{
+    uint64_t mask = 0, val;
+    unsigned m = 0;
+    uint16_t meta;
+    RegionPos rp;
+
+    if (!region_find(pt, region, &rp)) {
+        return 0;
+    }
+    while (region_next(&rp, m, &m, &meta, &val)) {
+        if (packed_poisoned(meta)) {
+            mask |= 1ull << m;
+            vals[m] = val;
+        }
+        m++;
+    }
+    return mask;
+}
+
+static uint32_t lower_bound16(const uint16_t *a, uint32_t n, uint32_t v)
+{
+    uint32_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+
+        if (a[mid] < v) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+static bool pset_has(const CramPageTable *pt, uint64_t region)
+{
+    const CramPtPoisonBox *b;
+    uint32_t lo = region & ((1u << PBOX_SHIFT) - 1), pos;
+
+    if (!pt->pbox) {
+        return false;
+    }
+    b = &pt->pbox[region >> PBOX_SHIFT];
+    if (b->bits) {
+        return b->bits[lo / 64] >> (lo % 64) & 1;
+    }
+    pos = lower_bound16(b->arr, b->n, lo);
+    return pos < b->n && b->arr[pos] == lo;
+}
+
+static void box_realloc(CramPageTable *pt, CramPtPoisonBox *b, uint32_t cap)
+{
+    pt->bytes -= cram_heap_cost((size_t)b->cap * sizeof(*b->arr));
+    pt->bytes += cram_heap_cost((size_t)cap * sizeof(*b->arr));
+    if (cap) {
+        b->arr = g_renew(uint16_t, b->arr, cap);
+    } else {
+        g_free(b->arr);
+        b->arr = NULL;
+    }
+    b->cap = cap;
+}
+
+static void box_to_bits(CramPageTable *pt, CramPtPoisonBox *b)
+{
+    uint32_t i;
+
+    b->bits = g_new0(uint64_t, PBOX_WORDS);
+    pt->bytes += cram_heap_cost(PBOX_WORDS * sizeof(uint64_t));
+    for (i = 0; i < b->n; i++) {
+        b->bits[b->arr[i] / 64] |= 1ull << (b->arr[i] % 64);
+    }
+    box_realloc(pt, b, 0);
+}
+
+static void box_to_arr(CramPageTable *pt, CramPtPoisonBox *b)
+{
+    uint32_t w, n = 0;
+
+    box_realloc(pt, b, b->n + b->n / 2 + 8);
+    for (w = 0; w < PBOX_WORDS; w++) {
+        uint64_t x = b->bits[w];
+
+        while (x) {
+            b->arr[n++] = w * 64 + __builtin_ctzll(x);
+            x &= x - 1;
+        }
+    }
+    g_assert(n == b->n);
+    g_free(b->bits);
+    b->bits = NULL;
+    pt->bytes -= cram_heap_cost(PBOX_WORDS * sizeof(uint64_t));
+}
+
+static void pset_add(CramPageTable *pt, uint64_t region)
+{
+    uint32_t lo = region & ((1u << PBOX_SHIFT) - 1), pos;
+    CramPtPoisonBox *b;
+
+    if (!pt->pbox) {
+        pt->pbox = g_new0(CramPtPoisonBox, PBOX_NUM);
+        pt->bytes += cram_heap_cost(PBOX_NUM * sizeof(CramPtPoisonBox));
+    }
+    b = &pt->pbox[region >> PBOX_SHIFT];
+    pt->poison_regions++;
+    if (b->bits) {
+        b->bits[lo / 64] |= 1ull << (lo % 64);
+        b->n++;
+        return;
+    }
+    pos = lower_bound16(b->arr, b->n, lo);
+    g_assert(pos == b->n || b->arr[pos] != lo);
+    if (b->n == b->cap) {
+        box_realloc(pt, b, b->cap + b->cap / 2 + 8);
+    }
+    memmove(&b->arr[pos + 1], &b->arr[pos], (b->n - pos) * sizeof(*b->arr));
+    b->arr[pos] = lo;
+    if (++b->n > PBOX_DENSE) {
+        box_to_bits(pt, b);
+    }
+}
+
+static void pset_del(CramPageTable *pt, uint64_t region)
+{
+    uint32_t lo = region & ((1u << PBOX_SHIFT) - 1), pos;
+    CramPtPoisonBox *b = &pt->pbox[region >> PBOX_SHIFT];
+
+    pt->poison_regions--;
+    b->n--;
+    if (b->bits) {
+        b->bits[lo / 64] &= ~(1ull << (lo % 64));
+        if (b->n < PBOX_SPARSE) {
+            box_to_arr(pt, b);
+        }
+    } else {
+        pos = lower_bound16(b->arr, b->n + 1, lo);
+        g_assert(pos <= b->n && b->arr[pos] == lo);
+        memmove(&b->arr[pos], &b->arr[pos + 1], (b->n - pos) * sizeof(*b->arr));
+        if (!b->n) {
+            box_realloc(pt, b, 0);
+        } else if (b->cap > 2 * b->n + 16) {
+            box_realloc(pt, b, b->n + b->n / 2 + 8);
+        }
+    }
+    if (!pt->poison_regions) {
+        g_free(pt->pbox);
+        pt->pbox = NULL;
+        pt->bytes -= cram_heap_cost(PBOX_NUM * sizeof(CramPtPoisonBox));
+    }
+}
+
+static void pset_free(CramPageTable *pt)
+{
+    uint32_t i;
+
+    if (!pt->pbox) {
+        return;
+    }
+    for (i = 0; i < PBOX_NUM; i++) {
+        g_free(pt->pbox[i].arr);
+        g_free(pt->pbox[i].bits);
+    }
+    g_free(pt->pbox);
+    pt->pbox = NULL;
+    pt->poison_regions = 0;
+}
+
+/* The first region at or after @region that holds poison, or PSET_NONE. */
+static uint64_t pset_next(const CramPageTable *pt, uint64_t region)
+{
+    uint64_t bi;
+
+    if (!pt->pbox) {
+        return PSET_NONE;
+    }
+    for (bi = region >> PBOX_SHIFT; bi < PBOX_NUM; bi++) {
+        const CramPtPoisonBox *b = &pt->pbox[bi];
+        uint32_t lo = bi == region >> PBOX_SHIFT ?
+                      region & ((1u << PBOX_SHIFT) - 1) : 0;
+        uint32_t w, pos;
+
+        if (!b->n) {
+            continue;
+        }
+        if (!b->bits) {
+            pos = lower_bound16(b->arr, b->n, lo);
+            if (pos < b->n) {
+                return bi << PBOX_SHIFT | b->arr[pos];
+            }
+            continue;
+        }
+        for (w = lo / 64; w < PBOX_WORDS; w++) {
+            uint64_t x = b->bits[w];
+
+            if (w == lo / 64) {
+                x &= ~0ull << (lo % 64);
+            }
+            if (x) {
+                return bi << PBOX_SHIFT | (w * 64 + __builtin_ctzll(x));
+            }
+        }
+    }
+    return PSET_NONE;
+}
+
+/* A page of @region turned poisoned (@now) or stopped being poisoned. */
+static void poison_note(CramPageTable *pt, uint64_t region, bool now)
+{
+    uint64_t vals[CRAM_PT_REGION_PAGES];
+
+    if (now) {
+        if (!pset_has(pt, region)) {
+            pset_add(pt, region);
+        }
+    } else if (pset_has(pt, region) && !region_poison(pt, region, vals)) {
+        pset_del(pt, region);
+    }
+}
+
+/* Sets the packed @m; returns the packed meta it replaced. */
+static uint16_t pt_set(CramPageTable *pt, uint64_t idx, uint16_t m,
+                       uint64_t val)
+{
     CramPtLeaf *leaf;
     uint16_t old;
     PtPos p;
 
-    g_assert(idx < pt->npages);
-    g_assert(!m || m == CRAM_CLASS_SAME || val <= CRAM_PT_VALUE_MAX);
     pt_find(pt, idx, &p);
     switch (p.found) {
     case FOUND_LEAF:
@@ -637,14 +949,15 @@ void cram_pt_set(CramPageTable *pt, uint64_t idx, uint32_t meta,
                 demote(pt, &p, idx);
             }
         }
-        return;
+        return old;
     case FOUND_ENTRY:
+        old = word_meta(p.s->key[p.pos], p.s->word[p.pos]);
         if (m) {
             uint32_t tag;
 
             p.s->word[p.pos] = word_pack(m, val, &tag);
             p.s->key[p.pos] = (p.s->key[p.pos] & ~KEY_SAME) | tag;
-            return;
+            return old;
         }
         shard_remove(p.s, p.pos, 1);
         /* Give the memory back: all of it when nothing is left. */
@@ -653,12 +966,27 @@ void cram_pt_set(CramPageTable *pt, uint64_t idx, uint32_t meta,
         } else {
             maybe_shrink(pt, p.s);
         }
-        return;
+        return old;
     default:
         if (m) {
             sparse_insert(pt, idx, m, val);
             pt->held++;
         }
+        return 0;
+    }
+}
+
+void cram_pt_set(CramPageTable *pt, uint64_t idx, uint32_t meta,
+                 uint64_t val)
+{
+    uint16_t m = meta_pack(meta), old;
+
+    g_assert(idx < pt->npages);
+    g_assert(!m || m == CRAM_CLASS_SAME || val <= CRAM_PT_VALUE_MAX);
+    pt->gen++;
+    old = pt_set(pt, idx, m, val);
+    if (packed_poisoned(m) != packed_poisoned(old)) {
+        poison_note(pt, idx >> CRAM_PT_REGION_BITS, packed_poisoned(m));
     }
 }
 
@@ -687,6 +1015,8 @@ void cram_pt_clear_all(CramPageTable *pt)
         g_free(s);
     }
     g_free(pt->dir);
+    pset_free(pt);
+    pt->gen++;
     pt->dir = NULL;
     pt->depth = 0;
     pt->held = 0;
@@ -738,19 +1068,304 @@ void cram_pt_foreach(CramPageTable *pt, CramPtFn *fn, void *opaque)
     }
 }
 
+/* Walks past the last key: keys stay below 1 << (HASH_BITS + 8). */
+#define KEY_END             (1ull << (HASH_BITS + KEY_REGION_SHIFT))
+
+/* The pages of [base, base + 64) that lie in the ranges, a bit each. */
+static uint64_t ranges_mask(const CramPtIter *it, uint64_t base)
+{
+    uint64_t mask = 0, end = base + CRAM_PT_REGION_PAGES;
+    unsigned lo = 0, hi = it->nr;
+
+    /* The first range that ends after @base. */
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+
+        if (it->r[mid].end <= base) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    for (; lo < it->nr && it->r[lo].first < end; lo++) {
+        uint64_t a = MAX(it->r[lo].first, base) - base;
+        uint64_t b = MIN(it->r[lo].end, end) - base;
+
+        mask |= (b - a == 64 ? ~0ull : ((1ull << (b - a)) - 1)) << a;
+    }
+    return mask;
+}
+
+void cram_pt_iter_init(const CramPageTable *pt, CramPtIter *it,
+                       const CramPtRange *r, unsigned nr)
+{
+    uint64_t regions = 0;
+    unsigned i;
+
+    memset(it, 0, sizeof(*it));
+    it->r = r;
+    it->nr = nr;
+    for (i = 0; i < nr; i++) {
+        g_assert(r[i].first < r[i].end && r[i].end <= pt->npages);
+        g_assert(!i || r[i - 1].end <= r[i].first);
+        regions += ((r[i].end - 1) >> CRAM_PT_REGION_BITS) -
+                   (r[i].first >> CRAM_PT_REGION_BITS) + 1;
+    }
+    /*
+     * A lookup costs about what walking 16 slots does: look the regions
+     * up when they are fewer than the table's slots / 16 (leaves count
+     * as the slots they hold).
+     */
+    it->walk = regions * 16 > pt->bytes / SLOT_BYTES;
+    it->gen = pt->gen - 1;          /* the walk starts with a seek */
+    it->hash = UINT32_MAX;
+    it->done = !nr || !pt->held;
+}
+
+/* Lookups: the next held entry of the ranges, region by region. */
+static bool iter_lookup(const CramPageTable *pt, CramPtIter *it,
+                        uint64_t *idx, uint16_t *meta, uint64_t *val)
+{
+    while (it->ri < it->nr) {
+        const CramPtRange *r = &it->r[it->ri];
+        uint64_t p = MAX(it->next, r->first), region;
+        unsigned m;
+        RegionPos rp;
+
+        if (p >= r->end) {
+            it->ri++;
+            continue;
+        }
+        region = p >> CRAM_PT_REGION_BITS;
+        if (region_find(pt, region, &rp) &&
+            region_next(&rp, p & SLOT_MASK, &m, meta, val)) {
+            *idx = (region << CRAM_PT_REGION_BITS) + m;
+            if (*idx < r->end) {
+                it->next = *idx + 1;
+                return true;
+            }
+            /* Past this range: the next one may start in this region. */
+            it->next = r->end;
+            continue;
+        }
+        it->next = (region + 1) << CRAM_PT_REGION_BITS;
+    }
+    return false;
+}
+
+/* Walk: position at the first slot (or leaf page) at key it->next. */
+static void walk_seek(const CramPageTable *pt, CramPtIter *it)
+{
+    uint32_t c = it->next, rec, i;
+    const CramPtShard *s;
+
+    it->m = 0;
+    it->hash = UINT32_MAX;
+    if (!pt->dir || it->next >= KEY_END) {
+        it->s = NULL;
+        return;
+    }
+    s = pt->dir[c >> KEY_REGION_SHIFT >> (HASH_BITS - pt->depth)];
+    it->s = s;
+    it->j = 0;
+    if (!s->nslots) {
+        return;
+    }
+    rec = c >> KEY_REGION_SHIFT << KEY_REGION_SHIFT;
+    i = seek(s, home_of(s, key_hl(s, rec)), rec);
+    if (c > rec && i < s->nslots && s->key[i] == rec) {
+        /* Within a leaf: go on at the page after the last one seen. */
+        it->j = i;
+        it->m = key_slot(c);
+        return;
+    }
+    it->j = c > rec ? seek(s, i, c) : i;
+}
+
+/* Walk: the next held entry in key order whose page is in the ranges. */
+static bool iter_walk(const CramPageTable *pt, CramPtIter *it,
+                      uint64_t *idx, uint16_t *meta, uint64_t *val)
+{
+    if (it->gen != pt->gen) {
+        walk_seek(pt, it);
+        it->gen = pt->gen;
+    }
+    while (it->s) {
+        const CramPtShard *s = it->s;
+        uint32_t key, hash;
+
+        if (it->j >= s->nslots) {
+            uint64_t d = ((uint64_t)s->prefix + 1) << (pt->depth - s->depth);
+
+            it->s = d < 1ull << pt->depth ? pt->dir[d] : NULL;
+            it->j = it->m = 0;
+            continue;
+        }
+        key = s->key[it->j];
+        if (key == KEY_EMPTY) {
+            it->j++;
+            continue;
+        }
+        hash = key >> KEY_REGION_SHIFT;
+        if (hash != it->hash) {
+            it->hash = hash;
+            it->base = (uint64_t)key_region(key) << CRAM_PT_REGION_BITS;
+            it->mask = ranges_mask(it, it->base);
+        }
+        if (!it->mask) {
+            it->j++;
+            it->m = 0;
+            continue;
+        }
+        if (!(key & KEY_ENTRY)) {
+            const CramPtLeaf *leaf = (const void *)(uintptr_t)s->word[it->j];
+            uint32_t m;
+
+            for (m = it->m; m < CRAM_PT_REGION_PAGES; m++) {
+                if (leaf->meta[m] && it->mask >> m & 1) {
+                    *idx = it->base + m;
+                    *meta = leaf->meta[m];
+                    *val = leaf->val[m];
+                    it->m = m + 1;
+                    it->next = ((uint64_t)hash << KEY_REGION_SHIFT |
+                                KEY_ENTRY) + ((uint64_t)m << KEY_SLOT_SHIFT) +
+                               (1u << KEY_SLOT_SHIFT);
+                    return true;
+                }
+            }
+            it->j++;
+            it->m = 0;
+            continue;
+        }
+        it->j++;
+        if (it->mask >> key_slot(key) & 1) {
+            *idx = it->base + key_slot(key);
+            *meta = word_meta(key, s->word[it->j - 1]);
+            *val = word_val(key, s->word[it->j - 1]);
+            it->next = (uint64_t)(key & ~KEY_SAME) + (1u << KEY_SLOT_SHIFT);
+            return true;
+        }
+    }
+    return false;
+}
+
+bool cram_pt_iter_next(const CramPageTable *pt, CramPtIter *it,
+                       uint64_t *idx, uint32_t *meta, uint64_t *val)
+{
+    uint16_t m;
+    bool found;
+
+    if (it->done || !pt->held) {
+        it->done = true;
+        return false;
+    }
+    found = it->walk ? iter_walk(pt, it, idx, &m, val) :
+                       iter_lookup(pt, it, idx, &m, val);
+    if (!found) {
+        it->done = true;
+        return false;
+    }
+    *meta = meta_unpack(m);
+    return true;
+}
+
+bool cram_pt_poison_run(const CramPageTable *pt, uint64_t from, uint64_t end,
+                        uint64_t *first, uint64_t *n, uint64_t *val)
+{
+    uint64_t vals[CRAM_PT_REGION_PAGES];
+    uint64_t region, mask, p, start, v;
+    unsigned m;
+
+    end = MIN(end, pt->npages);
+    if (from >= end) {
+        return false;
+    }
+    /* The first poisoned page at @from or after. */
+    for (region = pset_next(pt, from >> CRAM_PT_REGION_BITS); ;
+         region = pset_next(pt, region + 1)) {
+        if (region == PSET_NONE || region << CRAM_PT_REGION_BITS >= end) {
+            return false;
+        }
+        mask = region_poison(pt, region, vals);
+        if (region == from >> CRAM_PT_REGION_BITS) {
+            mask &= ~0ull << (from & SLOT_MASK);
+        }
+        if (mask) {
+            break;
+        }
+    }
+    m = __builtin_ctzll(mask);
+    start = (region << CRAM_PT_REGION_BITS) + m;
+    if (start >= end) {
+        return false;
+    }
+    v = vals[m];
+    /* As far as it goes: page by page, region by region. */
+    for (;;) {
+        while (m < CRAM_PT_REGION_PAGES && mask >> m & 1 && vals[m] == v) {
+            m++;
+        }
+        p = (region << CRAM_PT_REGION_BITS) + m;
+        if (m < CRAM_PT_REGION_PAGES || p >= end ||
+            !pset_has(pt, region + 1)) {
+            break;
+        }
+        region++;
+        mask = region_poison(pt, region, vals);
+        m = 0;
+    }
+    *first = start;
+    *n = MIN(p, end) - start;
+    *val = v;
+    return true;
+}
+
 void cram_pt_check(const CramPageTable *pt)
 {
     uint64_t i = 0, n = pt->dir ? 1ull << pt->depth : 0;
-    uint64_t held = 0, bytes = 0, dense = 0, shards = 0;
+    uint64_t held = 0, bytes = 0, dense = 0, shards = 0, pregions = 0;
 
     if (pt->dir) {
         bytes += cram_heap_cost(n * sizeof(*pt->dir));
+    }
+    if (pt->pbox) {
+        uint64_t in = 0;
+
+        bytes += cram_heap_cost(PBOX_NUM * sizeof(CramPtPoisonBox));
+        for (i = 0; i < PBOX_NUM; i++) {
+            const CramPtPoisonBox *b = &pt->pbox[i];
+            uint32_t k;
+
+            in += b->n;
+            if (b->bits) {
+                uint32_t cnt = 0;
+
+                g_assert(!b->arr && !b->cap && b->n >= PBOX_SPARSE);
+                bytes += cram_heap_cost(PBOX_WORDS * sizeof(uint64_t));
+                for (k = 0; k < PBOX_WORDS; k++) {
+                    cnt += __builtin_popcountll(b->bits[k]);
+                }
+                g_assert(cnt == b->n);
+                continue;
+            }
+            g_assert(b->n <= PBOX_DENSE && b->n <= b->cap);
+            g_assert(!b->cap == !b->arr && (b->n || !b->cap));
+            bytes += cram_heap_cost((size_t)b->cap * sizeof(*b->arr));
+            for (k = 1; k < b->n; k++) {
+                g_assert(b->arr[k - 1] < b->arr[k]);
+            }
+        }
+        g_assert(in == pt->poison_regions && in);
+        i = 0;
+    } else {
+        g_assert(!pt->poison_regions);
     }
     while (i < n) {
         const CramPtShard *s = pt->dir[i];
         uint64_t span = 1ull << (pt->depth - s->depth), k;
         uint64_t prev = 0;
         uint32_t j, used = 0, run = 0, run_region = UINT32_MAX;
+        uint32_t poison_region = UINT32_MAX;
 
         g_assert(s->depth <= pt->depth);
         g_assert(i == (uint64_t)s->prefix * span);
@@ -791,6 +1406,11 @@ void cram_pt_check(const CramPageTable *pt)
                 g_assert(!(key & KEY_SAME) == (m != CRAM_CLASS_SAME));
                 held++;
                 run++;
+                if (packed_poisoned(m) && region != poison_region) {
+                    poison_region = region;
+                    g_assert(pset_has(pt, key_region(key)));
+                    pregions++;
+                }
             } else {
                 const CramPtLeaf *leaf = (void *)(uintptr_t)s->word[j];
 
@@ -799,9 +1419,16 @@ void cram_pt_check(const CramPageTable *pt)
 
                 g_assert(j + 1 == s->nslots ||
                          s->key[j + 1] >> KEY_REGION_SHIFT != region);
+                bool poisoned = false;
+
                 for (m = 0; m < CRAM_PT_REGION_PAGES; m++) {
                     u += !!leaf->meta[m];
                     g_assert(leaf->meta[m] || !leaf->val[m]);
+                    poisoned |= packed_poisoned(leaf->meta[m]);
+                }
+                if (poisoned) {
+                    g_assert(pset_has(pt, key_region(key)));
+                    pregions++;
                 }
                 g_assert(u == leaf->used);
                 g_assert(u >= CRAM_PT_DEMOTE);
@@ -814,6 +1441,7 @@ void cram_pt_check(const CramPageTable *pt)
         g_assert(used == s->n);
     }
     g_assert(held == pt->held);
+    g_assert(pregions == pt->poison_regions);
     g_assert(bytes == pt->bytes);
     g_assert(dense == pt->dense);
     g_assert(shards == pt->shards);

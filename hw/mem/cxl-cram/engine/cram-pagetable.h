@@ -64,6 +64,7 @@ G_STATIC_ASSERT(CRAM_PAGE_SIZE < CRAM_META_SIZE_MASK);
 #define CRAM_PT_SHARD_MAX       8192    /* slots; a fuller shard splits */
 
 typedef struct CramPtShard CramPtShard;
+typedef struct CramPtPoisonBox CramPtPoisonBox;
 
 typedef struct CramPageTable {
     CramPtShard **dir;                  /* 2^depth shards, or NULL */
@@ -73,6 +74,16 @@ typedef struct CramPageTable {
     uint64_t bytes;                     /* host memory, malloc overhead in */
     uint64_t dense;                     /* dense leaves */
     uint64_t shards;
+    uint64_t gen;                       /* bumped by every set and clear */
+    /*
+     * The regions that hold a poisoned entry, in region order: 64 boxes
+     * of 2^16 regions, each a sorted array of 16-bit region numbers, or
+     * a bitmap when more than 4096 of its regions are in (NULL when no
+     * page is poisoned).  The entries stay the truth; this only orders
+     * them.
+     */
+    CramPtPoisonBox *pbox;
+    uint64_t poison_regions;
 } CramPageTable;
 
 static inline uint32_t cram_meta_make(CramPageClass cls, uint32_t size,
@@ -123,6 +134,54 @@ void cram_pt_set(CramPageTable *pt, uint64_t idx, uint32_t meta,
 typedef void CramPtFn(void *opaque, uint64_t idx, uint32_t meta,
                       uint64_t *val);
 void cram_pt_foreach(CramPageTable *pt, CramPtFn *fn, void *opaque);
+
+/*
+ * Held entries of a set of page ranges, in no particular order, at a cost
+ * that follows what the table holds rather than the ranges' size: the
+ * regions of the ranges are looked up one by one when they are fewer
+ * than the table's slots, else the whole table is walked once and
+ * entries outside the ranges are passed over.
+ *
+ * @r: @nr ranges [first, end), sorted, disjoint, not empty, within the
+ * table; they must stay in place until the iteration ends.  The caller
+ * may set and free entries between two calls of cram_pt_iter_next(): an
+ * entry held throughout is still visited exactly once, an entry added
+ * meanwhile may or may not be.
+ */
+typedef struct CramPtRange {
+    uint64_t first, end;
+} CramPtRange;
+
+typedef struct CramPtIter {
+    const CramPtRange *r;
+    unsigned nr;
+    unsigned ri;            /* lookups: the range under way */
+    bool walk;
+    bool done;
+    uint64_t next;          /* lookups: next page; walk: next key */
+    uint64_t gen;           /* walk: the table's gen for the position */
+    const CramPtShard *s;   /* walk: position, valid while gen holds */
+    uint32_t j, m;          /* walk: slot, and page within a leaf */
+    uint32_t hash;          /* walk: region of slot j, its pages in */
+    uint64_t base, mask;    /* the ranges (bit per page) */
+} CramPtIter;
+
+void cram_pt_iter_init(const CramPageTable *pt, CramPtIter *it,
+                       const CramPtRange *r, unsigned nr);
+/* The next held entry, its meta word and value; false at the end. */
+bool cram_pt_iter_next(const CramPageTable *pt, CramPtIter *it,
+                       uint64_t *idx, uint32_t *meta, uint64_t *val);
+
+/*
+ * The first run of poisoned entries with the same value (the engine
+ * keeps a poisoned page's source there) that lies in [from, end), cut to
+ * it: [*first, *first + *n).  False when [from, end) holds no poisoned
+ * entry.  It costs a few lookups per region of the run, found through
+ * the ordered set of poisoned regions: a query costs what it returns,
+ * not what lies between.
+ */
+bool cram_pt_poison_run(const CramPageTable *pt, uint64_t from, uint64_t end,
+                        uint64_t *first, uint64_t *n, uint64_t *val);
 
 /* Checks the table's invariants (tests); aborts on a violation. */
 void cram_pt_check(const CramPageTable *pt);
