@@ -151,8 +151,13 @@ int main(int argc, char **argv)
                 return 1;
             }
             /* as the device: cache-size 8M with a worker, or 0 */
-            c = m == 1 ? cram_cache_new(e, CACHE_PAGES, true, &ops, NULL)
-                       : cram_cache_new(e, 1, false, &ops, NULL);
+            c = m == 1 ? cram_cache_new(e, CACHE_PAGES, true, &ops, NULL,
+                                        &err)
+                       : cram_cache_new(e, 1, false, &ops, NULL, &err);
+            if (!c) {
+                fprintf(stderr, "cachebench: %s\n", err->message);
+                return 1;
+            }
         }
         /* the compressed working set of page-miss, then the hot set */
         for (w = 0; w < (uint64_t)COLD_PAGES * PAGE_WORDS; w++) {

@@ -5,6 +5,7 @@
  */
 
 #include <string.h>
+#include <sys/resource.h>
 #include "cram-cache.h"
 #include "test-pages.h"
 
@@ -60,7 +61,8 @@ static CramCache *new_cache(Events *ev, CramEngine *e, size_t pages,
     ev->dropped = g_array_new(false, false, sizeof(uint64_t));
     ev->healed = g_array_new(false, false, sizeof(uint64_t));
     ev->e = e;
-    ev->c = cram_cache_new(e, pages, worker, &ops, ev);
+    ev->c = cram_cache_new(e, pages, worker, &ops, ev, NULL);
+    g_assert_nonnull(ev->c);
     return ev->c;
 }
 
@@ -330,6 +332,85 @@ static void test_full_media(void)
     g_rand_free(r);
 }
 
+/*
+ * A device's dropped-write callback may reach back into the cache: it
+ * raises an interrupt, which a guest can aim at the device's own memory.
+ * The final flush of cram_cache_free() must not call it any more (it used
+ * to, after freeing the worker's queue, which the write then used).
+ */
+static void on_dropped_reenter(void *opaque, uint64_t page)
+{
+    Events *ev = opaque;
+    uint8_t b = 0x5a;
+
+    on_dropped(opaque, page);
+    cram_cache_write(ev->c, page + 1000, 0, &b, 1);
+}
+
+static const CramCacheOps reenter_ops = {
+    .dropped = on_dropped_reenter,
+    .healed = on_healed,
+};
+
+static void test_free_no_callbacks(void)
+{
+    CramEngine *e = new_engine(1 * MiB);        /* 256 media pages */
+    GRand *r = g_rand_new_with_seed(5);
+    uint8_t page[CRAM_PAGE_SIZE];
+    Events ev;
+    CramCache *c = new_cache(&ev, e, 16, true);
+    guint dropped;
+    int p;
+
+    for (p = 0; p < 257; p++) {                 /* full, page 256 poisoned */
+        page_random(r, page);
+        write_page(c, p, page);
+    }
+    cram_cache_flush(c);
+    g_assert_cmpuint(ev.dropped->len, ==, 1);
+    /* a whole-page rewrite of the poisoned page: stored at the free */
+    cram_cache_free(c);
+    c = cram_cache_new(e, 16, true, &reenter_ops, &ev, NULL);
+    ev.c = c;
+    page_random(r, page);
+    cram_cache_lock(c);
+    cram_cache_write(c, 256, 0, page, CRAM_PAGE_SIZE);
+    cram_cache_unlock(c);
+    cram_cache_free(c);
+    /* the store was refused, and nobody was told */
+    dropped = ev.dropped->len;
+    g_assert_cmpuint(dropped, ==, 1);
+    g_array_free(ev.dropped, true);
+    g_array_free(ev.healed, true);
+    cram_engine_free(e);
+    g_rand_free(r);
+}
+
+#if !defined(__SANITIZE_ADDRESS__)
+/* A page cache that cannot be mapped is an error, not an abort. */
+static void test_no_mapping(void)
+{
+    CramEngine *e = new_engine(1 * MiB);
+
+    if (g_test_subprocess()) {
+        struct rlimit rl = { 256 * MiB, 256 * MiB };
+        GError *err = NULL;
+        CramCache *c;
+
+        g_assert_cmpint(setrlimit(RLIMIT_AS, &rl), ==, 0);
+        c = cram_cache_new(e, GiB / CRAM_PAGE_SIZE, true, &ops, NULL, &err);
+        g_assert_null(c);
+        g_assert_nonnull(err);
+        g_assert_nonnull(strstr(err->message, "cannot map"));
+        g_error_free(err);
+        return;
+    }
+    g_test_trap_subprocess(NULL, 0, 0);
+    g_test_trap_assert_passed();
+    cram_engine_free(e);
+}
+#endif
+
 /* Poison: reads see all-ones; only a whole-page rewrite heals. */
 static void test_poison(void)
 {
@@ -586,5 +667,9 @@ int main(int argc, char **argv)
     g_test_add_func("/cache/writeback-pressure", test_writeback_pressure);
     g_test_add_func("/cache/full-media", test_full_media);
     g_test_add_func("/cache/poison", test_poison);
+    g_test_add_func("/cache/free-no-callbacks", test_free_no_callbacks);
+#if !defined(__SANITIZE_ADDRESS__)
+    g_test_add_func("/cache/no-mapping", test_no_mapping);
+#endif
     return g_test_run();
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include "cram-engine.h"
+#include "cram-engine-internal.h"
 #include "test-pages.h"
 
 #define KiB (1ULL << 10)
@@ -754,6 +755,46 @@ static void test_poison(void)
     cram_engine_free(e);
 }
 
+/*
+ * An object that no longer decompresses (corrupt media) poisons its page:
+ * the load reads all-ones and says so, the page counts as poisoned and its
+ * media is released.  It used to read as zeros, silently.
+ */
+static void test_corrupt_object(void)
+{
+    CramEngine *e = new_engine(64 * CRAM_PAGE_SIZE, 16 * CRAM_PAGE_SIZE,
+                               CRAM_CODEC_ZSTD);
+    GRand *r = g_rand_new_with_seed(43);
+    uint8_t page[CRAM_PAGE_SIZE], out[CRAM_PAGE_SIZE];
+    uint8_t junk[CRAM_PAGE_SIZE];
+    uint64_t handle;
+    uint32_t meta;
+    CramStats st;
+
+    page_text(r, page);
+    g_assert_cmpint(cram_engine_store(e, 7, page), ==, 0);
+    g_assert_cmpint(cram_engine_page_class(e, 7), ==, CRAM_CLASS_COMPRESSED);
+    meta = cram_pt_get(&e->pt, 7, &handle);
+    memset(junk, 0x5a, sizeof(junk));
+    cram_alloc_write(e->alloc, handle, junk, cram_meta_size(meta));
+
+    memset(out, 0, sizeof(out));
+    g_assert_false(cram_engine_load(e, 7, out));
+    g_assert_true(page_is_filled(out, 0xff));
+    g_assert_true(cram_engine_page_poisoned(e, 7));
+    st = get_stats(e);
+    g_assert_cmpuint(st.poisoned_pages, ==, 1);
+    g_assert_cmpuint(st.media_used, ==, 0);
+    g_assert_cmpuint(st.pages[CRAM_CLASS_COMPRESSED], ==, 0);
+    /* a good page still loads */
+    g_assert_cmpint(cram_engine_store(e, 8, page), ==, 0);
+    g_assert_true(cram_engine_load(e, 8, out));
+    g_assert_cmpmem(out, sizeof(out), page, sizeof(page));
+
+    g_rand_free(r);
+    cram_engine_free(e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -775,5 +816,6 @@ int main(int argc, char **argv)
     g_test_add_func("/engine/counters", test_counters);
     g_test_add_func("/engine/ratio-fp16", test_ratio_fp16);
     g_test_add_func("/engine/poison", test_poison);
+    g_test_add_func("/engine/corrupt-object", test_corrupt_object);
     return g_test_run();
 }

@@ -69,16 +69,21 @@ static inline void page_same(uint8_t *p, uint64_t word)
     }
 }
 
-static inline bool page_is_zero(const uint8_t *p)
+static inline bool page_is_filled(const uint8_t *p, uint8_t byte)
 {
     size_t i;
 
     for (i = 0; i < CRAM_PAGE_SIZE; i++) {
-        if (p[i]) {
+        if (p[i] != byte) {
             return false;
         }
     }
     return true;
+}
+
+static inline bool page_is_zero(const uint8_t *p)
+{
+    return page_is_filled(p, 0);
 }
 
 #endif /* TEST_PAGES_H */

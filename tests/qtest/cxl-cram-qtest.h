@@ -165,8 +165,12 @@ static inline uint64_t cram_find_regblock(CramQT *t, int block_id)
     g_assert_not_reached();
 }
 
-/* Commit HDM decoder 0: DPA 0..capacity at the start of the window. */
-static inline void cram_commit_hdm(CramQT *t)
+/*
+ * Commit HDM decoder 0 at the start of the window: @size bytes of HPA
+ * over DPA @skip onwards (256 MiB multiples, as the registers hold).
+ */
+static inline void cram_commit_hdm_range(CramQT *t, uint64_t size,
+                                         uint64_t skip)
 {
     uint64_t hdm = cram_find_cm_cap(t->qts, t->bar[0] + 0x1000, 5);
     uint64_t d0 = hdm + 0x10;
@@ -174,10 +178,18 @@ static inline void cram_commit_hdm(CramQT *t)
     qtest_writel(t->qts, hdm + 0x4, 0x2);                /* enable */
     qtest_writel(t->qts, d0 + 0x0, (uint32_t)t->window);
     qtest_writel(t->qts, d0 + 0x4, t->window >> 32);
-    qtest_writel(t->qts, d0 + 0x8, (uint32_t)t->capacity);
-    qtest_writel(t->qts, d0 + 0xc, t->capacity >> 32);
+    qtest_writel(t->qts, d0 + 0x8, (uint32_t)size);
+    qtest_writel(t->qts, d0 + 0xc, size >> 32);
+    qtest_writel(t->qts, d0 + 0x14, (uint32_t)skip);     /* DPA skip */
+    qtest_writel(t->qts, d0 + 0x18, skip >> 32);
     qtest_writel(t->qts, d0 + 0x10, 1 << 9);            /* commit */
     g_assert_cmphex(qtest_readl(t->qts, d0 + 0x10) & (1 << 10), ==, 1 << 10);
+}
+
+/* Commit HDM decoder 0: DPA 0..capacity at the start of the window. */
+static inline void cram_commit_hdm(CramQT *t)
+{
+    cram_commit_hdm_range(t, t->capacity, 0);
 }
 
 /*
@@ -185,10 +197,11 @@ static inline void cram_commit_hdm(CramQT *t)
  * properties (and CRAM_QTEST_PROPS) and extra QEMU arguments, but do not
  * touch the machine yet (a migration destination must not).
  */
-static inline void cram_launch(CramQT *t, uint64_t capacity,
-                               const char *props, const char *args)
+static inline void cram_launch_window(CramQT *t, uint64_t capacity,
+                                      uint64_t window, const char *props,
+                                      const char *args)
 {
-    g_autofree char *fmw = g_strdup_printf("%" PRIu64 "M", capacity >> 20);
+    g_autofree char *fmw = g_strdup_printf("%" PRIu64 "M", window >> 20);
     const char *extra = g_getenv("CRAM_QTEST_PROPS");
     g_autofree char *all = NULL;
 
@@ -208,6 +221,13 @@ static inline void cram_launch(CramQT *t, uint64_t capacity,
                          props ? "," : "", props ? props : "");
 }
 
+/* The same, with a fixed memory window the size of the device. */
+static inline void cram_launch(CramQT *t, uint64_t capacity,
+                               const char *props, const char *args)
+{
+    cram_launch_window(t, capacity, capacity, props, args);
+}
+
 /* Root port 52:00.0: buses, memory window, forwarding. */
 static inline void cram_setup_rp(QTestState *qts)
 {
@@ -224,15 +244,16 @@ static inline void cram_setup_rp(QTestState *qts)
 }
 
 /*
- * Start QEMU with one cxl-cram (id cram0) on rp0, given its extra
- * properties, and make its memory, mailbox and registers reachable.
+ * Start QEMU with one cxl-cram in a fixed memory window of @window bytes,
+ * and make its registers reachable; the caller commits a decoder.
  */
-static inline void cram_start_args(CramQT *t, uint64_t capacity,
-                                   const char *props, const char *args)
+static inline void cram_start_window(CramQT *t, uint64_t capacity,
+                                     uint64_t window, const char *props,
+                                     const char *args)
 {
     uint64_t next = CRAM_MMIO_BASE;
 
-    cram_launch(t, capacity, props, args);
+    cram_launch_window(t, capacity, window, props, args);
     cram_enable_ecam(t->qts);
     cram_setup_rp(t->qts);
 
@@ -246,6 +267,16 @@ static inline void cram_start_args(CramQT *t, uint64_t capacity,
     t->mbox = cram_find_dev_cap(t->qts, t->bar[2], 2);
     t->regs = cram_find_regblock(t, CXL_CRAM_REGLOC_BLOCK_ID);
     g_assert_cmphex(t->regs, ==, t->bar[CXL_CRAM_REGS_BAR]);
+}
+
+/*
+ * Start QEMU with one cxl-cram (id cram0) on rp0, given its extra
+ * properties, and make its memory, mailbox and registers reachable.
+ */
+static inline void cram_start_args(CramQT *t, uint64_t capacity,
+                                   const char *props, const char *args)
+{
+    cram_start_window(t, capacity, capacity, props, args);
     cram_commit_hdm(t);
 }
 

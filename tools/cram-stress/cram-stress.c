@@ -46,6 +46,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../cram-bar5.h"
+
 #define PAGE		4096u
 #define WORDS		(PAGE / 8)
 #define MAP_ALIGN	(2u << 20)	/* device-dax alignment */
@@ -54,8 +56,6 @@
 #define MAX_REPORT	8		/* mismatches described on stderr */
 
 /* cxl-cram vendor registers (docs/registers.md) */
-#define CRAM_VENDOR		"0x1b36"
-#define CRAM_DEVICE		"0x00cc"
 #define REG_MEDIA_USED		0x020
 #define REG_LOGICAL_HELD	0x030
 #define REG_STORED_BYTES	0x038
@@ -448,52 +448,6 @@ static unsigned long verify(unsigned long cls[CLS_MAX])
 		cls[page_class(want, 0)]++;
 	}
 	return bad;
-}
-
-/* The vendor register block of the first cxl-cram, mapped; NULL if none */
-static uint64_t *map_regs(void)
-{
-	char path[300], id[16];
-	uint64_t *regs = NULL;
-	glob_t g;
-	size_t i;
-	FILE *f;
-	int fd, match;
-
-	if (glob("/sys/bus/pci/devices/*", 0, NULL, &g))
-		return NULL;
-	for (i = 0; i < g.gl_pathc && !regs; i++) {
-		match = 0;
-		snprintf(path, sizeof(path), "%s/vendor", g.gl_pathv[i]);
-		f = fopen(path, "r");
-		if (f && fscanf(f, "%15s", id) == 1 && !strcmp(id, CRAM_VENDOR))
-			match++;
-		if (f)
-			fclose(f);
-		snprintf(path, sizeof(path), "%s/device", g.gl_pathv[i]);
-		f = fopen(path, "r");
-		if (f && fscanf(f, "%15s", id) == 1 && !strcmp(id, CRAM_DEVICE))
-			match++;
-		if (f)
-			fclose(f);
-		if (match != 2)
-			continue;
-		snprintf(path, sizeof(path), "%s/resource5", g.gl_pathv[i]);
-		fd = open(path, O_RDWR | O_SYNC);
-		if (fd < 0) {
-			perror(path);
-			continue;
-		}
-		regs = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
-			    fd, 0);
-		if (regs == MAP_FAILED) {
-			perror(path);
-			regs = NULL;
-		}
-		close(fd);
-	}
-	globfree(&g);
-	return regs;
 }
 
 static uint64_t reg(uint64_t *regs, unsigned int off)

@@ -90,15 +90,40 @@ void cxl_cram_unlock(CXLCramDev *cram)
 }
 
 /*
+ * The bytes of an access at @dpa that lie inside the capacity.  An access
+ * that runs past the end (a DPA skip, a decoder or window larger than the
+ * device, an unsplit access from qtest or DMA) is served as the host
+ * bridge would split it into cache lines: the part inside the capacity
+ * reaches the device, the rest decodes nowhere, so its writes are
+ * discarded and its reads are all-ones (docs/robustness.md).
+ */
+static unsigned cxl_cram_clamp(CXLCramDev *cram, uint64_t dpa,
+                               uint8_t *bytes, unsigned size, bool write)
+{
+    unsigned inside = dpa < cram->capacity ?
+                      MIN(size, cram->capacity - dpa) : 0;
+
+    if (inside < size) {
+        trace_cxl_cram_beyond_capacity(dpa, size, inside);
+        if (!write) {
+            memset(bytes + inside, 0xff, size - inside);
+        }
+    }
+    return inside;
+}
+
+/*
  * Copy @size bytes at @dpa, which may cross one page boundary.  Reads of
- * poisoned bytes return all-ones and are counted; returns true then.
+ * poisoned bytes return all-ones; returns true then, with the DPA of the
+ * first poisoned byte in @poison_dpa.
  */
 static bool cxl_cram_access(CXLCramDev *cram, uint64_t dpa, uint8_t *bytes,
-                            unsigned size, bool write)
+                            unsigned size, bool write, uint64_t *poison_dpa)
 {
     bool poisoned = false;
     unsigned gen;
 
+    size = cxl_cram_clamp(cram, dpa, bytes, size, write);
     while (size) {
         uint64_t page = dpa >> CRAM_PAGE_SHIFT;
         unsigned off = dpa & (CRAM_PAGE_SIZE - 1);
@@ -106,8 +131,9 @@ static bool cxl_cram_access(CXLCramDev *cram, uint64_t dpa, uint8_t *bytes,
 
         if (write) {
             cram_cache_write(cram->cache, page, off, bytes, len);
-        } else if (cram_cache_read(cram->cache, page, off, bytes, len)) {
-            cxl_cram_poisoned_read(cram, dpa);
+        } else if (cram_cache_read(cram->cache, page, off, bytes, len) &&
+                   !poisoned) {
+            *poison_dpa = dpa;
             poisoned = true;
         }
         dpa += len;
@@ -126,22 +152,29 @@ static bool cxl_cram_access(CXLCramDev *cram, uint64_t dpa, uint8_t *bytes,
 void cxl_cram_write_bytes(CXLCramDev *cram, uint64_t dpa, const void *buf,
                           unsigned len)
 {
-    cxl_cram_access(cram, dpa, (uint8_t *)buf, len, true);
+    cxl_cram_access(cram, dpa, (uint8_t *)buf, len, true, NULL);
 }
 
+/*
+ * Reads through the I/O region come from the device's own users of its
+ * address space, never from a vCPU (those take the vmem_read hook): poison
+ * is a failed transaction.
+ */
 static MemTxResult cxl_cram_mem_read(void *opaque, hwaddr addr,
                                      uint64_t *data, unsigned size,
                                      MemTxAttrs attrs)
 {
     CXLCramDev *cram = opaque;
     uint8_t bytes[8] = { 0 };
+    MemTxResult r = MEMTX_OK;
+    uint64_t poison_dpa;
 
-    /* Reached through address_space_read(), under its RCU read lock */
-    if (cxl_cram_access(cram, addr, bytes, size, false) && cram->poison_mce) {
-        cxl_cram_raise_mce(cram, addr, true);
+    if (cxl_cram_access(cram, addr, bytes, size, false, &poison_dpa)) {
+        cxl_cram_poisoned_read(cram, poison_dpa);
+        r = MEMTX_ERROR;
     }
     *data = ldq_le_p(bytes);
-    return MEMTX_OK;
+    return r;
 }
 
 static MemTxResult cxl_cram_mem_write(void *opaque, hwaddr addr,
@@ -152,19 +185,23 @@ static MemTxResult cxl_cram_mem_write(void *opaque, hwaddr addr,
     uint8_t bytes[8];
 
     stq_le_p(bytes, data);
-    cxl_cram_access(cram, addr, bytes, size, true);
+    cxl_cram_access(cram, addr, bytes, size, true, NULL);
     return MEMTX_OK;
 }
 
-/* CXLType3Class hooks: the same, without a memory region dispatch */
+/*
+ * CXLType3Class hooks: the same, without a memory region dispatch.  This
+ * is where vCPU loads arrive, and with them machine checks.
+ */
 static MemTxResult cxl_cram_vmem_read(CXLType3Dev *ct3d, uint64_t dpa,
                                       void *buf, unsigned size,
                                       MemTxAttrs attrs)
 {
     CXLCramDev *cram = container_of(ct3d, CXLCramDev, parent_obj);
+    uint64_t poison_dpa;
 
-    if (cxl_cram_access(cram, dpa, buf, size, false) && cram->poison_mce) {
-        cxl_cram_raise_mce(cram, dpa, false);
+    if (cxl_cram_access(cram, dpa, buf, size, false, &poison_dpa)) {
+        return cxl_cram_poisoned_load(cram, poison_dpa, attrs);
     }
     return MEMTX_OK;
 }
@@ -175,7 +212,7 @@ static MemTxResult cxl_cram_vmem_write(CXLType3Dev *ct3d, uint64_t dpa,
 {
     CXLCramDev *cram = container_of(ct3d, CXLCramDev, parent_obj);
 
-    cxl_cram_access(cram, dpa, (uint8_t *)buf, size, true);
+    cxl_cram_access(cram, dpa, (uint8_t *)buf, size, true, NULL);
     return MEMTX_OK;
 }
 
@@ -207,6 +244,7 @@ bool cxl_cram_memory_init(CXLCramDev *cram, Error **errp)
 {
     Object *obj = object_new(TYPE_CXL_CRAM_MEMORY);
     HostMemoryBackend *mem = MEMORY_BACKEND(obj);
+    g_autoptr(GError) gerr = NULL;
 
     object_property_add_child(OBJECT(cram), "memory", obj);
     object_unref(obj);
@@ -222,7 +260,12 @@ bool cxl_cram_memory_init(CXLCramDev *cram, Error **errp)
     cram->cache = cram_cache_new(cram->engine,
                                  MAX(cram->cache_size >> CRAM_PAGE_SHIFT, 1),
                                  cram->cache_size > 0, &cxl_cram_cache_ops,
-                                 cram);
+                                 cram, &gerr);
+    if (!cram->cache) {
+        error_setg(errp, "cxl-cram: %s", gerr->message);
+        cxl_cram_memory_fini(cram);
+        return false;
+    }
     return true;
 }
 

@@ -1,25 +1,32 @@
 /*
- * cxl-cram machine checks: a read of a poisoned page raises an SRAR
+ * cxl-cram machine checks: a guest load of a poisoned page raises an SRAR
  * machine check in the guest at the host physical address read, as a real
  * CXL expander's poisoned read would on x86.
  *
+ * Only a load that a vCPU executes takes a check.  Anything else that
+ * reads poison (device DMA, HMP xp and pmemsave, QMP, the gdbstub, a
+ * device model running on a vCPU thread) gets a failed transaction,
+ * MEMTX_ERROR with all-ones data; the read is counted either way.
+ *
  * The check is not raised inside the MMIO handler: it is queued to the
- * vCPU that made the access (the first vCPU under qtest), and the access
- * is abandoned so that the vCPU leaves the translated code at once with
- * its state restored to the faulting instruction.  The check is then
- * delivered before that instruction runs again: RIP points at it, as on
- * hardware, and the kernel's MC-safe copies can recover.  It is broadcast
- * to every vCPU, as Intel CPUs do.  One is in flight at a time: until
- * every vCPU has been given its share and none is in its handler, a
- * poisoned load on a vCPU is abandoned and run again, so that a check
- * never lands on a vCPU still leaving the previous one (a late share
- * nested on the guest's machine-check stack and crashed it).
+ * vCPU that made the load, and the load is abandoned so that the vCPU
+ * leaves the translated code at once with its state restored to the
+ * faulting instruction.  The check is then delivered before that
+ * instruction runs again: RIP points at it, as on hardware, and the
+ * kernel's MC-safe copies can recover.  It is broadcast to every vCPU
+ * that can take one, as Intel CPUs do.  One is in flight at a time: until
+ * every share has been delivered and no vCPU is in its handler, a poisoned
+ * load is abandoned and run again (a late share nested on the guest's
+ * machine-check stack and crashed it), but for a bounded time only: a
+ * load still held back after CXL_CRAM_MCE_WAIT_MS completes as a failed
+ * transaction (all-ones, counted in machine-checks-abandoned), so that a
+ * guest whose handler never finishes cannot livelock the vCPU.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
-#include "qemu/rcu.h"
+#include "qemu/timer.h"
 #include "system/tcg.h"
 #include "exec/cpu-common.h"
 #include "hw/core/cpu.h"
@@ -86,6 +93,9 @@ static bool cxl_cram_dpa_to_hpa(CXLType3Dev *ct3d, uint64_t dpa,
                                  MCG_STATUS_EIPV)
 #define CXL_CRAM_MCE_MISC       0x8c    /* physical address, 4 KiB LSB */
 
+/* How long a poisoned load may be held back behind another check */
+#define CXL_CRAM_MCE_WAIT_MS    2000
+
 typedef struct CXLCramMce {
     CXLCramDev *cram;
     uint64_t hpa;
@@ -96,13 +106,20 @@ typedef struct CXLCramMce {
  * cpu_x86_inject_mce(MCE_INJECT_BROADCAST) would give it, but raised by
  * each vCPU on its own thread: a vCPU waiting for another in run_on_cpu()
  * made the rendezvous of a Linux guest time out under multi-threaded TCG.
+ * A vCPU that has not enabled machine checks by now (one that never
+ * started, with maxcpus or nosmp) does not take its share: on hardware it
+ * is still waiting for its startup IPI, and QEMU would reset the machine.
  */
 static void cxl_cram_do_mce_peer(CPUState *cs, run_on_cpu_data data)
 {
     CXLCramDev *cram = data.host_ptr;
+    CPUX86State *env = &X86_CPU(cs)->env;
 
-    cpu_x86_inject_mce(NULL, X86_CPU(cs), 1, MCI_STATUS_VAL | MCI_STATUS_UC,
-                       MCG_STATUS_MCIP | MCG_STATUS_RIPV, 0, 0, 0);
+    if (env->cr[4] & CR4_MCE_MASK) {
+        cpu_x86_inject_mce(NULL, X86_CPU(cs), 1,
+                           MCI_STATUS_VAL | MCI_STATUS_UC,
+                           MCG_STATUS_MCIP | MCG_STATUS_RIPV, 0, 0, 0);
+    }
     cram->mce_queued--;
     object_unref(OBJECT(cram));
 }
@@ -133,81 +150,137 @@ static bool cxl_cram_mcip_elsewhere(CPUState *self)
     return false;
 }
 
-/*
- * Abandon the load and run the faulting instruction again later.  A load
- * that came through address_space_read() holds its RCU read lock, which
- * the jump would skip; the vmem_read hook takes none.
- */
-static G_NORETURN void cxl_cram_restart_load(CPUState *self, bool rcu_held)
+/* Queue the check to @self and its broadcast shares to the others. */
+static void cxl_cram_queue_mce(CXLCramDev *cram, CPUState *self,
+                               uint64_t dpa, uint64_t hpa)
 {
-    if (rcu_held) {
-        rcu_read_unlock();
+    CXLCramMce *m = g_new(CXLCramMce, 1);
+    CPUState *other;
+
+    m->cram = CXL_CRAM(object_ref(OBJECT(cram)));
+    m->hpa = hpa;
+    cram->mce_queued++;
+    trace_cxl_cram_mce(dpa, hpa, self->cpu_index);
+    async_run_on_cpu(self, cxl_cram_do_mce, RUN_ON_CPU_HOST_PTR(m));
+    if (!cpu_x86_support_mca_broadcast(&X86_CPU(self)->env)) {
+        return;
     }
+    CPU_FOREACH(other) {
+        if (other != self) {
+            cram->mce_queued++;
+            object_ref(OBJECT(cram));
+            async_run_on_cpu(other, cxl_cram_do_mce_peer,
+                             RUN_ON_CPU_HOST_PTR(cram));
+        }
+    }
+}
+
+/* The load @self is held back for, if any. */
+static CXLCramMceWait *cxl_cram_mce_wait(CXLCramDev *cram, CPUState *self)
+{
+    unsigned i = self->cpu_index;
+
+    if (i >= cram->mce_wait_n) {
+        cram->mce_wait = g_renew(CXLCramMceWait, cram->mce_wait, i + 1);
+        memset(cram->mce_wait + cram->mce_wait_n, 0,
+               (i + 1 - cram->mce_wait_n) * sizeof(*cram->mce_wait));
+        cram->mce_wait_n = i + 1;
+    }
+    return &cram->mce_wait[i];
+}
+
+/*
+ * Abandon the load and run the faulting instruction again later, when
+ * this vCPU has run its queued work (the check, or a previous check's
+ * share).
+ */
+static G_NORETURN void cxl_cram_restart_load(CPUState *self)
+{
     cpu_loop_exit_restore(self, self->mem_io_pc);
 }
 
-bool cxl_cram_raise_mce(CXLCramDev *cram, uint64_t dpa, bool rcu_held)
+static bool cxl_cram_vcpu_load(CXLCramDev *cram, CPUState *self,
+                               uint64_t dpa)
 {
-    CPUState *self = current_cpu;
-    CPUState *cs = self ? self : first_cpu;
-    bool vcpu = self && tcg_enabled();
-    CXLCramMce *m;
+    CXLCramMceWait *w = cxl_cram_mce_wait(cram, self);
+    int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+    bool again = w->held && w->dpa == dpa;
+    bool restartable = tcg_enabled();
     uint64_t hpa;
 
-    if (!cs || !cxl_cram_dpa_to_hpa(CXL_TYPE3(cram), dpa, &hpa)) {
-        trace_cxl_cram_mce_skipped(dpa, "no vCPU or no HPA");
+    if (!again) {
+        /* A new load: one count, however often it is restarted */
+        cxl_cram_poisoned_read(cram, dpa);
+        w->since = now;
+    }
+    w->held = false;
+    if (!cram->poison_mce) {
         return false;
     }
-    if (self && (X86_CPU(self)->env.mcg_status & MCG_STATUS_MCIP)) {
+    if (!cxl_cram_dpa_to_hpa(CXL_TYPE3(cram), dpa, &hpa)) {
+        trace_cxl_cram_mce_skipped(dpa, "no HPA for this DPA");
+        return false;
+    }
+    if (X86_CPU(self)->env.mcg_status & MCG_STATUS_MCIP) {
         /* Poison read inside the handler: hardware would shut down. */
         trace_cxl_cram_mce_skipped(dpa, "inside a machine check handler");
         return false;
     }
     if (cram->mce_queued || cxl_cram_mcip_elsewhere(self)) {
         /* A second one while a handler runs would be recursive. */
-        if (vcpu) {
-            /* Wait for it: the load runs again after this vCPU's work. */
+        if (restartable && now - w->since < CXL_CRAM_MCE_WAIT_MS) {
             trace_cxl_cram_mce_skipped(dpa, "deferred: another in flight");
-            cxl_cram_restart_load(self, rcu_held);
+            w->held = true;
+            w->dpa = dpa;
+            cxl_cram_restart_load(self);
         }
-        trace_cxl_cram_mce_skipped(dpa, "another one in flight");
+        trace_cxl_cram_mce_skipped(dpa, "abandoned: another in flight");
+        cram->safety.mce_abandoned++;
         return false;
     }
-    m = g_new(CXLCramMce, 1);
-    m->cram = CXL_CRAM(object_ref(OBJECT(cram)));
-    m->hpa = hpa;
-    cram->mce_queued++;
-    trace_cxl_cram_mce(dpa, hpa, cs->cpu_index);
-    async_run_on_cpu(cs, cxl_cram_do_mce, RUN_ON_CPU_HOST_PTR(m));
-    if (cpu_x86_support_mca_broadcast(&X86_CPU(cs)->env)) {
-        CPUState *other;
-
-        CPU_FOREACH(other) {
-            if (other != cs) {
-                cram->mce_queued++;
-                object_ref(OBJECT(cram));
-                async_run_on_cpu(other, cxl_cram_do_mce_peer,
-                                 RUN_ON_CPU_HOST_PTR(cram));
-            }
-        }
-    }
-    if (vcpu) {
-        cxl_cram_restart_load(self, rcu_held);
+    cxl_cram_queue_mce(cram, self, dpa, hpa);
+    if (restartable) {
+        cxl_cram_restart_load(self);
     }
     return true;
 }
 
 #else
 
-bool cxl_cram_raise_mce(CXLCramDev *cram, uint64_t dpa, bool rcu_held)
+static bool cxl_cram_vcpu_load(CXLCramDev *cram, CPUState *self,
+                               uint64_t dpa)
 {
     uint64_t hpa;
 
+    cxl_cram_poisoned_read(cram, dpa);
     /* Still decode, so that the helper is built and checked everywhere */
-    if (cxl_cram_dpa_to_hpa(CXL_TYPE3(cram), dpa, &hpa)) {
+    if (cram->poison_mce && cxl_cram_dpa_to_hpa(CXL_TYPE3(cram), dpa, &hpa)) {
         trace_cxl_cram_mce_skipped(dpa, "no machine checks on this target");
     }
     return false;
 }
 
 #endif
+
+/*
+ * A guest load is an access by the vCPU running on this thread, with the
+ * attributes a CPU gives its accesses: DMA, qtest, the monitor and the
+ * gdbstub leave them unspecified, mark them debug or name a requester.
+ */
+static bool cxl_cram_is_vcpu_load(MemTxAttrs attrs)
+{
+    return current_cpu && !attrs.unspecified && !attrs.debug &&
+           !attrs.requester_id;
+}
+
+MemTxResult cxl_cram_poisoned_load(CXLCramDev *cram, uint64_t dpa,
+                                   MemTxAttrs attrs)
+{
+    if (!cxl_cram_is_vcpu_load(attrs)) {
+        cxl_cram_poisoned_read(cram, dpa);
+        trace_cxl_cram_mce_skipped(dpa, "not a vCPU load: failed transaction");
+        return MEMTX_ERROR;
+    }
+    cxl_cram_vcpu_load(cram, current_cpu, dpa);
+    return MEMTX_OK;
+}

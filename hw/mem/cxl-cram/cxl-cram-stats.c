@@ -76,6 +76,8 @@ static void cxl_cram_stats_get(Object *obj, Visitor *v, const char *name,
                            &cram->safety.poisoned_reads, errp) &&
          visit_type_uint64(v, "machine-checks", &cram->safety.mce_raised,
                            errp) &&
+         visit_type_uint64(v, "machine-checks-abandoned",
+                           &cram->safety.mce_abandoned, errp) &&
          visit_type_uint32(v, "status", &cram->safety.status, errp) &&
          visit_type_uint64(v, "irq-low-rise",
                            &sf->irq_count[CXL_CRAM_IRQ_LOW_RISE], errp) &&

@@ -128,6 +128,9 @@ static void cxl_cram_exit(PCIDevice *pci_dev)
     cxl_cram_memory_fini(cram);
     cram_engine_free(cram->engine);
     cram->engine = NULL;
+    g_free(cram->mce_wait);
+    cram->mce_wait = NULL;
+    cram->mce_wait_n = 0;
 }
 
 static void cxl_cram_reset(DeviceState *dev)
@@ -137,6 +140,10 @@ static void cxl_cram_reset(DeviceState *dev)
 
     cc->parent_reset(dev);
     cxl_cram_mailbox_init(cram);
+    /* A load held back for a machine check died with the reset. */
+    if (cram->mce_wait_n) {
+        memset(cram->mce_wait, 0, cram->mce_wait_n * sizeof(*cram->mce_wait));
+    }
 }
 
 static const Property cxl_cram_props[] = {

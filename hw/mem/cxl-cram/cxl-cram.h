@@ -34,9 +34,17 @@ typedef struct CXLCramSafety {
     uint64_t vec13_count;
     uint64_t poisoned_reads;
     uint64_t mce_raised;
+    uint64_t mce_abandoned;     /* loads held back too long (not migrated) */
     uint64_t discard_dpa;
     uint64_t discard_result;
 } CXLCramSafety;
+
+/* A vCPU's poisoned load, abandoned and run again until a check is free */
+typedef struct CXLCramMceWait {
+    bool held;
+    uint64_t dpa;
+    int64_t since;              /* QEMU_CLOCK_REALTIME ms of its first try */
+} CXLCramMceWait;
 
 struct CXLCramDev {
     CXLType3Dev parent_obj;
@@ -64,6 +72,8 @@ struct CXLCramDev {
     uint64_t poison_query_len;
     uint64_t poison_resume;
     unsigned mce_queued;        /* injections not yet delivered (BQL) */
+    CXLCramMceWait *mce_wait;   /* by cpu_index: the load held back */
+    unsigned mce_wait_n;
 };
 
 struct CXLCramClass {
@@ -106,8 +116,12 @@ void cxl_cram_poison_cmds(struct cxl_cmd (*set)[256]);
 /* cxl-cram-mediaops.c */
 void cxl_cram_media_ops_cmds(struct cxl_cmd (*set)[256]);
 
-/* cxl-cram-mce.c: false when the target cannot raise one */
-bool cxl_cram_raise_mce(CXLCramDev *cram, uint64_t dpa, bool rcu_held);
+/*
+ * cxl-cram-mce.c: what a read of poison at @dpa gets; a vCPU's load may
+ * not return (it is restarted to take its machine check).
+ */
+MemTxResult cxl_cram_poisoned_load(CXLCramDev *cram, uint64_t dpa,
+                                   MemTxAttrs attrs);
 
 /* cxl-cram-regs.c */
 void cxl_cram_regs_init(CXLCramDev *cram);

@@ -32,6 +32,7 @@
 #include <sys/mman.h>
 #include "cram-cache.h"
 #include "cram-engine-internal.h"
+#include "cram-error.h"
 
 #define NIL             UINT32_MAX
 #define EVICT_SCAN      8       /* LRU entries looked at for a clean one */
@@ -387,12 +388,11 @@ static uint32_t get_entry(CramCache *c, uint64_t page)
     x->zombie = false;
     x->referenced = false;
     x->gen = 0;
-    x->poisoned = cram_engine_page_poisoned(c->e, page);
+    x->poisoned = cram_engine_page_poisoned(c->e, page) ||
+                  !cram_engine_load(c->e, page, x->buf);
     if (x->poisoned) {
         memset(x->buf, 0xff, CRAM_PAGE_SIZE);
         memset(x->written, 0, CRAM_PAGE_SIZE / 8);
-    } else {
-        cram_engine_load(c->e, page, x->buf);
     }
     x->hnext = c->bucket[hash_page(c, page)];
     c->bucket[hash_page(c, page)] = idx;
@@ -645,15 +645,17 @@ static gpointer worker_main(gpointer opaque)
  * TLB entries it costs in guest RAM (QEMU asks for huge pages there
  * too), not one or two per cached page (docs/performance-device.md).
  */
-static uint8_t *slab_new(size_t pages)
+static uint8_t *slab_new(size_t pages, GError **errp)
 {
     size_t len = pages * CRAM_PAGE_SIZE;
     void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
     if (p == MAP_FAILED) {
-        g_error("cram-cache: cannot map %zu bytes: %s", len,
-                g_strerror(errno));
+        g_set_error(errp, CRAM_ERROR, 0,
+                    "cannot map %zu bytes of page cache: %s", len,
+                    g_strerror(errno));
+        return NULL;
     }
 #ifdef MADV_HUGEPAGE
     madvise(p, len, MADV_HUGEPAGE);
@@ -662,12 +664,18 @@ static uint8_t *slab_new(size_t pages)
 }
 
 CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
-                          const CramCacheOps *ops, void *opaque)
+                          const CramCacheOps *ops, void *opaque,
+                          GError **errp)
 {
-    CramCache *c = g_new0(CramCache, 1);
+    uint8_t *slab = slab_new(pages, errp);
+    CramCache *c;
     uint32_t nb = 1, i;
 
     g_assert(pages >= 1 && pages < NIL / 2);
+    if (!slab) {
+        return NULL;
+    }
+    c = g_new0(CramCache, 1);
     g_rec_mutex_init(&c->lock);
     c->e = e;
     c->ops = ops;
@@ -685,7 +693,7 @@ CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
     c->lru_head = c->lru_tail = NIL;
     c->last = NIL;
     c->free_head = NIL;
-    c->slab = slab_new(pages);
+    c->slab = slab;
     c->written_maps = g_malloc0(pages * (CRAM_PAGE_SIZE / 8));
     for (i = pages; i-- > 0;) {
         c->ent[i].buf = c->slab + (size_t)i * CRAM_PAGE_SIZE;
@@ -722,11 +730,19 @@ void cram_cache_free(CramCache *c)
         g_thread_join(c->thread);
         g_mutex_clear(&c->wake_lock);
         g_cond_clear(&c->wake);
-        cram_scratch_free(c->wscratch);
-        g_free(c->wbuf);
-        g_free(c->queue);
+        /* From here the cache is synchronous: nothing queues any more. */
+        c->thread = NULL;
     }
+    /*
+     * The last stores tell nobody: the caller is going away, and a
+     * callback could reach back into this cache (a dropped write raises
+     * an interrupt, which a guest may aim at the device's own memory).
+     */
+    c->ops = NULL;
     cram_cache_flush(c);
+    cram_scratch_free(c->wscratch);
+    g_free(c->wbuf);
+    g_free(c->queue);
     for (i = 0; i < c->n; i++) {
         release_reservation(c, &c->ent[i]);
     }

@@ -48,11 +48,16 @@ typedef struct CramCacheStats {
 /*
  * @pages >= 1.  With @pages == 1 and no worker the cache is the exact,
  * synchronous one-page write-combining buffer: no reservation is taken
- * and the page is stored when the caller moves to another page.
+ * and the page is stored when the caller moves to another page.  NULL,
+ * with @errp set, when the page buffers cannot be mapped.
  */
 CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
-                          const CramCacheOps *ops, void *opaque);
-/* Writes every dirty page back, stops the worker. */
+                          const CramCacheOps *ops, void *opaque,
+                          GError **errp);
+/*
+ * Stops the worker, writes every dirty page back without calling the
+ * callbacks any more, and frees the cache.
+ */
 void cram_cache_free(CramCache *c);
 
 /*

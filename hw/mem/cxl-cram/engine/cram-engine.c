@@ -255,7 +255,7 @@ static void load_readahead(CramEngine *e, uint64_t page_index)
     }
 }
 
-void cram_engine_load(CramEngine *e, uint64_t page_index, void *dst)
+bool cram_engine_load(CramEngine *e, uint64_t page_index, void *dst)
 {
     uint64_t val;
     uint32_t meta;
@@ -278,16 +278,21 @@ void cram_engine_load(CramEngine *e, uint64_t page_index, void *dst)
     case CRAM_CLASS_COMPRESSED:
         obj = cram_alloc_map(e->alloc, val, size, e->scratch->bounce);
         if (cram_page_decode(e->scratch, obj, size, dst) < 0) {
-            /* Only media corruption gets here; don't kill the VM for it. */
-            g_critical("cxl-cram: page %" PRIu64 " failed to decompress",
-                       page_index);
-            memset(dst, 0, CRAM_PAGE_SIZE);
+            /*
+             * Only media corruption gets here: the data is lost, so the
+             * page is poisoned, as hardware would do with an
+             * uncorrectable line, never handed out as zeros.
+             */
+            cram_engine_poison(e, page_index);
+            memset(dst, 0xff, CRAM_PAGE_SIZE);
+            return false;
         }
         break;
     default:
         memset(dst, 0, CRAM_PAGE_SIZE);
         break;
     }
+    return true;
 }
 
 /* Discard a page that holds @meta and @val (meta != 0). */

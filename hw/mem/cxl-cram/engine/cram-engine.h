@@ -93,8 +93,12 @@ int cram_engine_store(CramEngine *e, uint64_t page_index, const void *src);
 bool cram_engine_reserve(CramEngine *e);
 void cram_engine_unreserve(CramEngine *e);
 
-/* Load one page into @dst (CRAM_PAGE_SIZE bytes). Empty pages read zero. */
-void cram_engine_load(CramEngine *e, uint64_t page_index, void *dst);
+/*
+ * Load one page into @dst (CRAM_PAGE_SIZE bytes). Empty pages read zero.
+ * A stored object that fails to decompress (corrupt media) poisons the
+ * page: @dst is all-ones and false is returned.
+ */
+bool cram_engine_load(CramEngine *e, uint64_t page_index, void *dst);
 
 /* Release the page's media; it reads as zero afterwards. */
 void cram_engine_discard(CramEngine *e, uint64_t page_index);

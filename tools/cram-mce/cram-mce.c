@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cram-mce: a guest process's loads of cxl-cram memory that may be
+ * poisoned, and the device's counters, for the machine-check tests
+ * (tools/cram-mce/test.sh).
+ *
+ *   cram-mce read DEV OFFSET     map DEV (device-dax) and load the 8 bytes
+ *                                at OFFSET; prints read.sigbus=0|1 and,
+ *                                without one, read.value=0x...; on SIGBUS
+ *                                also read.si_code and read.addr_lsb
+ *   cram-mce reg OFFSET          print one vendor register (BAR 5) in
+ *                                decimal
+ *   cram-mce wait-reg OFFSET MIN SECONDS
+ *                                wait until the register reaches MIN, for
+ *                                at most SECONDS; exit 1 on timeout
+ *
+ * Exit status 0 when the command did what it says (a SIGBUS included),
+ * 1 on a timeout, 2 on a usage or setup error.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "../cram-bar5.h"
+
+#define MAP_ALIGN	(2ul << 20)	/* device-dax alignment */
+
+static sigjmp_buf on_bus;
+static volatile sig_atomic_t bus_code, bus_lsb;
+
+static void bus_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	bus_code = si->si_code;
+	bus_lsb = si->si_addr_lsb;
+	siglongjmp(on_bus, 1);
+}
+
+static int cmd_read(const char *dev, unsigned long off)
+{
+	unsigned long len = (off / MAP_ALIGN + 1) * MAP_ALIGN;
+	struct sigaction sa = { 0 };
+	volatile uint64_t *p;
+	uint8_t *map;
+	uint64_t v;
+	int fd;
+
+	fd = open(dev, O_RDWR);
+	if (fd < 0) {
+		perror(dev);
+		return 2;
+	}
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		perror("mmap");
+		return 2;
+	}
+	close(fd);
+	sa.sa_sigaction = bus_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGBUS, &sa, NULL);
+	p = (volatile uint64_t *)(map + (off & ~7ul));
+	if (sigsetjmp(on_bus, 1)) {
+		printf("read.sigbus=1\nread.si_code=%d\nread.addr_lsb=%d\n",
+		       (int)bus_code, (int)bus_lsb);
+		return 0;
+	}
+	v = *p;
+	printf("read.sigbus=0\nread.value=0x%016llx\n", (unsigned long long)v);
+	return 0;
+}
+
+static uint64_t reg(unsigned long off)
+{
+	static uint64_t *regs;
+
+	if (!regs)
+		regs = map_regs();
+	if (!regs) {
+		fprintf(stderr, "cram-mce: no cxl-cram register block\n");
+		exit(2);
+	}
+	return __atomic_load_n(&regs[off / 8], __ATOMIC_RELAXED);
+}
+
+static int cmd_wait_reg(unsigned long off, uint64_t min, unsigned int secs)
+{
+	struct timespec tick = { 0, 50 * 1000 * 1000 };
+	unsigned int i;
+
+	for (i = 0; i < secs * 20; i++) {
+		if (reg(off) >= min)
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+	fprintf(stderr, "cram-mce: register 0x%lx below %llu after %u s\n",
+		off, (unsigned long long)min, secs);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "read"))
+		return cmd_read(argv[2], strtoul(argv[3], NULL, 0));
+	if (argc == 3 && !strcmp(argv[1], "reg")) {
+		printf("%llu\n",
+		       (unsigned long long)reg(strtoul(argv[2], NULL, 0)));
+		return 0;
+	}
+	if (argc == 5 && !strcmp(argv[1], "wait-reg"))
+		return cmd_wait_reg(strtoul(argv[2], NULL, 0),
+				    strtoull(argv[3], NULL, 0),
+				    strtoul(argv[4], NULL, 0));
+	fprintf(stderr, "usage: cram-mce read DEV OFFSET | reg OFFSET | "
+		"wait-reg OFFSET MIN SECONDS\n");
+	return 2;
+}

@@ -1,0 +1,175 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Machine checks only for loads that a vCPU made (tools/cram-mce): a
+# process in the test guest reads poison through a device-dax mapping.
+#   xp     2 vCPUs: the guest poisons a page (the cxl debugfs inject_poison
+#          file, i.e. the mailbox's Inject Poison); the host reads it with
+#          HMP xp while the guest runs: all-ones, one poisoned read, no
+#          machine check, nothing in the guest's log.  Then the guest's own
+#          load takes the check: SIGBUS (BUS_MCEERR_AR), the guest goes on,
+#          and the load counts once however often it was restarted.
+#   nosmp  -smp 2 with nosmp: vCPU 1 never starts (CR4.MCE clear); the
+#          guest's load of poison gives SIGBUS and the guest survives (the
+#          broadcast share used to reset the machine).
+# Usage: tools/cram-mce/test.sh [xp|nosmp]...
+# Prints "ok"/"not ok" lines and ends with "N passed, N failed, N skipped".
+# Logs: build/test-logs/cram-mce-<scenario>.{out,console,json,host}
+set -uo pipefail
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=$TOP/build/cram-mce
+LOGS=$TOP/build/test-logs
+POISON_DPA=0x200000             # page 512, in the region's second 2 MiB
+REG_POISONED_READS=0x0a0
+# shellcheck source=scripts/tap.sh
+. "$TOP/scripts/tap.sh"
+
+# The guest side: a region as device-dax, poison at POISON_DPA, then the
+# host's read (xp), then its own load.  KEY=VALUE lines.
+guest_cmd() {
+    cat <<EOF
+set -e
+dmesg -n 1
+cram-region >/dev/null
+daxctl reconfigure-device -m devdax -f dax0.0 >/dev/null 2>&1
+echo region.start=\$(cat /sys/bus/cxl/devices/region0/resource)
+echo $POISON_DPA >/sys/kernel/debug/cxl/mem0/inject_poison
+echo inject.rc=\$?
+set +e
+if [ "$1" = xp ]; then
+    /root/cram-mce wait-reg $REG_POISONED_READS 1 300
+    echo xp.seen=\$?
+    echo xp.guest_mce_lines=\$(dmesg | grep -ci 'machine check\|mce:\|memory failure')
+fi
+/root/cram-mce read /dev/dax0.0 $POISON_DPA
+echo after.poisoned_reads=\$(/root/cram-mce reg $REG_POISONED_READS)
+echo after.memory_failure=\$(dmesg | grep -c 'Memory failure')
+echo after.cpus_online=\$(cat /sys/devices/system/cpu/online)
+echo guest.alive=yes
+EOF
+}
+
+# Host side of xp: once the guest has poisoned its page, read it with
+# HMP xp at the window's HPA, and print what came back.
+host_xp() {
+    python3 - "$1" "$POISON_DPA" <<'EOF'
+import json, re, socket, sys, time
+sock = socket.socket(socket.AF_UNIX)
+for _ in range(1200):
+    try:
+        sock.connect(sys.argv[1])
+        break
+    except OSError:
+        time.sleep(0.05)
+else:
+    sys.exit("no QMP socket")
+f = sock.makefile("rw")
+def call(cmd, **args):
+    f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n")
+    f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "return" in r:
+            return r["return"]
+        if "error" in r:
+            sys.exit("qmp: " + r["error"]["desc"])
+f.readline()
+call("qmp_capabilities")
+def stats():
+    return call("qom-get", path="/machine/peripheral/cram0", property="stats")
+for _ in range(6000):
+    if stats()["poisoned-pages"] >= 1:
+        break
+    time.sleep(0.1)
+else:
+    sys.exit("the guest poisoned nothing")
+mtree = call("human-monitor-command", **{"command-line": "info mtree"})
+base = int(re.search(r"([0-9a-f]+)-[0-9a-f]+ \(prio [-0-9]+, i/o\): "
+                     r"cxl-fixed-memory-region", mtree).group(1), 16)
+hpa = base + int(sys.argv[2], 16)
+before = stats()
+out = call("human-monitor-command", **{"command-line": "xp /1gx 0x%x" % hpa})
+after = stats()
+print("host.window=0x%x" % base)
+print("host.xp=%s" % out.strip().split(":", 1)[-1].strip())
+print("host.xp_poisoned_reads=%d" % (after["poisoned-reads"] -
+                                     before["poisoned-reads"]))
+print("host.xp_machine_checks=%d" % (after["machine-checks"] -
+                                     before["machine-checks"]))
+print("host.running=%s" % call("query-status")["running"])
+EOF
+}
+
+# scenario NAME RUN-GUEST-OPTIONS...: boot the guest and run NAME in it
+scenario() {
+    local name=$1 status qmp host=''
+    shift
+    RES=$LOGS/cram-mce-$name.out
+    JSON=$LOGS/cram-mce-$name.json
+    echo "== cram-mce-$name"
+    rm -f "$JSON" "$LOGS/cram-mce-$name.host"
+    qmp=$(mktemp -u "${TMPDIR:-/tmp}/cram-mce-qmp.XXXXXX")
+    if [ "$name" = xp ]; then
+        host_xp "$qmp" >"$LOGS/cram-mce-$name.host" 2>&1 &
+        host=$!
+    fi
+    # cram.nomod=kmem: dax0.0 stays a device-dax, nothing else touches it
+    "$TOP/scripts/run-guest" --timeout 600 --append cram.nomod=kmem \
+        --add "$OUT/root" --qmp "$qmp" --stats "$JSON" \
+        --log "$LOGS/cram-mce-$name.console" "$@" \
+        --cmd "$(guest_cmd "$name")" >"$RES" 2>&1
+    status=$?
+    [ -z "$host" ] || wait "$host"
+    rm -f "$qmp"
+    [ ! -f "$LOGS/cram-mce-$name.host" ] || cat "$LOGS/cram-mce-$name.host" >>"$RES"
+    check "$name: the guest command completed (status $status)" "$status" -eq 0
+    return $status
+}
+
+test_xp() {
+    scenario xp || return
+    check "xp: the host's xp got a failed transaction ($(v host.xp))" \
+        "$(v host.xp)" = "Cannot access memory"
+    check "xp: counted as one poisoned read, no machine check" \
+        "$(v host.xp_poisoned_reads)/$(v host.xp_machine_checks)" = 1/0
+    check "xp: the guest kept running and logged no machine check" \
+        "$(v host.running)/$(v xp.seen)/$(v xp.guest_mce_lines)" = True/0/0
+    check "xp: the region starts at the window ($(v region.start))" \
+        "$(printf 0x%x "$(v region.start)")" = "$(v host.window)"
+    check "load: the guest process got SIGBUS, BUS_MCEERR_AR (si_code $(v read.si_code))" \
+        "$(v read.sigbus)/$(v read.si_code)" = 1/4
+    check "load: the guest survived and handled it (memory failure logged)" \
+        "$(v guest.alive)/$(($(v after.memory_failure) > 0))" = yes/1
+    check "load: one machine check, one more poisoned read (restarts not counted)" \
+        "$(q machine-checks)/$(q poisoned-reads)" = 1/2
+}
+
+test_nosmp() {
+    scenario nosmp --smp 2 --append nosmp || return
+    check "nosmp: one CPU online of two" "$(v after.cpus_online)" = 0
+    check "nosmp: SIGBUS, BUS_MCEERR_AR (si_code $(v read.si_code))" \
+        "$(v read.sigbus)/$(v read.si_code)" = 1/4
+    check "nosmp: the guest survived (no reset)" "$(v guest.alive)" = yes
+    check "nosmp: one machine check, one poisoned read" \
+        "$(q machine-checks)/$(q poisoned-reads)" = 1/1
+}
+
+main() {
+    local t
+    mkdir -p "$LOGS" "$OUT/root/root"
+    rm -f "$OUT/root/root/cram-mce"
+    gcc -static -O2 -Wall -Wextra -Werror -o "$OUT/root/root/cram-mce" \
+        "$TOP/tools/cram-mce/cram-mce.c" >"$LOGS/cram-mce-build.log" 2>&1
+    check "cram-mce builds static (log: build/test-logs/cram-mce-build.log)" $? -eq 0
+    if [ -x "$OUT/root/root/cram-mce" ]; then
+        for t in "${@:-xp nosmp}"; do
+            for t in $t; do
+                "test_$t"
+            done
+        done
+    fi
+    echo "$passed passed, $failed failed, $skipped skipped"
+    [ "$failed" -eq 0 ]
+}
+
+main "$@"
