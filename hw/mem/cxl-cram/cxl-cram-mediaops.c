@@ -59,26 +59,46 @@ static CXLRetCode cxl_cram_media_discovery(uint8_t *in, size_t len_in,
     return CXL_MBOX_SUCCESS;
 }
 
-static void cxl_cram_zero_range(CXLCramDev *cram, uint64_t start,
-                                uint64_t len)
+/* Range @i's whole pages: [first, last) of its bytes, page-aligned. */
+static void cxl_cram_zero_whole(uint64_t start, uint64_t len, uint64_t *first,
+                                uint64_t *last)
+{
+    *first = ROUND_UP(start, CRAM_PAGE_SIZE);
+    *last = ROUND_DOWN(start + len, CRAM_PAGE_SIZE);
+    if (*first >= *last) {
+        *first = *last = start + len;   /* no whole page: all lines */
+    }
+}
+
+/* Does a range after @i discard @page whole? */
+static bool cxl_cram_zeroed_later(const CramRange *whole, uint32_t i,
+                                  uint32_t count, uint64_t page)
+{
+    for (i++; i < count; i++) {
+        if (page - whole[i].first < whole[i].n) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Write zeros over the lines [a, end) of range @i. */
+static void cxl_cram_zero_lines(CXLCramDev *cram, const CramRange *whole,
+                                uint32_t i, uint32_t count, uint64_t a,
+                                uint64_t end)
 {
     static const uint8_t zero[MEDIA_OP_GRANULARITY];
-    uint64_t end = start + len;
-    uint64_t first = ROUND_UP(start, CRAM_PAGE_SIZE);
-    uint64_t last = ROUND_DOWN(end, CRAM_PAGE_SIZE);
-    uint64_t a;
+    uint64_t page = UINT64_MAX;
+    bool skip = false;
 
-    if (first < last) {
-        cxl_cram_discard_pages(cram, first >> CRAM_PAGE_SHIFT,
-                               (last - first) >> CRAM_PAGE_SHIFT);
-    } else {
-        first = last = end;
-    }
-    for (a = start; a < first; a += MEDIA_OP_GRANULARITY) {
-        cxl_cram_write_bytes(cram, a, zero, MEDIA_OP_GRANULARITY);
-    }
-    for (a = last; a < end; a += MEDIA_OP_GRANULARITY) {
-        cxl_cram_write_bytes(cram, a, zero, MEDIA_OP_GRANULARITY);
+    for (; a < end; a += MEDIA_OP_GRANULARITY) {
+        if (a >> CRAM_PAGE_SHIFT != page) {
+            page = a >> CRAM_PAGE_SHIFT;
+            skip = cxl_cram_zeroed_later(whole, i, count, page);
+        }
+        if (!skip) {
+            cxl_cram_write_bytes(cram, a, zero, MEDIA_OP_GRANULARITY);
+        }
     }
 }
 
@@ -86,6 +106,7 @@ static CXLRetCode cxl_cram_media_zero(CXLCramDev *cram, uint8_t *in,
                                       size_t len_in)
 {
     uint32_t count = ldl_le_p(in + 4), i;
+    g_autofree CramRange *whole = NULL;
 
     if (len_in != MEDIA_OP_HDR + (uint64_t)count * MEDIA_OP_RANGE) {
         return CXL_MBOX_INVALID_PAYLOAD_LENGTH;
@@ -101,11 +122,32 @@ static CXLRetCode cxl_cram_media_zero(CXLCramDev *cram, uint8_t *in,
             return CXL_MBOX_INVALID_INPUT;
         }
     }
+    /*
+     * The whole pages of every range are discarded at once: one walk of
+     * what the device holds, however large the ranges.  Then the partial
+     * lines, range by range, as if each range had been zeroed in turn: a
+     * line whose page a later range discards whole is not written, since
+     * that discard would have come after it.
+     */
+    whole = g_new0(CramRange, MAX(count, 1));
     for (i = 0; i < count; i++) {
         uint64_t start = ldq_le_p(in + MEDIA_OP_HDR + MEDIA_OP_RANGE * i);
         uint64_t len = ldq_le_p(in + MEDIA_OP_HDR + MEDIA_OP_RANGE * i + 8);
+        uint64_t first, last;
 
-        cxl_cram_zero_range(cram, start, len);
+        cxl_cram_zero_whole(start, len, &first, &last);
+        whole[i].first = first >> CRAM_PAGE_SHIFT;
+        whole[i].n = (last - first) >> CRAM_PAGE_SHIFT;
+    }
+    cxl_cram_discard_ranges(cram, whole, count);
+    for (i = 0; i < count; i++) {
+        uint64_t start = ldq_le_p(in + MEDIA_OP_HDR + MEDIA_OP_RANGE * i);
+        uint64_t len = ldq_le_p(in + MEDIA_OP_HDR + MEDIA_OP_RANGE * i + 8);
+        uint64_t first, last;
+
+        cxl_cram_zero_whole(start, len, &first, &last);
+        cxl_cram_zero_lines(cram, whole, i, count, start, first);
+        cxl_cram_zero_lines(cram, whole, i, count, last, start + len);
     }
     /*
      * The operation is complete when it returns: partial lines written to

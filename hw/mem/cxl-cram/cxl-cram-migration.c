@@ -248,14 +248,49 @@ static const VMStateInfo cxl_cram_vmstate_store = {
     .put = cxl_cram_put_store,
 };
 
-/* The poison list of cxl-type3, which Get Poison List reports. */
+/*
+ * The records of the engine's runs of poisoned pages (one source each),
+ * in page order; with @f NULL only counted.
+ */
+static uint32_t cxl_cram_put_poison_runs(CXLCramDev *cram, QEMUFile *f)
+{
+    uint64_t from = 0, first, n;
+    uint32_t count = 0;
+    unsigned tag;
+
+    cxl_cram_lock(cram);
+    while (cram_engine_poison_run(cram->engine, from,
+                                  cram->capacity >> CRAM_PAGE_SHIFT,
+                                  &first, &n, &tag)) {
+        if (f) {
+            qemu_put_be64(f, first << CRAM_PAGE_SHIFT);
+            qemu_put_be64(f, n << CRAM_PAGE_SHIFT);
+            qemu_put_byte(f, tag);
+        }
+        count++;
+        from = first + n;
+    }
+    cxl_cram_unlock(cram);
+    return count;
+}
+
+/*
+ * The poison list that Get Poison List reports, in the format it always
+ * had (count, then start, length, type): the engine's runs, then QMP's
+ * records.  The destination gives the poisoned pages that the store
+ * brings their type from it (cxl_cram_poison_adopt()); a list from an
+ * older source, one record per run too, loads the same way.
+ */
 static int cxl_cram_put_poison(QEMUFile *f, void *pv, size_t size,
                                const VMStateField *field, JSONWriter *vmdesc)
 {
     CXLType3Dev *ct3d = pv;
+    CXLCramDev *cram = CXL_CRAM(ct3d);
     CXLPoison *p;
 
-    qemu_put_be32(f, ct3d->poison_list_cnt);
+    qemu_put_be32(f, cxl_cram_put_poison_runs(cram, NULL) +
+                  ct3d->poison_list_cnt);
+    cxl_cram_put_poison_runs(cram, f);
     QLIST_FOREACH(p, &ct3d->poison_list, node) {
         qemu_put_be64(f, p->start);
         qemu_put_be64(f, p->length);
@@ -449,6 +484,21 @@ static int cxl_cram_pre_save(void *opaque)
                              CXL_CRAM_STATUS_EXHAUSTED | \
                              CXL_CRAM_STATUS_POISON)
 
+/* The component registers came raw: as the write masks allow them. */
+static int cxl_cram_check_cm_regs(CXLCramDev *cram)
+{
+    Error *err = NULL;
+    int ret;
+
+    if (cxl_component_check_loaded(&CXL_TYPE3(cram)->cxl_cstate,
+                                   CXL2_TYPE3_DEVICE, &err)) {
+        return 0;
+    }
+    ret = cxl_cram_mig_fail(cram, "%s", error_get_pretty(err));
+    error_free(err);
+    return ret;
+}
+
 /* The registers must be values the device itself could have held. */
 static int cxl_cram_post_load(void *opaque, int version_id)
 {
@@ -457,6 +507,10 @@ static int cxl_cram_post_load(void *opaque, int version_id)
     uint32_t level = 0;
     CramStats st;
 
+    if (cxl_cram_check_cm_regs(cram) < 0) {
+        return -EINVAL;
+    }
+    cxl_cram_poison_adopt(cram);
     cram_engine_get_stats(cram->engine, &st);
     if (s->wm_low >= s->wm_high || s->wm_high > cram->media_size) {
         return cxl_cram_mig_fail(cram, "watermarks low %" PRIu64 " high %"

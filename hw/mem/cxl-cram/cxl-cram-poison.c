@@ -3,8 +3,18 @@
  * commands that read and change poison
  *
  * Poison granularity is the page: a dropped write, or an injection,
- * poisons a whole 4 KiB page.  The device's poison list (the one that
- * Get Poison List reports) holds one record per run of poisoned pages.
+ * poisons a whole 4 KiB page.  The engine's page state is the one record
+ * of it: a poisoned page's entry keeps its source (the CXL poison type)
+ * in the value it does not otherwise use, so poison costs no host memory
+ * beyond that entry and an ordered set of the poisoned 64-page regions.
+ * Get Poison List derives its records from those pages, runs of
+ * consecutive pages of one source coalesced into one record, found in
+ * address order at a cost that follows what it returns.
+ *
+ * cxl-type3's own poison list (ct3d->poison_list) is left to what QMP's
+ * cxl-inject-poison, which is cxl-type3's code, puts there: host records
+ * that poison no data.  Get Poison List reports them too, merged in
+ * address order; discards and Clear Poison take them out as before.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -20,32 +30,6 @@
 #include "trace.h"
 
 #define CXL_CRAM_LINE           64      /* poison list unit (CXL) */
-
-/* Add [start, start + len) of @type, merged with touching records. */
-static void cxl_cram_poison_list_add(CXLType3Dev *ct3d, uint64_t start,
-                                     uint64_t len, uint8_t type)
-{
-    CXLPoison *p, *next;
-
-    QLIST_FOREACH_SAFE(p, &ct3d->poison_list, node, next) {
-        if (p->type == type && p->start <= start + len &&
-            start <= p->start + p->length) {
-            uint64_t end = MAX(start + len, p->start + p->length);
-
-            start = MIN(start, p->start);
-            len = end - start;
-            QLIST_REMOVE(p, node);
-            g_free(p);
-            ct3d->poison_list_cnt--;
-        }
-    }
-    p = g_new0(CXLPoison, 1);
-    p->start = start;
-    p->length = len;
-    p->type = type;
-    QLIST_INSERT_HEAD(&ct3d->poison_list, p, node);
-    ct3d->poison_list_cnt++;
-}
 
 /* Remove [start, start + len) from every record, splitting as needed. */
 static void cxl_cram_poison_list_remove(CXLType3Dev *ct3d, uint64_t start,
@@ -121,20 +105,25 @@ void cxl_cram_poison_page(CXLCramDev *cram, uint64_t page, uint8_t type)
 {
     cxl_cram_lock(cram);
     cxl_cram_invalidate(cram, page, 1);
-    cram_engine_poison(cram->engine, page);
+    cram_engine_poison_tagged(cram->engine, page, type);
     cxl_cram_unlock(cram);
-    cxl_cram_poison_list_add(CXL_TYPE3(cram), page << CRAM_PAGE_SHIFT,
-                             CRAM_PAGE_SIZE, type);
     if (type == CXL_POISON_TYPE_INTERNAL) {
         cxl_cram_event_dropped(cram, page);
     }
 }
 
-/* Pages [first, first + n) were healed (stored, discarded, cleared). */
+/*
+ * Pages [first, first + n) were healed (stored, discarded, cleared): the
+ * engine knows; QMP's records there go too.
+ */
 void cxl_cram_poison_healed(CXLCramDev *cram, uint64_t first, uint64_t n)
 {
-    cxl_cram_poison_list_remove(CXL_TYPE3(cram), first << CRAM_PAGE_SHIFT,
-                                n << CRAM_PAGE_SHIFT);
+    CXLType3Dev *ct3d = CXL_TYPE3(cram);
+
+    if (!QLIST_EMPTY(&ct3d->poison_list)) {
+        cxl_cram_poison_list_remove(ct3d, first << CRAM_PAGE_SHIFT,
+                                    n << CRAM_PAGE_SHIFT);
+    }
 }
 
 void cxl_cram_poison_clear_all(CXLCramDev *cram)
@@ -145,9 +134,49 @@ void cxl_cram_poison_clear_all(CXLCramDev *cram)
 }
 
 /*
+ * The first poison record that ends after @from and starts before @end
+ * (bytes), cut to [@from, @end): the run of poisoned pages the engine
+ * finds first, or a QMP record that starts before it.
+ */
+static bool cxl_cram_poison_next(CXLCramDev *cram, uint64_t from,
+                                 uint64_t end, uint64_t *s, uint64_t *e,
+                                 uint8_t *type)
+{
+    CXLType3Dev *ct3d = CXL_TYPE3(cram);
+    uint64_t first, n, best = UINT64_MAX;
+    unsigned tag;
+    CXLPoison *p;
+    bool found;
+
+    cxl_cram_lock(cram);
+    found = cram_engine_poison_run(cram->engine, from >> CRAM_PAGE_SHIFT,
+                                   DIV_ROUND_UP(end, CRAM_PAGE_SIZE),
+                                   &first, &n, &tag);
+    cxl_cram_unlock(cram);
+    if (found) {
+        best = first << CRAM_PAGE_SHIFT;
+        *s = MAX(best, from);
+        *e = MIN((first + n) << CRAM_PAGE_SHIFT, end);
+        *type = tag;
+    }
+    QLIST_FOREACH(p, &ct3d->poison_list, node) {
+        if (p->start + p->length > from && p->start < end &&
+            p->start < best) {
+            best = p->start;
+            *s = MAX(p->start, from);
+            *e = MIN(p->start + p->length, end);
+            *type = p->type;
+            found = true;
+        }
+    }
+    return found;
+}
+
+/*
  * Get Poison List (4300h).  cxl-type3 asserts when the answer does not
  * fit one payload; this one returns what fits, sets More Media Error
  * Records, and resumes there when the host asks the same range again.
+ * Each record costs a lookup or two, whatever lies between records.
  */
 static CXLRetCode cxl_cram_cmd_get_poison(const struct cxl_cmd *cmd,
                                           uint8_t *in, size_t len_in,
@@ -155,11 +184,10 @@ static CXLRetCode cxl_cram_cmd_get_poison(const struct cxl_cmd *cmd,
                                           CXLCCI *cci)
 {
     CXLCramDev *cram = CXL_CRAM(cci->d);
-    CXLType3Dev *ct3d = CXL_TYPE3(cram);
     uint64_t q_start = ldq_le_p(in), q_len = ldq_le_p(in + 8) * 64;
     size_t max = (cci->payload_max - 0x20) / 16, n = 0;
-    uint64_t from, next = UINT64_MAX;
-    CXLPoison *p;
+    uint64_t from, q_end, next = UINT64_MAX, s, e;
+    uint8_t type;
 
     if (q_start % CXL_CRAM_LINE || ldq_le_p(in + 8) > cram->capacity / 64) {
         return CXL_MBOX_INVALID_INPUT;
@@ -168,6 +196,7 @@ static CXLRetCode cxl_cram_cmd_get_poison(const struct cxl_cmd *cmd,
         return CXL_MBOX_INVALID_PA;     /* Linux probes the end this way */
     }
     q_len = MIN(q_len, cram->capacity - q_start);
+    q_end = q_start + q_len;
     if (cram->poison_query_start != q_start ||
         cram->poison_query_len != q_len) {
         cram->poison_resume = q_start;
@@ -176,38 +205,19 @@ static CXLRetCode cxl_cram_cmd_get_poison(const struct cxl_cmd *cmd,
     memset(out, 0, 0x20);
 
     /* Emit records in address order, from @from, until the payload is full */
-    while (n < max && from < q_start + q_len) {
-        CXLPoison *best = NULL;
-        uint64_t s, e;
-
-        QLIST_FOREACH(p, &ct3d->poison_list, node) {
-            if (p->start + p->length > from &&
-                ranges_overlap(p->start, p->length, q_start, q_len) &&
-                (!best || p->start < best->start)) {
-                best = p;
-            }
-        }
-        if (!best) {
-            break;
-        }
-        s = MAX(MAX(best->start, q_start), from);
-        e = MIN(best->start + best->length, q_start + q_len);
+    while (n < max && from < q_end &&
+           cxl_cram_poison_next(cram, from, q_end, &s, &e, &type)) {
         /* the length field counts 64-byte lines in 32 bits */
         e = MIN(e, s + (uint64_t)UINT32_MAX * CXL_CRAM_LINE);
-        stq_le_p(out + 0x20 + 16 * n, s | (best->type & 0x7));
+        stq_le_p(out + 0x20 + 16 * n, s | (type & 0x7));
         stl_le_p(out + 0x28 + 16 * n, (e - s) / CXL_CRAM_LINE);
         n++;
         from = e;
     }
-    if (n == max && from < q_start + q_len) {
-        QLIST_FOREACH(p, &ct3d->poison_list, node) {
-            if (p->start + p->length > from &&
-                ranges_overlap(p->start, p->length, q_start, q_len)) {
-                next = from;
-                out[0] |= 1;        /* More Media Error Records */
-                break;
-            }
-        }
+    if (n == max && from < q_end &&
+        cxl_cram_poison_next(cram, from, q_end, &s, &e, &type)) {
+        next = from;
+        out[0] |= 1;        /* More Media Error Records */
     }
     cram->poison_query_start = q_start;
     cram->poison_query_len = q_len;
@@ -216,6 +226,66 @@ static CXLRetCode cxl_cram_cmd_get_poison(const struct cxl_cmd *cmd,
     *len_out = 0x20 + 16 * n;
     trace_cxl_cram_get_poison(q_start, q_len, n, out[0] & 1);
     return CXL_MBOX_SUCCESS;
+}
+
+/*
+ * After a migration: the stream's poison records (those of the engine's
+ * runs and QMP's, or an older source's list) arrived before the store.
+ * Each poisoned page they cover takes their type, unless it has one; what
+ * they cover beyond poisoned pages stays a QMP record, as it was.
+ */
+void cxl_cram_poison_adopt(CXLCramDev *cram)
+{
+    CXLType3Dev *ct3d = CXL_TYPE3(cram);
+    CXLPoisonList in = QLIST_HEAD_INITIALIZER(in);
+    CXLPoison *p, *next, *last = NULL;
+    uint64_t first = 0, n = 0, pg;
+    unsigned tag = 0;
+
+    QLIST_FOREACH_SAFE(p, &ct3d->poison_list, node, next) {
+        QLIST_REMOVE(p, node);
+        QLIST_INSERT_HEAD(&in, p, node);
+    }
+    ct3d->poison_list_cnt = 0;
+    QLIST_FOREACH_SAFE(p, &in, node, next) {
+        uint64_t at = p->start, end = p->start + p->length, gap_end;
+
+        for (;;) {
+            bool found;
+
+            cxl_cram_lock(cram);
+            found = at < end &&
+                    cram_engine_poison_run(cram->engine,
+                                           at >> CRAM_PAGE_SHIFT,
+                                           DIV_ROUND_UP(end, CRAM_PAGE_SIZE),
+                                           &first, &n, &tag);
+            for (pg = first; found && !tag && pg < first + n; pg++) {
+                cram_engine_poison_retag(cram->engine, pg, p->type);
+            }
+            cxl_cram_unlock(cram);
+            gap_end = found ? MIN(first << CRAM_PAGE_SHIFT, end) : end;
+            if (at < gap_end) {
+                CXLPoison *rest = g_new0(CXLPoison, 1);
+
+                rest->start = at;
+                rest->length = gap_end - at;
+                rest->type = p->type;
+                if (last) {
+                    QLIST_INSERT_AFTER(last, rest, node);
+                } else {
+                    QLIST_INSERT_HEAD(&ct3d->poison_list, rest, node);
+                }
+                last = rest;
+                ct3d->poison_list_cnt++;
+            }
+            if (!found) {
+                break;
+            }
+            at = (first + n) << CRAM_PAGE_SHIFT;
+        }
+        QLIST_REMOVE(p, node);
+        g_free(p);
+    }
 }
 
 static bool cxl_cram_dpa_valid(CXLCramDev *cram, uint64_t dpa)

@@ -141,19 +141,40 @@ void cxl_cram_poisoned_read(CXLCramDev *cram, uint64_t dpa)
     trace_cxl_cram_poisoned_read(dpa);
 }
 
-/* Discard pages [first, first + n): zero, no media, no poison. */
-void cxl_cram_discard_pages(CXLCramDev *cram, uint64_t first, uint64_t n)
+/*
+ * Discard the pages of @nr ranges: zero, no media, no poison.  The work
+ * follows the pages held, not the size of the ranges (the engine walks
+ * what its page table holds; the cache looks at its own entries), so a
+ * guest can discard a whole 1 TiB device, or 127 such ranges at once,
+ * without holding the BQL for more than a few milliseconds.
+ */
+void cxl_cram_discard_ranges(CXLCramDev *cram, const CramRange *r,
+                             unsigned nr)
 {
-    uint64_t i;
+    unsigned i;
 
     cxl_cram_lock(cram);
-    cxl_cram_invalidate(cram, first, n);
-    for (i = 0; i < n; i++) {
-        cram_engine_discard(cram->engine, first + i);
+    for (i = 0; i < nr; i++) {
+        if (r[i].n) {
+            cxl_cram_invalidate(cram, r[i].first, r[i].n);
+        }
     }
+    cram_engine_discard_ranges(cram->engine, r, nr);
     cxl_cram_unlock(cram);
-    cxl_cram_poison_healed(cram, first, n);
+    for (i = 0; i < nr; i++) {
+        if (r[i].n) {
+            cxl_cram_poison_healed(cram, r[i].first, r[i].n);
+        }
+    }
     cxl_cram_safety_update(cram);
+}
+
+/* Discard pages [first, first + n). */
+void cxl_cram_discard_pages(CXLCramDev *cram, uint64_t first, uint64_t n)
+{
+    CramRange r = { .first = first, .n = n };
+
+    cxl_cram_discard_ranges(cram, &r, 1);
 }
 
 /* DISCARD_PAGES doorbell: discard [DISCARD_DPA, + pages * 4 KiB). */

@@ -104,6 +104,8 @@ void cxl_cram_write_dropped(CXLCramDev *cram, uint64_t page);
 void cxl_cram_poisoned_read(CXLCramDev *cram, uint64_t dpa);
 void cxl_cram_discard_pages(CXLCramDev *cram, uint64_t first,
                             uint64_t n);
+void cxl_cram_discard_ranges(CXLCramDev *cram, const CramRange *r,
+                             unsigned nr);
 uint64_t cxl_cram_ctrl_read(CXLCramDev *cram, hwaddr reg);
 void cxl_cram_ctrl_write(CXLCramDev *cram, hwaddr reg, uint64_t val);
 
@@ -111,6 +113,7 @@ void cxl_cram_ctrl_write(CXLCramDev *cram, hwaddr reg, uint64_t val);
 void cxl_cram_poison_page(CXLCramDev *cram, uint64_t page, uint8_t type);
 void cxl_cram_poison_healed(CXLCramDev *cram, uint64_t first, uint64_t n);
 void cxl_cram_poison_clear_all(CXLCramDev *cram);
+void cxl_cram_poison_adopt(CXLCramDev *cram);
 void cxl_cram_poison_cmds(struct cxl_cmd (*set)[256]);
 
 /* cxl-cram-mediaops.c */
