@@ -411,6 +411,12 @@ static void test_model(void)
     g_rand_free(r);
 }
 
+/* A set of g_new()'d uint64_t keys. */
+static GHashTable *u64_set(void)
+{
+    return g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+}
+
 static int u64_cmp(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -421,7 +427,7 @@ static int u64_cmp(const void *a, const void *b)
 /* A table of 1 TiB: scattered pages, dense regions (leaves), clusters. */
 static GHashTable *fill(CramPageTable *pt, GRand *r, unsigned scale)
 {
-    GHashTable *held = g_hash_table_new(g_int64_hash, g_int64_equal);
+    GHashTable *held = u64_set();
     unsigned i, k;
 
     cram_pt_init(pt, NPAGES_1T);
@@ -526,7 +532,7 @@ static unsigned random_ranges(GRand *r, CramPtRange *rg, unsigned max)
 static void check_iter(CramPageTable *pt, GHashTable *held,
                        const CramPtRange *rg, unsigned nr, bool *walked)
 {
-    GHashTable *seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+    GHashTable *seen = u64_set();
     GHashTableIter hi;
     gpointer key;
     uint64_t idx, val, want = 0;
@@ -590,8 +596,8 @@ static void test_iter_mutate(void)
         CramPtRange rg[16];
         CramPageTable pt;
         GHashTable *held = fill(&pt, r, 100);
-        GHashTable *gone = g_hash_table_new(g_int64_hash, g_int64_equal);
-        GHashTable *seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+        GHashTable *gone = u64_set();
+        GHashTable *seen = u64_set();
         unsigned nr = random_ranges(r, rg, 16), extra = 0;
         GHashTableIter hi;
         gpointer key;
