@@ -74,11 +74,16 @@ static inline void cram_assign_bars(QTestState *qts, int bus, int devfn,
     qtest_writew(qts, cram_ecam(bus, devfn, 0x04), 0x6); /* MEM | MASTER */
 }
 
-static inline uint64_t cram_find_window(QTestState *qts)
+/* Address of the first memory region named @name in "info mtree". */
+static inline uint64_t cram_find_region(QTestState *qts, const char *name)
 {
     g_autofree char *mtree = qtest_hmp(qts, "info mtree");
-    char *p = strstr(mtree, ": cxl-fixed-memory-region");
+    g_autofree char *pat = g_strdup_printf(": %s", name);
+    char *p = strstr(mtree, pat);
 
+    while (p && !g_ascii_isspace(p[strlen(pat)])) {
+        p = strstr(p + 1, pat);
+    }
     g_assert_nonnull(p);
     while (p > mtree && p[-1] != '\n') {
         p--;
@@ -87,6 +92,11 @@ static inline uint64_t cram_find_window(QTestState *qts)
         p++;
     }
     return g_ascii_strtoull(p, NULL, 16);
+}
+
+static inline uint64_t cram_find_window(QTestState *qts)
+{
+    return cram_find_region(qts, "cxl-fixed-memory-region");
 }
 
 /* Offset of capability @id in a CXL component register array at @base. */

@@ -14,6 +14,7 @@
 #include "qobject/qjson.h"
 #include "qapi/error.h"
 #include "cxl-cram-qtest.h"
+#include "cxl-cram-hostinput-test.h"
 
 #define CAP_8G      (8 * GiB)
 #define PAGE        4096
@@ -2114,5 +2115,6 @@ int main(int argc, char **argv)
     qtest_add_func("/cxl-cram/demo", test_demo);
     qtest_add_func("/cxl-cram/media-ops-1tib", test_media_ops_1tib);
     qtest_add_func("/cxl-cram/poison-coalesced", test_poison_coalesced);
+    cxl_cram_hostinput_add_tests();
     return g_test_run();
 }

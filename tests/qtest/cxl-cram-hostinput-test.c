@@ -1,0 +1,485 @@
+/*
+ * QTest testcase for cxl-cram: hostile guest and host inputs that reach
+ * upstream CXL code (patches/0005-qemu-10.0-cxl-hostile-inputs.patch).
+ * Built into cxl-cram-test; cxl_cram_hostinput_add_tests() registers
+ * the tests.
+ *
+ * - an HDM decoder committed with a reserved interleave ways (IW) or
+ *   granularity (IG) encoding, on the device and on the host bridge,
+ *   then the window accessed: QEMU exited ("Encoded interleave ways ...
+ *   not supported") or aborted; the commit is now refused;
+ * - the same values, and other read-only bits, in the component
+ *   registers of a migration stream: the load fails;
+ * - a mailbox command whose LENGTH exceeds the payload registers: read
+ *   past them, into the device; now Invalid Payload Length;
+ * - QMP cxl-inject-poison beyond the capacity or of length zero: was
+ *   accepted (and the next migration failed); now refused.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/units.h"
+#include "qemu/bswap.h"
+#include "cxl-cram-qtest.h"
+#include "cxl-cram-hostinput-test.h"
+
+#define HI_CAP          (8 * GiB)
+#define HI_PAGE         4096
+
+#define HDM_CTRL_COMMIT     (1u << 9)
+#define HDM_CTRL_COMMITTED  (1u << 10)
+#define HDM_CTRL_ERR        (1u << 11)
+
+/* Reserved IW encodings (5-7, 0xb-0xf) and IG encodings (7-0xf). */
+static const uint8_t bad_iw[] = { 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf };
+static const uint8_t bad_ig[] = { 7, 8, 9, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf };
+
+/*
+ * cram_start_args() without the decoder commit, and with @pxb added to
+ * the pxb-cxl's properties.
+ */
+static void hi_start(CramQT *t, const char *pxb, const char *props)
+{
+    const char *extra = g_getenv("CRAM_QTEST_PROPS");
+    uint64_t next = CRAM_MMIO_BASE;
+
+    memset(t, 0, sizeof(*t));
+    t->capacity = HI_CAP;
+    t->qts = qtest_initf("-machine q35,cxl=on -nodefaults "
+                         "-device pxb-cxl,id=cxl.0,bus=pcie.0,bus_nr=52%s "
+                         "-device cxl-rp,id=rp0,bus=cxl.0,chassis=0,slot=0 "
+                         "-M cxl-fmw.0.targets.0=cxl.0,cxl-fmw.0.size=8G "
+                         "-device cxl-cram,bus=rp0,id=cram0,capacity=8G%s%s"
+                         "%s%s", pxb ? pxb : "",
+                         props ? "," : "", props ? props : "",
+                         extra && *extra ? "," : "",
+                         extra && *extra ? extra : "");
+    cram_enable_ecam(t->qts);
+    cram_setup_rp(t->qts);
+    cram_assign_bars(t->qts, CRAM_DEV_BUS, 0, &next, t->bar);
+    t->window = cram_find_window(t->qts);
+    t->mbox = cram_find_dev_cap(t->qts, t->bar[2], 2);
+    t->regs = cram_find_regblock(t, CXL_CRAM_REGLOC_BLOCK_ID);
+}
+
+/* Program decoder @d of the HDM capability at @hdm, then write @ctrl. */
+static uint32_t hi_program(QTestState *qts, uint64_t hdm, int d,
+                           uint64_t base, uint64_t size, uint32_t target,
+                           uint32_t ctrl)
+{
+    uint64_t r = hdm + 0x10 + 0x20 * d;
+
+    qtest_writel(qts, hdm + 0x4, 0x2);                  /* enable */
+    qtest_writel(qts, r + 0x0, (uint32_t)base);
+    qtest_writel(qts, r + 0x4, base >> 32);
+    qtest_writel(qts, r + 0x8, (uint32_t)size);
+    qtest_writel(qts, r + 0xc, size >> 32);
+    qtest_writel(qts, r + 0x14, target);        /* target list / DPA skip */
+    qtest_writel(qts, r + 0x10, ctrl);
+    return qtest_readl(qts, r + 0x10);
+}
+
+/* Reads and writes over the window; QEMU must answer each. */
+static void hi_poke_window(CramQT *t, uint64_t span)
+{
+    uint64_t off;
+
+    for (off = 0; off < span; off += span / 16) {
+        qtest_readq(t->qts, t->window + off);
+        qtest_writeq(t->qts, t->window + off + 8, 0x1122334455667788ULL);
+        qtest_readl(t->qts, t->window + off + 8);
+    }
+    for (off = 0; off < 16 * 256; off += 256) {  /* every interleave slot */
+        qtest_readq(t->qts, t->window + off);
+        qtest_writeq(t->qts, t->window + off, 0x55aa55aa55aa55aaULL);
+    }
+}
+
+/* The device works: data through a good decoder, Identify answers. */
+static void hi_check_alive(CramQT *t)
+{
+    uint8_t out[2048];
+    size_t len;
+
+    qtest_writeq(t->qts, t->window + 5 * HI_PAGE + 16, 0xfeedfacecafef00dULL);
+    g_assert_cmphex(qtest_readq(t->qts, t->window + 5 * HI_PAGE + 16), ==,
+                    0xfeedfacecafef00dULL);
+    g_assert_cmpint(cram_mbox(t, 0x4000, NULL, 0, out, &len), ==, 0);
+    g_assert_cmpuint(ldq_le_p(out + 0x10), ==, HI_CAP / (256 * MiB));
+}
+
+/*
+ * The cxl-cram's own HDM decoder 0, committed with a reserved IW or IG
+ * encoding over the first 256 MiB of the window, then the window read
+ * and written inside and beyond it: cxl-type3's HPA to DPA decode called
+ * cxl_interleave_ways_dec(..., &error_fatal) and QEMU exited.  The commit
+ * is refused: Error Not Committed set, Committed clear, and the window
+ * does not decode through that decoder.
+ */
+static void test_hdm_bad_iw(void)
+{
+    uint64_t hdm;
+    uint32_t ctrl;
+    CramQT t;
+    int i;
+
+    hi_start(&t, NULL, NULL);
+    hdm = cram_find_cm_cap(t.qts, t.bar[0] + 0x1000, 5);
+    for (i = 0; i < G_N_ELEMENTS(bad_iw) + G_N_ELEMENTS(bad_ig); i++) {
+        uint32_t enc = i < G_N_ELEMENTS(bad_iw) ? bad_iw[i] << 4 :
+                       bad_ig[i - G_N_ELEMENTS(bad_iw)];
+
+        ctrl = hi_program(t.qts, hdm, 0, t.window, 256 * MiB, 0,
+                          enc | HDM_CTRL_COMMIT);
+        hi_poke_window(&t, 1 * GiB);
+        g_test_message("device decoder 0, control 0x%x: read back 0x%x",
+                       enc | HDM_CTRL_COMMIT, ctrl);
+        g_assert_cmphex(ctrl & (HDM_CTRL_COMMITTED | HDM_CTRL_ERR), ==,
+                        HDM_CTRL_ERR);
+        /* Uncommit clears the error */
+        ctrl = hi_program(t.qts, hdm, 0, t.window, 256 * MiB, 0, enc);
+        g_assert_cmphex(ctrl & (HDM_CTRL_COMMITTED | HDM_CTRL_ERR), ==, 0);
+    }
+    /* The valid encodings still commit (16 and 3, 6, 12 ways included) */
+    for (i = 0; i <= 0xa; i++) {
+        if (i >= 5 && i <= 7) {
+            continue;
+        }
+        ctrl = hi_program(t.qts, hdm, 0, t.window, 256 * MiB, 0,
+                          i << 4 | 6 | HDM_CTRL_COMMIT);
+        g_assert_cmphex(ctrl & (HDM_CTRL_COMMITTED | HDM_CTRL_ERR), ==,
+                        HDM_CTRL_COMMITTED);
+        hi_poke_window(&t, 1 * GiB);
+        hi_program(t.qts, hdm, 0, t.window, 256 * MiB, 0, 0);
+    }
+    cram_commit_hdm(&t);
+    hi_check_alive(&t);
+    cram_stop(&t);
+}
+
+/*
+ * The host bridge's HDM decoder (pxb-cxl with hdm_for_passthrough=on, so
+ * that its decoders route the window) committed with an IW its 8-entry
+ * target list cannot hold (16 ways, 3/6/12 ways, reserved): the target
+ * index ran past the list and extract32() aborted QEMU.  Refused.
+ */
+static void test_hb_bad_iw(void)
+{
+    static const uint8_t hb_bad[] = { 4, 5, 6, 7, 8, 9, 0xa, 0xb, 0xc, 0xd,
+                                      0xe, 0xf };
+    uint64_t hb, hdm;
+    uint32_t ctrl;
+    CramQT t;
+    int i;
+
+    hi_start(&t, ",hdm_for_passthrough=on", NULL);
+    cram_commit_hdm(&t);
+    hb = cram_find_region(t.qts, "pxb-cxl-host");
+    hdm = cram_find_cm_cap(t.qts, hb + 0x1000, 5);
+    /* A good host bridge decoder: one way, to root port 0 */
+    ctrl = hi_program(t.qts, hdm, 0, t.window, HI_CAP, 0, HDM_CTRL_COMMIT);
+    g_assert_cmphex(ctrl & (HDM_CTRL_COMMITTED | HDM_CTRL_ERR), ==,
+                    HDM_CTRL_COMMITTED);
+    hi_check_alive(&t);
+
+    for (i = 0; i < G_N_ELEMENTS(hb_bad) + G_N_ELEMENTS(bad_ig); i++) {
+        uint32_t enc = i < G_N_ELEMENTS(hb_bad) ? hb_bad[i] << 4 :
+                       bad_ig[i - G_N_ELEMENTS(hb_bad)];
+
+        ctrl = hi_program(t.qts, hdm, 0, t.window, HI_CAP, 0,
+                          enc | HDM_CTRL_COMMIT);
+        hi_poke_window(&t, HI_CAP);
+        g_test_message("host bridge decoder 0, control 0x%x: read back 0x%x",
+                       enc | HDM_CTRL_COMMIT, ctrl);
+        g_assert_cmphex(ctrl & (HDM_CTRL_COMMITTED | HDM_CTRL_ERR), ==,
+                        HDM_CTRL_ERR);
+    }
+    ctrl = hi_program(t.qts, hdm, 0, t.window, HI_CAP, 0, HDM_CTRL_COMMIT);
+    g_assert_cmphex(ctrl & (HDM_CTRL_COMMITTED | HDM_CTRL_ERR), ==,
+                    HDM_CTRL_COMMITTED);
+    hi_check_alive(&t);
+    cram_stop(&t);
+}
+
+/* Ring the doorbell for @opcode with LENGTH @len; the return code. */
+static int hi_mbox_len(CramQT *t, uint16_t opcode, uint64_t len)
+{
+    qtest_writeq(t->qts, t->mbox + 0x8, opcode | len << 16);
+    qtest_writel(t->qts, t->mbox + 0x4, 1);
+    g_assert_cmpint(qtest_readl(t->qts, t->mbox + 0x4) & 1, ==, 0);
+    return (qtest_readq(t->qts, t->mbox + 0x10) >> 32) & 0xffff;
+}
+
+/*
+ * The mailbox's LENGTH field (21 bits) beyond the 2048-byte payload
+ * registers: the input was copied from past them, out of the device
+ * object (up to 2 MiB; ASan: heap-buffer-overflow), and commands of
+ * variable length ran on it.  Invalid Payload Length (16h) now, for
+ * every command, and nothing else happens.
+ */
+static void test_mailbox_length(void)
+{
+    /* Identify, Clear Event Records, Set LSA, Get Poison List, Media Ops */
+    static const uint16_t ops[] = { 0x4000, 0x0101, 0x4103, 0x4300, 0x4402 };
+    static const uint64_t lens[] = { 2048 + 1, 4096, 0x1fffff };
+    uint8_t zero[2048] = { 0 };
+    int i, j;
+    CramQT t;
+
+    cram_start(&t, HI_CAP, NULL);
+    g_assert_cmpuint(1u << ((qtest_readl(t.qts, t.mbox) & 0x1f)), ==, 2048);
+    for (i = 0; i < G_N_ELEMENTS(ops); i++) {
+        for (j = 0; j < G_N_ELEMENTS(lens); j++) {
+            int rc;
+
+            qtest_memwrite(t.qts, t.mbox + 0x20, zero, sizeof(zero));
+            rc = hi_mbox_len(&t, ops[i], lens[j]);
+            g_test_message("opcode 0x%04x LENGTH 0x%" PRIx64 ": 0x%x",
+                           ops[i], lens[j], rc);
+            g_assert_cmphex(rc, ==, 0x16);
+            /* Nothing returned */
+            g_assert_cmphex((qtest_readq(t.qts, t.mbox + 0x8) >> 16) &
+                            0x1fffff, ==, 0);
+        }
+    }
+    /* A well-formed command still works */
+    g_assert_cmphex(hi_mbox_len(&t, 0x4000, 0), ==, 0);
+    hi_check_alive(&t);
+    cram_stop(&t);
+}
+
+/* Get Poison List over the whole capacity, raw; returns its length. */
+static size_t hi_poison_list(CramQT *t, uint8_t *out)
+{
+    uint8_t in[16];
+    size_t len;
+
+    stq_le_p(in, 0);
+    stq_le_p(in + 8, HI_CAP / 64);
+    g_assert_cmpint(cram_mbox(t, 0x4300, in, 16, out, &len), ==, 0);
+    return len;
+}
+
+typedef struct HiPoison {
+    uint64_t start, length;
+    const char *msg;
+} HiPoison;
+
+/*
+ * QMP cxl-inject-poison at or beyond the capacity, running past it, or of
+ * length zero was accepted: a record no guest can clear, and the next
+ * migration failed on the destination.  Refused with a GenericError
+ * naming the range; the poison list is unchanged.
+ */
+static void test_qmp_poison(void)
+{
+    static const HiPoison cases[] = {
+        { HI_CAP, 64, "beyond the device's capacity" },
+        { HI_CAP + 4096, 4096, "beyond the device's capacity" },
+        { HI_CAP - 64, 128, "beyond the device's capacity" },
+        { 0, HI_CAP + 64, "beyond the device's capacity" },
+        { 1ULL << 62, 64, "beyond the device's capacity" },
+        { 0xffffffffffffffc0ULL, 128, "beyond the device's capacity" },
+        { 4096, 0, "must not be zero" },
+        { HI_CAP, 0, "must not be zero" },
+    };
+    uint8_t before[2048], after[2048];
+    size_t n0, n1;
+    CramQT t;
+    int i;
+
+    cram_start(&t, HI_CAP, "poison-mce=off");
+    qtest_qmp_assert_success(t.qts, "{'execute': 'cxl-inject-poison', "
+                             "'arguments': {'path': "
+                             "'/machine/peripheral/cram0', "
+                             "'start': 8192, 'length': 64}}");
+    n0 = hi_poison_list(&t, before);
+    g_assert_cmpuint(lduw_le_p(before + 0xa), ==, 1);
+    for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+        QDict *rsp = qtest_qmp(t.qts, "{'execute': 'cxl-inject-poison', "
+                               "'arguments': {'path': "
+                               "'/machine/peripheral/cram0', "
+                               "'start': %" PRIu64 ", 'length': %" PRIu64
+                               "}}", cases[i].start, cases[i].length);
+        QDict *err = qdict_get_qdict(rsp, "error");
+
+        if (!err) {
+            g_error("cxl-inject-poison start 0x%" PRIx64 " length 0x%"
+                    PRIx64 " was accepted", cases[i].start,
+                    cases[i].length);
+        }
+        g_test_message("start 0x%" PRIx64 " length 0x%" PRIx64 ": %s",
+                       cases[i].start, cases[i].length,
+                       qdict_get_str(err, "desc"));
+        g_assert_cmpstr(qdict_get_str(err, "class"), ==, "GenericError");
+        g_assert_nonnull(strstr(qdict_get_str(err, "desc"), cases[i].msg));
+        qobject_unref(rsp);
+    }
+    n1 = hi_poison_list(&t, after);
+    g_assert_cmpmem(before, n0, after, n1);
+    /* The last line of the capacity can be poisoned */
+    qtest_qmp_assert_success(t.qts, "{'execute': 'cxl-inject-poison', "
+                             "'arguments': {'path': "
+                             "'/machine/peripheral/cram0', "
+                             "'start': %" PRIu64 ", 'length': 64}}",
+                             HI_CAP - 64);
+    hi_poison_list(&t, after);
+    g_assert_cmpuint(lduw_le_p(after + 0xa), ==, 2);
+    hi_check_alive(&t);
+    qtest_quit(t.qts);
+}
+
+static char *hi_mig_wait(QTestState *qts)
+{
+    int i;
+
+    for (i = 0; i < 6000; i++) {
+        QDict *rsp = qtest_qmp(qts, "{'execute': 'query-migrate'}");
+        QDict *ret = qdict_get_qdict(rsp, "return");
+        char *st = g_strdup(qdict_haskey(ret, "status") ?
+                            qdict_get_str(ret, "status") : "none");
+
+        qobject_unref(rsp);
+        if (!strcmp(st, "completed") || !strcmp(st, "failed") ||
+            !strcmp(st, "cancelled")) {
+            return st;
+        }
+        g_free(st);
+        g_usleep(10 * 1000);
+    }
+    g_assert_not_reached();
+}
+
+typedef struct HiMigBad {
+    const char *what;
+    int reg;            /* register, in 32-bit words from cache_mem */
+    uint32_t set, clear;
+    const char *msg;
+} HiMigBad;
+
+/*
+ * The component registers travel raw in cxl-cram's stream: a stream with
+ * a committed decoder of a reserved IW or IG, Committed with Error Not
+ * Committed, or a change to bits that are read-only to the guest, loaded
+ * without a word, and the decoder then took QEMU down on the first
+ * access.  The load now fails naming the register; the unaltered stream
+ * (decoder 1 holding a reserved IW, uncommitted, as a guest can leave
+ * it) still loads.
+ */
+static void test_migration_regs(void)
+{
+    g_autofree char *file = g_strdup_printf("%s/cram-hi-%d.bin",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *bad = g_strdup_printf("%s/cram-hi-%d.bad",
+                                           g_get_tmp_dir(), getpid());
+    g_autofree char *log = g_strdup_printf("%s/cram-hi-%d.err",
+                                           g_get_tmp_dir(), getpid());
+    g_autofree char *redirect = g_strdup_printf("-incoming defer 2>%s", log);
+    g_autofree char *uri = g_strdup_printf("file:%s", file);
+    g_autofree char *bad_uri = g_strdup_printf("file:%s", bad);
+    g_autofree uint8_t *buf = NULL;
+    uint64_t cm, hdm;
+    uint32_t head[4];
+    int cap, base0, ctrl0, ctrl1, i;
+    size_t len, off;
+    CramQT s, d;
+    char *st;
+
+    cram_start(&s, HI_CAP, "media-size=16M");
+    cm = s.bar[0] + 0x1000;
+    hdm = cram_find_cm_cap(s.qts, cm, 5);
+    cap = (hdm - cm) / 4;               /* HDM Decoder Capability */
+    base0 = cap + 0x10 / 4;             /* decoder 0 base, low */
+    ctrl0 = cap + 0x20 / 4;             /* decoder 0 control */
+    ctrl1 = cap + 0x40 / 4;             /* decoder 1 control */
+    /* Decoder 1: a reserved IW, not committed (a guest may leave it so) */
+    qtest_writel(s.qts, cm + 4 * ctrl1, 0xb0);
+    g_assert_cmphex(qtest_readl(s.qts, cm + 4 * ctrl1), ==, 0xb0);
+    qtest_writeq(s.qts, s.window + 3 * HI_PAGE, 0x0123456789abcdefULL);
+    for (i = 0; i < 4; i++) {
+        head[i] = cpu_to_be32(qtest_readl(s.qts, cm + 4 * i));
+    }
+    qtest_qmp_assert_success(s.qts, "{'execute': 'migrate', 'arguments': "
+                             "{'uri': %s}}", uri);
+    st = hi_mig_wait(s.qts);
+    g_assert_cmpstr(st, ==, "completed");
+    g_free(st);
+    cram_stop(&s);
+    g_assert_true(g_file_get_contents(file, (char **)&buf, &len, NULL));
+    for (off = 0; off + 4096 <= len; off++) {
+        if (!memcmp(buf + off, head, sizeof(head))) {
+            break;
+        }
+    }
+    g_assert_cmpuint(off + 4096, <=, len);
+
+    {
+        const HiMigBad cases[] = {
+            { "iw", ctrl0, 0xb0, 0xf0, "interleave ways encoding 0xb" },
+            { "iw-f", ctrl0, 0xf0, 0xf0, "interleave ways encoding 0xf" },
+            { "ig", ctrl0, 0x7, 0xf, "interleave granularity encoding 0x7" },
+            { "committed-1", ctrl1, HDM_CTRL_COMMITTED, 0, "HDM decoder 1" },
+            { "error", ctrl0, HDM_CTRL_ERR, 0, "Error Not Committed set" },
+            { "capability", cap, 0, 1u << 11, "read-only bits 0x00000800" },
+            { "base", base0, 0x1000, 0, "read-only bits 0x00001000" },
+            { "header", 0, 0x08000000, 0, "component register 0x0 is" },
+        };
+
+        for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+            g_autofree uint8_t *b = g_memdup2(buf, len);
+            g_autofree char *err = NULL;
+            uint8_t *r = b + off + 4 * cases[i].reg;
+
+            stl_be_p(r, (ldl_be_p(r) & ~cases[i].clear) | cases[i].set);
+            g_assert_true(g_file_set_contents(bad, (char *)b, len, NULL));
+            cram_launch(&d, HI_CAP, "media-size=16M", redirect);
+            qtest_qmp_assert_success(d.qts, "{'execute': 'migrate-incoming', "
+                                     "'arguments': {'uri': %s, "
+                                     "'exit-on-error': false}}", bad_uri);
+            st = hi_mig_wait(d.qts);
+            g_assert_true(g_file_get_contents(log, &err, NULL, NULL));
+            if (strcmp(st, "failed") || !strstr(err, cases[i].msg)) {
+                g_error("%s: load %s, expected '%s' in: %s", cases[i].what,
+                        st, cases[i].msg, err);
+            }
+            g_free(st);
+            g_test_message("%s: %s", cases[i].what, strstr(err, "cxl-cram"));
+            qtest_quit(d.qts);
+        }
+    }
+
+    /* As saved: loads, decoder 1 keeps its IW and refuses to commit */
+    cram_launch(&d, HI_CAP, "media-size=16M", redirect);
+    qtest_qmp_assert_success(d.qts, "{'execute': 'migrate-incoming', "
+                             "'arguments': {'uri': %s, "
+                             "'exit-on-error': false}}", uri);
+    st = hi_mig_wait(d.qts);
+    g_assert_cmpstr(st, ==, "completed");
+    g_free(st);
+    cram_setup_rp(d.qts);       /* as test_migration: the root port's */
+    memcpy(d.bar, s.bar, sizeof(d.bar));
+    d.window = s.window;
+    d.mbox = s.mbox;
+    d.regs = s.regs;
+    g_assert_cmphex(qtest_readq(d.qts, d.window + 3 * HI_PAGE), ==,
+                    0x0123456789abcdefULL);
+    g_assert_cmphex(qtest_readl(d.qts, cm + 4 * ctrl1), ==, 0xb0);
+    qtest_writel(d.qts, cm + 4 * ctrl1, 0xb0 | HDM_CTRL_COMMIT);
+    g_assert_cmphex(qtest_readl(d.qts, cm + 4 * ctrl1) &
+                    (HDM_CTRL_COMMITTED | HDM_CTRL_ERR), ==, HDM_CTRL_ERR);
+    hi_check_alive(&d);
+    qtest_quit(d.qts);
+    unlink(file);
+    unlink(bad);
+    unlink(log);
+}
+
+void cxl_cram_hostinput_add_tests(void)
+{
+    qtest_add_func("/cxl-cram/hostile/hdm-bad-iw", test_hdm_bad_iw);
+    qtest_add_func("/cxl-cram/hostile/hb-bad-iw", test_hb_bad_iw);
+    qtest_add_func("/cxl-cram/hostile/mailbox-length", test_mailbox_length);
+    qtest_add_func("/cxl-cram/hostile/qmp-poison", test_qmp_poison);
+    qtest_add_func("/cxl-cram/hostile/migration-regs", test_migration_regs);
+}
