@@ -499,21 +499,6 @@ static int cxl_cram_check_cm_regs(CXLCramDev *cram)
     return ret;
 }
 
-/* The component registers came raw: as the write masks allow them. */
-static int cxl_cram_check_cm_regs(CXLCramDev *cram)
-{
-    Error *err = NULL;
-    int ret;
-
-    if (cxl_component_check_loaded(&CXL_TYPE3(cram)->cxl_cstate,
-                                   CXL2_TYPE3_DEVICE, &err)) {
-        return 0;
-    }
-    ret = cxl_cram_mig_fail(cram, "%s", error_get_pretty(err));
-    error_free(err);
-    return ret;
-}
-
 /* The registers must be values the device itself could have held. */
 static int cxl_cram_post_load(void *opaque, int version_id)
 {
@@ -522,9 +507,6 @@ static int cxl_cram_post_load(void *opaque, int version_id)
     uint32_t level = 0;
     CramStats st;
 
-    if (cxl_cram_check_cm_regs(cram) < 0) {
-        return -EINVAL;
-    }
     if (cxl_cram_check_cm_regs(cram) < 0) {
         return -EINVAL;
     }
