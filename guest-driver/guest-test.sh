@@ -16,6 +16,10 @@ dmesg -n 1
 kv() { echo "$1=$2"; }
 exists() { if [ -e "$1" ]; then echo yes; else echo no; fi; }
 
+# KEY=VALUE lines of the kernel's reports (KASAN, lockdep, WARN...)
+# shellcheck source=guest-driver/kreports.sh
+. /root/kreports.sh
+
 # wait_for PATH: up to 10 s for PATH to appear
 wait_for() {
 	i=0
@@ -166,7 +170,12 @@ reckless() {
 }
 
 case ${1:-} in
-basic | incompressible | reckless) "$1" ;;
+basic | incompressible | reckless)
+	"$1"
+	rc=$?
+	kreports
+	exit $rc
+	;;
 *)
 	echo "usage: guest-test.sh basic|incompressible|reckless" >&2
 	exit 2

@@ -16,6 +16,8 @@
 # --cram-kernel: against our own kernel (scripts/build-kernel.sh; the tree
 # is $CRAM_KERNEL_TREE or build/kernel/obj) instead of Debian's: the module
 # goes to build/guest-driver-cram, the logs to driver-cram-<scenario>.*
+# (with CRAM_KERNEL_DEBUG=1, the debug kernel: build/*-debug, driver-cram-debug-*).
+# Every scenario fails on a kernel report (KASAN, lockdep, WARN, BUG).
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,11 +26,16 @@ LOGS=$TOP/build/test-logs
 KOPT=() TAG=driver
 if [ "${1:-}" = --cram-kernel ]; then
     shift
-    export CRAM_KERNEL_TREE=${CRAM_KERNEL_TREE:-$TOP/build/kernel/obj}
-    OUT=$TOP/build/guest-driver-cram KOPT=(--cram-kernel) TAG=driver-cram
+    # CRAM_KERNEL_DEBUG=1: the debug kernel (KASAN, lockdep), in build/*-debug
+    D=$([ "${CRAM_KERNEL_DEBUG:-0}" != 1 ] || echo -debug)
+    export CRAM_KERNEL_TREE=${CRAM_KERNEL_TREE:-$TOP/build/kernel$D/obj}
+    export GUEST_DIR=${GUEST_DIR:-$TOP/build/guest-cram$D}
+    OUT=$TOP/build/guest-driver-cram$D KOPT=(--cram-kernel) TAG=driver-cram$D
 fi
 STAGE=$OUT/guest-root
 . "$TOP/scripts/tap.sh"
+# shellcheck source=guest-driver/kreports.sh
+. "$TOP/guest-driver/kreports.sh"   # check_reports
 
 # scenario NAME RUN-GUEST-OPTIONS...: boot the guest and run NAME in it
 scenario() {
@@ -39,10 +46,11 @@ scenario() {
     echo "== $TAG-$name"
     rm -f "$JSON"
     "$TOP/scripts/run-guest" "${KOPT[@]}" --timeout 600 --add "$STAGE" --stats "$JSON" \
-        --log "$LOGS/$TAG-$name.console" "$@" \
+        --log "$LOGS/$TAG-$name.console" --append log_buf_len=1M "$@" \
         --cmd "sh /root/guest-test.sh $name" >"$RES" 2>&1
     rc=$?
     check "$name: the guest command completed (status $rc)" "$rc" -eq 0
+    check_reports "$name"
     return $rc
 }
 
@@ -157,7 +165,8 @@ main() {
     check "cxl_cram.ko builds (log: build/test-logs/$TAG-build.log)" $? -eq 0 ||
         true
     [ -f "$OUT/cxl_cram.ko" ] || { echo "$passed passed, $failed failed"; exit 1; }
-    cp "$OUT/cxl_cram.ko" "$TOP/guest-driver/guest-test.sh" "$STAGE/root/"
+    cp "$OUT/cxl_cram.ko" "$TOP/guest-driver/guest-test.sh" \
+        "$TOP/guest-driver/kreports.sh" "$STAGE/root/"
     local t tests=("$@")
     [ ${#tests[@]} -gt 0 ] || tests=(basic incompressible reckless)
     for t in "${tests[@]}"; do

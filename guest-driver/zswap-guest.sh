@@ -19,6 +19,10 @@ NID=
 
 kv() { echo "$1=$2"; }
 
+# KEY=VALUE lines of the kernel's reports (KASAN, lockdep, WARN...)
+# shellcheck source=guest-driver/kreports.sh
+. /root/kreports.sh
+
 # node_inuse NID: pages of the node's zones that are allocated: managed,
 # less free, less the free pages parked on per-CPU lists
 node_inuse() {
@@ -104,8 +108,13 @@ teardown() {
 	swapoff /dev/vda
 	kv swapoff $?
 	dev drained
+	# sysfs readers of the private node while detach takes it away
+	while cat $D/private_node $D/private_pages; do :; done >/dev/null 2>&1 &
+	reader=$!
 	rmmod cxl_cram
 	kv unload $?
+	kill $reader 2>/dev/null
+	wait $reader
 	kv unloaded.has_private_memory "$(cat $NODES/has_private_memory)"
 	kv unloaded.iomem "$(grep -c 'System RAM (cxl_cram)' /proc/iomem)"
 	kv alive yes
@@ -147,7 +156,12 @@ forced() {
 }
 
 case ${1:-} in
-direct | fallback | forced) "$1" ;;
+direct | fallback | forced)
+	"$1"
+	rc=$?
+	kreports
+	exit $rc
+	;;
 *)
 	echo "usage: zswap-guest.sh direct|fallback|forced" >&2
 	exit 2

@@ -11,31 +11,41 @@
 #   forced    the same with verdicts forced off (force_accept=1): the device
 #             drops writes and poisons pages, the workload gets SIGBUS,
 #             the guest stays up
-# Usage: guest-driver/zswap-test.sh [direct|fallback|forced]...
+# Usage: [CRAM_KERNEL_DEBUG=1] guest-driver/zswap-test.sh [direct|fallback|forced]...
 # Prints "ok"/"not ok" lines and ends with "N passed, N failed, N skipped".
+# Every scenario fails on a kernel report (KASAN, lockdep, WARN, BUG).
 # Logs: build/test-logs/zswap-<scenario>.{out,console,json}
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 LOGS=$TOP/build/test-logs
-export CRAM_KERNEL_TREE=${CRAM_KERNEL_TREE:-$TOP/build/kernel/obj}
-OUT=$TOP/build/guest-driver-cram
-STAGE=$TOP/build/zswap-test
+# CRAM_KERNEL_DEBUG=1: the debug kernel (KASAN, lockdep), kept apart in
+# build/*-debug, with logs zswap-debug-<scenario>.*
+D=$([ "${CRAM_KERNEL_DEBUG:-0}" != 1 ] || echo -debug)
+export CRAM_KERNEL_TREE=${CRAM_KERNEL_TREE:-$TOP/build/kernel$D/obj}
+export GUEST_DIR=${GUEST_DIR:-$TOP/build/guest-cram$D}
+OUT=$TOP/build/guest-driver-cram$D
+STAGE=$TOP/build/zswap-test$D
+TAG=zswap$D
 . "$TOP/scripts/tap.sh"
+# shellcheck source=guest-driver/kreports.sh
+. "$TOP/guest-driver/kreports.sh"   # check_reports
 
 # scenario NAME PROPS: boot our kernel and run NAME in it
 scenario() {
     local name=$1 props=$2 rc
-    RES=$LOGS/zswap-$name.out
-    JSON=$LOGS/zswap-$name.json
-    echo "== zswap-$name"
+    RES=$LOGS/$TAG-$name.out
+    JSON=$LOGS/$TAG-$name.json
+    echo "== $TAG-$name"
     rm -f "$JSON"
     "$TOP/scripts/run-guest" --cram-kernel --offline --mem 384M --swap 1G \
-        --props "capacity=1G,$props" --append "mce=recovery" --timeout 900 \
-        --add "$STAGE" --stats "$JSON" --log "$LOGS/zswap-$name.console" \
+        --props "capacity=1G,$props" --append "mce=recovery log_buf_len=1M" \
+        --timeout 900 \
+        --add "$STAGE" --stats "$JSON" --log "$LOGS/$TAG-$name.console" \
         --cmd "sh /root/zswap-guest.sh $name" >"$RES" 2>&1
     rc=$?
     check "$name: the guest command completed (status $rc)" "$rc" -eq 0
+    check_reports "$name"
     return $rc
 }
 
@@ -130,20 +140,20 @@ test_forced() {
 
 main() {
     mkdir -p "$LOGS" "$STAGE/root"
-    bash "$TOP/scripts/build-kernel.sh" >"$LOGS/zswap-kernel.log" 2>&1
-    check "guest kernel with the series builds (log: build/test-logs/zswap-kernel.log)" $? -eq 0
-    CRAM_DRIVER_OUT=$OUT bash "$TOP/guest-driver/build.sh" >"$LOGS/zswap-build.log" 2>&1
+    bash "$TOP/scripts/build-kernel.sh" >"$LOGS/$TAG-kernel.log" 2>&1
+    check "guest kernel with the series builds (log: build/test-logs/$TAG-kernel.log)" $? -eq 0
+    CRAM_DRIVER_OUT=$OUT bash "$TOP/guest-driver/build.sh" >"$LOGS/$TAG-build.log" 2>&1
     check "cxl_cram.ko builds against it with the hooks" \
         "$(grep -c cram_private "$OUT/cxl_cram.mod" 2>/dev/null)" -gt 0
     gcc -static -O2 -Wall -Werror -o "$STAGE/root/cram-hog" \
-        "$TOP/tools/cram-hog/cram-hog.c" >>"$LOGS/zswap-build.log" 2>&1
+        "$TOP/tools/cram-hog/cram-hog.c" >>"$LOGS/$TAG-build.log" 2>&1
     check "cram-hog builds" $? -eq 0
     if [ "$failed" -gt 0 ]; then
         echo "$passed passed, $failed failed, $skipped skipped"
         exit 1
     fi
     cp "$OUT/cxl_cram.ko" "$OUT/node_private_test.ko" \
-        "$TOP/guest-driver/zswap-guest.sh" "$STAGE/root/"
+        "$TOP/guest-driver/zswap-guest.sh" "$TOP/guest-driver/kreports.sh" "$STAGE/root/"
     local t tests=("$@")
     [ ${#tests[@]} -gt 0 ] || tests=(direct fallback forced)
     for t in "${tests[@]}"; do

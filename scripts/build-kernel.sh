@@ -18,12 +18,21 @@
 # incremental.  ccache is used when installed.
 #
 # Environment: KERNEL_OUT (instead of build/kernel), KERNEL_PATCHES (a
-# directory of *.patch instead of guest-driver/kernel), KERNEL_JOBS (-j).
+# directory of *.patch instead of guest-driver/kernel), KERNEL_JOBS (-j),
+# CRAM_KERNEL_DEBUG=1 (add guest-driver/kernel/debug.config: KASAN,
+# lockdep, DEBUG_ATOMIC_SLEEP; into build/kernel-debug by default).
 set -euo pipefail
 # shellcheck source=scripts/apt-local.sh
 . "$(dirname "$0")/apt-local.sh"
 
-OUT=${KERNEL_OUT:-$CRAM_TOP/build/kernel}
+DEBUG=${CRAM_KERNEL_DEBUG:-0}
+case $DEBUG in
+0) SUFFIX='' ;;
+1) SUFFIX=-debug ;;
+*) echo "build-kernel: CRAM_KERNEL_DEBUG is 0 or 1" >&2; exit 1 ;;
+esac
+# The debug kernel has a tree of its own: switching does not rebuild.
+OUT=${KERNEL_OUT:-$CRAM_TOP/build/kernel$SUFFIX}
 SRC=$OUT/src
 OBJ=$OUT/obj
 APPLIED=$OUT/applied            # copies of the patches applied to $SRC
@@ -31,6 +40,7 @@ DL=$CRAM_CACHE/kernel-dl
 KDIR=$CRAM_TOP/guest-driver/kernel
 PATCH_DIR=${KERNEL_PATCHES:-$KDIR}    # another series, for trying one out
 FRAGMENT=$KDIR/cram.config
+DEBUG_FRAGMENT=$KDIR/debug.config
 SRC_PKG=linux-source-6.12
 HOST_PKGS=(build-essential libelf-dev libssl-dev bc flex bison xz-utils patch)
 JOBS=${KERNEL_JOBS:-$(nproc)}
@@ -61,6 +71,9 @@ inputs() {
     local f
     echo "$SRC_PKG $VERSION"
     (cd "$CRAM_TOP" && sha256sum guest-driver/kernel/cram.config scripts/build-kernel.sh)
+    if [ "$DEBUG" = 1 ]; then
+        (cd "$CRAM_TOP" && sha256sum guest-driver/kernel/debug.config)
+    fi
     while read -r f; do
         [ -n "$f" ] || continue
         (cd "$CRAM_TOP" && sha256sum "${f#"$CRAM_TOP"/}")
@@ -165,11 +178,14 @@ kmake() {
         KBUILD_BUILD_HOST=cxl-cram KBUILD_BUILD_VERSION=1 "$@"
 }
 
-# allnoconfig + the fragment, then check that every line took effect.
+# allnoconfig + the fragment (and the debug one), then check that every
+# line took effect.
 configure() {
-    local line sym val got bad=()
+    local line sym val got bad=() all=$OUT/config.fragment
     mkdir -p "$OBJ"
-    kmake -s KCONFIG_ALLCONFIG="$FRAGMENT" allnoconfig >&2
+    cat "$FRAGMENT" >"$all"
+    [ "$DEBUG" = 0 ] || cat "$DEBUG_FRAGMENT" >>"$all"
+    kmake -s KCONFIG_ALLCONFIG="$all" allnoconfig >&2
     while IFS= read -r line; do
         case $line in
         CONFIG_*=*) sym=${line%%=*} val=${line#*=} ;;
@@ -182,7 +198,7 @@ configure() {
         "# $sym is not set" | '') [ "$val" = n ] || bad+=("$sym=$val (got ${got:-nothing})") ;;
         *) bad+=("$sym=$val (got $got)") ;;
         esac
-    done <"$FRAGMENT"
+    done <"$all"
     [ ${#bad[@]} -eq 0 ] || die "config fragment lines without effect: ${bad[*]}"
 }
 
@@ -213,6 +229,7 @@ main() {
         VERSION=$(resolve_version) || die "no $SRC_PKG in apt's lists"
     fi
     [ -f "$FRAGMENT" ] || die "no config fragment $FRAGMENT"
+    [ "$DEBUG" = 0 ] || [ -f "$DEBUG_FRAGMENT" ] || die "no config fragment $DEBUG_FRAGMENT"
     local want
     want=$(inputs)
     if [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "$want" ] &&
