@@ -85,7 +85,8 @@ QTEST_QEMU_BINARY=$CRAM_BUILD/qemu-asan/qemu-system-x86_64 \
     -p /x86_64/cxl-cram/integrity -p /x86_64/cxl-cram/no-alloc \
     -p /x86_64/cxl-cram/poison-list -p /x86_64/cxl-cram/clear-poison \
     -p /x86_64/cxl-cram/media-ops -p /x86_64/cxl-cram/cache \
-    -p /x86_64/cxl-cram/narrow-writes
+    -p /x86_64/cxl-cram/narrow-writes -p /x86_64/cxl-cram/edge-of-capacity \
+    -p /x86_64/cxl-cram/poison-mce
 # LeakSanitizer on QEMU: realize (and its failures), use, migration and
 # exit of cxl-cram; every leak is sorted by the code that allocated it,
 # and none may come from hw/mem/cxl-cram/ (scripts/leak-check.py).
@@ -132,6 +133,11 @@ run_script zswap-test "$CRAM_TOP/guest-driver/zswap-test.sh"
 # cram-info: the guest tool against trixie's libcxl, figures against QMP
 echo "== cram-info"
 run_script cram-info-test "$CRAM_TOP/tools/cram-info/test.sh"
+
+# Machine checks only for a vCPU's loads: HMP xp of poison while a guest
+# runs, and a nosmp guest reading poison (tools/cram-mce)
+echo "== cram-mce"
+run_script cram-mce-test "$CRAM_TOP/tools/cram-mce/test.sh"
 
 # Concurrency: 4 vCPUs under multi-threaded TCG write and read the device
 # through device-dax while its worker compresses; data and figures exact

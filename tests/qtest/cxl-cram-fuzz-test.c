@@ -8,6 +8,11 @@
  * After every batch all touched pages are compared with the model, and
  * the counters with each other and with the model.
  *
+ * The seed also picks the decoder layout, as a guest could program it: DPA
+ * 0 at the start of the window, a DPA skip of 256 MiB with a decoder that
+ * reaches 256 MiB past the capacity, or a decoder and window twice the
+ * device; the last two add accesses that straddle the end of the device.
+ *
  *   CRAM_FUZZ_SEED=N   reproduce a run (the seed is printed)
  *   CRAM_FUZZ_OPS=N    operations (default 3000)
  *
@@ -33,6 +38,8 @@ typedef struct Fuzz {
     uint64_t page[NPAGES];      /* DPA page indices */
     PgState st[NPAGES];
     uint8_t *data[NPAGES];      /* PG_DATA content */
+    uint64_t skip;              /* DPA skip of decoder 0 */
+    bool past_end;              /* decoder 0 reaches past the capacity */
     uint64_t ops[16];           /* per-kind counts, for the report */
     long op;                    /* current operation, for reports */
 } Fuzz;
@@ -103,6 +110,12 @@ static void cram_wreg(CramQT *t, uint64_t reg, uint64_t v)
     qtest_writeq(t->qts, t->regs + reg, v);
 }
 
+/* Host physical address of @dpa through decoder 0 */
+static uint64_t hpa(Fuzz *f, uint64_t dpa)
+{
+    return f->t.window + dpa - f->skip;
+}
+
 /* Model of a write to bytes of a page. */
 static void model_write(Fuzz *f, int i, unsigned off, const uint8_t *b,
                         unsigned len)
@@ -133,16 +146,16 @@ static void op_write(Fuzz *f, int i)
         stq_le_p(buf, v);
         switch (len) {
         case 1:
-            qtest_writeb(f->t.qts, f->t.window + dpa, v);
+            qtest_writeb(f->t.qts, hpa(f, dpa), v);
             break;
         case 2:
-            qtest_writew(f->t.qts, f->t.window + dpa, v);
+            qtest_writew(f->t.qts, hpa(f, dpa), v);
             break;
         case 4:
-            qtest_writel(f->t.qts, f->t.window + dpa, v);
+            qtest_writel(f->t.qts, hpa(f, dpa), v);
             break;
         default:
-            qtest_writeq(f->t.qts, f->t.window + dpa, v);
+            qtest_writeq(f->t.qts, hpa(f, dpa), v);
         }
         f->ops[0]++;
     } else {
@@ -156,7 +169,7 @@ static void op_write(Fuzz *f, int i)
             len = MIN(len, (f->page[i] + 2) * PAGE - dpa);
         }
         fill(f, buf, len);
-        qtest_memwrite(f->t.qts, f->t.window + dpa, buf, len);
+        qtest_memwrite(f->t.qts, hpa(f, dpa), buf, len);
         f->ops[1]++;
     }
     /* apply to the model page by page */
@@ -191,7 +204,7 @@ static void check_page(Fuzz *f, int i)
 {
     uint8_t got[PAGE], want[PAGE];
 
-    qtest_memread(f->t.qts, f->t.window + f->page[i] * PAGE, got, PAGE);
+    qtest_memread(f->t.qts, hpa(f, f->page[i] * PAGE), got, PAGE);
     if (f->st[i] == PG_POISON) {
         memset(want, 0xff, PAGE);
     } else {
@@ -221,7 +234,7 @@ static void op_read(Fuzz *f)
     unsigned off = g_rand_int_range(f->r, 0, PAGE - 8);
     static const unsigned sizes[] = { 1, 2, 4, 8 };
     unsigned len = sizes[g_rand_int_range(f->r, 0, 4)];
-    uint64_t a = f->t.window + f->page[i] * PAGE + off, got, want = 0;
+    uint64_t a = hpa(f, f->page[i] * PAGE + off), got, want = 0;
 
     switch (len) {
     case 1:
@@ -250,6 +263,58 @@ static void op_read(Fuzz *f)
     }
     g_assert_cmphex(got, ==, want);
     f->ops[2]++;
+}
+
+/*
+ * An access of 1-8 bytes that straddles the end of the capacity (the
+ * decoder reaches past it): the bytes inside land in the last page, the
+ * rest is discarded; read back, they are all-ones.
+ */
+static void op_edge(Fuzz *f)
+{
+    static const unsigned sizes[] = { 1, 2, 4, 8 };
+    unsigned size = sizes[g_rand_int_range(f->r, 0, 4)];
+    unsigned off = g_rand_int_range(f->r, 0, 8);
+    unsigned inside = MIN(size, 8 - off), b;
+    uint64_t a = hpa(f, CAP - 8 + off), v = rnd64(f), got, want = 0;
+    int last = NPAGES - 1;
+    uint8_t bytes[8];
+
+    g_assert_cmpuint(f->page[last], ==, CAP / PAGE - 1);
+    stq_le_p(bytes, v);
+    switch (size) {
+    case 1:
+        qtest_writeb(f->t.qts, a, v);
+        break;
+    case 2:
+        qtest_writew(f->t.qts, a, v);
+        break;
+    case 4:
+        qtest_writel(f->t.qts, a, v);
+        break;
+    default:
+        qtest_writeq(f->t.qts, a, v);
+    }
+    model_write(f, last, PAGE - 8 + off, bytes, inside);
+    if (f->st[last] == PG_POISON) {
+        cram_flush(&f->t);      /* settle the poisoned page now */
+    }
+    got = qtest_readq(f->t.qts, a);
+    for (b = 0; b < 8; b++) {
+        uint64_t byte = 0xff;
+
+        if (b < inside && f->st[last] == PG_DATA) {
+            byte = f->data[last][PAGE - 8 + off + b];
+        }
+        want |= byte << (8 * b);
+    }
+    if (got != want) {
+        g_test_message("op %ld: edge access of %u bytes at capacity - %u: "
+                       "read 0x%" PRIx64 " want 0x%" PRIx64, f->op, size,
+                       8 - off, got, want);
+    }
+    g_assert_cmphex(got, ==, want);
+    f->ops[6]++;
 }
 
 /* Discard pages [first, first + n) in the model (only tracked ones). */
@@ -484,17 +549,26 @@ static void test_fuzz(void)
     guint32 seed = s ? g_ascii_strtoull(s, NULL, 0) : g_random_int();
     long ops = n ? atol(n) : 3000, k;
     Fuzz f = { 0 };
-    int i;
+    int i, layout;
 
     g_test_message("CRAM_FUZZ_SEED=%u CRAM_FUZZ_OPS=%ld", seed, ops);
     f.r = g_rand_new_with_seed(seed);
+    layout = g_rand_int_range(f.r, 0, 3);
+    f.skip = layout == 1 ? 256 * MiB : 0;
+    f.past_end = layout != 0;
+    g_test_message("decoder 0: DPA skip %" PRIu64 " MiB, %s", f.skip >> 20,
+                   layout == 2 ? "decoder and window twice the device" :
+                   layout == 1 ? "reaching 256 MiB past the capacity" :
+                   "the capacity");
     /* media large enough that no write is dropped: the model is exact */
-    cram_start(&f.t, CAP, g_rand_boolean(f.r) ?
-               "media-size=256M,poison-mce=off" :
-               "media-size=256M,poison-mce=off,cache-size=64K");
+    cram_start_window(&f.t, CAP, layout == 2 ? 2 * CAP : CAP,
+                      g_rand_boolean(f.r) ? "media-size=256M" :
+                      "media-size=256M,cache-size=64K", "");
+    cram_commit_hdm_range(&f.t, layout == 2 ? 2 * CAP : CAP, f.skip);
     for (i = 0; i < NPAGES; i++) {
         /* pairs of neighbours, spread over the capacity, the last one too */
-        uint64_t base = i / 2 * (CAP / PAGE / (NPAGES / 2));
+        uint64_t base = f.skip / PAGE +
+                        i / 2 * ((CAP - f.skip) / PAGE / (NPAGES / 2));
 
         f.page[i] = i == NPAGES - 1 ? CAP / PAGE - 1 :
                     i == NPAGES - 2 ? CAP / PAGE - 2 : base + i % 2;
@@ -509,6 +583,8 @@ static void test_fuzz(void)
 
         if (kind < 4) {
             op_write(&f, pick & ~1);    /* even: its neighbour is tracked */
+        } else if (kind == 4 && f.past_end && pick < NPAGES / 4) {
+            op_edge(&f);
         } else if (kind < 6) {
             op_read(&f);
         } else if (kind < 8) {
@@ -523,8 +599,9 @@ static void test_fuzz(void)
     check_all(&f);
     g_test_message("ops: small writes %" PRIu64 ", bulk writes %" PRIu64
                    ", reads %" PRIu64 ", discards %" PRIu64 ", register ops %"
-                   PRIu64 ", mailbox %" PRIu64, f.ops[0], f.ops[1],
-                   f.ops[2], f.ops[3], f.ops[4], f.ops[5]);
+                   PRIu64 ", mailbox %" PRIu64 ", past the end %" PRIu64,
+                   f.ops[0], f.ops[1], f.ops[2], f.ops[3], f.ops[4],
+                   f.ops[5], f.ops[6]);
     for (i = 0; i < NPAGES; i++) {
         g_free(f.data[i]);
     }

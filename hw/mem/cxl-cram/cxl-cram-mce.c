@@ -137,17 +137,17 @@ static void cxl_cram_do_mce(CPUState *cs, run_on_cpu_data data)
     g_free(m);
 }
 
-/* A vCPU other than @self is still in a machine check handler. */
-static bool cxl_cram_mcip_elsewhere(CPUState *self)
+/* The index of a vCPU other than @self still in its handler, or -1. */
+static int cxl_cram_mcip_elsewhere(CPUState *self)
 {
     CPUState *cs;
 
     CPU_FOREACH(cs) {
         if (cs != self && (X86_CPU(cs)->env.mcg_status & MCG_STATUS_MCIP)) {
-            return true;
+            return cs->cpu_index;
         }
     }
-    return false;
+    return -1;
 }
 
 /* Queue the check to @self and its broadcast shares to the others. */
@@ -207,6 +207,7 @@ static bool cxl_cram_vcpu_load(CXLCramDev *cram, CPUState *self,
     bool again = w->held && w->dpa == dpa;
     bool restartable = tcg_enabled();
     uint64_t hpa;
+    int mcip;
 
     if (!again) {
         /* A new load: one count, however often it is restarted */
@@ -226,10 +227,12 @@ static bool cxl_cram_vcpu_load(CXLCramDev *cram, CPUState *self,
         trace_cxl_cram_mce_skipped(dpa, "inside a machine check handler");
         return false;
     }
-    if (cram->mce_queued || cxl_cram_mcip_elsewhere(self)) {
+    mcip = cxl_cram_mcip_elsewhere(self);
+    if (cram->mce_queued || mcip >= 0) {
         /* A second one while a handler runs would be recursive. */
+        trace_cxl_cram_mce_wait(dpa, self->cpu_index, cram->mce_queued, mcip,
+                                now - w->since);
         if (restartable && now - w->since < CXL_CRAM_MCE_WAIT_MS) {
-            trace_cxl_cram_mce_skipped(dpa, "deferred: another in flight");
             w->held = true;
             w->dpa = dpa;
             cxl_cram_restart_load(self);

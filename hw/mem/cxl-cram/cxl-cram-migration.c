@@ -553,6 +553,25 @@ static int cxl_cram_post_load(void *opaque, int version_id)
     return 0;
 }
 
+/* Sent only once a load was abandoned: older streams stay loadable. */
+static bool cxl_cram_mce_abandoned_needed(void *opaque)
+{
+    CXLCramDev *cram = opaque;
+
+    return cram->safety.mce_abandoned != 0;
+}
+
+static const VMStateDescription vmstate_cxl_cram_mce_abandoned = {
+    .name = "cxl-cram/mce-abandoned",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = cxl_cram_mce_abandoned_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(safety.mce_abandoned, CXLCramDev),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 const VMStateDescription vmstate_cxl_cram = {
     .name = "cxl-cram",
     .version_id = 1,
@@ -612,5 +631,9 @@ const VMStateDescription vmstate_cxl_cram = {
             .offset = 0,
         },
         VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription * const []) {
+        &vmstate_cxl_cram_mce_abandoned,
+        NULL
     },
 };

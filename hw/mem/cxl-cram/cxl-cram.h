@@ -34,7 +34,7 @@ typedef struct CXLCramSafety {
     uint64_t vec13_count;
     uint64_t poisoned_reads;
     uint64_t mce_raised;
-    uint64_t mce_abandoned;     /* loads held back too long (not migrated) */
+    uint64_t mce_abandoned;     /* loads held back too long */
     uint64_t discard_dpa;
     uint64_t discard_result;
 } CXLCramSafety;
