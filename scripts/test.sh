@@ -86,7 +86,10 @@ QTEST_QEMU_BINARY=$CRAM_BUILD/qemu-asan/qemu-system-x86_64 \
     -p /x86_64/cxl-cram/poison-list -p /x86_64/cxl-cram/clear-poison \
     -p /x86_64/cxl-cram/media-ops -p /x86_64/cxl-cram/cache \
     -p /x86_64/cxl-cram/narrow-writes -p /x86_64/cxl-cram/edge-of-capacity \
-    -p /x86_64/cxl-cram/poison-mce
+    -p /x86_64/cxl-cram/poison-mce -p /x86_64/cxl-cram/media-ops-1tib \
+    -p /x86_64/cxl-cram/hostile/hdm-bad-iw -p /x86_64/cxl-cram/hostile/hb-bad-iw \
+    -p /x86_64/cxl-cram/hostile/mailbox-length \
+    -p /x86_64/cxl-cram/hostile/qmp-poison
 # LeakSanitizer on QEMU: realize (and its failures), use, migration and
 # exit of cxl-cram; every leak is sorted by the code that allocated it,
 # and none may come from hw/mem/cxl-cram/ (scripts/leak-check.py).
