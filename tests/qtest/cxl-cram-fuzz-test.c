@@ -303,7 +303,8 @@ static void op_edge(Fuzz *f)
     for (b = 0; b < 8; b++) {
         uint64_t byte = 0xff;
 
-        if (b < inside && f->st[last] == PG_DATA) {
+        /* the read is 8 bytes: 8 - off of them inside the capacity */
+        if (b < 8 - off && f->st[last] == PG_DATA) {
             byte = f->data[last][PAGE - 8 + off + b];
         }
         want |= byte << (8 * b);
