@@ -102,23 +102,28 @@ typedef struct CXLCramMce {
 } CXLCramMce;
 
 /*
- * The other vCPUs' share of a broadcast machine check, as
- * cpu_x86_inject_mce(MCE_INJECT_BROADCAST) would give it, but raised by
- * each vCPU on its own thread: a vCPU waiting for another in run_on_cpu()
- * made the rendezvous of a Linux guest time out under multi-threaded TCG.
- * A vCPU that has not enabled machine checks by now (one that never
- * started, with maxcpus or nosmp) does not take its share: on hardware it
- * is still waiting for its startup IPI, and QEMU would reset the machine.
+ * The other vCPUs' share of a broadcast machine check, raised by each
+ * vCPU on its own thread: a vCPU waiting for another in run_on_cpu() made
+ * the rendezvous of a Linux guest time out under multi-threaded TCG.  As
+ * on Intel hardware, the other cores see MCIP and RIPV and no valid bank
+ * of their own.  (cpu_x86_inject_mce(MCE_INJECT_BROADCAST) writes
+ * VAL|UC into their bank 1 instead, without EN: Linux's handler ignores
+ * it and leaves it there, the next share sets OVER on it, and the guest's
+ * poller later logs "Machine Check: 0 Bank 1: e000000000000000".)
+ * A vCPU that has not enabled machine checks (one that never started,
+ * with maxcpus or nosmp) does not take its share: on hardware it is still
+ * waiting for its startup IPI, and QEMU would reset the machine; nor does
+ * one still in its handler.
  */
 static void cxl_cram_do_mce_peer(CPUState *cs, run_on_cpu_data data)
 {
     CXLCramDev *cram = data.host_ptr;
     CPUX86State *env = &X86_CPU(cs)->env;
 
-    if (env->cr[4] & CR4_MCE_MASK) {
-        cpu_x86_inject_mce(NULL, X86_CPU(cs), 1,
-                           MCI_STATUS_VAL | MCI_STATUS_UC,
-                           MCG_STATUS_MCIP | MCG_STATUS_RIPV, 0, 0, 0);
+    if ((env->cr[4] & CR4_MCE_MASK) &&
+        !(env->mcg_status & MCG_STATUS_MCIP)) {
+        env->mcg_status = MCG_STATUS_MCIP | MCG_STATUS_RIPV;
+        cpu_interrupt(cs, CPU_INTERRUPT_MCE);
     }
     cram->mce_queued--;
     object_unref(OBJECT(cram));
