@@ -8,6 +8,13 @@
  *                                at OFFSET; prints read.sigbus=0|1 and,
  *                                without one, read.value=0x...; on SIGBUS
  *                                also read.si_code and read.addr_lsb
+ *   cram-mce storm DEV OFFSET COUNT STRIDE
+ *                                load 8 bytes at OFFSET, OFFSET + STRIDE,
+ *                                ... (COUNT loads), going on after each
+ *                                SIGBUS; prints storm.ar (SIGBUS with
+ *                                BUS_MCEERR_AR), storm.other (other
+ *                                SIGBUS) and storm.data (loads that
+ *                                returned data)
  *   cram-mce reg OFFSET          print one vendor register (BAR 5) in
  *                                decimal
  *   cram-mce wait-reg OFFSET MIN SECONDS
@@ -40,30 +47,46 @@ static void bus_handler(int sig, siginfo_t *si, void *uc)
 	siglongjmp(on_bus, 1);
 }
 
-static int cmd_read(const char *dev, unsigned long off)
+/* Map the 2 MiB-aligned part of DEV that holds [off, off + len). */
+static uint8_t *map_span(const char *dev, unsigned long off, unsigned long len,
+			 unsigned long *base)
 {
-	unsigned long len = (off / MAP_ALIGN + 1) * MAP_ALIGN;
+	unsigned long end = off + len;
 	struct sigaction sa = { 0 };
-	volatile uint64_t *p;
 	uint8_t *map;
-	uint64_t v;
 	int fd;
 
+	*base = off & ~(MAP_ALIGN - 1);
+	end = (end + MAP_ALIGN - 1) & ~(MAP_ALIGN - 1);
 	fd = open(dev, O_RDWR);
 	if (fd < 0) {
 		perror(dev);
-		return 2;
+		return NULL;
 	}
-	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	map = mmap(NULL, end - *base, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		   *base);
+	close(fd);
 	if (map == MAP_FAILED) {
 		perror("mmap");
-		return 2;
+		return NULL;
 	}
-	close(fd);
 	sa.sa_sigaction = bus_handler;
 	sa.sa_flags = SA_SIGINFO;
 	sigaction(SIGBUS, &sa, NULL);
-	p = (volatile uint64_t *)(map + (off & ~7ul));
+	return map;
+}
+
+static int cmd_read(const char *dev, unsigned long off)
+{
+	volatile uint64_t *p;
+	unsigned long base;
+	uint8_t *map;
+	uint64_t v;
+
+	map = map_span(dev, off, 8, &base);
+	if (!map)
+		return 2;
+	p = (volatile uint64_t *)(map + ((off - base) & ~7ul));
 	if (sigsetjmp(on_bus, 1)) {
 		printf("read.sigbus=1\nread.si_code=%d\nread.addr_lsb=%d\n",
 		       (int)bus_code, (int)bus_lsb);
@@ -71,6 +94,40 @@ static int cmd_read(const char *dev, unsigned long off)
 	}
 	v = *p;
 	printf("read.sigbus=0\nread.value=0x%016llx\n", (unsigned long long)v);
+	return 0;
+}
+
+/*
+ * Back-to-back loads of poison: run on each CPU at once, they give the
+ * device a machine check to raise while another CPU's handler is still
+ * finishing.
+ */
+static int cmd_storm(const char *dev, unsigned long off, unsigned long count,
+		     unsigned long stride)
+{
+	volatile unsigned long ar = 0, other = 0, data = 0, i = 0;
+	unsigned long base;
+	uint8_t *map;
+
+	if (!count || !stride)
+		return 2;
+	map = map_span(dev, off, (count - 1) * stride + 8, &base);
+	if (!map)
+		return 2;
+	if (sigsetjmp(on_bus, 1)) {
+		if (bus_code == BUS_MCEERR_AR)
+			ar++;
+		else
+			other++;
+		i++;
+	}
+	for (; i < count; i++) {
+		(void)*(volatile uint64_t *)(map + ((off - base + i * stride) &
+						    ~7ul));
+		data++;
+	}
+	printf("storm.ar=%lu\nstorm.other=%lu\nstorm.data=%lu\n", ar, other,
+	       data);
 	return 0;
 }
 
@@ -106,6 +163,10 @@ int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "read"))
 		return cmd_read(argv[2], strtoul(argv[3], NULL, 0));
+	if (argc == 6 && !strcmp(argv[1], "storm"))
+		return cmd_storm(argv[2], strtoul(argv[3], NULL, 0),
+				 strtoul(argv[4], NULL, 0),
+				 strtoul(argv[5], NULL, 0));
 	if (argc == 3 && !strcmp(argv[1], "reg")) {
 		printf("%llu\n",
 		       (unsigned long long)reg(strtoul(argv[2], NULL, 0)));
@@ -115,7 +176,8 @@ int main(int argc, char **argv)
 		return cmd_wait_reg(strtoul(argv[2], NULL, 0),
 				    strtoull(argv[3], NULL, 0),
 				    strtoul(argv[4], NULL, 0));
-	fprintf(stderr, "usage: cram-mce read DEV OFFSET | reg OFFSET | "
+	fprintf(stderr, "usage: cram-mce read DEV OFFSET | "
+		"storm DEV OFFSET COUNT STRIDE | reg OFFSET | "
 		"wait-reg OFFSET MIN SECONDS\n");
 	return 2;
 }

@@ -11,7 +11,12 @@
 #   nosmp  -smp 2 with nosmp: vCPU 1 never starts (CR4.MCE clear); the
 #          guest's load of poison gives SIGBUS and the guest survives (the
 #          broadcast share used to reset the machine).
-# Usage: tools/cram-mce/test.sh [xp|nosmp]...
+#   storm  2 vCPUs, a process on each loading STORM_PAGES poisoned pages
+#          back to back: every load ends in its own machine check and
+#          SIGBUS, none is delivered while the other CPU is still in its
+#          handler (that nested the check, or looped the guest on its
+#          IRET), and the guest survives.
+# Usage: tools/cram-mce/test.sh [xp|nosmp|storm]...
 # Prints "ok"/"not ok" lines and ends with "N passed, N failed, N skipped".
 # Logs: build/test-logs/cram-mce-<scenario>.{out,console,json,host}
 set -uo pipefail
@@ -21,8 +26,20 @@ OUT=$TOP/build/cram-mce
 LOGS=$TOP/build/test-logs
 POISON_DPA=0x200000             # page 512, in the region's second 2 MiB
 REG_POISONED_READS=0x0a0
+STORM_PAGES=32                  # per CPU
+STORM_DPA=(0x400000 0x600000)   # CPU 0's pages, CPU 1's (2 MiB apart)
 # shellcheck source=scripts/tap.sh
 . "$TOP/scripts/tap.sh"
+
+# The DPAs of the storm's poisoned pages, both CPUs' (decimal).
+storm_pages() {
+    local d k
+    for d in "${STORM_DPA[@]}"; do
+        for ((k = 0; k < STORM_PAGES; k++)); do
+            printf "%d " $((d + k * 4096))
+        done
+    done
+}
 
 # The guest side: a region as device-dax, poison at POISON_DPA, then the
 # host's read (xp), then its own load.  KEY=VALUE lines.
@@ -36,6 +53,19 @@ echo region.start=\$(cat /sys/bus/cxl/devices/region0/resource)
 echo $POISON_DPA >/sys/kernel/debug/cxl/mem0/inject_poison
 echo inject.rc=\$?
 set +e
+if [ "$1" = storm ]; then
+    for d in $(storm_pages); do
+        echo \$d >/sys/kernel/debug/cxl/mem0/inject_poison
+    done
+    taskset -c 0 /root/cram-mce storm /dev/dax0.0 ${STORM_DPA[0]} $STORM_PAGES 4096 >/tmp/storm0 &
+    taskset -c 1 /root/cram-mce storm /dev/dax0.0 ${STORM_DPA[1]} $STORM_PAGES 4096 >/tmp/storm1 &
+    wait
+    sleep 3     # the kernel's machine-check reports, printed after them
+    for c in 0 1; do sed "s/^/cpu\$c./" /tmp/storm\$c; done
+    echo after.mce_lines=\$(dmesg | grep -c 'Machine check events logged\|mce: \[Hardware Error\]')
+    echo guest.alive=yes
+    exit 0
+fi
 if [ "$1" = xp ]; then
     /root/cram-mce wait-reg $REG_POISONED_READS 1 300
     echo xp.seen=\$?
@@ -154,6 +184,19 @@ test_nosmp() {
         "$(q machine-checks)/$(q poisoned-reads)" = 1/1
 }
 
+test_storm() {
+    scenario storm || return
+    check "storm: each CPU's $STORM_PAGES loads got SIGBUS, BUS_MCEERR_AR, and no data" \
+        "$(v cpu0.storm.ar)/$(v cpu0.storm.data)/$(v cpu1.storm.ar)/$(v cpu1.storm.data)" \
+        = $STORM_PAGES/0/$STORM_PAGES/0
+    check "storm: no other SIGBUS" \
+        "$(v cpu0.storm.other)/$(v cpu1.storm.other)" = 0/0
+    check "storm: one machine check per load, none abandoned" \
+        "$(q machine-checks)/$(q poisoned-reads)/$(q machine-checks-abandoned)" \
+        = $((2 * STORM_PAGES))/$((2 * STORM_PAGES))/0
+    check "storm: the guest survived" "$(v guest.alive)" = yes
+}
+
 main() {
     local t
     mkdir -p "$LOGS" "$OUT/root/root"
@@ -162,7 +205,7 @@ main() {
         "$TOP/tools/cram-mce/cram-mce.c" >"$LOGS/cram-mce-build.log" 2>&1
     check "cram-mce builds static (log: build/test-logs/cram-mce-build.log)" $? -eq 0
     if [ -x "$OUT/root/root/cram-mce" ]; then
-        for t in "${@:-xp nosmp}"; do
+        for t in "${@:-xp nosmp storm}"; do
             for t in $t; do
                 "test_$t"
             done

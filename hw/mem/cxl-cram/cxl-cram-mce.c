@@ -15,7 +15,8 @@
  * instruction runs again: RIP points at it, as on hardware, and the
  * kernel's MC-safe copies can recover.  It is broadcast to every vCPU
  * that can take one, as Intel CPUs do.  One is in flight at a time: until
- * every share has been delivered and no vCPU is in its handler, a poisoned
+ * every share has been delivered and no vCPU is in its handler (MCIP set,
+ * or still on its machine-check stack after clearing it), a poisoned
  * load is abandoned and run again (a late share nested on the guest's
  * machine-check stack and crashed it), but for a bounded time only: a
  * load still held back after CXL_CRAM_MCE_WAIT_MS completes as a failed
@@ -27,6 +28,7 @@
 
 #include "qemu/osdep.h"
 #include "qemu/timer.h"
+#include "qemu/units.h"
 #include "system/tcg.h"
 #include "exec/cpu-common.h"
 #include "hw/core/cpu.h"
@@ -102,6 +104,57 @@ typedef struct CXLCramMce {
 } CXLCramMce;
 
 /*
+ * The most of its machine-check stack a handler uses: Linux's exception
+ * stacks are 8 KiB, 16 KiB with KASAN.
+ */
+#define CXL_CRAM_MCE_STACK_MAX  (16 * KiB)
+
+/*
+ * Whether @cs runs on the stack its IDT gives machine checks (an IST
+ * stack, as in Linux).  A handler clears MCIP some instructions before
+ * its IRET; a check delivered in between reuses the stack under it, and
+ * the guest then loops on its IRET or dies of a nested machine check.
+ */
+static bool cxl_cram_on_mce_stack(CPUState *cs)
+{
+    CPUX86State *env = &X86_CPU(cs)->env;
+    uint64_t rsp = env->regs[R_ESP];
+    uint32_t gate[2];
+    uint64_t top;
+    int ist;
+
+    if (!(env->hflags & HF_LMA_MASK) ||
+        env->idt.limit < EXCP12_MCHK * 16 + 15 ||
+        cpu_memory_rw_debug(cs, env->idt.base + EXCP12_MCHK * 16, gate,
+                            sizeof(gate), false)) {
+        return false;
+    }
+    ist = le32_to_cpu(gate[1]) & 7;
+    /* The 64-bit TSS holds IST1 to IST7 from offset 0x24 */
+    if (!ist || env->tr.limit < 0x24 + 8 * ist - 1 ||
+        cpu_memory_rw_debug(cs, env->tr.base + 0x24 + 8 * (ist - 1), &top,
+                            sizeof(top), false)) {
+        return false;
+    }
+    top = le64_to_cpu(top);
+    return rsp < top && top - rsp <= CXL_CRAM_MCE_STACK_MAX;
+}
+
+/* Whether @cs is in a machine-check handler: MCIP, or still on its stack */
+static bool cxl_cram_in_handler(CPUState *cs)
+{
+    if (X86_CPU(cs)->env.mcg_status & MCG_STATUS_MCIP) {
+        return true;
+    }
+    if (cxl_cram_on_mce_stack(cs)) {
+        trace_cxl_cram_mce_on_stack(cs->cpu_index,
+                                    X86_CPU(cs)->env.regs[R_ESP]);
+        return true;
+    }
+    return false;
+}
+
+/*
  * The other vCPUs' share of a broadcast machine check, raised by each
  * vCPU on its own thread: a vCPU waiting for another in run_on_cpu() made
  * the rendezvous of a Linux guest time out under multi-threaded TCG.  As
@@ -120,8 +173,7 @@ static void cxl_cram_do_mce_peer(CPUState *cs, run_on_cpu_data data)
     CXLCramDev *cram = data.host_ptr;
     CPUX86State *env = &X86_CPU(cs)->env;
 
-    if ((env->cr[4] & CR4_MCE_MASK) &&
-        !(env->mcg_status & MCG_STATUS_MCIP)) {
+    if ((env->cr[4] & CR4_MCE_MASK) && !cxl_cram_in_handler(cs)) {
         env->mcg_status = MCG_STATUS_MCIP | MCG_STATUS_RIPV;
         cpu_interrupt(cs, CPU_INTERRUPT_MCE);
     }
@@ -143,12 +195,12 @@ static void cxl_cram_do_mce(CPUState *cs, run_on_cpu_data data)
 }
 
 /* The index of a vCPU other than @self still in its handler, or -1. */
-static int cxl_cram_mcip_elsewhere(CPUState *self)
+static int cxl_cram_handler_elsewhere(CPUState *self)
 {
     CPUState *cs;
 
     CPU_FOREACH(cs) {
-        if (cs != self && (X86_CPU(cs)->env.mcg_status & MCG_STATUS_MCIP)) {
+        if (cs != self && cxl_cram_in_handler(cs)) {
             return cs->cpu_index;
         }
     }
@@ -232,7 +284,7 @@ static bool cxl_cram_vcpu_load(CXLCramDev *cram, CPUState *self,
         trace_cxl_cram_mce_skipped(dpa, "inside a machine check handler");
         return false;
     }
-    mcip = cxl_cram_mcip_elsewhere(self);
+    mcip = cxl_cram_handler_elsewhere(self);
     if (cram->mce_queued || mcip >= 0) {
         /* A second one while a handler runs would be recursive. */
         trace_cxl_cram_mce_wait(dpa, self->cpu_index, cram->mce_queued, mcip,
