@@ -137,21 +137,18 @@ static bool cxl_cram_on_mce_stack(CPUState *cs)
         return false;
     }
     top = le64_to_cpu(top);
-    return rsp < top && top - rsp <= CXL_CRAM_MCE_STACK_MAX;
+    if (rsp >= top || top - rsp > CXL_CRAM_MCE_STACK_MAX) {
+        return false;
+    }
+    trace_cxl_cram_mce_on_stack(cs->cpu_index, rsp, top);
+    return true;
 }
 
 /* Whether @cs is in a machine-check handler: MCIP, or still on its stack */
 static bool cxl_cram_in_handler(CPUState *cs)
 {
-    if (X86_CPU(cs)->env.mcg_status & MCG_STATUS_MCIP) {
-        return true;
-    }
-    if (cxl_cram_on_mce_stack(cs)) {
-        trace_cxl_cram_mce_on_stack(cs->cpu_index,
-                                    X86_CPU(cs)->env.regs[R_ESP]);
-        return true;
-    }
-    return false;
+    return (X86_CPU(cs)->env.mcg_status & MCG_STATUS_MCIP) ||
+           cxl_cram_on_mce_stack(cs);
 }
 
 /*
