@@ -89,10 +89,13 @@ QTEST_QEMU_BINARY=$CRAM_BUILD/qemu-asan/qemu-system-x86_64 \
     -p /x86_64/cxl-cram/poison-mce -p /x86_64/cxl-cram/media-ops-1tib \
     -p /x86_64/cxl-cram/hostile/hdm-bad-iw -p /x86_64/cxl-cram/hostile/hb-bad-iw \
     -p /x86_64/cxl-cram/hostile/mailbox-length \
-    -p /x86_64/cxl-cram/hostile/qmp-poison
-# LeakSanitizer on QEMU: realize (and its failures), use, migration and
-# exit of cxl-cram; every leak is sorted by the code that allocated it,
-# and none may come from hw/mem/cxl-cram/ (scripts/leak-check.py).
+    -p /x86_64/cxl-cram/hostile/qmp-poison \
+    -p /x86_64/cxl-cram/device-del/idle \
+    -p /x86_64/cxl-cram/device-del/write-load
+# LeakSanitizer on QEMU: realize (and its failures), use, migration,
+# device_del and exit of cxl-cram; every leak is sorted by the code that
+# allocated it, and none may come from hw/mem/cxl-cram/
+# (scripts/leak-check.py).
 rm -rf "$logdir/lsan"
 mkdir -p "$logdir/lsan"
 ASAN_OPTIONS=detect_leaks=1:log_path=$logdir/lsan/asan:fast_unwind_on_malloc=0:malloc_context_size=30 \
@@ -101,7 +104,7 @@ QTEST_QEMU_BINARY=$CRAM_BUILD/qemu-asan/qemu-system-x86_64 \
     run_tap asan-leaks-qtest 1200 \
     "$CRAM_BUILD/qemu-asan/tests/qtest/cxl-cram-test" \
     -p /x86_64/cxl-cram/bad-props -p /x86_64/cxl-cram/registers \
-    -p /x86_64/cxl-cram/migration
+    -p /x86_64/cxl-cram/migration -p /x86_64/cxl-cram/device-del/write-load
 echo "== asan-leaks"
 python3 "$here/leak-check.py" "$logdir/lsan" >"$logdir/asan-leaks.log" 2>&1
 sed 's/^/   /' "$logdir/asan-leaks.log"

@@ -42,6 +42,18 @@ static inline void cram_enable_ecam(QTestState *qts)
     qtest_outl(qts, 0xcfc, 0);
 }
 
+/* Config-space offset of PCI capability @id of bus:devfn (0: none). */
+static inline uint8_t cram_find_cap(QTestState *qts, int bus, int devfn,
+                                    uint8_t id)
+{
+    uint8_t pos = qtest_readb(qts, cram_ecam(bus, devfn, 0x34));
+
+    while (pos && qtest_readb(qts, cram_ecam(bus, devfn, pos)) != id) {
+        pos = qtest_readb(qts, cram_ecam(bus, devfn, pos + 1));
+    }
+    return pos;
+}
+
 /* Size and place every BAR of bus:devfn from *next upward, enable it. */
 static inline void cram_assign_bars(QTestState *qts, int bus, int devfn,
                                     uint64_t *next, uint64_t *bar)

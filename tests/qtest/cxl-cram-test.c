@@ -13,6 +13,7 @@
 #include "qemu/bswap.h"
 #include "qobject/qjson.h"
 #include "qapi/error.h"
+#include "hw/pci/pci_regs.h"
 #include "cxl-cram-qtest.h"
 #include "cxl-cram-hostinput-test.h"
 
@@ -55,17 +56,13 @@ static void fill_random(uint8_t *buf, size_t len, uint32_t seed)
 /* Table size from the MSI-X capability's Message Control. */
 static int cram_msix_vectors(CramQT *t)
 {
-    uint8_t pos = qtest_readb(t->qts, cram_ecam(CRAM_DEV_BUS, 0, 0x34));
+    uint8_t pos = cram_find_cap(t->qts, CRAM_DEV_BUS, 0, PCI_CAP_ID_MSIX);
 
-    while (pos) {
-        uint64_t cap = cram_ecam(CRAM_DEV_BUS, 0, pos);
-
-        if (qtest_readb(t->qts, cap) == 0x11) {
-            return (qtest_readw(t->qts, cap + 2) & 0x7ff) + 1;
-        }
-        pos = qtest_readb(t->qts, cap + 1);
+    if (!pos) {
+        return 0;
     }
-    return 0;
+    return (qtest_readw(t->qts, cram_ecam(CRAM_DEV_BUS, 0, pos + 2)) &
+            0x7ff) + 1;
 }
 
 /* Device-add a cxl-cram with @props on rp1 and expect @err in the error. */
@@ -657,21 +654,20 @@ static void test_no_alloc(void)
     cram_stop(&t);
 }
 
+/* Write the MSI-X capability's Message Control. */
+static void msix_control(CramQT *t, uint16_t ctrl)
+{
+    uint8_t pos = cram_find_cap(t->qts, CRAM_DEV_BUS, 0, PCI_CAP_ID_MSIX);
+
+    g_assert(pos);
+    qtest_writew(t->qts, cram_ecam(CRAM_DEV_BUS, 0, pos + PCI_MSIX_FLAGS),
+                 ctrl);
+}
+
 /* MSI-X Enable with Function Mask: vectors pend instead of firing. */
 static void msix_enable_masked(CramQT *t)
 {
-    uint8_t pos = qtest_readb(t->qts, cram_ecam(CRAM_DEV_BUS, 0, 0x34));
-
-    while (pos) {
-        uint64_t cap = cram_ecam(CRAM_DEV_BUS, 0, pos);
-
-        if (qtest_readb(t->qts, cap) == 0x11) {
-            qtest_writew(t->qts, cap + 2, 0xc000);
-            return;
-        }
-        pos = qtest_readb(t->qts, cap + 1);
-    }
-    g_assert_not_reached();
+    msix_control(t, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
 }
 
 /* Get Poison List over [start, start + len); returns the record count. */
@@ -2046,6 +2042,220 @@ static void test_poison_coalesced(void)
     cram_stop(&t);
 }
 
+/*
+ * device_del of cram0 below rp0, as a guest's pciehp driver would answer
+ * it.  rp0 handles its slot natively: q35 keeps Hot-Plug Capable on PCIe
+ * slots (ICH9-LPC x-keep-pci-slot-hpc) and its ACPI PCI hotplug does not
+ * reach the pxb-cxl's bus.  device_del presses the attention button;
+ * switching the slot's power off (Power Controller Control off, Power
+ * Indicator off) then detaches the device at once.  DEVICE_DELETED comes
+ * when the device is finalized, after an RCU grace period.
+ */
+static void cram_unplug(CramQT *t)
+{
+    uint8_t exp = cram_find_cap(t->qts, CRAM_HB_BUS, 0, PCI_CAP_ID_EXP);
+    uint64_t sltcap = cram_ecam(CRAM_HB_BUS, 0, exp + PCI_EXP_SLTCAP);
+    uint64_t sltctl = cram_ecam(CRAM_HB_BUS, 0, exp + PCI_EXP_SLTCTL);
+    uint64_t sltsta = cram_ecam(CRAM_HB_BUS, 0, exp + PCI_EXP_SLTSTA);
+    uint16_t ctrl;
+    QDict *ev;
+
+    g_assert(exp);
+    g_assert_cmphex(qtest_readl(t->qts, sltcap) &
+                    (PCI_EXP_SLTCAP_HPC | PCI_EXP_SLTCAP_PCP), ==,
+                    PCI_EXP_SLTCAP_HPC | PCI_EXP_SLTCAP_PCP);
+    g_assert(qtest_readw(t->qts, sltsta) & PCI_EXP_SLTSTA_PDS);
+    qtest_qmp_device_del_send(t->qts, "cram0");
+    g_assert(qtest_readw(t->qts, sltsta) & PCI_EXP_SLTSTA_ABP);
+
+    ctrl = qtest_readw(t->qts, sltctl) & ~PCI_EXP_SLTCTL_PIC;
+    qtest_writew(t->qts, sltctl,
+                 ctrl | PCI_EXP_SLTCTL_PWR_OFF | PCI_EXP_SLTCTL_PWR_IND_OFF);
+    g_assert_false(qtest_readw(t->qts, sltsta) & PCI_EXP_SLTSTA_PDS);
+
+    for (;;) {
+        ev = qtest_qmp_eventwait_ref(t->qts, "DEVICE_DELETED");
+        if (!g_strcmp0(qdict_get_try_str(qdict_get_qdict(ev, "data"),
+                                         "device"), "cram0")) {
+            break;
+        }
+        qobject_unref(ev);
+    }
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(ev, "data"), "path"), ==,
+                    "/machine/peripheral/cram0");
+    qobject_unref(ev);
+}
+
+/* Whether a QMP answer names cram0 anywhere; takes @rsp. */
+static bool names_cram0(QDict *rsp)
+{
+    g_autoptr(GString) js = NULL;
+
+    g_assert(qdict_haskey(rsp, "return"));
+    js = qobject_to_json(qdict_get(rsp, "return"));
+    qobject_unref(rsp);
+    return strstr(js->str, "\"cram0\"") != NULL;
+}
+
+/* cram0 in the QOM tree, in query-pci */
+static bool qom_has_cram0(CramQT *t)
+{
+    return names_cram0(qtest_qmp(t->qts, "{'execute': 'qom-list', "
+                                 "'arguments': {'path': "
+                                 "'/machine/peripheral'}}"));
+}
+
+static bool pci_has_cram0(CramQT *t)
+{
+    return names_cram0(qtest_qmp(t->qts, "{'execute': 'query-pci'}"));
+}
+
+/*
+ * After the unplug: cram0 is gone from the QOM tree and from query-pci,
+ * nothing answers at its bus address or in the window any more, and
+ * QEMU still serves QMP.
+ */
+static void check_unplugged(CramQT *t)
+{
+    QDict *rsp;
+
+    g_assert_false(qom_has_cram0(t));
+    g_assert_false(pci_has_cram0(t));
+    g_assert_cmphex(qtest_readw(t->qts, cram_ecam(CRAM_DEV_BUS, 0, 0)), ==,
+                    0xffff);
+    qtest_writeq(t->qts, t->window, 42);
+    g_assert_cmphex(qtest_readq(t->qts, t->window), ==, 0);
+    rsp = qtest_qmp(t->qts, "{'execute': 'query-status'}");
+    g_assert_true(qdict_get_bool(qdict_get_qdict(rsp, "return"),
+                                 "running"));
+    qobject_unref(rsp);
+}
+
+/* An idle device: a few pages written and stored, then device_del. */
+static void test_device_del_idle(void)
+{
+    CramQT t;
+
+    cram_start(&t, CAP_8G, NULL);
+    write_pages(&t, 0, 16, fill_text, 3);
+    cram_check_accounts(&t);
+    g_assert_true(qom_has_cram0(&t));
+    g_assert_true(pci_has_cram0(&t));
+    cram_unplug(&t);
+    check_unplugged(&t);
+    qtest_quit(t.qts);
+}
+
+#define DEL_MSI_DPA     (4 * GiB)       /* vector v writes to its page v */
+#define DEL_POISON_DPA  (2 * GiB)
+#define DEL_POISONED    16
+
+/* Every MSI-X vector, unmasked, writes into the window: page v for v. */
+static void msix_aim_at_window(CramQT *t)
+{
+    uint64_t table = t->bar[CXL_CRAM_MSIX_BAR];
+    int v;
+
+    for (v = 0; v < CXL_CRAM_MSIX_NR; v++) {
+        uint64_t e = table + v * PCI_MSIX_ENTRY_SIZE;
+        uint64_t addr = t->window + DEL_MSI_DPA + v * PAGE;
+
+        qtest_writel(t->qts, e + PCI_MSIX_ENTRY_LOWER_ADDR, (uint32_t)addr);
+        qtest_writel(t->qts, e + PCI_MSIX_ENTRY_UPPER_ADDR, addr >> 32);
+        qtest_writel(t->qts, e + PCI_MSIX_ENTRY_DATA, 0xc0de0000 | v);
+        qtest_writel(t->qts, e + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
+    }
+    msix_control(t, PCI_MSIX_FLAGS_ENABLE);
+}
+
+/*
+ * device_del under write load, with every interrupt enabled and every
+ * MSI-X vector aimed into the device's own window.
+ *
+ * First the drop path: incompressible pages overfill 16 MiB of media,
+ * writes are dropped and poisoned, and the interrupts they raise write
+ * into the window, back into the cache.  Then, on emptied media, 16
+ * injected-poison pages, media filled to its last page without a drop,
+ * a last batch of pages that the worker writes back (the cache holds 256),
+ * and the 16 poisoned pages written in full: cached dirty with no room
+ * reserved, so their final write-back must drop them, the device's first
+ * dropped write since the media was emptied.  device_del now.
+ *
+ * Before cram_cache_free() dropped its callbacks for the final flush, that
+ * drop raised DROPPED on MSI-X vector 8 after cxl-type3's exit had torn
+ * MSI-X down: QEMU aborted in msix_notify() (assertion vector <
+ * msix_entries_nr), and a live MSI-X would have written into the freed
+ * cache (the hardening issue; engine test cache/free-no-callbacks).
+ */
+static void test_device_del_load(void)
+{
+    const bool cache = !g_getenv("CRAM_QTEST_PROPS");
+    uint64_t dropped, poisoned, h, dpa = 0;
+    uint32_t seed = 100;
+    int i;
+    CramQT t;
+
+    cram_start(&t, CAP_8G, "media-size=16M,cache-size=1M,poison-mce=off");
+    cram_wreg(&t, CXL_CRAM_REG_IRQ_ENABLE, CXL_CRAM_IRQ_MASK);
+    msix_aim_at_window(&t);
+
+    write_pages(&t, 0, 5000, fill_random, seed++);
+    dropped = cram_reg(&t, CXL_CRAM_REG_DROPPED_WRITES);
+    g_assert_cmpuint(dropped, >, 0);
+    g_assert_true(cram_reg(&t, CXL_CRAM_REG_STATUS) &
+                  CXL_CRAM_STATUS_EXHAUSTED);
+    /* vector 12 (NO_ALLOC) fired while there was media: its write is in */
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_IRQ_VEC12), ==, 1);
+    g_assert_cmphex(qtest_readl(t.qts, t.window + DEL_MSI_DPA +
+                                CXL_CRAM_MSIX_DANGER * PAGE), ==,
+                    0xc0de0000 | CXL_CRAM_MSIX_DANGER);
+
+    /* Empty the media: below the low watermark, EXHAUSTED clears. */
+    cram_wreg(&t, CXL_CRAM_REG_DISCARD_DPA, 0);
+    cram_wreg(&t, CXL_CRAM_REG_DISCARD_PAGES, 5000);
+    g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_STATUS) &
+                    (CXL_CRAM_STATUS_EXHAUSTED | CXL_CRAM_STATUS_NO_ALLOC),
+                    ==, 0);
+    poisoned = cram_reg(&t, CXL_CRAM_REG_POISONED_PAGES);
+    for (i = 0; i < DEL_POISONED; i++) {
+        g_assert_cmpint(inject_poison(&t, DEL_POISON_DPA + i * PAGE), ==, 0);
+    }
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_POISONED_PAGES), ==,
+                     poisoned + DEL_POISONED);
+
+    /* Fill to 300 pages from the end (the watermarks fire on the way)... */
+    while ((h = cram_reg(&t, CXL_CRAM_REG_HEADROOM_PAGES)) > 300) {
+        write_pages(&t, dpa, h - 300, fill_random, seed++);
+        dpa += (h - 300) * PAGE;
+    }
+    /* ...then the last pages, the worker's, and the poisoned ones. */
+    write_pages(&t, dpa, h, fill_random, seed++);
+    write_pages(&t, DEL_POISON_DPA, DEL_POISONED, fill_random, seed++);
+    /*
+     * Raw reads: a flush would store the pending pages.  Without the cache
+     * (CRAM_QTEST_PROPS=cache-size=0) the poisoned pages dropped already.
+     */
+    if (cache) {
+        g_assert_cmpuint(qtest_readq(t.qts, t.regs +
+                                     CXL_CRAM_REG_DROPPED_WRITES), ==,
+                         dropped);
+        g_assert_cmpuint(qtest_readq(t.qts, t.regs +
+                                     CXL_CRAM_REG_HEADROOM_PAGES), ==, 0);
+        /* the poisoned pages, and the worker's pages, room reserved */
+        g_assert_cmpuint(qtest_readq(t.qts, t.regs +
+                                     CXL_CRAM_REG_CACHE_DIRTY), >,
+                         DEL_POISONED);
+        g_assert_cmpuint(qtest_readq(t.qts, t.regs +
+                                     CXL_CRAM_REG_MEDIA_RESERVED), >, 0);
+        g_assert_false(qtest_readq(t.qts, t.regs + CXL_CRAM_REG_STATUS) &
+                       CXL_CRAM_STATUS_EXHAUSTED);
+    }
+
+    cram_unplug(&t);
+    check_unplugged(&t);
+    qtest_quit(t.qts);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -2084,5 +2294,7 @@ int main(int argc, char **argv)
     cxl_cram_hostinput_add_tests();
     qtest_add_func("/cxl-cram/media-ops-1tib", test_media_ops_1tib);
     qtest_add_func("/cxl-cram/poison-coalesced", test_poison_coalesced);
+    qtest_add_func("/cxl-cram/device-del/idle", test_device_del_idle);
+    qtest_add_func("/cxl-cram/device-del/write-load", test_device_del_load);
     return g_test_run();
 }

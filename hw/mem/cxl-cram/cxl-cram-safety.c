@@ -18,7 +18,10 @@
 /*
  * cxl-type3 sized its MSI-X table for its own 8 vectors.  Rebuild it in
  * the same BAR with 16: 8 for cxl-cram's own interrupt, and 12/13 for the
- * interface of the existing compressed-CXL driver.
+ * interface of the existing compressed-CXL driver.  msix_uninit() leaves
+ * the table and PBA regions children of the device: unparent them before
+ * msix_init() initializes them again, or each would be a child twice and
+ * released twice when the device is finalized after device_del.
  */
 static bool cxl_cram_msix_init(CXLCramDev *cram, Error **errp)
 {
@@ -26,6 +29,8 @@ static bool cxl_cram_msix_init(CXLCramDev *cram, Error **errp)
     int i;
 
     msix_uninit_exclusive_bar(pdev);
+    object_unparent(OBJECT(&pdev->msix_table_mmio));
+    object_unparent(OBJECT(&pdev->msix_pba_mmio));
     if (msix_init(pdev, CXL_CRAM_MSIX_NR, &pdev->msix_exclusive_bar,
                   CXL_CRAM_MSIX_BAR, 0, &pdev->msix_exclusive_bar,
                   CXL_CRAM_MSIX_BAR, CXL_CRAM_MSIX_PBA, 0, errp)) {

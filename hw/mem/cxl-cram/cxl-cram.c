@@ -76,6 +76,30 @@ static bool cxl_cram_check_props(CXLCramDev *cram, CramConfig *cfg,
     return true;
 }
 
+/*
+ * cxl-type3's exit, then what it leaves behind in QEMU 10.0: its register
+ * blocks stay subregions of their BAR 0 and BAR 2 containers, and a
+ * subregion holds a reference on its owner, the device itself, for as
+ * long as it is in a container.  An unplugged device was therefore never
+ * finalized: no DEVICE_DELETED, and all it held stayed allocated
+ * (docs/robustness.md).
+ */
+static void cxl_cram_parent_exit(CXLCramDev *cram)
+{
+    CXLType3Dev *ct3d = CXL_TYPE3(cram);
+    ComponentRegisters *cregs = &ct3d->cxl_cstate.crb;
+    CXLDeviceState *ds = &ct3d->cxl_dstate;
+
+    CXL_CRAM_GET_CLASS(cram)->parent_exit(PCI_DEVICE(cram));
+    memory_region_del_subregion(&cregs->component_registers, &cregs->io);
+    memory_region_del_subregion(&cregs->component_registers,
+                                &cregs->cache_mem);
+    memory_region_del_subregion(&ds->device_registers, &ds->caps);
+    memory_region_del_subregion(&ds->device_registers, &ds->device);
+    memory_region_del_subregion(&ds->device_registers, &ds->mailbox);
+    memory_region_del_subregion(&ds->device_registers, &ds->memory_device);
+}
+
 static void cxl_cram_realize(PCIDevice *pci_dev, Error **errp)
 {
     ERRP_GUARD();
@@ -105,7 +129,7 @@ static void cxl_cram_realize(PCIDevice *pci_dev, Error **errp)
     }
     cxl_cram_regs_init(cram);
     if (!cxl_cram_safety_init(cram, errp)) {
-        cc->parent_exit(pci_dev);
+        cxl_cram_parent_exit(cram);
         goto err_memory;
     }
     return;
@@ -122,9 +146,8 @@ err_engine:
 static void cxl_cram_exit(PCIDevice *pci_dev)
 {
     CXLCramDev *cram = CXL_CRAM(pci_dev);
-    CXLCramClass *cc = CXL_CRAM_GET_CLASS(cram);
 
-    cc->parent_exit(pci_dev);
+    cxl_cram_parent_exit(cram);
     cxl_cram_memory_fini(cram);
     cram_engine_free(cram->engine);
     cram->engine = NULL;
