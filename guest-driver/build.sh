@@ -19,7 +19,9 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-SRC=$TOP/guest-driver
+# CRAM_DRIVER_SRC: another module's directory (Kbuild, *.c, *.h), e.g. a
+# test module; give it its own CRAM_DRIVER_OUT.
+SRC=${CRAM_DRIVER_SRC:-$TOP/guest-driver}
 KTREE=${CRAM_KERNEL_TREE:-}
 if [ -n "$KTREE" ]; then
     KTREE=$(cd "$KTREE" && pwd) || exit 1
@@ -84,6 +86,7 @@ main() {
     # Copy the sources (only what changed, so kbuild rebuilds only that)
     local f
     for f in "$SRC"/Kbuild "$SRC"/*.c "$SRC"/*.h; do
+        [ -e "$f" ] || continue
         cmp -s "$f" "$OUT/${f##*/}" || cp "$f" "$OUT/"
     done
     echo "$kver${KTREE:+ $kdir}" >"$OUT/kernel.release.new"
@@ -93,7 +96,7 @@ main() {
     fi
     mv "$OUT/kernel.release.new" "$OUT/kernel.release"
     make -C "$kdir" M="$OUT" W=1 -j"$(nproc)" modules
-    log "built $OUT/cxl_cram.ko for $kver"
+    log "built $(cd "$OUT" && echo *.ko) in $OUT for $kver"
 }
 
 main "$@"

@@ -141,7 +141,8 @@ echo "== cram-info"
 run_script cram-info-test "$CRAM_TOP/tools/cram-info/test.sh"
 
 # Machine checks only for a vCPU's loads: HMP xp of poison while a guest
-# runs, and a nosmp guest reading poison (tools/cram-mce)
+# runs, a nosmp guest reading poison, both vCPUs loading poison back to
+# back (tools/cram-mce)
 echo "== cram-mce"
 run_script cram-mce-test "$CRAM_TOP/tools/cram-mce/test.sh"
 
@@ -149,6 +150,11 @@ run_script cram-mce-test "$CRAM_TOP/tools/cram-mce/test.sh"
 # through device-dax while its worker compresses; data and figures exact
 echo "== cram-stress"
 run_script cram-stress-test "$CRAM_TOP/tools/cram-stress/test.sh"
+
+# A guest with a CPU stuck (interrupts off, or preemption off): run-guest
+# gives up early and keeps QEMU's view of the vCPUs (tools/stuck-cpu)
+echo "== stuck-cpu"
+run_script stuck-cpu-test "$CRAM_TOP/tools/stuck-cpu/test.sh"
 
 # The run command's guest demo: the driver's and the device's figures agree.
 echo "== demo-guest"
