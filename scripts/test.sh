@@ -90,6 +90,7 @@ QTEST_QEMU_BINARY=$CRAM_BUILD/qemu-asan/qemu-system-x86_64 \
     -p /x86_64/cxl-cram/hostile/hdm-bad-iw -p /x86_64/cxl-cram/hostile/hb-bad-iw \
     -p /x86_64/cxl-cram/hostile/mailbox-length \
     -p /x86_64/cxl-cram/hostile/qmp-poison \
+    -p /x86_64/cxl-cram/hostile/rp-msi-mme \
     -p /x86_64/cxl-cram/device-del/idle \
     -p /x86_64/cxl-cram/device-del/write-load
 # LeakSanitizer on QEMU: realize (and its failures), use, migration,

@@ -13,7 +13,11 @@
  * - a mailbox command whose LENGTH exceeds the payload registers: read
  *   past them, into the device; now Invalid Payload Length;
  * - QMP cxl-inject-poison beyond the capacity or of length zero: was
- *   accepted (and the next migration failed); now refused.
+ *   accepted (and the next migration failed); now refused;
+ * - the root port's MSI Multiple Message Enable beyond its 2 vectors,
+ *   MSI disabled: the write aborted QEMU (cxl-rp and ioh3420); the AER
+ *   interrupt message number now counts the vectors the port has
+ *   (patches/0006-qemu-10.0-cxl-rp-msi-vectors.patch).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -21,6 +25,7 @@
 #include "qemu/osdep.h"
 #include "qemu/units.h"
 #include "qemu/bswap.h"
+#include "hw/pci/pci_regs.h"
 #include "cxl-cram-qtest.h"
 #include "cxl-cram-hostinput-test.h"
 
@@ -475,6 +480,149 @@ static void test_migration_regs(void)
     unlink(log);
 }
 
+/* The root ports' MSI: per-vector masking, 2 vectors (MMC 1), 32-bit */
+#define HI_RP_MSI_FLAGS     (PCI_MSI_FLAGS_MASKBIT | 1 << 1)
+#define HI_RP_MME(n)        ((n) << 4)          /* 2^n vectors asked for */
+#define HI_IOH_DEVFN        (0x1c << 3)         /* ioh3420 at 00:1c.0 */
+
+/* Config-space offset of extended capability @id of bus:devfn (0: none). */
+static uint16_t hi_find_ext_cap(QTestState *qts, int bus, int devfn,
+                                uint16_t id)
+{
+    uint16_t pos = 0x100;
+
+    while (pos) {
+        uint32_t hdr = qtest_readl(qts, cram_ecam(bus, devfn, pos));
+
+        if ((hdr & 0xffff) == id) {
+            return pos;
+        }
+        pos = hdr >> 20;
+    }
+    return 0;
+}
+
+/* Advanced Error Interrupt Message Number (Root Error Status 31:27). */
+static uint32_t hi_aer_msg(QTestState *qts, int bus, int devfn, uint16_t aer)
+{
+    return qtest_readl(qts, cram_ecam(bus, devfn,
+                                      aer + PCI_ERR_ROOT_STATUS)) >> 27;
+}
+
+/*
+ * Root port bus:devfn (@did, Intel): with MSI disabled, MSI control
+ * written with Multiple Message Enable for 4, 8, 16, 32 vectors and the
+ * reserved 64, 128, each write followed by two of the command register
+ * (INTx Disable set, then @cmd again).  Every config write of the port
+ * recomputes the AER interrupt message number from the vectors
+ * allocated, and anything but 1 or 2 aborted QEMU at the MSI write.  The
+ * port has 2 vectors: MME reads back as written (msi_write_config()
+ * clamps it only while MSI is enabled), the message number is 1, the
+ * last of the 2, and the command register reads back what was written.
+ * 1 and 2 vectors give 0 and 1 as before; MSI enabled with 32 asked for
+ * is clamped to 2.  Left with 32 vectors asked for, MSI disabled.
+ */
+static void hi_rp_msi_mme(QTestState *qts, int bus, int devfn, uint16_t did,
+                          uint16_t cmd)
+{
+    uint8_t msi = cram_find_cap(qts, bus, devfn, PCI_CAP_ID_MSI);
+    uint16_t aer = hi_find_ext_cap(qts, bus, devfn, PCI_EXT_CAP_ID_ERR);
+    uint64_t flags = cram_ecam(bus, devfn, msi + PCI_MSI_FLAGS);
+    uint64_t command = cram_ecam(bus, devfn, PCI_COMMAND);
+    int n;
+
+    g_assert_cmphex(qtest_readl(qts, cram_ecam(bus, devfn, 0)), ==,
+                    (uint32_t)did << 16 | 0x8086);
+    g_assert_cmpuint(msi, !=, 0);
+    g_assert_cmpuint(aer, !=, 0);
+    g_assert_cmphex(qtest_readw(qts, flags), ==, HI_RP_MSI_FLAGS);
+    qtest_writew(qts, command, cmd);
+    g_assert_cmpuint(hi_aer_msg(qts, bus, devfn, aer), ==, 0);
+
+    for (n = 2; n <= 7; n++) {
+        uint16_t f, c;
+        uint32_t msg;
+
+        qtest_writew(qts, flags, HI_RP_MME(n));
+        qtest_writew(qts, command, cmd | PCI_COMMAND_INTX_DISABLE);
+        f = qtest_readw(qts, flags);
+        c = qtest_readw(qts, command);
+        msg = hi_aer_msg(qts, bus, devfn, aer);
+        g_test_message("%02x:%02x.%x MME %u vectors, MSI off: MSI control "
+                       "0x%04x, command 0x%04x, AER message %u", bus,
+                       devfn >> 3, devfn & 7, 1u << n, f, c, msg);
+        g_assert_cmphex(f, ==, HI_RP_MSI_FLAGS | HI_RP_MME(n));
+        g_assert_cmphex(c, ==, cmd | PCI_COMMAND_INTX_DISABLE);
+        g_assert_cmpuint(msg, ==, 1);
+        qtest_writew(qts, command, cmd);
+        g_assert_cmphex(qtest_readw(qts, command), ==, cmd);
+        g_assert_cmphex(qtest_readw(qts, cram_ecam(bus, devfn, 2)), ==, did);
+    }
+
+    qtest_writew(qts, flags, HI_RP_MME(0));
+    g_assert_cmpuint(hi_aer_msg(qts, bus, devfn, aer), ==, 0);
+    qtest_writew(qts, flags, HI_RP_MME(1));
+    g_assert_cmpuint(hi_aer_msg(qts, bus, devfn, aer), ==, 1);
+    qtest_writew(qts, flags, PCI_MSI_FLAGS_ENABLE | HI_RP_MME(5));
+    g_assert_cmphex(qtest_readw(qts, flags), ==,
+                    HI_RP_MSI_FLAGS | PCI_MSI_FLAGS_ENABLE | HI_RP_MME(1));
+    g_assert_cmpuint(hi_aer_msg(qts, bus, devfn, aer), ==, 1);
+    qtest_writew(qts, flags, HI_RP_MME(5));
+    g_assert_cmphex(qtest_readw(qts, flags), ==,
+                    HI_RP_MSI_FLAGS | HI_RP_MME(5));
+    g_assert_cmpuint(hi_aer_msg(qts, bus, devfn, aer), ==, 1);
+}
+
+/* A guest's reset through the reset control register (ICH9 0xcf9). */
+static void hi_guest_reset(QTestState *qts)
+{
+    qtest_outb(qts, 0xcf9, 0x6);
+    qtest_qmp_eventwait(qts, "RESET");
+    cram_enable_ecam(qts);
+}
+
+/*
+ * generic-fuzz: a config write of MSI Multiple Message Enable for 4 to
+ * 32 vectors to the cxl-rp of the cxl-cram machine aborted QEMU in
+ * cxl_rp_aer_vector(); ioh3420 had the same code.  hi_rp_msi_mme() on
+ * both, then a guest reset with 32 vectors asked for (the reset
+ * recomputes the message number before it clears MSI control); the
+ * ports and the cxl-cram below the cxl-rp work on.
+ */
+static void test_rp_msi_mme(void)
+{
+    uint64_t next = CRAM_MMIO_BASE;
+    QTestState *qts;
+    uint16_t aer;
+    CramQT t;
+
+    hi_start(&t, NULL, NULL);
+    cram_commit_hdm(&t);
+    hi_rp_msi_mme(t.qts, CRAM_HB_BUS, 0, 0x7075, 0x6);
+    hi_check_alive(&t);
+
+    hi_guest_reset(t.qts);
+    aer = hi_find_ext_cap(t.qts, CRAM_HB_BUS, 0, PCI_EXT_CAP_ID_ERR);
+    g_assert_cmphex(qtest_readw(t.qts, cram_ecam(CRAM_HB_BUS, 0, 0x62)), ==,
+                    HI_RP_MSI_FLAGS);
+    cram_setup_rp(t.qts);
+    g_assert_cmpuint(hi_aer_msg(t.qts, CRAM_HB_BUS, 0, aer), ==, 0);
+    cram_assign_bars(t.qts, CRAM_DEV_BUS, 0, &next, t.bar);
+    cram_commit_hdm(&t);
+    hi_check_alive(&t);
+    cram_stop(&t);
+
+    qts = qtest_init("-machine q35 -nodefaults "
+                     "-device ioh3420,id=rp9,bus=pcie.0,addr=0x1c,"
+                     "chassis=1,slot=1");
+    cram_enable_ecam(qts);
+    hi_rp_msi_mme(qts, 0, HI_IOH_DEVFN, 0x3420, 0x6);
+    hi_guest_reset(qts);
+    g_assert_cmphex(qtest_readw(qts, cram_ecam(0, HI_IOH_DEVFN, 0x62)),
+                    ==, HI_RP_MSI_FLAGS);
+    qtest_quit(qts);
+}
+
 void cxl_cram_hostinput_add_tests(void)
 {
     qtest_add_func("/cxl-cram/hostile/hdm-bad-iw", test_hdm_bad_iw);
@@ -482,4 +630,5 @@ void cxl_cram_hostinput_add_tests(void)
     qtest_add_func("/cxl-cram/hostile/mailbox-length", test_mailbox_length);
     qtest_add_func("/cxl-cram/hostile/qmp-poison", test_qmp_poison);
     qtest_add_func("/cxl-cram/hostile/migration-regs", test_migration_regs);
+    qtest_add_func("/cxl-cram/hostile/rp-msi-mme", test_rp_msi_mme);
 }
