@@ -13,9 +13,9 @@
 #          broadcast share used to reset the machine).
 #   storm  2 vCPUs, a process on each loading STORM_PAGES poisoned pages
 #          back to back: every load ends in its own machine check and
-#          SIGBUS, none is delivered while the other CPU is still in its
-#          handler (that nested the check, or looped the guest on its
-#          IRET), and the guest survives.
+#          SIGBUS, none is abandoned, and the guest survives.  (User-mode
+#          loads do not reproduce the nested-check race of the reckless
+#          scenario: docs/driver.md.)
 # Usage: tools/cram-mce/test.sh [xp|nosmp|storm]...
 # Prints "ok"/"not ok" lines and ends with "N passed, N failed, N skipped".
 # Logs: build/test-logs/cram-mce-<scenario>.{out,console,json,host}
@@ -62,7 +62,6 @@ if [ "$1" = storm ]; then
     wait
     sleep 3     # the kernel's machine-check reports, printed after them
     for c in 0 1; do sed "s/^/cpu\$c./" /tmp/storm\$c; done
-    echo after.mce_lines=\$(dmesg | grep -c 'Machine check events logged\|mce: \[Hardware Error\]')
     echo guest.alive=yes
     exit 0
 fi
