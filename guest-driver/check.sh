@@ -47,7 +47,8 @@ run_checkpatch() {
     local f rc=0 files=()
     for f in "$SRC"/*.c "$SRC"/*.h "$SRC"/Kbuild "$SRC"/*.sh \
         "$TOP"/tools/cram-info/*.c "$TOP"/tools/cram-hog/*.c \
-        "$TOP"/tools/cram-stress/*.c; do
+        "$TOP"/tools/cram-stress/*.c "$TOP"/tools/stuck-cpu/*.c \
+        "$TOP"/tools/sysfs-race/*.c; do
         files+=("$f")
     done
     for f in "${files[@]}"; do
