@@ -24,6 +24,12 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$TOP/build/guest-driver
 LOGS=$TOP/build/test-logs
 KOPT=() TAG=driver
+# Device-wide figures are the test's alone, except on the debug kernel:
+# it keeps KASAN's shadow of the cxl-cram node (1/8 of the capacity) on
+# the node itself, and rewrites it as pages of the node are allocated and
+# freed, so media used and the figures move under the test.  There, the
+# checks of exact device-wide figures are left out (docs/kernel.md).
+EXACT_FIGURES=1
 if [ "${1:-}" = --cram-kernel ]; then
     shift
     # CRAM_KERNEL_DEBUG=1: the debug kernel (KASAN, lockdep), in build/*-debug
@@ -31,6 +37,7 @@ if [ "${1:-}" = --cram-kernel ]; then
     export CRAM_KERNEL_TREE=${CRAM_KERNEL_TREE:-$TOP/build/kernel$D/obj}
     export GUEST_DIR=${GUEST_DIR:-$TOP/build/guest-cram$D}
     OUT=$TOP/build/guest-driver-cram$D KOPT=(--cram-kernel) TAG=driver-cram$D
+    [ -z "$D" ] || EXACT_FIGURES=0
 fi
 STAGE=$OUT/guest-root
 . "$TOP/scripts/tap.sh"
@@ -76,8 +83,13 @@ test_basic() {
         "$(v compressible.verified)/$(v compressible.mismatched)" = 4096/0
     check "compressible: ratio above 2 (device ratio_fp16 $(v compressible.stored.ratio_fp16))" \
         "$(v compressible.stored.ratio_fp16)" -gt 131072
-    check "compressible: freeing discards every page (media used back to 0)" \
-        "$(v compressible.freed)/$(v compressible.after.media_used)" = 4096/0
+    if [ "$EXACT_FIGURES" = 1 ]; then
+        check "compressible: freeing discards every page (media used back to 0)" \
+            "$(v compressible.freed)/$(v compressible.after.media_used)" = 4096/0
+    else
+        check "compressible: every page freed" "$(v compressible.freed)" = 4096
+        echo "# compressible: media used back to its value not checked (debug kernel)"
+    fi
     check "mixed: pages verified, ratio above 2" \
         "$(v mixed.verified)/$(($(v mixed.stored.ratio_fp16) > 131072))" = 1024/1
     local gone
@@ -106,7 +118,11 @@ test_basic() {
     python3 -c 'import sys; sys.exit(abs(float(sys.argv[1]) * 65536 - int(sys.argv[2])) > 0.5)' \
         "$(q ratio)" "$(v sysfs.ratio_fp16)" || bad+=" ratio"
     s="media_used $(v sysfs.media_used), ratio $(v sysfs.ratio)"
-    check "sysfs equals QMP stats (25 figures; $s)${bad:+:$bad}" -z "$bad"
+    if [ "$EXACT_FIGURES" = 1 ]; then
+        check "sysfs equals QMP stats (25 figures; $s)${bad:+:$bad}" -z "$bad"
+    else
+        echo "# sysfs against QMP not checked (debug kernel)${bad:+; differing:$bad}"
+    fi
 }
 
 test_incompressible() {

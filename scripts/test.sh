@@ -8,6 +8,13 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/env.sh"
+SECONDS=0
+
+# section NAME: a heading, with the time since the start (where the time
+# of a fresh-machine run goes)
+section() {
+    echo "== $1 (at $((SECONDS / 60)) min $((SECONDS % 60)) s)"
+}
 
 bash "$here/build-qemu.sh" || { echo "0 passed, 1 failed"; exit 1; }
 bash "$here/build-engine.sh" || { echo "0 passed, 1 failed"; exit 1; }
@@ -22,7 +29,7 @@ mkdir -p "$logdir"
 run_tap() {
     local name=$1 limit=$2 log=$logdir/$1.log rc ok bad
     shift 2
-    echo "== $name"
+    section "$name"
     timeout "$limit" "$@" --tap -k >"$log" 2>&1
     rc=$?
     ok=$(grep -c '^ok ' "$log")
@@ -37,11 +44,11 @@ run_tap() {
     failed=$((failed + bad))
 }
 
-# run_script NAME SCRIPT: a test script that prints "ok"/"not ok" lines;
-# one that prints no result at all counts as a failure.
+# run_script NAME SCRIPT [ARG...]: a test script that prints "ok"/"not ok"
+# lines; one that prints no result at all counts as a failure.
 run_script() {
     local log=$logdir/$1.log ok bad
-    bash "$2" >"$log" 2>&1
+    bash "${@:2}" >"$log" 2>&1
     grep -E '^(ok|not ok)' "$log" | sed 's/^/   /'
     ok=$(grep -c '^ok ' "$log")
     bad=$(grep -c '^not ok ' "$log")
@@ -106,7 +113,7 @@ QTEST_QEMU_BINARY=$CRAM_BUILD/qemu-asan/qemu-system-x86_64 \
     "$CRAM_BUILD/qemu-asan/tests/qtest/cxl-cram-test" \
     -p /x86_64/cxl-cram/bad-props -p /x86_64/cxl-cram/registers \
     -p /x86_64/cxl-cram/migration -p /x86_64/cxl-cram/device-del/write-load
-echo "== asan-leaks"
+section "asan-leaks"
 python3 "$here/leak-check.py" "$logdir/lsan" >"$logdir/asan-leaks.log" 2>&1
 sed 's/^/   /' "$logdir/asan-leaks.log"
 ok=$(grep -c '^ok ' "$logdir/asan-leaks.log")
@@ -119,7 +126,7 @@ CRAM_FUZZ_OPS=${CRAM_FUZZ_OPS:-1000} run_tap asan-qtest-cxl-cram-fuzz 1200 \
 
 # The guest driver: kernel checkpatch --strict, then its end-to-end tests
 # in guests booted with cxl-cram (each "ok"/"not ok" line counts).
-echo "== guest-driver"
+section "guest-driver"
 bash "$here/build-guest.sh" >"$logdir/build-guest.log" 2>&1 ||
     echo "   (guest image build failed: $logdir/build-guest.log)"
 if bash "$CRAM_TOP/guest-driver/check.sh" >"$logdir/driver-check.log" 2>&1; then
@@ -133,32 +140,42 @@ run_script driver-test "$CRAM_TOP/guest-driver/test.sh"
 
 # The private-node series and zswap direct nodes: our own guest kernel
 # (scripts/build-kernel.sh), the driver with private_node=1, and a workload
-# beyond the guest's RAM (direct, fallback, forced scenarios)
-echo "== zswap-direct-nodes"
-run_script zswap-test "$CRAM_TOP/guest-driver/zswap-test.sh"
+# beyond the guest's RAM (direct, fallback, forced scenarios).  The kernel
+# is built in its debug variant only (KASAN, lockdep, atomic sleep: one
+# kernel build, docs/kernel.md), and every scenario fails on a report.
+section "zswap-direct-nodes (debug kernel)"
+CRAM_KERNEL_DEBUG=1 run_script zswap-test "$CRAM_TOP/guest-driver/zswap-test.sh"
+# The driver's guest tests again, on that debug kernel
+section "guest-driver (debug kernel)"
+CRAM_KERNEL_DEBUG=1 run_script driver-debug-test \
+    "$CRAM_TOP/guest-driver/test.sh" --cram-kernel
+# The private-node sysfs attributes against a detach, with a reader held
+# between its load of the node pointer and its use (tools/sysfs-race)
+section "sysfs-race (debug kernel)"
+run_script sysfs-race-test "$CRAM_TOP/tools/sysfs-race/test.sh"
 
 # cram-info: the guest tool against trixie's libcxl, figures against QMP
-echo "== cram-info"
+section "cram-info"
 run_script cram-info-test "$CRAM_TOP/tools/cram-info/test.sh"
 
 # Machine checks only for a vCPU's loads: HMP xp of poison while a guest
 # runs, a nosmp guest reading poison, both vCPUs loading poison back to
 # back (tools/cram-mce)
-echo "== cram-mce"
+section "cram-mce"
 run_script cram-mce-test "$CRAM_TOP/tools/cram-mce/test.sh"
 
 # Concurrency: 4 vCPUs under multi-threaded TCG write and read the device
 # through device-dax while its worker compresses; data and figures exact
-echo "== cram-stress"
+section "cram-stress"
 run_script cram-stress-test "$CRAM_TOP/tools/cram-stress/test.sh"
 
 # A guest with a CPU stuck (interrupts off, or preemption off): run-guest
 # gives up early and keeps QEMU's view of the vCPUs (tools/stuck-cpu)
-echo "== stuck-cpu"
+section "stuck-cpu"
 run_script stuck-cpu-test "$CRAM_TOP/tools/stuck-cpu/test.sh"
 
 # The run command's guest demo: the driver's and the device's figures agree.
-echo "== demo-guest"
+section "demo-guest"
 if bash "$here/demo-guest.sh" >"$logdir/demo-guest.log" 2>&1; then
     echo "   ok demo-guest: $(tail -n 1 "$logdir/demo-guest.log")"
     passed=$((passed + 1))
