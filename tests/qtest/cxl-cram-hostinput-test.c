@@ -9,7 +9,8 @@
  *   then the window accessed: QEMU exited ("Encoded interleave ways ...
  *   not supported") or aborted; the commit is now refused;
  * - the same values, and other read-only bits, in the component
- *   registers of a migration stream: the load fails;
+ *   registers of a migration stream: the load fails; so does a poison
+ *   record outside the capacity or malformed;
  * - a mailbox command whose LENGTH exceeds the payload registers: read
  *   past them, into the device; now Invalid Payload Length;
  * - QMP cxl-inject-poison beyond the capacity or of length zero: was
@@ -356,6 +357,95 @@ static char *hi_mig_wait(QTestState *qts)
     g_assert_not_reached();
 }
 
+/* A migration through files: the saved stream, altered copies, a log */
+typedef struct HiMig {
+    const char *props;
+    char *file, *bad, *log, *redirect, *uri, *bad_uri;
+} HiMig;
+
+static void hi_mig_init(HiMig *m, const char *props)
+{
+    m->props = props;
+    m->file = g_strdup_printf("%s/cram-hi-%d.bin", g_get_tmp_dir(), getpid());
+    m->bad = g_strdup_printf("%s/cram-hi-%d.bad", g_get_tmp_dir(), getpid());
+    m->log = g_strdup_printf("%s/cram-hi-%d.err", g_get_tmp_dir(), getpid());
+    m->redirect = g_strdup_printf("-incoming defer 2>%s", m->log);
+    m->uri = g_strdup_printf("file:%s", m->file);
+    m->bad_uri = g_strdup_printf("file:%s", m->bad);
+}
+
+static void hi_mig_free(HiMig *m)
+{
+    unlink(m->file);
+    unlink(m->bad);
+    unlink(m->log);
+    g_free(m->file);
+    g_free(m->bad);
+    g_free(m->log);
+    g_free(m->redirect);
+    g_free(m->uri);
+    g_free(m->bad_uri);
+}
+
+/* Migrate @s into the file and stop it; the stream is returned. */
+static uint8_t *hi_mig_save(HiMig *m, CramQT *s, size_t *len)
+{
+    uint8_t *buf;
+    char *st;
+
+    qtest_qmp_assert_success(s->qts, "{'execute': 'migrate', 'arguments': "
+                             "{'uri': %s}}", m->uri);
+    st = hi_mig_wait(s->qts);
+    g_assert_cmpstr(st, ==, "completed");
+    g_free(st);
+    cram_stop(s);
+    g_assert_true(g_file_get_contents(m->file, (char **)&buf, len, NULL));
+    return buf;
+}
+
+/* Start a destination and load @uri into it; the final status. */
+static char *hi_mig_load(HiMig *m, CramQT *d, const char *uri)
+{
+    cram_launch(d, HI_CAP, m->props, m->redirect);
+    qtest_qmp_assert_success(d->qts, "{'execute': 'migrate-incoming', "
+                             "'arguments': {'uri': %s, "
+                             "'exit-on-error': false}}", uri);
+    return hi_mig_wait(d->qts);
+}
+
+/* The altered stream @b fails to load, with @msg in QEMU's error. */
+static void hi_mig_refused(HiMig *m, const uint8_t *b, size_t len,
+                           const char *what, const char *msg)
+{
+    g_autofree char *err = NULL;
+    CramQT d;
+    char *st;
+
+    g_assert_true(g_file_set_contents(m->bad, (const char *)b, len, NULL));
+    st = hi_mig_load(m, &d, m->bad_uri);
+    g_assert_true(g_file_get_contents(m->log, &err, NULL, NULL));
+    if (strcmp(st, "failed") || !strstr(err, msg)) {
+        g_error("%s: load %s, expected '%s' in: %s", what, st, msg, err);
+    }
+    g_free(st);
+    g_test_message("%s: %s", what, strstr(err, "cxl-cram"));
+    qtest_quit(d.qts);
+}
+
+/* The stream as saved loads into @d, which then has @s's layout. */
+static void hi_mig_load_saved(HiMig *m, CramQT *d, const CramQT *s)
+{
+    char *st = hi_mig_load(m, d, m->uri);
+
+    g_assert_cmpstr(st, ==, "completed");
+    g_free(st);
+    cram_setup_rp(d->qts);      /* as test_migration: the root port's */
+    memcpy(d->bar, s->bar, sizeof(d->bar));
+    d->window = s->window;
+    d->mbox = s->mbox;
+    d->regs = s->regs;
+}
+
 typedef struct HiMigBad {
     const char *what;
     int reg;            /* register, in 32-bit words from cache_mem */
@@ -374,24 +464,16 @@ typedef struct HiMigBad {
  */
 static void test_migration_regs(void)
 {
-    g_autofree char *file = g_strdup_printf("%s/cram-hi-%d.bin",
-                                            g_get_tmp_dir(), getpid());
-    g_autofree char *bad = g_strdup_printf("%s/cram-hi-%d.bad",
-                                           g_get_tmp_dir(), getpid());
-    g_autofree char *log = g_strdup_printf("%s/cram-hi-%d.err",
-                                           g_get_tmp_dir(), getpid());
-    g_autofree char *redirect = g_strdup_printf("-incoming defer 2>%s", log);
-    g_autofree char *uri = g_strdup_printf("file:%s", file);
-    g_autofree char *bad_uri = g_strdup_printf("file:%s", bad);
     g_autofree uint8_t *buf = NULL;
     uint64_t cm, hdm;
     uint32_t head[4];
     int cap, base0, ctrl0, ctrl1, i;
     size_t len, off;
     CramQT s, d;
-    char *st;
+    HiMig m;
 
-    cram_start(&s, HI_CAP, "media-size=16M");
+    hi_mig_init(&m, "media-size=16M");
+    cram_start(&s, HI_CAP, m.props);
     cm = s.bar[0] + 0x1000;
     hdm = cram_find_cm_cap(s.qts, cm, 5);
     cap = (hdm - cm) / 4;               /* HDM Decoder Capability */
@@ -405,13 +487,7 @@ static void test_migration_regs(void)
     for (i = 0; i < 4; i++) {
         head[i] = cpu_to_be32(qtest_readl(s.qts, cm + 4 * i));
     }
-    qtest_qmp_assert_success(s.qts, "{'execute': 'migrate', 'arguments': "
-                             "{'uri': %s}}", uri);
-    st = hi_mig_wait(s.qts);
-    g_assert_cmpstr(st, ==, "completed");
-    g_free(st);
-    cram_stop(&s);
-    g_assert_true(g_file_get_contents(file, (char **)&buf, &len, NULL));
+    buf = hi_mig_save(&m, &s, &len);
     for (off = 0; off + 4096 <= len; off++) {
         if (!memcmp(buf + off, head, sizeof(head))) {
             break;
@@ -433,40 +509,15 @@ static void test_migration_regs(void)
 
         for (i = 0; i < G_N_ELEMENTS(cases); i++) {
             g_autofree uint8_t *b = g_memdup2(buf, len);
-            g_autofree char *err = NULL;
             uint8_t *r = b + off + 4 * cases[i].reg;
 
             stl_be_p(r, (ldl_be_p(r) & ~cases[i].clear) | cases[i].set);
-            g_assert_true(g_file_set_contents(bad, (char *)b, len, NULL));
-            cram_launch(&d, HI_CAP, "media-size=16M", redirect);
-            qtest_qmp_assert_success(d.qts, "{'execute': 'migrate-incoming', "
-                                     "'arguments': {'uri': %s, "
-                                     "'exit-on-error': false}}", bad_uri);
-            st = hi_mig_wait(d.qts);
-            g_assert_true(g_file_get_contents(log, &err, NULL, NULL));
-            if (strcmp(st, "failed") || !strstr(err, cases[i].msg)) {
-                g_error("%s: load %s, expected '%s' in: %s", cases[i].what,
-                        st, cases[i].msg, err);
-            }
-            g_free(st);
-            g_test_message("%s: %s", cases[i].what, strstr(err, "cxl-cram"));
-            qtest_quit(d.qts);
+            hi_mig_refused(&m, b, len, cases[i].what, cases[i].msg);
         }
     }
 
     /* As saved: loads, decoder 1 keeps its IW and refuses to commit */
-    cram_launch(&d, HI_CAP, "media-size=16M", redirect);
-    qtest_qmp_assert_success(d.qts, "{'execute': 'migrate-incoming', "
-                             "'arguments': {'uri': %s, "
-                             "'exit-on-error': false}}", uri);
-    st = hi_mig_wait(d.qts);
-    g_assert_cmpstr(st, ==, "completed");
-    g_free(st);
-    cram_setup_rp(d.qts);       /* as test_migration: the root port's */
-    memcpy(d.bar, s.bar, sizeof(d.bar));
-    d.window = s.window;
-    d.mbox = s.mbox;
-    d.regs = s.regs;
+    hi_mig_load_saved(&m, &d, &s);
     g_assert_cmphex(qtest_readq(d.qts, d.window + 3 * HI_PAGE), ==,
                     0x0123456789abcdefULL);
     g_assert_cmphex(qtest_readl(d.qts, cm + 4 * ctrl1), ==, 0xb0);
@@ -475,9 +526,85 @@ static void test_migration_regs(void)
                     (HDM_CTRL_COMMITTED | HDM_CTRL_ERR), ==, HDM_CTRL_ERR);
     hi_check_alive(&d);
     qtest_quit(d.qts);
-    unlink(file);
-    unlink(bad);
-    unlink(log);
+    hi_mig_free(&m);
+}
+
+typedef struct HiMigPoison {
+    const char *what;
+    int field;          /* 0 count, 1 start, 2 length, 3 type */
+    uint64_t value;
+    const char *msg;
+} HiMigPoison;
+
+/*
+ * QMP's poison records travel as (start, length, type) after a count:
+ * a stream with a record that is unaligned, empty, past the capacity or
+ * of a type CXL does not define, or with more records than the device
+ * has pages, fails to load naming it; the unaltered stream loads, and
+ * the guest's Get Poison List gives the record back.
+ */
+static void test_migration_poison(void)
+{
+    static const HiMigPoison cases[] = {
+        { "count", 0, HI_CAP / HI_PAGE + 1,
+          "poison records for 2097152 pages" },
+        { "unaligned", 1, 0x12345000 + 8,
+          "poison record 0 (0x12345008+0x1000" },
+        { "beyond", 1, HI_CAP, "poison record 0 (0x200000000+0x1000" },
+        { "past-end", 1, HI_CAP - 64, "poison record 0 (0x1ffffffc0+0x1000" },
+        { "empty", 2, 0, "poison record 0 (0x12345000+0x0" },
+        { "type", 3, 8, "type 8) is outside the capacity or malformed" },
+    };
+    g_autofree uint8_t *buf = NULL;
+    uint8_t rec[16], list[2048];
+    size_t len, off;
+    CramQT s, d;
+    HiMig m;
+    int i;
+
+    hi_mig_init(&m, "media-size=16M,poison-mce=off");
+    cram_start(&s, HI_CAP, m.props);
+    qtest_qmp_assert_success(s.qts, "{'execute': 'cxl-inject-poison', "
+                             "'arguments': {'path': "
+                             "'/machine/peripheral/cram0', "
+                             "'start': %d, 'length': 4096}}", 0x12345000);
+    buf = hi_mig_save(&m, &s, &len);
+    stq_be_p(rec, 0x12345000);
+    stq_be_p(rec + 8, 4096);
+    for (off = 4; off + 17 <= len; off++) {
+        if (!memcmp(buf + off, rec, sizeof(rec))) {
+            break;
+        }
+    }
+    g_assert_cmpuint(off + 17, <=, len);
+    g_assert_cmpuint(ldl_be_p(buf + off - 4), ==, 1);   /* the count */
+
+    for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree uint8_t *b = g_memdup2(buf, len);
+
+        switch (cases[i].field) {
+        case 0:
+            stl_be_p(b + off - 4, cases[i].value);
+            break;
+        case 1:
+        case 2:
+            stq_be_p(b + off + 8 * (cases[i].field - 1), cases[i].value);
+            break;
+        default:
+            b[off + 16] = cases[i].value;
+        }
+        hi_mig_refused(&m, b, len, cases[i].what, cases[i].msg);
+    }
+
+    /* As saved: loads, and the guest reads the record back */
+    hi_mig_load_saved(&m, &d, &s);
+    hi_poison_list(&d, list);
+    g_assert_cmpuint(lduw_le_p(list + 0xa), ==, 1);
+    g_assert_cmphex(ldq_le_p(list + 0x20) & ~0x3fULL, ==, 0x12345000);
+    g_assert_cmpuint(ldl_le_p(list + 0x28), ==, 4096 / 64);
+    hi_check_alive(&d);
+    qtest_quit(d.qts);
+    hi_mig_free(&m);
 }
 
 /* The root ports' MSI: per-vector masking, 2 vectors (MMC 1), 32-bit */
@@ -630,5 +757,7 @@ void cxl_cram_hostinput_add_tests(void)
     qtest_add_func("/cxl-cram/hostile/mailbox-length", test_mailbox_length);
     qtest_add_func("/cxl-cram/hostile/qmp-poison", test_qmp_poison);
     qtest_add_func("/cxl-cram/hostile/migration-regs", test_migration_regs);
+    qtest_add_func("/cxl-cram/hostile/migration-poison",
+                   test_migration_poison);
     qtest_add_func("/cxl-cram/hostile/rp-msi-mme", test_rp_msi_mme);
 }
