@@ -25,10 +25,10 @@ OUT=$TOP/build/guest-driver
 LOGS=$TOP/build/test-logs
 KOPT=() TAG=driver
 # Device-wide figures are the test's alone, except on the debug kernel:
-# it keeps KASAN's shadow of the cxl-cram node (1/8 of the capacity) on
-# the node itself, and rewrites it as pages of the node are allocated and
-# freed, so media used and the figures move under the test.  There, the
-# checks of exact device-wide figures are left out (docs/kernel.md).
+# it writes about 1/8 of the capacity (the size of KASAN's shadow) into
+# the cxl-cram node, and rewrites some of it as pages of the node are
+# allocated and freed, so media used and the figures move under the test.
+# There, the checks of exact device-wide figures are left out (docs/kernel.md).
 EXACT_FIGURES=1
 if [ "${1:-}" = --cram-kernel ]; then
     shift
