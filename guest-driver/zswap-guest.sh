@@ -6,7 +6,10 @@
 #   sh zswap-guest.sh direct|fallback|forced
 # direct:   compressible anonymous memory beyond RAM goes to the cram node
 # fallback: incompressible memory: the verdicts refuse, zswap falls back
-# forced:   verdicts forced off (force_accept=1): dropped writes, poison
+# forced:   verdicts forced off (force_accept=1): dropped writes, poison;
+#           the workload pages itself out (MADV_PAGEOUT) instead of
+#           exceeding RAM, so that no other task's pages reach the device
+#           after its media is gone (a lost page of init is a panic)
 # Each one then checks that freed entries discarded their device pages and
 # that the module unloads, taking the private node away.
 
@@ -79,10 +82,11 @@ setup() {
 	dev before
 }
 
-# hog MIB PATTERN: run cram-hog; its figures are sampled while it is
-# stopped between filling and verifying (all of it swapped out or held).
+# hog MIB PATTERN [pageout]: run cram-hog; its figures are sampled while
+# it is stopped between filling and verifying (all of it swapped out or
+# held).
 hog() {
-	$HOG "$1" "$2" 1 stop >/tmp/hog.out 2>&1 &
+	$HOG "$1" "$2" 1 ${3:-} stop >/tmp/hog.out 2>&1 &
 	pid=$!
 	i=0
 	while [ $i -lt 3000 ]; do
@@ -146,7 +150,7 @@ fallback() {
 forced() {
 	setup
 	echo 1 >/sys/module/cxl_cram/parameters/force_accept
-	hog 384 random
+	hog 128 random pageout
 	dev poisoned
 	kv dmesg.zswap_poisoned "$(dmesg | grep -c 'zswap: direct page .* is poisoned')"
 	kv dmesg.memory_failure "$(dmesg | grep -c 'Memory failure')"

@@ -8,9 +8,13 @@
 #   direct    compressible data: pages go straight to the cram node
 #   fallback  incompressible data into 64 MiB of media: the verdicts
 #             refuse, zswap falls back, nothing is dropped or poisoned
-#   forced    the same with verdicts forced off (force_accept=1): the device
-#             drops writes and poisons pages, the workload gets SIGBUS,
-#             the guest stays up
+#   forced    verdicts forced off (force_accept=1), and 128 MiB of
+#             incompressible data that cram-hog pages out itself
+#             (MADV_PAGEOUT) into 64 MiB of media: the device drops writes
+#             and poisons pages, the workload gets SIGBUS, the guest stays
+#             up.  Only the workload's pages go out: under memory pressure,
+#             init's or the scenario shell's pages would reach the device
+#             after its media is gone too, and die of SIGBUS with it.
 # Usage: [CRAM_KERNEL_DEBUG=1] guest-driver/zswap-test.sh [direct|fallback|forced]...
 # Prints "ok"/"not ok" lines and ends with "N passed, N failed, N skipped".
 # Every scenario fails on a kernel report (KASAN, lockdep, WARN, BUG).
@@ -29,9 +33,7 @@ STAGE=$TOP/build/zswap-test$D
 TAG=zswap$D
 # The guest's RAM: the workloads are sized for what 384M leaves (about
 # 367 MB of MemTotal).  The debug kernel takes about 92 MB more for
-# itself (KASAN's shadow, lockdep), so it gets 480M: with 384M, forced's
-# workload pushed so much out that init's own pages went to the device
-# after the media was gone, and init died of SIGBUS (a kernel panic).
+# itself (KASAN's shadow, lockdep), so it gets 480M.
 MEM=384M
 [ -z "$D" ] || MEM=480M
 . "$TOP/scripts/tap.sh"
@@ -133,6 +135,9 @@ test_fallback() {
 test_forced() {
     scenario forced media-size=64M || return
     check_setup forced
+    local out=$(v hog.paged_out) filled=$(v hog.filled)
+    check "forced: the workload paged itself out (${out:-no} of ${filled:-no} pages)" \
+        "${out:-0}" -gt $((${filled:-0} / 2))
     check "forced: the device dropped writes ($(v poisoned.dropped_writes))" \
         "$(v poisoned.dropped_writes)" -gt 0
     check "forced: zswap's MC-safe loads hit poison ($(v poisoned.direct_load_failures))" \

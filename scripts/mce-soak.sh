@@ -5,6 +5,7 @@
 # script prints no "not ok" line and at least one "ok".
 #   reckless    guest-driver/test.sh reckless (Debian's kernel)
 #   forced      guest-driver/zswap-test.sh forced (our kernel)
+#   forced-debug  the same on our debug kernel (KASAN, lockdep)
 #   poison      tools/cram-info/test.sh poison
 # Usage: scripts/mce-soak.sh [-n RUNS] [SCENARIO...]   (default: all, 20)
 # Each run's output: build/test-logs/soak/<scenario>-<i>.log; the last line
@@ -23,9 +24,11 @@ mkdir -p "$LOGS"
 
 cmd_of() {
     case $1 in
-    reckless) echo "$TOP/guest-driver/test.sh reckless" ;;
-    forced) echo "$TOP/guest-driver/zswap-test.sh forced" ;;
-    poison) echo "$TOP/tools/cram-info/test.sh poison" ;;
+    reckless) echo "bash $TOP/guest-driver/test.sh reckless" ;;
+    forced) echo "bash $TOP/guest-driver/zswap-test.sh forced" ;;
+    forced-debug)
+        echo "env CRAM_KERNEL_DEBUG=1 bash $TOP/guest-driver/zswap-test.sh forced" ;;
+    poison) echo "bash $TOP/tools/cram-info/test.sh poison" ;;
     *) echo "mce-soak: unknown scenario $1" >&2; exit 2 ;;
     esac
 }
@@ -35,7 +38,7 @@ declare -A pass=()
 run() {
     local log=$LOGS/$1-$2.log
     # shellcheck disable=SC2046  # the command's words
-    bash $(cmd_of "$1") >"$log" 2>&1
+    $(cmd_of "$1") >"$log" 2>&1
     if grep -q '^ok' "$log" && ! grep -q '^not ok' "$log"; then
         echo "soak: pass" >>"$log"
     else

@@ -140,17 +140,14 @@ run_script driver-test "$CRAM_TOP/guest-driver/test.sh"
 
 # The private-node series and zswap direct nodes: our own guest kernel
 # (scripts/build-kernel.sh), the driver with private_node=1, and a workload
-# beyond the guest's RAM (direct, fallback, forced scenarios).  Then direct
-# and fallback again on its debug variant (KASAN, lockdep, atomic sleep).
-# Not forced: under the debug kernel's reclaim, forced's dropped writes
-# also take pages of init or of the scenario's own shell, which then die
-# of SIGBUS (2 of 6 runs; docs/kernel.md).  Every scenario fails on a
-# kernel report.
+# beyond the guest's RAM (direct, fallback, forced scenarios).  Then the
+# three again on its debug variant (KASAN, lockdep, atomic sleep).  Every
+# scenario fails on a kernel report.
 section "zswap-direct-nodes"
 run_script zswap-test "$CRAM_TOP/guest-driver/zswap-test.sh"
 section "zswap-direct-nodes (debug kernel)"
 CRAM_KERNEL_DEBUG=1 run_script zswap-debug-test \
-    "$CRAM_TOP/guest-driver/zswap-test.sh" direct fallback
+    "$CRAM_TOP/guest-driver/zswap-test.sh"
 # The driver's guest tests again, on that debug kernel
 section "guest-driver (debug kernel)"
 CRAM_KERNEL_DEBUG=1 run_script driver-debug-test \

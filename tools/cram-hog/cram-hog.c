@@ -3,16 +3,20 @@
  * cram-hog: an anonymous-memory workload that exceeds the guest's DRAM,
  * so that the kernel swaps it out through zswap, then verifies it.
  *
- *   cram-hog MIB PATTERN [PASSES [stop]]
+ *   cram-hog MIB PATTERN [PASSES [pageout] [stop]]
  *
  * Fills MIB MiB of anonymous memory page by page (PATTERN: "text",
  * compressible about 8:1, or "random", incompressible), keeps a 64-bit
  * FNV-1a checksum of every page, then reads everything back PASSES times
- * (default 1) and compares the checksums.  With "stop", it stops itself
- * (SIGSTOP) between filling and verifying, so that the caller can sample
- * the system while all of it is held, then resume it with SIGCONT.
+ * (default 1) and compares the checksums.  With "pageout", it pushes its
+ * own pages out with MADV_PAGEOUT once they are filled, so that only its
+ * pages go to swap and nothing else in the guest has to (a MIB that fits
+ * in RAM is enough).  With "stop", it stops itself (SIGSTOP) between
+ * filling and verifying, so that the caller can sample the system while
+ * all of it is held, then resume it with SIGCONT.
  * It prints key=value lines:
- *   hog.pages=N hog.verified=N hog.mismatched=N
+ *   hog.filled=N [hog.paged_out=N] hog.pages=N hog.verified=N
+ *   hog.mismatched=N
  * and exits 0 when every page matched, 1 otherwise.  A page that the
  * kernel could not bring back (poison) kills it with SIGBUS: the caller
  * sees exit status 135.
@@ -24,6 +28,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT	21	/* Linux 5.4; older libc headers lack it */
+#endif
 
 #define PAGE	4096u
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -86,15 +94,41 @@ static void fill_random(unsigned char *p, uint64_t seed)
 	}
 }
 
+/* Pages of [mem, mem + pages * PAGE) that are not resident */
+static long not_resident(unsigned char *mem, unsigned long pages)
+{
+	unsigned char *vec = malloc(pages);
+	unsigned long i;
+	long n = 0;
+
+	if (!vec || mincore(mem, pages * PAGE, vec)) {
+		free(vec);
+		return -1;
+	}
+	for (i = 0; i < pages; i++)
+		n += !(vec[i] & 1);
+	free(vec);
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long mib, pages, i, bad = 0, pass, passes = 1;
+	int random, stop = 0, pageout = 0, a;
 	unsigned char *mem;
 	uint64_t *sums;
-	int random;
 
-	if (argc < 3 || argc > 5 || (argc == 5 && strcmp(argv[4], "stop"))) {
-		fprintf(stderr, "usage: cram-hog MIB text|random [PASSES [stop]]\n");
+	for (a = 4; a < argc; a++) {
+		if (!strcmp(argv[a], "stop"))
+			stop = 1;
+		else if (!strcmp(argv[a], "pageout"))
+			pageout = 1;
+		else
+			argc = 0;
+	}
+	if (argc < 3) {
+		fprintf(stderr,
+			"usage: cram-hog MIB text|random [PASSES [pageout] [stop]]\n");
 		return 2;
 	}
 	mib = strtoul(argv[1], NULL, 0);
@@ -122,8 +156,15 @@ int main(int argc, char **argv)
 		sums[i] = fnv1a(mem + i * PAGE, PAGE);
 	}
 	printf("hog.filled=%lu\n", pages);
+	if (pageout) {
+		if (madvise(mem, pages * PAGE, MADV_PAGEOUT)) {
+			perror("cram-hog: madvise(MADV_PAGEOUT)");
+			return 2;
+		}
+		printf("hog.paged_out=%ld\n", not_resident(mem, pages));
+	}
 	fflush(stdout);
-	if (argc == 5)
+	if (stop)
 		raise(SIGSTOP);
 	for (pass = 0; pass < passes; pass++)
 		for (i = 0; i < pages; i++)
