@@ -1,9 +1,9 @@
 /*
- * cachebench: the per-access cost of the cxl-cram page cache alone, on the
- * host, without QEMU or TCG: the same 8-byte access patterns as devbench,
- * through cram_cache_read()/cram_cache_write() (what cxl_cram_access()
- * calls for each guest access), against a plain array (what a cxl-type3
- * RAM backend amounts to).  It tells how much of the cram/type3 gap seen
+ * cachebench: the per-access cost of the cxl-cram store alone (page cache
+ * and lock), on the host, without QEMU or TCG: the same 8-byte access
+ * patterns as devbench, through cram_store_read()/cram_store_write()
+ * (what cxl_cram_access() calls for each guest access), against a plain
+ * array (what a cxl-type3 RAM backend amounts to).  It tells how much of the cram/type3 gap seen
  * in the guest is the cache's own code and how much is elsewhere.
  *
  * Built by bench/device/run.sh --cachebench from the engine sources at
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "cram-cache.h"
+#include "cram-store.h"
 #include "content.h"
 
 #define HOT_PAGES       512             /* 2 MiB, as devbench */
@@ -48,7 +48,7 @@ static inline uint64_t xorshift(uint64_t *s)
 }
 
 /* One access: @c NULL means the plain array. */
-static inline void access8(CramCache *c, uint64_t word, int write,
+static inline void access8(CramStore *c, uint64_t word, int write,
                            uint64_t *sum)
 {
     uint64_t v;
@@ -63,9 +63,9 @@ static inline void access8(CramCache *c, uint64_t word, int write,
     }
     if (write) {
         v = content(word, 1);
-        cram_cache_write(c, word / PAGE_WORDS, (word % PAGE_WORDS) * 8, &v, 8);
+        cram_store_write(c, word / PAGE_WORDS, (word % PAGE_WORDS) * 8, &v, 8);
     } else {
-        cram_cache_read(c, word / PAGE_WORDS, (word % PAGE_WORDS) * 8, &v, 8);
+        cram_store_read(c, word / PAGE_WORDS, (word % PAGE_WORDS) * 8, &v, 8);
         *sum += v;
     }
 }
@@ -77,7 +77,7 @@ static const char *names[NPAT] = {
 };
 
 /* ns per access of one run of @pat; @slow: every access is a miss */
-static double run(CramCache *c, int pat, int slow)
+static double run(CramStore *c, int pat, int slow)
 {
     uint64_t sum = 0, x = 0x1234, i, n = 0, ops = slow ? OPS / 64 : OPS;
     double t0 = now();
@@ -115,12 +115,11 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void noop_stored(void *opaque)
+static gpointer worker_main(gpointer opaque)
 {
-    (void)opaque;
+    cram_store_worker_run(opaque);
+    return NULL;
 }
-
-static const CramCacheOps ops = { .worker_stored = noop_stored };
 
 int main(int argc, char **argv)
 {
@@ -139,24 +138,25 @@ int main(int argc, char **argv)
     }
     plain = calloc(COLD_PAGES, 4096);
     for (m = 0; m < 3; m++) {
+        /* as the device: cache-size 8M with a worker, or 0 */
+        CramStoreConfig scfg = {
+            .cache_pages = m == 1 ? CACHE_PAGES : 1, .worker = m == 1,
+        };
+        GThread *worker = NULL;
         CramEngine *e = NULL;
-        CramCache *c = NULL;
+        CramStore *c = NULL;
         GError *err = NULL;
         uint64_t w;
 
         if (m) {
             e = cram_engine_new(&cfg, &err);
-            if (!e) {
-                fprintf(stderr, "cachebench: %s\n", err->message);
-                return 1;
-            }
-            /* as the device: cache-size 8M with a worker, or 0 */
-            c = m == 1 ? cram_cache_new(e, CACHE_PAGES, true, &ops, NULL,
-                                        &err)
-                       : cram_cache_new(e, 1, false, &ops, NULL, &err);
+            c = e ? cram_store_new(e, &scfg, &err) : NULL;
             if (!c) {
                 fprintf(stderr, "cachebench: %s\n", err->message);
                 return 1;
+            }
+            if (scfg.worker) {
+                worker = g_thread_new("cram-worker", worker_main, c);
             }
         }
         /* the compressed working set of page-miss, then the hot set */
@@ -164,7 +164,7 @@ int main(int argc, char **argv)
             access8(c, w, 1, NULL);
         }
         if (c) {
-            cram_cache_flush(c);
+            cram_store_flush(c);
         }
         for (r = 0; r < reps; r++) {
             for (p = 0; p < NPAT; p++) {
@@ -176,14 +176,17 @@ int main(int argc, char **argv)
         if (c) {
             CramCacheStats st;
 
-            cram_cache_get_stats(c, &st);
+            cram_store_get_stats(c, NULL, &st, NULL);
             printf("# %s: hits %llu misses %llu writebacks sync %llu "
                    "async %llu\n", mode[m], (unsigned long long)st.hits,
                    (unsigned long long)st.misses,
                    (unsigned long long)st.sync_writebacks,
                    (unsigned long long)st.async_writebacks);
-            cram_cache_free(c);
-            cram_engine_free(e);
+            if (worker) {
+                cram_store_worker_stop(c);
+                g_thread_join(worker);
+            }
+            cram_store_free(c);
         }
     }
     printf("%-15s %10s %10s %10s   (ns per 8-byte access, median of %d)\n",

@@ -2181,11 +2181,12 @@ static void msix_aim_at_window(CramQT *t)
  * reserved, so their final write-back must drop them, the device's first
  * dropped write since the media was emptied.  device_del now.
  *
- * Before cram_cache_free() dropped its callbacks for the final flush, that
+ * When the cache still called the device back from its final flush, that
  * drop raised DROPPED on MSI-X vector 8 after cxl-type3's exit had torn
  * MSI-X down: QEMU aborted in msix_notify() (assertion vector <
  * msix_entries_nr), and a live MSI-X would have written into the freed
- * cache (the hardening issue; engine test cache/free-no-callbacks).
+ * cache.  The store now only lists such pages (engine test
+ * store/free-drops), and nobody takes them at the free.
  */
 static void test_device_del_load(void)
 {

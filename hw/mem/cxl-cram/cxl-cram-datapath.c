@@ -17,76 +17,74 @@
 #include "system/hostmem.h"
 #include "qom/object_interfaces.h"
 #include "qemu/main-loop.h"
-#include "qemu/atomic.h"
+#include "qemu/thread.h"
 #include "cxl-cram.h"
 #include "trace.h"
 
-/* cram-cache callbacks, on the caller's (vCPU) thread with the BQL */
-static void cxl_cram_cache_dropped(void *opaque, uint64_t page)
-{
-    cxl_cram_write_dropped(opaque, page);
-}
-
-static void cxl_cram_cache_healed(void *opaque, uint64_t page)
-{
-    cxl_cram_poison_healed(opaque, page, 1);
-}
-
 /*
- * On the worker thread: re-evaluate the watermarks under the BQL.  A
- * worker store only lowers media use, so below the low watermark there is
- * nothing to re-evaluate.
+ * After a store call that may have written pages back: a write dropped
+ * for want of media poisons its page, a poisoned page rewritten whole is
+ * healed, and media use may have crossed a watermark.
  */
-static void cxl_cram_cache_worker_stored(void *opaque)
+static void cxl_cram_settle(CXLCramDev *cram)
 {
-    CXLCramDev *cram = opaque;
+    uint64_t page;
+    unsigned gen;
 
-    if (qatomic_read(&cram->safety.status) & ~CXL_CRAM_STATUS_POISON) {
-        qemu_bh_schedule(cram->safety_bh);
+    while (cram_store_has_taken(cram->store)) {
+        if (cram_store_take_dropped(cram->store, &page)) {
+            cxl_cram_write_dropped(cram, page);
+        } else if (cram_store_take_healed(cram->store, &page)) {
+            cxl_cram_poison_healed(cram, page, 1);
+        } else {
+            break;
+        }
+    }
+    gen = cram_store_media_gen(cram->store);
+    if (gen != cram->media_gen) {
+        cram->media_gen = gen;
+        cxl_cram_safety_update(cram);
     }
 }
 
-static const CramCacheOps cxl_cram_cache_ops = {
-    .dropped = cxl_cram_cache_dropped,
-    .healed = cxl_cram_cache_healed,
-    .worker_stored = cxl_cram_cache_worker_stored,
-};
+/*
+ * On the worker thread, without the store's lock: re-evaluate the
+ * watermarks under the BQL.  A worker store can raise media use as well
+ * as lower it (an object may need media beyond the page it had reserved).
+ */
+static void cxl_cram_worker_stored(void *opaque)
+{
+    CXLCramDev *cram = opaque;
+
+    qemu_bh_schedule(cram->safety_bh);
+}
 
 static void cxl_cram_safety_bh(void *opaque)
 {
-    cxl_cram_safety_update(opaque);
+    cxl_cram_settle(opaque);
+}
+
+static void *cxl_cram_worker(void *opaque)
+{
+    CXLCramDev *cram = opaque;
+
+    cram_store_worker_run(cram->store);
+    return NULL;
 }
 
 /* Make the figures exact where the cache promises it (cache-size=0). */
 void cxl_cram_sync(CXLCramDev *cram)
 {
-    if (cram_cache_is_sync(cram->cache)) {
-        cram_cache_flush(cram->cache);
-    }
+    cram_store_sync(cram->store);
+    cxl_cram_settle(cram);
 }
 
 /* Store every cached dirty page now (CACHE_FLUSH, migration). */
 void cxl_cram_flush(CXLCramDev *cram)
 {
-    cram_cache_flush(cram->cache);
+    cram_store_flush(cram->store);
+    cxl_cram_settle(cram);
     cxl_cram_safety_update(cram);
-}
-
-/* Forget cached pages whose content the device is about to replace. */
-void cxl_cram_invalidate(CXLCramDev *cram, uint64_t first, uint64_t n)
-{
-    cram_cache_invalidate(cram->cache, first, n);
-}
-
-/* The engine is shared with the cache's worker thread. */
-void cxl_cram_lock(CXLCramDev *cram)
-{
-    cram_cache_lock(cram->cache);
-}
-
-void cxl_cram_unlock(CXLCramDev *cram)
-{
-    cram_cache_unlock(cram->cache);
 }
 
 /*
@@ -121,7 +119,6 @@ static bool cxl_cram_access(CXLCramDev *cram, uint64_t dpa, uint8_t *bytes,
                             unsigned size, bool write, uint64_t *poison_dpa)
 {
     bool poisoned = false;
-    unsigned gen;
 
     size = cxl_cram_clamp(cram, dpa, bytes, size, write);
     while (size) {
@@ -130,8 +127,8 @@ static bool cxl_cram_access(CXLCramDev *cram, uint64_t dpa, uint8_t *bytes,
         unsigned len = MIN(size, CRAM_PAGE_SIZE - off);
 
         if (write) {
-            cram_cache_write(cram->cache, page, off, bytes, len);
-        } else if (cram_cache_read(cram->cache, page, off, bytes, len) &&
+            cram_store_write(cram->store, page, off, bytes, len);
+        } else if (cram_store_read(cram->store, page, off, bytes, len) &&
                    !poisoned) {
             *poison_dpa = dpa;
             poisoned = true;
@@ -140,11 +137,7 @@ static bool cxl_cram_access(CXLCramDev *cram, uint64_t dpa, uint8_t *bytes,
         bytes += len;
         size -= len;
     }
-    gen = cram_cache_media_gen(cram->cache);
-    if (gen != cram->media_gen) {
-        cram->media_gen = gen;
-        cxl_cram_safety_update(cram);
-    }
+    cxl_cram_settle(cram);
     return poisoned;
 }
 
@@ -240,11 +233,39 @@ static const MemoryRegionOps cxl_cram_mem_ops = {
     },
 };
 
-bool cxl_cram_memory_init(CXLCramDev *cram, Error **errp)
+/* The store, with a worker when there is a cache to write back */
+static bool cxl_cram_store_init(CXLCramDev *cram, const CramConfig *cfg,
+                                Error **errp)
+{
+    g_autoptr(GError) gerr = NULL;
+    CramStoreConfig scfg = {
+        /* cache-size=0: the synchronous one-page write-combining buffer */
+        .cache_pages = MAX(cram->cache_size >> CRAM_PAGE_SHIFT, 1),
+        .worker = cram->cache_size > 0,
+        .drop_tag = CXL_POISON_TYPE_INTERNAL,
+        .worker_stored = cxl_cram_worker_stored,
+        .opaque = cram,
+    };
+    CramEngine *e = cram_engine_new(cfg, &gerr);
+
+    cram->store = e ? cram_store_new(e, &scfg, &gerr) : NULL;
+    if (!cram->store) {
+        error_setg(errp, "cxl-cram: %s", gerr->message);
+        return false;
+    }
+    if (scfg.worker) {
+        qemu_thread_create(&cram->worker, "cxl-cram-worker",
+                           cxl_cram_worker, cram, QEMU_THREAD_JOINABLE);
+        cram->has_worker = true;
+    }
+    return true;
+}
+
+bool cxl_cram_memory_init(CXLCramDev *cram, const CramConfig *cfg,
+                          Error **errp)
 {
     Object *obj = object_new(TYPE_CXL_CRAM_MEMORY);
     HostMemoryBackend *mem = MEMORY_BACKEND(obj);
-    g_autoptr(GError) gerr = NULL;
 
     object_property_add_child(OBJECT(cram), "memory", obj);
     object_unref(obj);
@@ -256,13 +277,7 @@ bool cxl_cram_memory_init(CXLCramDev *cram, Error **errp)
                           "cxl-cram-memory", cram->capacity);
     cram->memory = mem;
     cram->safety_bh = qemu_bh_new(cxl_cram_safety_bh, cram);
-    /* cache-size=0: the synchronous one-page write-combining buffer */
-    cram->cache = cram_cache_new(cram->engine,
-                                 MAX(cram->cache_size >> CRAM_PAGE_SHIFT, 1),
-                                 cram->cache_size > 0, &cxl_cram_cache_ops,
-                                 cram, &gerr);
-    if (!cram->cache) {
-        error_setg(errp, "cxl-cram: %s", gerr->message);
+    if (!cxl_cram_store_init(cram, cfg, errp)) {
         cxl_cram_memory_fini(cram);
         return false;
     }
@@ -271,8 +286,13 @@ bool cxl_cram_memory_init(CXLCramDev *cram, Error **errp)
 
 void cxl_cram_memory_fini(CXLCramDev *cram)
 {
-    cram_cache_free(cram->cache);
-    cram->cache = NULL;
+    if (cram->has_worker) {
+        cram_store_worker_stop(cram->store);
+        qemu_thread_join(&cram->worker);
+        cram->has_worker = false;
+    }
+    cram_store_free(cram->store);
+    cram->store = NULL;
     if (cram->safety_bh) {
         qemu_bh_delete(cram->safety_bh);
         cram->safety_bh = NULL;

@@ -24,10 +24,7 @@ static CXLRetCode cxl_cram_cmd_sanitize(const struct cxl_cmd *cmd,
 {
     CXLCramDev *cram = CXL_CRAM(cci->d);
 
-    cxl_cram_lock(cram);
-    cxl_cram_invalidate(cram, 0, UINT64_MAX);
-    cram_engine_discard_all(cram->engine);
-    cxl_cram_unlock(cram);
+    cram_store_discard_all(cram->store);
     cxl_cram_poison_clear_all(cram);
     cxl_discard_all_event_records(&CXL_TYPE3(cram)->cxl_dstate);
     cxl_cram_safety_update(cram);

@@ -84,8 +84,7 @@ static int cxl_cram_put_store(QEMUFile *f, void *pv, size_t size,
     int i;
 
     cram_codec_from_name(cram->compress, &codec);
-    cxl_cram_lock(cram);
-    cram_engine_get_stats(cram->engine, &st);
+    x = cram_store_export_begin(cram->store, &st);
     qemu_put_be32(f, CXL_CRAM_MIG_MAGIC);
     qemu_put_be32(f, CXL_CRAM_MIG_VERSION);
     qemu_put_be64(f, cram->capacity);
@@ -94,7 +93,6 @@ static int cxl_cram_put_store(QEMUFile *f, void *pv, size_t size,
     for (i = 0; (v = cxl_cram_mig_stat(&st, i)); i++) {
         qemu_put_be64(f, *v);
     }
-    x = cram_export_new(cram->engine);
     qemu_put_be64(f, cram_export_count(x));
     while (cram_export_next(x, &rec)) {
         qemu_put_be64(f, rec.page);
@@ -111,8 +109,7 @@ static int cxl_cram_put_store(QEMUFile *f, void *pv, size_t size,
         n++;
         bytes += rec.size;
     }
-    cram_export_free(x);
-    cxl_cram_unlock(cram);
+    cram_store_export_end(cram->store, x);
     qemu_put_be32(f, CXL_CRAM_MIG_END);
     trace_cxl_cram_migration_save(n, bytes, st.media_used);
     return 0;
@@ -217,11 +214,8 @@ static int cxl_cram_get_store(QEMUFile *f, void *pv, size_t size,
     }
 
     /* Replace what the device holds (loadvm): cached pages first. */
-    cxl_cram_lock(cram);
-    cram_cache_invalidate_all(cram->cache);
-    im = cram_import_new(cram->engine, &gerr);
+    im = cram_store_import_begin(cram->store, &gerr);
     if (!im) {
-        cxl_cram_unlock(cram);
         return cxl_cram_mig_fail(cram, "%s", gerr->message);
     }
     ret = cxl_cram_get_records(cram, f, im, count);
@@ -235,7 +229,7 @@ static int cxl_cram_get_store(QEMUFile *f, void *pv, size_t size,
     } else if (!cram_import_finish(im, &st, &gerr)) {
         ret = cxl_cram_mig_fail(cram, "%s", gerr->message);
     }
-    cxl_cram_unlock(cram);
+    cram_store_import_end(cram->store);
     if (!ret) {
         trace_cxl_cram_migration_load(count, st.media_used);
     }
@@ -258,10 +252,9 @@ static uint32_t cxl_cram_put_poison_runs(CXLCramDev *cram, QEMUFile *f)
     uint32_t count = 0;
     unsigned tag;
 
-    cxl_cram_lock(cram);
-    while (cram_engine_poison_run(cram->engine, from,
-                                  cram->capacity >> CRAM_PAGE_SHIFT,
-                                  &first, &n, &tag)) {
+    while (cram_store_poison_run(cram->store, from,
+                                 cram->capacity >> CRAM_PAGE_SHIFT,
+                                 &first, &n, &tag, 0)) {
         if (f) {
             qemu_put_be64(f, first << CRAM_PAGE_SHIFT);
             qemu_put_be64(f, n << CRAM_PAGE_SHIFT);
@@ -270,7 +263,6 @@ static uint32_t cxl_cram_put_poison_runs(CXLCramDev *cram, QEMUFile *f)
         count++;
         from = first + n;
     }
-    cxl_cram_unlock(cram);
     return count;
 }
 
@@ -504,14 +496,13 @@ static int cxl_cram_post_load(void *opaque, int version_id)
 {
     CXLCramDev *cram = opaque;
     CXLCramSafety *s = &cram->safety;
-    uint32_t level = 0;
     CramStats st;
 
     if (cxl_cram_check_cm_regs(cram) < 0) {
         return -EINVAL;
     }
     cxl_cram_poison_adopt(cram);
-    cram_engine_get_stats(cram->engine, &st);
+    cram_store_get_stats(cram->store, &st, NULL, NULL);
     if (s->wm_low >= s->wm_high || s->wm_high > cram->media_size) {
         return cxl_cram_mig_fail(cram, "watermarks low %" PRIu64 " high %"
                                  PRIu64 " break low < high <= media size %"
@@ -527,29 +518,15 @@ static int cxl_cram_post_load(void *opaque, int version_id)
                                  "discard result %" PRIu64, s->irq_enable,
                                  s->irq_status, s->status, s->discard_result);
     }
-    if (st.media_used >= s->wm_low) {
-        level |= CXL_CRAM_STATUS_ABOVE_LOW;
-    }
-    if (st.media_used >= s->wm_high) {
-        level |= CXL_CRAM_STATUS_ABOVE_HIGH | CXL_CRAM_STATUS_NO_ALLOC;
-    }
-    if (st.poisoned_pages) {
-        level |= CXL_CRAM_STATUS_POISON;
-    }
-    if ((s->status & (CXL_CRAM_STATUS_ABOVE_LOW | CXL_CRAM_STATUS_ABOVE_HIGH |
-                      CXL_CRAM_STATUS_POISON)) !=
-        (level & ~CXL_CRAM_STATUS_NO_ALLOC) ||
-        (level & ~s->status & CXL_CRAM_STATUS_NO_ALLOC) ||
-        (!(level & CXL_CRAM_STATUS_ABOVE_LOW) &&
-         (s->status & (CXL_CRAM_STATUS_NO_ALLOC |
-                       CXL_CRAM_STATUS_EXHAUSTED)))) {
+    if (cxl_cram_status_next(s->status, &st, s->wm_low, s->wm_high) !=
+        s->status) {
         return cxl_cram_mig_fail(cram, "status 0x%x does not match media "
                                  "used %" PRIu64 ", watermarks %" PRIu64 "/%"
                                  PRIu64 " and %" PRIu64 " poisoned pages",
                                  s->status, st.media_used, s->wm_low,
                                  s->wm_high, st.poisoned_pages);
     }
-    cram->media_gen = cram_cache_media_gen(cram->cache);
+    cram->media_gen = cram_store_media_gen(cram->store);
     return 0;
 }
 

@@ -103,10 +103,7 @@ static void cxl_cram_event_dropped(CXLCramDev *cram, uint64_t page)
 /* Poison @page: content gone, recorded, reads take poison from now on. */
 void cxl_cram_poison_page(CXLCramDev *cram, uint64_t page, uint8_t type)
 {
-    cxl_cram_lock(cram);
-    cxl_cram_invalidate(cram, page, 1);
-    cram_engine_poison_tagged(cram->engine, page, type);
-    cxl_cram_unlock(cram);
+    cram_store_poison(cram->store, page, type);
     if (type == CXL_POISON_TYPE_INTERNAL) {
         cxl_cram_event_dropped(cram, page);
     }
@@ -148,11 +145,9 @@ static bool cxl_cram_poison_next(CXLCramDev *cram, uint64_t from,
     CXLPoison *p;
     bool found;
 
-    cxl_cram_lock(cram);
-    found = cram_engine_poison_run(cram->engine, from >> CRAM_PAGE_SHIFT,
-                                   DIV_ROUND_UP(end, CRAM_PAGE_SIZE),
-                                   &first, &n, &tag);
-    cxl_cram_unlock(cram);
+    found = cram_store_poison_run(cram->store, from >> CRAM_PAGE_SHIFT,
+                                  DIV_ROUND_UP(end, CRAM_PAGE_SIZE),
+                                  &first, &n, &tag, 0);
     if (found) {
         best = first << CRAM_PAGE_SHIFT;
         *s = MAX(best, from);
@@ -239,7 +234,7 @@ void cxl_cram_poison_adopt(CXLCramDev *cram)
     CXLType3Dev *ct3d = CXL_TYPE3(cram);
     CXLPoisonList in = QLIST_HEAD_INITIALIZER(in);
     CXLPoison *p, *next, *last = NULL;
-    uint64_t first = 0, n = 0, pg;
+    uint64_t first = 0, n = 0;
     unsigned tag = 0;
 
     QLIST_FOREACH_SAFE(p, &ct3d->poison_list, node, next) {
@@ -251,18 +246,11 @@ void cxl_cram_poison_adopt(CXLCramDev *cram)
         uint64_t at = p->start, end = p->start + p->length, gap_end;
 
         for (;;) {
-            bool found;
+            bool found = at < end &&
+                cram_store_poison_run(cram->store, at >> CRAM_PAGE_SHIFT,
+                                      DIV_ROUND_UP(end, CRAM_PAGE_SIZE),
+                                      &first, &n, &tag, p->type);
 
-            cxl_cram_lock(cram);
-            found = at < end &&
-                    cram_engine_poison_run(cram->engine,
-                                           at >> CRAM_PAGE_SHIFT,
-                                           DIV_ROUND_UP(end, CRAM_PAGE_SIZE),
-                                           &first, &n, &tag);
-            for (pg = first; found && !tag && pg < first + n; pg++) {
-                cram_engine_poison_retag(cram->engine, pg, p->type);
-            }
-            cxl_cram_unlock(cram);
             gap_end = found ? MIN(first << CRAM_PAGE_SHIFT, end) : end;
             if (at < gap_end) {
                 CXLPoison *rest = g_new0(CXLPoison, 1);
@@ -327,13 +315,9 @@ static CXLRetCode cxl_cram_cmd_clear_poison(const struct cxl_cmd *cmd,
     if (!cxl_cram_dpa_valid(cram, dpa)) {
         return CXL_MBOX_INVALID_INPUT;
     }
-    cxl_cram_lock(cram);
-    if (cram_engine_page_poisoned(cram->engine, page)) {
-        cxl_cram_invalidate(cram, page, 1);
-        cram_engine_discard(cram->engine, page);
+    if (cram_store_unpoison(cram->store, page)) {
         cxl_cram_poison_healed(cram, page, 1);
     }
-    cxl_cram_unlock(cram);
     cxl_cram_poison_list_remove(CXL_TYPE3(cram), dpa, CXL_CRAM_LINE);
     cxl_cram_write_bytes(cram, dpa, in + 8, CXL_CRAM_LINE);
     cxl_cram_flush(cram);       /* complete when the command returns */

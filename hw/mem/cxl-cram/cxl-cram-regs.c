@@ -72,7 +72,7 @@ static uint64_t cxl_cram_safety_reg(CXLCramDev *cram, hwaddr reg)
     case CXL_CRAM_REG_CACHE_HITS:
     case CXL_CRAM_REG_CACHE_MISSES:
     case CXL_CRAM_REG_CACHE_DIRTY:
-        cram_cache_get_stats(cram->cache, &cs);
+        cram_store_get_stats(cram->store, NULL, &cs, NULL);
         return reg == CXL_CRAM_REG_CACHE_HITS ? cs.hits :
                reg == CXL_CRAM_REG_CACHE_MISSES ? cs.misses : cs.dirty;
     default:
@@ -98,9 +98,7 @@ static uint64_t cxl_cram_reg64(CXLCramDev *cram, hwaddr reg)
     case CXL_CRAM_REG_MEDIA_SIZE:
         return cram->media_size;
     case CXL_CRAM_REG_METADATA_BYTES:
-        cxl_cram_lock(cram);
-        val = cram_engine_metadata_bytes(cram->engine);
-        cxl_cram_unlock(cram);
+        cram_store_get_stats(cram->store, NULL, NULL, &val);
         return val;
     }
     if (reg >= CXL_CRAM_REG_POISONED_READS && reg < CXL_CRAM_REG_STATS_END) {

@@ -70,32 +70,45 @@ static void cxl_cram_irq(CXLCramDev *cram, int cause)
     }
 }
 
+/*
+ * The status that the figures imply, from the status @old: the levels
+ * follow media used; NO_ALLOC is set at the high watermark and, with
+ * EXHAUSTED, cleared only below the low one (hysteresis); POISON follows
+ * the poisoned pages.  A status is consistent with the figures when it
+ * is its own next status.
+ */
+uint32_t cxl_cram_status_next(uint32_t old, const CramStats *st,
+                              uint64_t wm_low, uint64_t wm_high)
+{
+    uint32_t now = old & ~(CXL_CRAM_STATUS_ABOVE_LOW |
+                           CXL_CRAM_STATUS_ABOVE_HIGH |
+                           CXL_CRAM_STATUS_POISON);
+
+    if (st->media_used >= wm_low) {
+        now |= CXL_CRAM_STATUS_ABOVE_LOW;
+    }
+    if (st->media_used >= wm_high) {
+        now |= CXL_CRAM_STATUS_ABOVE_HIGH | CXL_CRAM_STATUS_NO_ALLOC;
+    }
+    if (!(now & CXL_CRAM_STATUS_ABOVE_LOW)) {
+        now &= ~(CXL_CRAM_STATUS_NO_ALLOC | CXL_CRAM_STATUS_EXHAUSTED);
+    }
+    if (st->poisoned_pages) {
+        now |= CXL_CRAM_STATUS_POISON;
+    }
+    return now;
+}
+
 /* Re-evaluate the watermark levels after media use changed. */
 void cxl_cram_safety_update(CXLCramDev *cram)
 {
     CXLCramSafety *s = &cram->safety;
     PCIDevice *pdev = PCI_DEVICE(cram);
     CramStats st;
-    uint32_t old = s->status, now = s->status;
+    uint32_t old = s->status, now;
 
-    cxl_cram_lock(cram);
-    cram_engine_get_stats(cram->engine, &st);
-    cxl_cram_unlock(cram);
-    now &= ~(CXL_CRAM_STATUS_ABOVE_LOW | CXL_CRAM_STATUS_ABOVE_HIGH |
-             CXL_CRAM_STATUS_POISON);
-    if (st.media_used >= s->wm_low) {
-        now |= CXL_CRAM_STATUS_ABOVE_LOW;
-    }
-    if (st.media_used >= s->wm_high) {
-        now |= CXL_CRAM_STATUS_ABOVE_HIGH | CXL_CRAM_STATUS_NO_ALLOC;
-    }
-    if (!(now & CXL_CRAM_STATUS_ABOVE_LOW)) {
-        /* Hysteresis: only below low is the device safe again. */
-        now &= ~(CXL_CRAM_STATUS_NO_ALLOC | CXL_CRAM_STATUS_EXHAUSTED);
-    }
-    if (st.poisoned_pages) {
-        now |= CXL_CRAM_STATUS_POISON;
-    }
+    cram_store_get_stats(cram->store, &st, NULL, NULL);
+    now = cxl_cram_status_next(old, &st, s->wm_low, s->wm_high);
     s->status = now;
     if (now == old) {
         return;
@@ -158,14 +171,7 @@ void cxl_cram_discard_ranges(CXLCramDev *cram, const CramRange *r,
 {
     unsigned i;
 
-    cxl_cram_lock(cram);
-    for (i = 0; i < nr; i++) {
-        if (r[i].n) {
-            cxl_cram_invalidate(cram, r[i].first, r[i].n);
-        }
-    }
-    cram_engine_discard_ranges(cram->engine, r, nr);
-    cxl_cram_unlock(cram);
+    cram_store_discard_ranges(cram->store, r, nr);
     for (i = 0; i < nr; i++) {
         if (r[i].n) {
             cxl_cram_poison_healed(cram, r[i].first, r[i].n);

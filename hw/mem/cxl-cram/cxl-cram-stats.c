@@ -16,9 +16,7 @@
 void cxl_cram_get_stats(CXLCramDev *cram, CramStats *st)
 {
     cxl_cram_sync(cram);
-    cxl_cram_lock(cram);
-    cram_engine_get_stats(cram->engine, st);
-    cxl_cram_unlock(cram);
+    cram_store_get_stats(cram->store, st, NULL, NULL);
 }
 
 /*
@@ -37,16 +35,13 @@ static void cxl_cram_stats_get(Object *obj, Visitor *v, const char *name,
     double ratio;
     bool ok;
 
-    if (!cram->engine) {
+    if (!cram->store) {
         error_setg(errp, "cxl-cram: statistics exist only once realized");
         return;
     }
-    cxl_cram_get_stats(cram, &st);
+    cxl_cram_sync(cram);
+    cram_store_get_stats(cram->store, &st, &cs, &metadata);
     ratio = cram_ratio_fp16(&st) / 65536.0;
-    cxl_cram_lock(cram);
-    metadata = cram_engine_metadata_bytes(cram->engine);
-    cxl_cram_unlock(cram);
-    cram_cache_get_stats(cram->cache, &cs);
 
     if (!visit_start_struct(v, name, NULL, 0, errp)) {
         return;

@@ -106,19 +106,11 @@ static void cxl_cram_realize(PCIDevice *pci_dev, Error **errp)
     CXLCramDev *cram = CXL_CRAM(pci_dev);
     CXLCramClass *cc = CXL_CRAM_GET_CLASS(cram);
     CXLType3Dev *ct3d = CXL_TYPE3(pci_dev);
-    g_autoptr(GError) gerr = NULL;
     CramConfig cfg;
 
-    if (!cxl_cram_check_props(cram, &cfg, errp)) {
+    if (!cxl_cram_check_props(cram, &cfg, errp) ||
+        !cxl_cram_memory_init(cram, &cfg, errp)) {
         return;
-    }
-    cram->engine = cram_engine_new(&cfg, &gerr);
-    if (!cram->engine) {
-        error_setg(errp, "cxl-cram: %s", gerr->message);
-        return;
-    }
-    if (!cxl_cram_memory_init(cram, errp)) {
-        goto err_engine;
     }
     /* The volatile-memdev link holds a reference, released at finalize. */
     ct3d->hostvmem = MEMORY_BACKEND(object_ref(OBJECT(cram->memory)));
@@ -138,9 +130,6 @@ err_memory:
     object_unref(OBJECT(ct3d->hostvmem));
     ct3d->hostvmem = NULL;
     cxl_cram_memory_fini(cram);
-err_engine:
-    cram_engine_free(cram->engine);
-    cram->engine = NULL;
 }
 
 static void cxl_cram_exit(PCIDevice *pci_dev)
@@ -149,8 +138,6 @@ static void cxl_cram_exit(PCIDevice *pci_dev)
 
     cxl_cram_parent_exit(cram);
     cxl_cram_memory_fini(cram);
-    cram_engine_free(cram->engine);
-    cram->engine = NULL;
     g_free(cram->mce_wait);
     cram->mce_wait = NULL;
     cram->mce_wait_n = 0;

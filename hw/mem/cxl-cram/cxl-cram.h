@@ -12,8 +12,8 @@
 
 #include "qemu/bitmap.h"
 #include "hw/cxl/cxl.h"
-#include "engine/cram-engine.h"
-#include "engine/cram-cache.h"
+#include "qemu/thread.h"
+#include "engine/cram-store.h"
 #include "cxl-cram-regs.h"
 
 #define TYPE_CXL_CRAM "cxl-cram"
@@ -59,12 +59,13 @@ struct CXLCramDev {
     bool poison_mce;            /* reads of poison raise machine checks */
     uint64_t cache_size;        /* bytes of uncompressed page cache */
 
-    CramEngine *engine;
+    CramStore *store;           /* engine, cache and their lock */
+    QemuThread worker;          /* cram_store_worker_run() */
+    bool has_worker;
     HostMemoryBackend *memory;  /* I/O region over the capacity */
     MemoryRegion regs;          /* vendor register block, BAR 5 */
-    CramCache *cache;
     QEMUBH *safety_bh;          /* the worker stored: re-check watermarks */
-    unsigned media_gen;         /* cram_cache_media_gen() last seen */
+    unsigned media_gen;         /* cram_store_media_gen() last seen */
     CXLCramSafety safety;
 
     /* Get Poison List resumes here when asked the same range again */
@@ -86,19 +87,19 @@ struct CXLCramClass {
 };
 
 /* cxl-cram-datapath.c */
-bool cxl_cram_memory_init(CXLCramDev *cram, Error **errp);
+bool cxl_cram_memory_init(CXLCramDev *cram, const CramConfig *cfg,
+                          Error **errp);
 void cxl_cram_memory_fini(CXLCramDev *cram);
 void cxl_cram_datapath_class_init(ObjectClass *oc);
 void cxl_cram_sync(CXLCramDev *cram);
 void cxl_cram_flush(CXLCramDev *cram);
-void cxl_cram_invalidate(CXLCramDev *cram, uint64_t first, uint64_t n);
-void cxl_cram_lock(CXLCramDev *cram);
-void cxl_cram_unlock(CXLCramDev *cram);
 void cxl_cram_write_bytes(CXLCramDev *cram, uint64_t dpa, const void *buf,
                           unsigned len);
 
 /* cxl-cram-safety.c */
 bool cxl_cram_safety_init(CXLCramDev *cram, Error **errp);
+uint32_t cxl_cram_status_next(uint32_t old, const CramStats *st,
+                              uint64_t wm_low, uint64_t wm_high);
 void cxl_cram_safety_update(CXLCramDev *cram);
 void cxl_cram_write_dropped(CXLCramDev *cram, uint64_t page);
 void cxl_cram_poisoned_read(CXLCramDev *cram, uint64_t dpa);

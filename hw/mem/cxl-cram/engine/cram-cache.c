@@ -4,9 +4,9 @@
  * Entries live in one array, found through a chained hash on the page
  * index and kept in LRU order.  Eviction prefers the least recently used
  * clean entry; a dirty victim is stored by the caller.  Dirty pages queue
- * for the worker, which snapshots one under the lock, compresses the copy
- * outside it, and commits the result only if the page was not written in
- * the meantime.
+ * for the worker (cram-store.c runs it), which takes a copy of one under
+ * the store's lock, compresses the copy outside it, and commits the
+ * result only if the page was not written in the meantime.
  *
  * Normally the worker is woken when three quarters of the cache are dirty
  * and writes back until half is: a hot set of up to half the cache stays
@@ -56,10 +56,9 @@ typedef struct CramCacheEntry {
 } CramCacheEntry;
 
 struct CramCache {
-    GRecMutex lock;
     CramEngine *e;
-    const CramCacheOps *ops;
-    void *opaque;
+    unsigned drop_tag;          /* poison tag of a page whose store failed */
+    GArray *dropped, *healed;   /* pages, until the caller takes them */
     CramScratch *scratch;       /* the caller's: sync write-back */
     uint32_t n;
     CramCacheEntry *ent;
@@ -75,12 +74,8 @@ struct CramCache {
     CramCacheStats st;
 
     /* worker */
-    GThread *thread;
-    GMutex wake_lock;
-    GCond wake;
-    bool stop;
-    bool pending;               /* queued work since the worker looked */
-    gint sleeping;              /* the worker waits for work */
+    bool worker;                /* dirty pages are queued for one */
+    bool wake_wanted;           /* see cram_cache_take_wake() */
     uint32_t wake_dirty;        /* dirty pages that justify waking it */
     uint32_t keep_dirty;        /* dirty pages it leaves alone */
     uint32_t idle_dirty;        /* dirty when it idled with all in use */
@@ -89,8 +84,6 @@ struct CramCache {
     bool pressure;              /* dirty victims since the worker idled */
     uint32_t *queue;            /* ring of entry indices */
     uint32_t q_head, q_len;
-    CramScratch *wscratch;
-    uint8_t *wbuf;
 };
 
 static inline bool bit_test(const uint8_t *map, unsigned i)
@@ -214,23 +207,17 @@ static void entry_free(CramCache *c, uint32_t idx)
     c->free_head = idx;
 }
 
-/* Wake the worker if it sleeps (it only sleeps with the lock released). */
+/* The worker has work: its owner wakes it (cram_cache_take_wake()). */
 static void worker_wake(CramCache *c)
 {
-    if (!c->thread || !g_atomic_int_get(&c->sleeping)) {
-        return;
-    }
-    g_mutex_lock(&c->wake_lock);
-    c->pending = true;
-    g_cond_signal(&c->wake);
-    g_mutex_unlock(&c->wake_lock);
+    c->wake_wanted = c->worker;
 }
 
 static void worker_kick(CramCache *c, uint32_t idx)
 {
     CramCacheEntry *x = &c->ent[idx];
 
-    if (!c->thread) {
+    if (!c->worker) {
         return;
     }
     if (!x->queued) {
@@ -258,8 +245,9 @@ static void worker_kick(CramCache *c, uint32_t idx)
 }
 
 /*
- * Store a dirty entry on the caller's thread.  Returns false when the
- * entry was freed by the dropped() callback.
+ * Store a dirty entry on the caller's thread.  A store that finds no
+ * media loses the new content: the page is poisoned, its entry freed
+ * (false), and the page listed for cram_cache_take_dropped().
  */
 static bool writeback(CramCache *c, uint32_t idx)
 {
@@ -287,20 +275,14 @@ static bool writeback(CramCache *c, uint32_t idx)
         cram_page_encode(c->scratch, x->buf, &enc);
         cram_engine_store_reserved(c->e, page, x->buf, &enc);
     } else if (cram_engine_store(c->e, page, x->buf) < 0) {
-        if (c->ops && c->ops->dropped) {
-            c->ops->dropped(c->opaque, page);
-        }
-        idx = lookup(c, page);
-        if (idx != NIL) {
-            entry_free(c, idx);     /* the caller did not: still drop it */
-        }
+        cram_engine_poison_tagged(c->e, page, c->drop_tag);
+        g_array_append_val(c->dropped, page);
+        entry_free(c, idx);
         return false;
     }
     if (x->poisoned) {
         x->poisoned = false;
-        if (c->ops && c->ops->healed) {
-            c->ops->healed(c->opaque, page);
-        }
+        g_array_append_val(c->healed, page);
     }
     return true;
 }
@@ -415,26 +397,18 @@ static inline void copy_bytes(void *dst, const void *src, unsigned len)
 bool cram_cache_read(CramCache *c, uint64_t page, unsigned off, void *dst,
                      unsigned len)
 {
-    CramCacheEntry *x;
-    bool poisoned;
+    CramCacheEntry *x = &c->ent[get_entry(c, page)];
 
-    g_rec_mutex_lock(&c->lock);
-    x = &c->ent[get_entry(c, page)];
     copy_bytes(dst, x->buf + off, len);
-    poisoned = x->poisoned && !bits_all(x->written, off, len);
-    g_rec_mutex_unlock(&c->lock);
-    return poisoned;
+    return x->poisoned && !bits_all(x->written, off, len);
 }
 
 void cram_cache_write(CramCache *c, uint64_t page, unsigned off,
                       const void *src, unsigned len)
 {
-    uint32_t idx;
-    CramCacheEntry *x;
+    uint32_t idx = get_entry(c, page);
+    CramCacheEntry *x = &c->ent[idx];
 
-    g_rec_mutex_lock(&c->lock);
-    idx = get_entry(c, page);
-    x = &c->ent[idx];
     copy_bytes(x->buf + off, src, len);
     x->gen++;
     if (x->poisoned) {
@@ -453,27 +427,23 @@ void cram_cache_write(CramCache *c, uint64_t page, unsigned off,
             }
         }
     }
-    g_rec_mutex_unlock(&c->lock);
 }
 
 void cram_cache_flush(CramCache *c)
 {
     uint32_t i;
 
-    g_rec_mutex_lock(&c->lock);
     for (i = 0; i < c->n; i++) {
         if (c->ent[i].state == ENTRY_DIRTY) {
             writeback(c, i);
         }
     }
-    g_rec_mutex_unlock(&c->lock);
 }
 
 void cram_cache_invalidate(CramCache *c, uint64_t first, uint64_t n)
 {
     uint32_t i;
 
-    g_rec_mutex_lock(&c->lock);
     if (n <= c->st.cached) {
         uint64_t p;
 
@@ -491,7 +461,6 @@ void cram_cache_invalidate(CramCache *c, uint64_t first, uint64_t n)
             }
         }
     }
-    g_rec_mutex_unlock(&c->lock);
 }
 
 void cram_cache_invalidate_all(CramCache *c)
@@ -511,19 +480,41 @@ bool cram_cache_is_sync(CramCache *c)
 
 void cram_cache_get_stats(CramCache *c, CramCacheStats *st)
 {
-    g_rec_mutex_lock(&c->lock);
     *st = c->st;
-    g_rec_mutex_unlock(&c->lock);
 }
 
-void cram_cache_lock(CramCache *c)
+/* Takes the next page from @pages into @page; false when it is empty. */
+static bool take_page(GArray *pages, uint64_t *page)
 {
-    g_rec_mutex_lock(&c->lock);
+    if (!pages->len) {
+        return false;
+    }
+    *page = g_array_index(pages, uint64_t, 0);
+    g_array_remove_index(pages, 0);
+    return true;
 }
 
-void cram_cache_unlock(CramCache *c)
+bool cram_cache_take_dropped(CramCache *c, uint64_t *page)
 {
-    g_rec_mutex_unlock(&c->lock);
+    return take_page(c->dropped, page);
+}
+
+bool cram_cache_take_healed(CramCache *c, uint64_t *page)
+{
+    return take_page(c->healed, page);
+}
+
+bool cram_cache_has_taken(CramCache *c)
+{
+    return c->dropped->len || c->healed->len;
+}
+
+bool cram_cache_take_wake(CramCache *c)
+{
+    bool wake = c->wake_wanted;
+
+    c->wake_wanted = false;
+    return wake;
 }
 
 /*
@@ -570,73 +561,52 @@ static uint32_t worker_pop(CramCache *c)
     return NIL;
 }
 
-static gpointer worker_main(gpointer opaque)
+bool cram_cache_worker_take(CramCache *c, CramCacheTicket *t, void *buf)
 {
-    CramCache *c = opaque;
+    uint32_t idx = worker_pop(c);
+    CramCacheEntry *x;
 
-    for (;;) {
-        CramCacheEntry *x;
-        CramEncoded enc;
-        uint32_t idx, gen;
-        uint64_t page;
-        bool stored;
+    if (idx == NIL) {
+        /* Set under the lock: a caller that queues more wakes it. */
+        c->pressure = false;
+        c->new_session = true;
+        return false;
+    }
+    x = &c->ent[idx];
+    x->busy = true;
+    t->idx = idx;
+    t->gen = x->gen;
+    t->page = x->page;
+    memcpy(buf, x->buf, CRAM_PAGE_SIZE);
+    return true;
+}
 
-        g_rec_mutex_lock(&c->lock);
-        idx = worker_pop(c);
-        if (idx == NIL) {
-            /* Set under the lock: a caller that queues more wakes us. */
-            c->pressure = false;
-            c->new_session = true;
-            g_atomic_int_set(&c->sleeping, 1);
-            g_rec_mutex_unlock(&c->lock);
-            g_mutex_lock(&c->wake_lock);
-            while (!c->stop && !c->pending) {
-                g_cond_wait(&c->wake, &c->wake_lock);
-            }
-            g_atomic_int_set(&c->sleeping, 0);
-            c->pending = false;
-            if (c->stop) {
-                g_mutex_unlock(&c->wake_lock);
-                return NULL;
-            }
-            g_mutex_unlock(&c->wake_lock);
-            continue;
+bool cram_cache_worker_commit(CramCache *c, const CramCacheTicket *t,
+                              const void *buf, const CramEncoded *enc)
+{
+    CramCacheEntry *x = &c->ent[t->idx];
+
+    x->busy = false;
+    if (x->zombie) {
+        x->zombie = false;
+        x->next = c->free_head;
+        c->free_head = t->idx;
+    } else if (x->state == ENTRY_DIRTY && x->page == t->page &&
+               x->reserved) {
+        if (x->gen == t->gen) {
+            x->reserved = false;
+            x->state = ENTRY_CLEAN;
+            c->st.dirty--;
+            c->st.async_writebacks++;
+            cram_engine_store_reserved(c->e, t->page, buf, enc);
+            media_changed(c);
+            return true;
         }
-        x = &c->ent[idx];
-        x->busy = true;
-        gen = x->gen;
-        page = x->page;
-        memcpy(c->wbuf, x->buf, CRAM_PAGE_SIZE);
-        g_rec_mutex_unlock(&c->lock);
-
-        cram_page_encode(c->wscratch, c->wbuf, &enc);
-
-        g_rec_mutex_lock(&c->lock);
-        stored = false;
-        x->busy = false;
-        if (x->zombie) {
-            x->zombie = false;
-            x->next = c->free_head;
-            c->free_head = idx;
-        } else if (x->state == ENTRY_DIRTY && x->page == page &&
-                   x->reserved) {
-            if (x->gen == gen) {
-                x->reserved = false;
-                x->state = ENTRY_CLEAN;
-                c->st.dirty--;
-                c->st.async_writebacks++;
-                cram_engine_store_reserved(c->e, page, c->wbuf, &enc);
-                media_changed(c);
-                stored = true;
-            } else if (idx != c->last) {
-                worker_kick(c, idx);    /* written meanwhile: again */
-            }
-        }
-        g_rec_mutex_unlock(&c->lock);
-        if (stored && c->ops && c->ops->worker_stored) {
-            c->ops->worker_stored(c->opaque);
+        if (t->idx != c->last) {
+            worker_kick(c, t->idx);     /* written meanwhile: again */
         }
     }
+    return false;
 }
 
 /*
@@ -664,8 +634,7 @@ static uint8_t *slab_new(size_t pages, GError **errp)
 }
 
 CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
-                          const CramCacheOps *ops, void *opaque,
-                          GError **errp)
+                          unsigned drop_tag, GError **errp)
 {
     uint8_t *slab = slab_new(pages, errp);
     CramCache *c;
@@ -676,10 +645,10 @@ CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
         return NULL;
     }
     c = g_new0(CramCache, 1);
-    g_rec_mutex_init(&c->lock);
     c->e = e;
-    c->ops = ops;
-    c->opaque = opaque;
+    c->drop_tag = drop_tag;
+    c->dropped = g_array_new(false, false, sizeof(uint64_t));
+    c->healed = g_array_new(false, false, sizeof(uint64_t));
     c->n = pages;
     c->sync = pages == 1 && !worker;
     c->scratch = cram_engine_scratch_new(e);
@@ -702,15 +671,11 @@ CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
         c->free_head = i;
     }
     if (worker) {
+        c->worker = true;
         c->wake_dirty = MAX(pages * 3 / 4, 1);
         c->keep_dirty = pages / 2;
         c->new_session = true;
         c->queue = g_new(uint32_t, pages);
-        c->wscratch = cram_engine_scratch_new(e);
-        c->wbuf = g_malloc(CRAM_PAGE_SIZE);
-        g_mutex_init(&c->wake_lock);
-        g_cond_init(&c->wake);
-        c->thread = g_thread_new("cram-cache", worker_main, c);
     }
     return c;
 }
@@ -722,26 +687,11 @@ void cram_cache_free(CramCache *c)
     if (!c) {
         return;
     }
-    if (c->thread) {
-        g_mutex_lock(&c->wake_lock);
-        c->stop = true;
-        g_cond_signal(&c->wake);
-        g_mutex_unlock(&c->wake_lock);
-        g_thread_join(c->thread);
-        g_mutex_clear(&c->wake_lock);
-        g_cond_clear(&c->wake);
-        /* From here the cache is synchronous: nothing queues any more. */
-        c->thread = NULL;
-    }
-    /*
-     * The last stores tell nobody: the caller is going away, and a
-     * callback could reach back into this cache (a dropped write raises
-     * an interrupt, which a guest may aim at the device's own memory).
-     */
-    c->ops = NULL;
+    /* Nothing queues any more; what the last stores drop, nobody takes. */
+    c->worker = false;
     cram_cache_flush(c);
-    cram_scratch_free(c->wscratch);
-    g_free(c->wbuf);
+    g_array_free(c->dropped, true);
+    g_array_free(c->healed, true);
     g_free(c->queue);
     for (i = 0; i < c->n; i++) {
         release_reservation(c, &c->ent[i]);
@@ -751,6 +701,5 @@ void cram_cache_free(CramCache *c)
     cram_scratch_free(c->scratch);
     g_free(c->ent);
     g_free(c->bucket);
-    g_rec_mutex_clear(&c->lock);
     g_free(c);
 }

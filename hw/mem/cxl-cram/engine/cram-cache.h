@@ -4,15 +4,14 @@
  * Guests reach CXL memory a few bytes at a time; the cache keeps the pages
  * they work on uncompressed.  A page that turns dirty is charged one media
  * page (its worst case) through an engine reservation, so the figures stay
- * conservative, and an optional worker thread compresses dirty pages off
- * the caller's thread.  The worker's stores cannot fail: they use the
- * reservation.  A dirty page that cannot get a reservation is stored at
- * once by the caller, which learns of a refused store through the
- * dropped() callback.
+ * conservative, and a worker compresses dirty pages off the caller's
+ * thread.  The worker's stores cannot fail: they use the reservation.  A
+ * dirty page that cannot get a reservation is stored at once by the
+ * caller; a store that finds no media poisons the page, and the caller
+ * takes such pages from cram_cache_take_dropped().
  *
- * Every call, and every engine call made while a worker runs, must hold
- * cram_cache_lock() or be a cram_cache_* call (they lock themselves).
- * Callbacks run on the caller's thread, never on the worker.
+ * The cache has no lock and no thread of its own: cram-store.c owns both,
+ * and makes every call here, the worker's included, under its lock.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -21,20 +20,16 @@
 #define CRAM_CACHE_H
 
 #include "cram-engine.h"
+#include "cram-encode.h"
 
 typedef struct CramCache CramCache;
 
-typedef struct CramCacheOps {
-    /* A store of @page found no media: its new content is lost. */
-    void (*dropped)(void *opaque, uint64_t page);
-    /* A poisoned @page was rewritten whole and stored. */
-    void (*healed)(void *opaque, uint64_t page);
-    /*
-     * The worker stored a page (media use changed).  Runs on the worker
-     * thread, without the lock: only schedule work from here.
-     */
-    void (*worker_stored)(void *opaque);
-} CramCacheOps;
+/* A page the worker took to compress (cram_cache_worker_take()) */
+typedef struct CramCacheTicket {
+    uint32_t idx;
+    uint32_t gen;
+    uint64_t page;
+} CramCacheTicket;
 
 typedef struct CramCacheStats {
     uint64_t hits;
@@ -48,16 +43,13 @@ typedef struct CramCacheStats {
 /*
  * @pages >= 1.  With @pages == 1 and no worker the cache is the exact,
  * synchronous one-page write-combining buffer: no reservation is taken
- * and the page is stored when the caller moves to another page.  NULL,
- * with @errp set, when the page buffers cannot be mapped.
+ * and the page is stored when the caller moves to another page.  A page
+ * whose store finds no media is poisoned with @drop_tag.  NULL, with
+ * @errp set, when the page buffers cannot be mapped.
  */
 CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
-                          const CramCacheOps *ops, void *opaque,
-                          GError **errp);
-/*
- * Stops the worker, writes every dirty page back without calling the
- * callbacks any more, and frees the cache.
- */
+                          unsigned drop_tag, GError **errp);
+/* Writes every dirty page back and frees the cache (the worker is gone). */
 void cram_cache_free(CramCache *c);
 
 /*
@@ -87,7 +79,28 @@ bool cram_cache_is_sync(CramCache *c);
 
 void cram_cache_get_stats(CramCache *c, CramCacheStats *st);
 
-void cram_cache_lock(CramCache *c);
-void cram_cache_unlock(CramCache *c);
+/*
+ * What the calls since the last take did, for the caller to act on: a
+ * page whose store found no media (its content lost, the page poisoned),
+ * a poisoned page rewritten whole and stored.  False when none is left.
+ */
+bool cram_cache_take_dropped(CramCache *c, uint64_t *page);
+bool cram_cache_take_healed(CramCache *c, uint64_t *page);
+/* True when either has a page to take */
+bool cram_cache_has_taken(CramCache *c);
+
+/* True, once, when the worker has work since the last call. */
+bool cram_cache_take_wake(CramCache *c);
+
+/*
+ * The worker's side.  Take the next dirty page worth compressing, a copy
+ * in @buf (CRAM_PAGE_SIZE bytes); false when there is none (the worker
+ * sleeps until cram_cache_take_wake()).  Then, having encoded the copy
+ * outside the lock, commit it: stored (true) unless the page was written
+ * or dropped meanwhile.
+ */
+bool cram_cache_worker_take(CramCache *c, CramCacheTicket *t, void *buf);
+bool cram_cache_worker_commit(CramCache *c, const CramCacheTicket *t,
+                              const void *buf, const CramEncoded *enc);
 
 #endif /* CRAM_CACHE_H */

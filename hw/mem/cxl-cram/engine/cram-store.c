@@ -1,0 +1,302 @@
+/*
+ * cxl-cram engine: the store, one owner of the engine, its page cache,
+ * their lock and the cache's worker
+ *
+ * One plain mutex serialises the engine and the cache.  The worker takes
+ * it to pick a page and to commit it, and sleeps on a condition of the
+ * same mutex; a caller whose call gave the worker work signals it.  It is
+ * a pthread mutex: uncontended, it costs half of a GMutex here
+ * (docs/performance-device.md), and every guest access takes it.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <pthread.h>
+#include "cram-store.h"
+#include "cram-engine-internal.h"
+
+struct CramStore {
+    pthread_mutex_t lock;
+    CramEngine *e;
+    CramCache *c;
+    CramStoreConfig cfg;
+
+    /* worker */
+    pthread_cond_t wake;
+    bool stop;
+    bool pending;               /* woken since it last looked */
+    gint has_taken;             /* pages dropped or healed to take */
+    CramScratch *wscratch;
+    uint8_t *wbuf;
+};
+
+CramStore *cram_store_new(CramEngine *e, const CramStoreConfig *cfg,
+                          GError **errp)
+{
+    CramStore *s;
+    CramCache *c = cram_cache_new(e, cfg->cache_pages, cfg->worker,
+                                  cfg->drop_tag, errp);
+
+    if (!c) {
+        cram_engine_free(e);
+        return NULL;
+    }
+    s = g_new0(CramStore, 1);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->wake, NULL);
+    s->e = e;
+    s->c = c;
+    s->cfg = *cfg;
+    if (cfg->worker) {
+        s->wscratch = cram_engine_scratch_new(e);
+        s->wbuf = g_malloc(CRAM_PAGE_SIZE);
+    }
+    return s;
+}
+
+void cram_store_free(CramStore *s)
+{
+    if (!s) {
+        return;
+    }
+    cram_cache_free(s->c);
+    cram_engine_free(s->e);
+    cram_scratch_free(s->wscratch);
+    g_free(s->wbuf);
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->lock);
+    g_free(s);
+}
+
+static void store_lock(CramStore *s)
+{
+    pthread_mutex_lock(&s->lock);
+}
+
+/* Every call ends here: wake the worker if the call gave it work. */
+static void store_unlock(CramStore *s)
+{
+    gint taken = cram_cache_has_taken(s->c);
+
+    /* written only when it changes: a barrier costs more than the check */
+    if (s->has_taken != taken) {
+        g_atomic_int_set(&s->has_taken, taken);
+    }
+    if (cram_cache_take_wake(s->c)) {
+        s->pending = true;
+        pthread_cond_signal(&s->wake);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+void cram_store_worker_run(CramStore *s)
+{
+    CramCacheTicket t;
+    CramEncoded enc;
+    bool stored;
+
+    g_assert(s->cfg.worker);
+    store_lock(s);
+    while (!s->stop) {
+        if (!cram_cache_worker_take(s->c, &t, s->wbuf)) {
+            while (!s->stop && !s->pending) {
+                pthread_cond_wait(&s->wake, &s->lock);
+            }
+            s->pending = false;
+            continue;
+        }
+        pthread_mutex_unlock(&s->lock);
+        cram_page_encode(s->wscratch, s->wbuf, &enc);
+        store_lock(s);
+        stored = cram_cache_worker_commit(s->c, &t, s->wbuf, &enc);
+        if (stored && s->cfg.worker_stored) {
+            pthread_mutex_unlock(&s->lock);
+            s->cfg.worker_stored(s->cfg.opaque);
+            store_lock(s);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+void cram_store_worker_stop(CramStore *s)
+{
+    store_lock(s);
+    s->stop = true;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+}
+
+bool cram_store_read(CramStore *s, uint64_t page, unsigned off, void *dst,
+                     unsigned len)
+{
+    bool poisoned;
+
+    store_lock(s);
+    poisoned = cram_cache_read(s->c, page, off, dst, len);
+    store_unlock(s);
+    return poisoned;
+}
+
+void cram_store_write(CramStore *s, uint64_t page, unsigned off,
+                      const void *src, unsigned len)
+{
+    store_lock(s);
+    cram_cache_write(s->c, page, off, src, len);
+    store_unlock(s);
+}
+
+void cram_store_flush(CramStore *s)
+{
+    store_lock(s);
+    cram_cache_flush(s->c);
+    store_unlock(s);
+}
+
+void cram_store_sync(CramStore *s)
+{
+    if (cram_cache_is_sync(s->c)) {
+        cram_store_flush(s);
+    }
+}
+
+void cram_store_discard_ranges(CramStore *s, const CramRange *r,
+                               unsigned nr)
+{
+    unsigned i;
+
+    store_lock(s);
+    for (i = 0; i < nr; i++) {
+        if (r[i].n) {
+            cram_cache_invalidate(s->c, r[i].first, r[i].n);
+        }
+    }
+    cram_engine_discard_ranges(s->e, r, nr);
+    store_unlock(s);
+}
+
+void cram_store_discard_all(CramStore *s)
+{
+    store_lock(s);
+    cram_cache_invalidate_all(s->c);
+    cram_engine_discard_all(s->e);
+    store_unlock(s);
+}
+
+void cram_store_poison(CramStore *s, uint64_t page, unsigned tag)
+{
+    store_lock(s);
+    cram_cache_invalidate(s->c, page, 1);
+    cram_engine_poison_tagged(s->e, page, tag);
+    store_unlock(s);
+}
+
+bool cram_store_unpoison(CramStore *s, uint64_t page)
+{
+    bool poisoned;
+
+    store_lock(s);
+    poisoned = cram_engine_page_poisoned(s->e, page);
+    if (poisoned) {
+        cram_cache_invalidate(s->c, page, 1);
+        cram_engine_discard(s->e, page);
+    }
+    store_unlock(s);
+    return poisoned;
+}
+
+bool cram_store_poison_run(CramStore *s, uint64_t from, uint64_t end,
+                           uint64_t *first, uint64_t *n, unsigned *tag,
+                           unsigned untagged_tag)
+{
+    uint64_t pg;
+    bool found;
+
+    store_lock(s);
+    found = cram_engine_poison_run(s->e, from, end, first, n, tag);
+    if (found && !*tag && untagged_tag) {
+        for (pg = *first; pg < *first + *n; pg++) {
+            cram_engine_poison_retag(s->e, pg, untagged_tag);
+        }
+        *tag = untagged_tag;
+    }
+    store_unlock(s);
+    return found;
+}
+
+void cram_store_get_stats(CramStore *s, CramStats *st, CramCacheStats *cs,
+                          uint64_t *metadata_bytes)
+{
+    store_lock(s);
+    if (st) {
+        cram_engine_get_stats(s->e, st);
+    }
+    if (cs) {
+        cram_cache_get_stats(s->c, cs);
+    }
+    if (metadata_bytes) {
+        *metadata_bytes = cram_engine_metadata_bytes(s->e);
+    }
+    store_unlock(s);
+}
+
+unsigned cram_store_media_gen(CramStore *s)
+{
+    return cram_cache_media_gen(s->c);
+}
+
+bool cram_store_has_taken(CramStore *s)
+{
+    return g_atomic_int_get(&s->has_taken);
+}
+
+bool cram_store_take_dropped(CramStore *s, uint64_t *page)
+{
+    bool found;
+
+    store_lock(s);
+    found = cram_cache_take_dropped(s->c, page);
+    store_unlock(s);
+    return found;
+}
+
+bool cram_store_take_healed(CramStore *s, uint64_t *page)
+{
+    bool found;
+
+    store_lock(s);
+    found = cram_cache_take_healed(s->c, page);
+    store_unlock(s);
+    return found;
+}
+
+CramExport *cram_store_export_begin(CramStore *s, CramStats *st)
+{
+    store_lock(s);
+    cram_cache_flush(s->c);
+    cram_engine_get_stats(s->e, st);
+    return cram_export_new(s->e);
+}
+
+void cram_store_export_end(CramStore *s, CramExport *x)
+{
+    cram_export_free(x);
+    store_unlock(s);
+}
+
+CramImport *cram_store_import_begin(CramStore *s, GError **errp)
+{
+    CramImport *im;
+
+    store_lock(s);
+    cram_cache_invalidate_all(s->c);
+    im = cram_import_new(s->e, errp);
+    if (!im) {
+        store_unlock(s);
+    }
+    return im;
+}
+
+void cram_store_import_end(CramStore *s)
+{
+    store_unlock(s);
+}

@@ -1,0 +1,116 @@
+/*
+ * cxl-cram engine: the store, one owner of the engine, its page cache,
+ * their lock and the cache's worker
+ *
+ * Every call takes the store's lock itself; none calls back into its
+ * caller.  What a call did that the caller must act on (a write dropped
+ * for want of media, a poisoned page healed, media use changed) it
+ * leaves for the caller to take afterwards, without the lock:
+ * cram_store_take_dropped(), cram_store_take_healed(),
+ * cram_store_media_gen().  The worker runs where its caller puts it
+ * (cram_store_worker_run() on a thread of the caller's making).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef CRAM_STORE_H
+#define CRAM_STORE_H
+
+#include "cram-engine.h"
+#include "cram-cache.h"
+#include "cram-export.h"
+
+typedef struct CramStore CramStore;
+
+typedef struct CramStoreConfig {
+    size_t cache_pages;         /* >= 1 */
+    bool worker;                /* compress dirty pages on a worker */
+    unsigned drop_tag;          /* poison tag of a dropped write's page */
+    /*
+     * The worker stored a page (media use changed).  Runs on the worker's
+     * thread, without the lock.  Optional.
+     */
+    void (*worker_stored)(void *opaque);
+    void *opaque;
+} CramStoreConfig;
+
+/* Takes @e over (it is freed with the store); NULL with @errp set. */
+CramStore *cram_store_new(CramEngine *e, const CramStoreConfig *cfg,
+                          GError **errp);
+/*
+ * Writes the cached pages back and frees everything.  A worker must have
+ * returned from cram_store_worker_run() first.
+ */
+void cram_store_free(CramStore *s);
+
+/*
+ * The worker's loop: compresses dirty cached pages until
+ * cram_store_worker_stop().  Only with cfg->worker.
+ */
+void cram_store_worker_run(CramStore *s);
+void cram_store_worker_stop(CramStore *s);
+
+/*
+ * Copy @len bytes at @off of @page (within the page).  A read of bytes
+ * that are poisoned returns all-ones and true.
+ */
+bool cram_store_read(CramStore *s, uint64_t page, unsigned off, void *dst,
+                     unsigned len);
+void cram_store_write(CramStore *s, uint64_t page, unsigned off,
+                      const void *src, unsigned len);
+
+/* Store every cached dirty page now, on the caller's thread. */
+void cram_store_flush(CramStore *s);
+/* Flush if the cache is the one-page buffer: its figures are then exact */
+void cram_store_sync(CramStore *s);
+
+/* Discard pages: zero, no media, no poison; work follows pages held. */
+void cram_store_discard_ranges(CramStore *s, const CramRange *r,
+                               unsigned nr);
+
+/* Discard every page (Sanitize): as cram_engine_discard_all() */
+void cram_store_discard_all(CramStore *s);
+
+/* Poison @page with @tag: its content is gone, reads take poison. */
+void cram_store_poison(CramStore *s, uint64_t page, unsigned tag);
+/* Discard @page if it is poisoned; true then. */
+bool cram_store_unpoison(CramStore *s, uint64_t page);
+/*
+ * cram_engine_poison_run() (runs of poisoned pages, in page order); with
+ * @untagged_tag nonzero, the run's pages of tag 0 take it first.
+ */
+bool cram_store_poison_run(CramStore *s, uint64_t from, uint64_t end,
+                           uint64_t *first, uint64_t *n, unsigned *tag,
+                           unsigned untagged_tag);
+
+/*
+ * The figures as they stand (cram_store_sync() first makes them exact
+ * where the cache promises it); any may be NULL.
+ */
+void cram_store_get_stats(CramStore *s, CramStats *st, CramCacheStats *cs,
+                          uint64_t *metadata_bytes);
+
+/* Changes whenever media use may have changed; cheap, without the lock. */
+unsigned cram_store_media_gen(CramStore *s);
+
+/*
+ * See cram_cache_take_dropped() and cram_cache_take_healed().  Without
+ * the lock, cheap: true when there may be pages to take.
+ */
+bool cram_store_has_taken(CramStore *s);
+bool cram_store_take_dropped(CramStore *s, uint64_t *page);
+bool cram_store_take_healed(CramStore *s, uint64_t *page);
+
+/*
+ * The whole store, page by page (cram-export.h), for migration.  Between
+ * _begin and _end the caller holds the store's lock: it must make no
+ * other call.  _begin flushes first and fills @st; the import empties
+ * the cache and the engine.
+ */
+CramExport *cram_store_export_begin(CramStore *s, CramStats *st);
+void cram_store_export_end(CramStore *s, CramExport *x);
+CramImport *cram_store_import_begin(CramStore *s, GError **errp);
+/* After cram_import_finish() or cram_import_abort() */
+void cram_store_import_end(CramStore *s);
+
+#endif /* CRAM_STORE_H */

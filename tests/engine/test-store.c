@@ -1,0 +1,285 @@
+/*
+ * Unit tests of the store: the engine and its cache under one lock, the
+ * worker on a thread, and what the store hands back to its caller
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "cram-store.h"
+#include "test-pages.h"
+
+#define MiB (1ULL << 20)
+#define GiB (1ULL << 30)
+#define DROP_TAG 2
+
+typedef struct Store {
+    CramStore *s;
+    GThread *worker;
+    gint worker_stored;         /* cfg.worker_stored() calls */
+} Store;
+
+static void on_worker_stored(void *opaque)
+{
+    Store *st = opaque;
+
+    g_atomic_int_inc(&st->worker_stored);
+}
+
+static gpointer worker_main(gpointer opaque)
+{
+    cram_store_worker_run(opaque);
+    return NULL;
+}
+
+static void store_new(Store *st, uint64_t media, size_t pages)
+{
+    CramConfig cfg = {
+        .capacity = 8 * GiB,
+        .media_size = media,
+        .codec = CRAM_CODEC_ZSTD,
+    };
+    CramStoreConfig scfg = {
+        .cache_pages = pages,
+        .worker = true,
+        .drop_tag = DROP_TAG,
+        .worker_stored = on_worker_stored,
+        .opaque = st,
+    };
+    GError *err = NULL;
+    CramEngine *e = cram_engine_new(&cfg, &err);
+
+    g_assert_no_error(err);
+    st->worker_stored = 0;
+    st->s = cram_store_new(e, &scfg, &err);
+    g_assert_no_error(err);
+    st->worker = g_thread_new("cram-worker", worker_main, st->s);
+}
+
+static void store_free(Store *st)
+{
+    cram_store_worker_stop(st->s);
+    g_thread_join(st->worker);
+    cram_store_free(st->s);
+}
+
+static void write_page(CramStore *s, uint64_t page, const uint8_t *buf)
+{
+    unsigned off;
+
+    /* as a guest does: 8 bytes at a time */
+    for (off = 0; off < CRAM_PAGE_SIZE; off += 8) {
+        cram_store_write(s, page, off, buf + off, 8);
+    }
+}
+
+/* Page @p of round @round, as writer_main() writes it */
+static void round_page(uint32_t seed, int p, int round, uint8_t *page)
+{
+    GRand *r = g_rand_new_with_seed(seed + p * 1000 + round);
+
+    if ((p + round) % 2) {
+        page_text(r, page);
+    } else {
+        page_random(r, page);
+    }
+    g_rand_free(r);
+}
+
+typedef struct Writer {
+    CramStore *s;
+    uint32_t seed;
+    int rounds;
+} Writer;
+
+/* A vCPU: rewrites pages 0..255, round after round. */
+static gpointer writer_main(gpointer opaque)
+{
+    Writer *w = opaque;
+    uint8_t page[CRAM_PAGE_SIZE];
+    int round, p;
+
+    for (round = 0; round < w->rounds; round++) {
+        for (p = 0; p < 256; p++) {
+            round_page(w->seed, p, round, page);
+            write_page(w->s, p, page);
+        }
+    }
+    return NULL;
+}
+
+/* A writer, a reader and the worker race over the same pages. */
+static void test_worker_concurrency(void)
+{
+    uint8_t want[CRAM_PAGE_SIZE], got[CRAM_PAGE_SIZE];
+    CramCacheStats cs;
+    CramStats st;
+    Store s;
+    Writer w;
+    GThread *t;
+    uint64_t page, told;
+    int p;
+
+    store_new(&s, 256 * MiB, 32);
+    w = (Writer) { s.s, 77, 6 };
+    t = g_thread_new("writer", writer_main, &w);
+    for (p = 0; p < 20000; p++) {
+        cram_store_read(s.s, (p * 7) % 256, (p * 64) % CRAM_PAGE_SIZE, got,
+                        64);
+    }
+    g_thread_join(t);
+    /* told after each of its stores, without the lock: never ahead */
+    told = g_atomic_int_get(&s.worker_stored);
+    cram_store_get_stats(s.s, NULL, &cs, NULL);
+    g_assert_cmpuint(cs.async_writebacks, >, 0);
+    g_assert_cmpuint(told, >, 0);
+    g_assert_cmpuint(told, <=, cs.async_writebacks);
+    cram_store_flush(s.s);
+    for (p = 0; p < 256; p++) {
+        unsigned off;
+
+        round_page(w.seed, p, w.rounds - 1, want);
+        for (off = 0; off < CRAM_PAGE_SIZE; off += 512) {
+            g_assert_false(cram_store_read(s.s, p, off, got + off, 512));
+        }
+        g_assert_cmpmem(got, sizeof(got), want, sizeof(want));
+    }
+    cram_store_get_stats(s.s, &st, NULL, NULL);
+    g_assert_cmpuint(st.media_reserved, <=, 32 * CRAM_PAGE_SIZE);
+    g_assert_false(cram_store_take_dropped(s.s, &page));
+    store_free(&s);
+}
+
+/*
+ * Media runs out: each page whose write was dropped is handed back once,
+ * poisoned with the drop tag, and reads as poison; nothing is called.
+ */
+static void test_dropped(void)
+{
+    GRand *r = g_rand_new_with_seed(3);
+    uint8_t page[CRAM_PAGE_SIZE];
+    uint64_t v, first, n, dropped = 0;
+    unsigned tag;
+    CramStats st;
+    Store s;
+    int p;
+
+    store_new(&s, 1 * MiB, 16);                 /* 256 media pages */
+    for (p = 0; p < 300; p++) {
+        page_random(r, page);
+        write_page(s.s, p, page);
+    }
+    cram_store_flush(s.s);
+    g_assert_true(cram_store_has_taken(s.s));
+    while (cram_store_take_dropped(s.s, &v)) {
+        g_assert_true(cram_store_read(s.s, v, 0, &first, 8));
+        g_assert_cmphex(first, ==, ~0ULL);
+        g_assert_true(cram_store_poison_run(s.s, v, v + 1, &first, &n, &tag,
+                                            0));
+        g_assert_cmpuint(tag, ==, DROP_TAG);
+        dropped++;
+    }
+    g_assert_false(cram_store_has_taken(s.s));
+    cram_store_get_stats(s.s, &st, NULL, NULL);
+    g_assert_cmpuint(dropped, ==, 300 - 256);
+    g_assert_cmpuint(st.poisoned_pages, ==, dropped);   /* each once */
+    g_assert_cmpuint(st.media_used, <=, st.media_size);
+
+    /* A whole-page rewrite of a poisoned page, once media is back */
+    cram_store_discard_all(s.s);
+    cram_store_poison(s.s, 5, 7);
+    memset(page, 0x3c, sizeof(page));
+    write_page(s.s, 5, page);
+    cram_store_flush(s.s);
+    g_assert_true(cram_store_take_healed(s.s, &v));
+    g_assert_cmpuint(v, ==, 5);
+    g_assert_false(cram_store_take_healed(s.s, &v));
+    g_assert_false(cram_store_read(s.s, 5, 64, &v, 8));
+    g_assert_cmphex(v, ==, 0x3c3c3c3c3c3c3c3cULL);
+    store_free(&s);
+    g_rand_free(r);
+}
+
+/*
+ * Freed while a cached page must still be stored and no media is left:
+ * the final flush drops it, and nobody is told (there are no callbacks
+ * to reach back into a store being freed; ASan checks the rest).
+ */
+static void test_free_drops(void)
+{
+    GRand *r = g_rand_new_with_seed(5);
+    uint8_t page[CRAM_PAGE_SIZE];
+    CramStats st;
+    uint64_t v;
+    Store s;
+    int p;
+
+    store_new(&s, 1 * MiB, 16);                 /* 256 media pages */
+    for (p = 0; p < 257; p++) {                 /* full, page 256 dropped */
+        page_random(r, page);
+        write_page(s.s, p, page);
+    }
+    cram_store_flush(s.s);
+    g_assert_true(cram_store_take_dropped(s.s, &v));
+    g_assert_false(cram_store_take_dropped(s.s, &v));
+    cram_store_get_stats(s.s, &st, NULL, NULL);
+    g_assert_cmpuint(st.poisoned_pages, ==, 1);
+    /* a whole-page rewrite of the poisoned page, cached at the free */
+    page_random(r, page);
+    cram_store_write(s.s, v, 0, page, CRAM_PAGE_SIZE);
+    store_free(&s);
+    g_rand_free(r);
+}
+
+/* The export sees a flushed store; an import replaces it whole. */
+static void test_export_import(void)
+{
+    uint8_t page[CRAM_PAGE_SIZE];
+    CramPageRecord rec;
+    CramStats st, st2;
+    CramExport *x;
+    CramImport *im;
+    GError *err = NULL;
+    Store a, b;
+    uint64_t v;
+    int p;
+
+    store_new(&a, 64 * MiB, 16);
+    store_new(&b, 64 * MiB, 16);
+    for (p = 0; p < 40; p++) {
+        memset(page, p + 1, sizeof(page));
+        write_page(a.s, p * 3, page);
+        write_page(b.s, p, page);               /* replaced by the import */
+    }
+    x = cram_store_export_begin(a.s, &st);
+    g_assert_cmpuint(st.media_reserved, ==, 0);
+    g_assert_cmpuint(cram_export_count(x), ==, 40);
+    im = cram_store_import_begin(b.s, &err);
+    g_assert_no_error(err);
+    while (cram_export_next(x, &rec)) {
+        g_assert_true(cram_import_page(im, &rec, &err));
+    }
+    g_assert_true(cram_import_finish(im, &st, &err));
+    cram_store_import_end(b.s);
+    cram_store_export_end(a.s, x);
+
+    cram_store_get_stats(b.s, &st2, NULL, NULL);
+    g_assert_cmpuint(st2.media_used, ==, st.media_used);
+    for (p = 0; p < 40; p++) {
+        g_assert_false(cram_store_read(b.s, p * 3, 0, &v, 8));
+        g_assert_cmphex(v, ==, 0x0101010101010101ULL * (p + 1));
+    }
+    g_assert_false(cram_store_read(b.s, 1, 0, &v, 8));
+    g_assert_cmphex(v, ==, 0);
+    store_free(&a);
+    store_free(&b);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/store/worker-concurrency", test_worker_concurrency);
+    g_test_add_func("/store/dropped", test_dropped);
+    g_test_add_func("/store/free-drops", test_free_drops);
+    g_test_add_func("/store/export-import", test_export_import);
+    return g_test_run();
+}
