@@ -17,21 +17,28 @@
 #include <gio/gunixsocketaddress.h>
 #include <stdio.h>
 #include <string.h>
+#include "cxl-cram-figures.h"
 
-/* The figures read from each sample, in CSV column order. */
-static const char *const fields[] = {
-    "media-size", "media-used", "media-free", "media-reserved",
-    "logical-held", "ratio", "status", "stores", "loads", "cache-hits",
-    "cache-misses", "cache-dirty", "dropped-writes", "poisoned-pages",
-    "poisoned-reads", "machine-checks", "wm-low", "wm-high",
+/* Every figure of the device's table, in CSV column order */
+#define FIELD_NAME(name, reg, member, mig) { name },
+static const struct {
+    const char *name;
+} fields[] = {
+    CXL_CRAM_FIGURES(FIELD_NAME)
 };
 #define NFIELDS G_N_ELEMENTS(fields)
 
-enum {
-    F_SIZE, F_USED, F_FREE, F_RESERVED, F_HELD, F_RATIO, F_STATUS,
-    F_STORES, F_LOADS, F_HITS, F_MISSES, F_DIRTY, F_DROPPED, F_POISON,
-    F_PREADS, F_MCE, F_WM_LOW, F_WM_HIGH,
-};
+/* The column of figure @name: the table has every name used here */
+static size_t field(const char *name)
+{
+    size_t i = 0;
+
+    while (i < NFIELDS && strcmp(fields[i].name, name)) {
+        i++;
+    }
+    g_assert(i < NFIELDS);
+    return i;
+}
 
 typedef struct Qmp {
     GSocketConnection *conn;
@@ -124,7 +131,7 @@ static bool sample(Qmp *q, const char *dev, double *v, GError **err)
         return false;
     }
     for (i = 0; i < NFIELDS; i++) {
-        if (!json_number(rsp, fields[i], &v[i])) {
+        if (!json_number(rsp, fields[i].name, &v[i])) {
             v[i] = 0;
         }
     }
@@ -147,6 +154,12 @@ static const char *wm_state(double status)
 int main(int argc, char **argv)
 {
     double interval = 1.0, v[NFIELDS], prev[NFIELDS];
+    const size_t f_used = field("media-used"), f_free = field("media-free"),
+        f_rsvd = field("media-reserved"), f_ratio = field("ratio"),
+        f_status = field("status"), f_stores = field("stores"),
+        f_loads = field("loads"), f_hits = field("cache-hits"),
+        f_misses = field("cache-misses"), f_dropped = field("dropped-writes"),
+        f_poison = field("poisoned-pages");
     int count = 0, n;
     g_autofree char *csv_path = NULL;
     g_autofree char *dev = g_strdup("/machine/peripheral/cram0");
@@ -191,7 +204,7 @@ int main(int argc, char **argv)
         }
         fprintf(csv, "time");
         for (i = 0; i < NFIELDS; i++) {
-            fprintf(csv, ",%s", fields[i]);
+            fprintf(csv, ",%s", fields[i].name);
         }
         fprintf(csv, "\n");
     }
@@ -211,18 +224,18 @@ int main(int argc, char **argv)
             fprintf(stderr, "cram-stat: %s\n", err->message);
             return 1;
         }
-        hits = v[F_HITS] - prev[F_HITS];
-        acc = hits + v[F_MISSES] - prev[F_MISSES];
+        hits = v[f_hits] - prev[f_hits];
+        acc = hits + v[f_misses] - prev[f_misses];
         /* the ratio saturates when data is held but no media is used */
         printf("%7.2f %9.1f %9.1f %9.1f %-9s %9.0f %9.0f %5.1f %8.0f "
                "%8.0f\n",
-               v[F_RATIO] >= 65535 ? 0 : v[F_RATIO], v[F_USED] / 1048576,
-               v[F_FREE] / 1048576, v[F_RESERVED] / 1048576,
-               wm_state(v[F_STATUS]),
-               n ? (v[F_STORES] - prev[F_STORES]) / interval : 0,
-               n ? (v[F_LOADS] - prev[F_LOADS]) / interval : 0,
-               acc > 0 ? 100.0 * hits / acc : 100.0, v[F_DROPPED],
-               v[F_POISON]);
+               v[f_ratio] >= 65535 ? 0 : v[f_ratio], v[f_used] / 1048576,
+               v[f_free] / 1048576, v[f_rsvd] / 1048576,
+               wm_state(v[f_status]),
+               n ? (v[f_stores] - prev[f_stores]) / interval : 0,
+               n ? (v[f_loads] - prev[f_loads]) / interval : 0,
+               acc > 0 ? 100.0 * hits / acc : 100.0, v[f_dropped],
+               v[f_poison]);
         fflush(stdout);
         if (csv) {
             fprintf(csv, "%.3f",

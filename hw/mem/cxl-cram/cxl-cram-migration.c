@@ -26,6 +26,7 @@
 #include "hw/cxl/cxl.h"
 #include "engine/cram-export.h"
 #include "cxl-cram.h"
+#include "cxl-cram-figures.h"
 #include "trace.h"
 
 #define CXL_CRAM_MIG_MAGIC      0x4352414d      /* "CRAM" */
@@ -51,19 +52,6 @@ static int G_GNUC_PRINTF(2, 3) cxl_cram_mig_fail(CXLCramDev *cram,
     return -EINVAL;
 }
 
-/* The figures the import must reproduce, in stream order. */
-static uint64_t *cxl_cram_mig_stat(CramStats *st, int i)
-{
-    uint64_t *f[] = {
-        &st->media_used, &st->media_reserved, &st->stored_bytes,
-        &st->pages[CRAM_CLASS_EMPTY], &st->pages[CRAM_CLASS_ZERO],
-        &st->pages[CRAM_CLASS_SAME], &st->pages[CRAM_CLASS_COMPRESSED],
-        &st->pages[CRAM_CLASS_RAW], &st->stores, &st->loads,
-        &st->failed_stores, &st->discards, &st->poisoned_pages,
-    };
-
-    return (size_t)i < ARRAY_SIZE(f) ? f[i] : NULL;
-}
 
 /*
  * The store: a header naming the configuration, the figures, a count,
@@ -78,20 +66,21 @@ static int cxl_cram_put_store(QEMUFile *f, void *pv, size_t size,
     CXLCramDev *cram = pv;
     CramCodecId codec;
     CramPageRecord rec;
+    CXLCramFigures fig = { 0 };
     CramExport *x;
-    CramStats st;
     uint64_t *v, n = 0, bytes = 0;
     int i;
 
     cram_codec_from_name(cram->compress, &codec);
-    x = cram_store_export_begin(cram->store, &st);
+    x = cram_store_export_begin(cram->store, &fig.st);
     qemu_put_be32(f, CXL_CRAM_MIG_MAGIC);
     qemu_put_be32(f, CXL_CRAM_MIG_VERSION);
     qemu_put_be64(f, cram->capacity);
     qemu_put_be64(f, cram->media_size);
     qemu_put_be32(f, codec);
-    for (i = 0; (v = cxl_cram_mig_stat(&st, i)); i++) {
-        qemu_put_be64(f, *v);
+    for (i = 0; i < CXL_CRAM_MIG_FIGURES; i++) {
+        v = cxl_cram_figure_mig(&fig, i);
+        qemu_put_be64(f, v ? *v : 0);
     }
     qemu_put_be64(f, cram_export_count(x));
     while (cram_export_next(x, &rec)) {
@@ -111,7 +100,7 @@ static int cxl_cram_put_store(QEMUFile *f, void *pv, size_t size,
     }
     cram_store_export_end(cram->store, x);
     qemu_put_be32(f, CXL_CRAM_MIG_END);
-    trace_cxl_cram_migration_save(n, bytes, st.media_used);
+    trace_cxl_cram_migration_save(n, bytes, fig.st.media_used);
     return 0;
 }
 
@@ -191,21 +180,26 @@ static int cxl_cram_get_store(QEMUFile *f, void *pv, size_t size,
 {
     CXLCramDev *cram = pv;
     g_autoptr(GError) gerr = NULL;
-    CramStats st = { 0 };
+    CXLCramFigures fig = { 0 };
+    uint64_t *v, count, none = 0;
     CramImport *im;
-    uint64_t *v, count;
     int i, ret;
 
     ret = cxl_cram_check_header(cram, f);
     if (ret) {
         return ret;
     }
-    for (i = 0; (v = cxl_cram_mig_stat(&st, i)); i++) {
-        *v = qemu_get_be64(f);
+    for (i = 0; i < CXL_CRAM_MIG_FIGURES; i++) {
+        v = cxl_cram_figure_mig(&fig, i);
+        *(v ? v : &none) |= qemu_get_be64(f);
     }
     count = qemu_get_be64(f);
     if (qemu_file_get_error(f)) {
         return cxl_cram_mig_fail(cram, "the stream ends in the store header");
+    }
+    if (none) {
+        return cxl_cram_mig_fail(cram, "the store header counts 0x%" PRIx64
+                                 " empty pages: there are none", none);
     }
     if (count > cram->capacity >> CRAM_PAGE_SHIFT) {
         return cxl_cram_mig_fail(cram, "%" PRIu64 " pages announced, the "
@@ -226,12 +220,12 @@ static int cxl_cram_get_store(QEMUFile *f, void *pv, size_t size,
         cram_import_abort(im);
         ret = cxl_cram_mig_fail(cram, "the store does not end after its %"
                                 PRIu64 " pages", count);
-    } else if (!cram_import_finish(im, &st, &gerr)) {
+    } else if (!cram_import_finish(im, &fig.st, &gerr)) {
         ret = cxl_cram_mig_fail(cram, "%s", gerr->message);
     }
     cram_store_import_end(cram->store);
     if (!ret) {
-        trace_cxl_cram_migration_load(count, st.media_used);
+        trace_cxl_cram_migration_load(count, fig.st.media_used);
     }
     return ret;
 }

@@ -13,78 +13,12 @@
 #include "cxl-cram-regs.h"
 #include "trace.h"
 
-static uint64_t cxl_cram_stat_reg(const CramStats *st, hwaddr reg)
-{
-    switch (reg) {
-    case CXL_CRAM_REG_MEDIA_USED:
-        return st->media_used;
-    case CXL_CRAM_REG_MEDIA_FREE:
-        return st->media_free;
-    case CXL_CRAM_REG_LOGICAL_HELD:
-        return st->logical_bytes;
-    case CXL_CRAM_REG_STORED_BYTES:
-        return st->stored_bytes;
-    case CXL_CRAM_REG_RATIO:
-        return cram_ratio_fp16(st);
-    case CXL_CRAM_REG_MEDIA_RESERVED:
-        return st->media_reserved;
-    case CXL_CRAM_REG_PAGES_ZERO:
-        return st->pages[CRAM_CLASS_ZERO];
-    case CXL_CRAM_REG_PAGES_SAME:
-        return st->pages[CRAM_CLASS_SAME];
-    case CXL_CRAM_REG_PAGES_COMP:
-        return st->pages[CRAM_CLASS_COMPRESSED];
-    case CXL_CRAM_REG_PAGES_RAW:
-        return st->pages[CRAM_CLASS_RAW];
-    case CXL_CRAM_REG_STORES:
-        return st->stores;
-    case CXL_CRAM_REG_LOADS:
-        return st->loads;
-    case CXL_CRAM_REG_DROPPED_WRITES:
-        return st->failed_stores;
-    case CXL_CRAM_REG_DISCARDS:
-        return st->discards;
-    case CXL_CRAM_REG_POISONED_PAGES:
-        return st->poisoned_pages;
-    default:
-        return 0;       /* reserved */
-    }
-}
-
-static uint64_t cxl_cram_safety_reg(CXLCramDev *cram, hwaddr reg)
-{
-    CXLCramSafety *s = &cram->safety;
-    CramCacheStats cs;
-
-    if (reg >= CXL_CRAM_REG_IRQ_COUNT(0) &&
-        reg < CXL_CRAM_REG_IRQ_COUNT(CXL_CRAM_IRQ_NR)) {
-        return s->irq_count[(reg - CXL_CRAM_REG_IRQ_COUNT(0)) / 8];
-    }
-    switch (reg) {
-    case CXL_CRAM_REG_POISONED_READS:
-        return s->poisoned_reads;
-    case CXL_CRAM_REG_MCE_RAISED:
-        return s->mce_raised;
-    case CXL_CRAM_REG_IRQ_VEC12:
-        return s->vec12_count;
-    case CXL_CRAM_REG_IRQ_VEC13:
-        return s->vec13_count;
-    case CXL_CRAM_REG_CACHE_HITS:
-    case CXL_CRAM_REG_CACHE_MISSES:
-    case CXL_CRAM_REG_CACHE_DIRTY:
-        cram_store_get_stats(cram->store, NULL, &cs, NULL);
-        return reg == CXL_CRAM_REG_CACHE_HITS ? cs.hits :
-               reg == CXL_CRAM_REG_CACHE_MISSES ? cs.misses : cs.dirty;
-    default:
-        return 0;
-    }
-}
-
+/* The 64-bit register at @reg: identification, a figure, or control */
 static uint64_t cxl_cram_reg64(CXLCramDev *cram, hwaddr reg)
 {
-    uint64_t val;
-    CramStats st;
+    CXLCramFigures f;
     CramCodecId codec;
+    uint64_t val;
 
     switch (reg) {
     case CXL_CRAM_REG_ID:
@@ -93,20 +27,12 @@ static uint64_t cxl_cram_reg64(CXLCramDev *cram, hwaddr reg)
         cram_codec_from_name(cram->compress, &codec);
         return CRAM_PAGE_SHIFT | (codec << 8) |
                ((uint64_t)cram->compress_level << 16);
-    case CXL_CRAM_REG_CAPACITY:
-        return cram->capacity;
-    case CXL_CRAM_REG_MEDIA_SIZE:
-        return cram->media_size;
-    case CXL_CRAM_REG_METADATA_BYTES:
-        cram_store_get_stats(cram->store, NULL, NULL, &val);
-        return val;
     }
-    if (reg >= CXL_CRAM_REG_POISONED_READS && reg < CXL_CRAM_REG_STATS_END) {
-        return cxl_cram_safety_reg(cram, reg);
-    }
-    if (reg < CXL_CRAM_REG_STATS_END) {
-        cxl_cram_get_stats(cram, &st);
-        return cxl_cram_stat_reg(&st, reg);
+    if (reg < CXL_CRAM_REG_STATS_END || reg == CXL_CRAM_REG_WM_LOW ||
+        reg == CXL_CRAM_REG_WM_HIGH || reg == CXL_CRAM_REG_STATUS ||
+        reg == CXL_CRAM_REG_HEADROOM_PAGES) {
+        cxl_cram_figures(cram, &f);
+        return cxl_cram_figure_reg(&f, reg, &val) ? val : 0;
     }
     return cxl_cram_ctrl_read(cram, reg);
 }
@@ -139,7 +65,7 @@ static void cxl_cram_regs_write(void *opaque, hwaddr addr, uint64_t val,
     if (size == 4) {
         uint64_t cur = reg == CXL_CRAM_REG_IRQ_STATUS ||
                        reg == CXL_CRAM_REG_DISCARD_PAGES ?
-                       0 : cxl_cram_ctrl_read(cram, reg);
+                       0 : cxl_cram_reg64(cram, reg);
 
         val = (addr & 4) ? deposit64(cur, 32, 32, val)
                          : deposit64(cur, 0, 32, val);

@@ -208,22 +208,12 @@ static void cxl_cram_discard(CXLCramDev *cram, uint64_t pages)
     trace_cxl_cram_discard(s->discard_dpa, pages, s->discard_result);
 }
 
+/* The control registers that are not figures (cxl-cram-figures.h) */
 uint64_t cxl_cram_ctrl_read(CXLCramDev *cram, hwaddr reg)
 {
     CXLCramSafety *s = &cram->safety;
-    CramStats st;
 
     switch (reg) {
-    case CXL_CRAM_REG_WM_LOW:
-        return s->wm_low;
-    case CXL_CRAM_REG_WM_HIGH:
-        return s->wm_high;
-    case CXL_CRAM_REG_STATUS:
-        cxl_cram_sync(cram);
-        return s->status;
-    case CXL_CRAM_REG_HEADROOM_PAGES:
-        cxl_cram_get_stats(cram, &st);
-        return st.media_free >> CRAM_PAGE_SHIFT;
     case CXL_CRAM_REG_IRQ_ENABLE:
         return s->irq_enable;
     case CXL_CRAM_REG_IRQ_STATUS:

@@ -1,5 +1,7 @@
 /*
- * cxl-cram statistics: one snapshot shared by the registers and QMP
+ * cxl-cram statistics: one snapshot of every figure, read through the
+ * one table of them (cxl-cram-figures.h) by the registers, QMP and
+ * migration
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -8,94 +10,109 @@
 #include "qapi/error.h"
 #include "qapi/visitor.h"
 #include "cxl-cram.h"
+#include "cxl-cram-figures.h"
 
-/*
- * With cache-size=0 the figures are exact (the staged page is stored
- * first); with a cache, dirty cached pages count at their worst case.
- */
-void cxl_cram_get_stats(CXLCramDev *cram, CramStats *st)
+#define CXL_CRAM_REG_NONE       UINT64_MAX
+
+typedef struct CXLCramFigure {
+    const char *name;
+    hwaddr reg;
+    size_t offset;              /* in CXLCramFigures */
+    int mig;
+} CXLCramFigure;
+
+#define CXL_CRAM_FIGURE(name, reg, member, mig) \
+    { name, CXL_CRAM_REG_##reg, offsetof(CXLCramFigures, member), mig },
+static const CXLCramFigure cxl_cram_figure_table[] = {
+    CXL_CRAM_FIGURES(CXL_CRAM_FIGURE)
+};
+
+static uint64_t *cxl_cram_figure(CXLCramFigures *f, const CXLCramFigure *d)
 {
-    cxl_cram_sync(cram);
-    cram_store_get_stats(cram->store, st, NULL, NULL);
+    return (uint64_t *)((char *)f + d->offset);
 }
 
 /*
- * qom-get <device> stats: a struct of the same figures as the register
- * block, plus the ratio as a number.  The field names are ABI, listed in
- * docs/properties.md.
+ * Every figure now.  With cache-size=0 the figures are exact (the staged
+ * page is stored first); with a cache, dirty cached pages count at their
+ * worst case.
+ */
+void cxl_cram_figures(CXLCramDev *cram, CXLCramFigures *f)
+{
+    CXLCramSafety *s = &cram->safety;
+
+    cxl_cram_sync(cram);
+    cram_store_get_stats(cram->store, &f->st, &f->cs, &f->metadata_bytes);
+    f->ratio_fp16 = cram_ratio_fp16(&f->st);
+    f->headroom_pages = f->st.media_free >> CRAM_PAGE_SHIFT;
+    f->status = s->status;
+    f->poisoned_reads = s->poisoned_reads;
+    f->mce_raised = s->mce_raised;
+    f->mce_abandoned = s->mce_abandoned;
+    memcpy(f->irq_count, s->irq_count, sizeof(f->irq_count));
+    f->vec12_count = s->vec12_count;
+    f->vec13_count = s->vec13_count;
+    f->wm_low = s->wm_low;
+    f->wm_high = s->wm_high;
+}
+
+bool cxl_cram_figure_reg(CXLCramFigures *f, hwaddr reg, uint64_t *val)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(cxl_cram_figure_table); i++) {
+        if (cxl_cram_figure_table[i].reg == reg) {
+            *val = *cxl_cram_figure(f, &cxl_cram_figure_table[i]);
+            return true;
+        }
+    }
+    return false;
+}
+
+uint64_t *cxl_cram_figure_mig(CXLCramFigures *f, int slot)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(cxl_cram_figure_table); i++) {
+        if (cxl_cram_figure_table[i].mig == slot) {
+            return cxl_cram_figure(f, &cxl_cram_figure_table[i]);
+        }
+    }
+    return NULL;
+}
+
+/*
+ * qom-get <device> stats: every figure of the table, the ratio as a
+ * number.  The field names are ABI, listed in docs/properties.md.
  */
 static void cxl_cram_stats_get(Object *obj, Visitor *v, const char *name,
                                void *opaque, Error **errp)
 {
     CXLCramDev *cram = CXL_CRAM(obj);
-    CXLCramSafety *sf = &cram->safety;
-    CramStats st = { 0 };
-    CramCacheStats cs;
-    uint64_t metadata;
-    double ratio;
-    bool ok;
+    CXLCramFigures f;
+    bool ok = true;
+    size_t i;
 
     if (!cram->store) {
         error_setg(errp, "cxl-cram: statistics exist only once realized");
         return;
     }
-    cxl_cram_sync(cram);
-    cram_store_get_stats(cram->store, &st, &cs, &metadata);
-    ratio = cram_ratio_fp16(&st) / 65536.0;
-
+    cxl_cram_figures(cram, &f);
     if (!visit_start_struct(v, name, NULL, 0, errp)) {
         return;
     }
-    ok = visit_type_uint64(v, "capacity", &st.capacity, errp) &&
-         visit_type_uint64(v, "media-size", &st.media_size, errp) &&
-         visit_type_uint64(v, "media-used", &st.media_used, errp) &&
-         visit_type_uint64(v, "media-free", &st.media_free, errp) &&
-         visit_type_uint64(v, "logical-held", &st.logical_bytes, errp) &&
-         visit_type_uint64(v, "stored-bytes", &st.stored_bytes, errp) &&
-         visit_type_number(v, "ratio", &ratio, errp) &&
-         visit_type_uint64(v, "pages-zero", &st.pages[CRAM_CLASS_ZERO],
-                           errp) &&
-         visit_type_uint64(v, "pages-same", &st.pages[CRAM_CLASS_SAME],
-                           errp) &&
-         visit_type_uint64(v, "pages-compressed",
-                           &st.pages[CRAM_CLASS_COMPRESSED], errp) &&
-         visit_type_uint64(v, "pages-raw", &st.pages[CRAM_CLASS_RAW],
-                           errp) &&
-         visit_type_uint64(v, "stores", &st.stores, errp) &&
-         visit_type_uint64(v, "loads", &st.loads, errp) &&
-         visit_type_uint64(v, "dropped-writes", &st.failed_stores, errp) &&
-         visit_type_uint64(v, "discards", &st.discards, errp) &&
-         visit_type_uint64(v, "metadata-bytes", &metadata, errp) &&
-         visit_type_uint64(v, "poisoned-pages", &st.poisoned_pages, errp) &&
-         visit_type_uint64(v, "poisoned-reads",
-                           &cram->safety.poisoned_reads, errp) &&
-         visit_type_uint64(v, "machine-checks", &cram->safety.mce_raised,
-                           errp) &&
-         visit_type_uint64(v, "machine-checks-abandoned",
-                           &cram->safety.mce_abandoned, errp) &&
-         visit_type_uint32(v, "status", &cram->safety.status, errp) &&
-         visit_type_uint64(v, "irq-low-rise",
-                           &sf->irq_count[CXL_CRAM_IRQ_LOW_RISE], errp) &&
-         visit_type_uint64(v, "irq-high-rise",
-                           &sf->irq_count[CXL_CRAM_IRQ_HIGH_RISE], errp) &&
-         visit_type_uint64(v, "irq-high-fall",
-                           &sf->irq_count[CXL_CRAM_IRQ_HIGH_FALL], errp) &&
-         visit_type_uint64(v, "irq-low-fall",
-                           &sf->irq_count[CXL_CRAM_IRQ_LOW_FALL], errp) &&
-         visit_type_uint64(v, "irq-dropped",
-                           &sf->irq_count[CXL_CRAM_IRQ_DROPPED], errp) &&
-         visit_type_uint64(v, "irq-vector12", &sf->vec12_count, errp) &&
-         visit_type_uint64(v, "irq-vector13", &sf->vec13_count, errp) &&
-         visit_type_uint64(v, "media-reserved", &st.media_reserved, errp) &&
-         visit_type_uint64(v, "wm-low", &sf->wm_low, errp) &&
-         visit_type_uint64(v, "wm-high", &sf->wm_high, errp) &&
-         visit_type_uint64(v, "cache-pages", &cs.cached, errp) &&
-         visit_type_uint64(v, "cache-dirty", &cs.dirty, errp) &&
-         visit_type_uint64(v, "cache-hits", &cs.hits, errp) &&
-         visit_type_uint64(v, "cache-misses", &cs.misses, errp) &&
-         visit_type_uint64(v, "writebacks-sync", &cs.sync_writebacks, errp) &&
-         visit_type_uint64(v, "writebacks-async", &cs.async_writebacks,
-                           errp);
+    for (i = 0; ok && i < ARRAY_SIZE(cxl_cram_figure_table); i++) {
+        const CXLCramFigure *d = &cxl_cram_figure_table[i];
+        uint64_t *val = cxl_cram_figure(&f, d);
+
+        if (d->offset == offsetof(CXLCramFigures, ratio_fp16)) {
+            double ratio = *val / 65536.0;
+
+            ok = visit_type_number(v, d->name, &ratio, errp);
+        } else {
+            ok = visit_type_uint64(v, d->name, val, errp);
+        }
+    }
     if (ok) {
         visit_check_struct(v, errp);
     }

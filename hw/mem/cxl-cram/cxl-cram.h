@@ -130,8 +130,29 @@ MemTxResult cxl_cram_poisoned_load(CXLCramDev *cram, uint64_t dpa,
 /* cxl-cram-regs.c */
 void cxl_cram_regs_init(CXLCramDev *cram);
 
-/* cxl-cram-stats.c */
-void cxl_cram_get_stats(CXLCramDev *cram, CramStats *st);
+/* cxl-cram-stats.c: every figure of cxl-cram-figures.h, at one time */
+typedef struct CXLCramFigures {
+    CramStats st;               /* the engine's */
+    CramCacheStats cs;          /* the cache's */
+    uint64_t ratio_fp16;
+    uint64_t metadata_bytes;
+    uint64_t headroom_pages;
+    uint64_t status;
+    uint64_t poisoned_reads;
+    uint64_t mce_raised;
+    uint64_t mce_abandoned;
+    uint64_t irq_count[CXL_CRAM_IRQ_NR];
+    uint64_t vec12_count;
+    uint64_t vec13_count;
+    uint64_t wm_low;
+    uint64_t wm_high;
+} CXLCramFigures;
+
+void cxl_cram_figures(CXLCramDev *cram, CXLCramFigures *f);
+/* The figure held in register @reg; false when none is */
+bool cxl_cram_figure_reg(CXLCramFigures *f, hwaddr reg, uint64_t *val);
+/* The figure in slot @slot of the migration stream's store header */
+uint64_t *cxl_cram_figure_mig(CXLCramFigures *f, int slot);
 void cxl_cram_stats_class_init(ObjectClass *oc);
 
 /* cxl-cram-migration.c */
