@@ -57,6 +57,18 @@ run_script() {
     failed=$((failed + bad))
 }
 
+# The device's files call each other one way; the engine's headers
+# include each other without a circle (docs/design.md).
+section "layers"
+if bash "$here/check-layers.sh" >"$logdir/check-layers.log" 2>&1; then
+    echo "   ok one-way call graph of hw/mem/cxl-cram, no circle of engine headers"
+    passed=$((passed + 1))
+else
+    echo "   not ok layers (log: $logdir/check-layers.log)"
+    sed 's/^/   | /' "$logdir/check-layers.log"
+    failed=$((failed + 1))
+fi
+
 for t in "$CRAM_BUILD"/engine/test-*; do
     [ -f "$t" ] && [ -x "$t" ] || continue
     run_tap "engine-$(basename "$t")" 600 "$t"

@@ -149,6 +149,35 @@ void cxl_cram_write_bytes(CXLCramDev *cram, uint64_t dpa, const void *buf,
 }
 
 /*
+ * Discard the pages of @nr ranges: zero, no media, no poison.  The work
+ * follows the pages held, not the size of the ranges (the engine walks
+ * what its page table holds; the cache looks at its own entries), so a
+ * guest can discard a whole 1 TiB device, or 127 such ranges at once,
+ * without holding the BQL for more than a few milliseconds.
+ */
+void cxl_cram_discard_ranges(CXLCramDev *cram, const CramRange *r,
+                             unsigned nr)
+{
+    unsigned i;
+
+    cram_store_discard_ranges(cram->store, r, nr);
+    for (i = 0; i < nr; i++) {
+        if (r[i].n) {
+            cxl_cram_poison_healed(cram, r[i].first, r[i].n);
+        }
+    }
+    cxl_cram_safety_update(cram);
+}
+
+/* Discard pages [first, first + n). */
+void cxl_cram_discard_pages(CXLCramDev *cram, uint64_t first, uint64_t n)
+{
+    CramRange r = { .first = first, .n = n };
+
+    cxl_cram_discard_ranges(cram, &r, 1);
+}
+
+/*
  * Reads through the I/O region come from the device's own users of its
  * address space, never from a vCPU (those take the vmem_read hook): poison
  * is a failed transaction.

@@ -29,7 +29,6 @@
 #include "cxl-cram.h"
 #include "trace.h"
 
-#define CXL_CRAM_LINE           64      /* poison list unit (CXL) */
 
 /* Remove [start, start + len) from every record, splitting as needed. */
 static void cxl_cram_poison_list_remove(CXLType3Dev *ct3d, uint64_t start,
@@ -109,6 +108,28 @@ void cxl_cram_poison_page(CXLCramDev *cram, uint64_t page, uint8_t type)
     }
 }
 
+/* A store found no media: the write is lost and the page poisoned. */
+void cxl_cram_write_dropped(CXLCramDev *cram, uint64_t page)
+{
+    CXLCramSafety *s = &cram->safety;
+    bool first = !(s->status & CXL_CRAM_STATUS_EXHAUSTED);
+
+    cxl_cram_poison_page(cram, page, CXL_POISON_TYPE_INTERNAL);
+    trace_cxl_cram_store_failed(page << CRAM_PAGE_SHIFT);
+    s->status |= CXL_CRAM_STATUS_EXHAUSTED;
+    if (first) {
+        cxl_cram_irq(cram, CXL_CRAM_IRQ_DROPPED);
+    }
+    cxl_cram_safety_update(cram);
+}
+
+/* A read that is not a vCPU's load met poison: counted, traced */
+void cxl_cram_poisoned_read(CXLCramDev *cram, uint64_t dpa)
+{
+    cram->safety.poisoned_reads++;
+    trace_cxl_cram_poisoned_read(dpa);
+}
+
 /*
  * Pages [first, first + n) were healed (stored, discarded, cleared): the
  * engine knows; QMP's records there go too.
@@ -123,6 +144,17 @@ void cxl_cram_poison_healed(CXLCramDev *cram, uint64_t first, uint64_t n)
     }
 }
 
+/* Clear Poison at @dpa: its page's poison, QMP's records of its line */
+void cxl_cram_poison_clear(CXLCramDev *cram, uint64_t dpa)
+{
+    uint64_t page = dpa >> CRAM_PAGE_SHIFT;
+
+    if (cram_store_unpoison(cram->store, page)) {
+        cxl_cram_poison_healed(cram, page, 1);
+    }
+    cxl_cram_poison_list_remove(CXL_TYPE3(cram), dpa, CXL_CRAM_LINE);
+}
+
 void cxl_cram_poison_clear_all(CXLCramDev *cram)
 {
     CXLType3Dev *ct3d = CXL_TYPE3(cram);
@@ -135,7 +167,7 @@ void cxl_cram_poison_clear_all(CXLCramDev *cram)
  * (bytes), cut to [@from, @end): the run of poisoned pages the engine
  * finds first, or a QMP record that starts before it.
  */
-static bool cxl_cram_poison_next(CXLCramDev *cram, uint64_t from,
+bool cxl_cram_poison_next(CXLCramDev *cram, uint64_t from,
                                  uint64_t end, uint64_t *s, uint64_t *e,
                                  uint8_t *type)
 {
@@ -165,62 +197,6 @@ static bool cxl_cram_poison_next(CXLCramDev *cram, uint64_t from,
         }
     }
     return found;
-}
-
-/*
- * Get Poison List (4300h).  cxl-type3 asserts when the answer does not
- * fit one payload; this one returns what fits, sets More Media Error
- * Records, and resumes there when the host asks the same range again.
- * Each record costs a lookup or two, whatever lies between records.
- */
-static CXLRetCode cxl_cram_cmd_get_poison(const struct cxl_cmd *cmd,
-                                          uint8_t *in, size_t len_in,
-                                          uint8_t *out, size_t *len_out,
-                                          CXLCCI *cci)
-{
-    CXLCramDev *cram = CXL_CRAM(cci->d);
-    uint64_t q_start = ldq_le_p(in), q_len = ldq_le_p(in + 8) * 64;
-    size_t max = (cci->payload_max - 0x20) / 16, n = 0;
-    uint64_t from, q_end, next = UINT64_MAX, s, e;
-    uint8_t type;
-
-    if (q_start % CXL_CRAM_LINE || ldq_le_p(in + 8) > cram->capacity / 64) {
-        return CXL_MBOX_INVALID_INPUT;
-    }
-    if (q_start >= cram->capacity) {
-        return CXL_MBOX_INVALID_PA;     /* Linux probes the end this way */
-    }
-    q_len = MIN(q_len, cram->capacity - q_start);
-    q_end = q_start + q_len;
-    if (cram->poison_query_start != q_start ||
-        cram->poison_query_len != q_len) {
-        cram->poison_resume = q_start;
-    }
-    from = MAX(cram->poison_resume, q_start);
-    memset(out, 0, 0x20);
-
-    /* Emit records in address order, from @from, until the payload is full */
-    while (n < max && from < q_end &&
-           cxl_cram_poison_next(cram, from, q_end, &s, &e, &type)) {
-        /* the length field counts 64-byte lines in 32 bits */
-        e = MIN(e, s + (uint64_t)UINT32_MAX * CXL_CRAM_LINE);
-        stq_le_p(out + 0x20 + 16 * n, s | (type & 0x7));
-        stl_le_p(out + 0x28 + 16 * n, (e - s) / CXL_CRAM_LINE);
-        n++;
-        from = e;
-    }
-    if (n == max && from < q_end &&
-        cxl_cram_poison_next(cram, from, q_end, &s, &e, &type)) {
-        next = from;
-        out[0] |= 1;        /* More Media Error Records */
-    }
-    cram->poison_query_start = q_start;
-    cram->poison_query_len = q_len;
-    cram->poison_resume = next == UINT64_MAX ? q_start : next;
-    stw_le_p(out + 0xa, n);
-    *len_out = 0x20 + 16 * n;
-    trace_cxl_cram_get_poison(q_start, q_len, n, out[0] & 1);
-    return CXL_MBOX_SUCCESS;
 }
 
 /*
@@ -276,66 +252,3 @@ void cxl_cram_poison_adopt(CXLCramDev *cram)
     }
 }
 
-static bool cxl_cram_dpa_valid(CXLCramDev *cram, uint64_t dpa)
-{
-    return !(dpa % CXL_CRAM_LINE) && dpa < cram->capacity;
-}
-
-/* Inject Poison (4301h): poisons the whole page holding @dpa. */
-static CXLRetCode cxl_cram_cmd_inject_poison(const struct cxl_cmd *cmd,
-                                             uint8_t *in, size_t len_in,
-                                             uint8_t *out, size_t *len_out,
-                                             CXLCCI *cci)
-{
-    CXLCramDev *cram = CXL_CRAM(cci->d);
-    uint64_t dpa = ldq_le_p(in);
-
-    if (!cxl_cram_dpa_valid(cram, dpa)) {
-        return CXL_MBOX_INVALID_INPUT;
-    }
-    cxl_cram_poison_page(cram, dpa >> CRAM_PAGE_SHIFT,
-                         CXL_POISON_TYPE_INJECTED);
-    cxl_cram_safety_update(cram);
-    *len_out = 0;
-    return CXL_MBOX_SUCCESS;
-}
-
-/*
- * Clear Poison (4302h): writes the 64 bytes given at @dpa.  The page's
- * other bytes were lost with the poison: they read as zero afterwards.
- */
-static CXLRetCode cxl_cram_cmd_clear_poison(const struct cxl_cmd *cmd,
-                                            uint8_t *in, size_t len_in,
-                                            uint8_t *out, size_t *len_out,
-                                            CXLCCI *cci)
-{
-    CXLCramDev *cram = CXL_CRAM(cci->d);
-    uint64_t dpa = ldq_le_p(in), page = dpa >> CRAM_PAGE_SHIFT;
-
-    if (!cxl_cram_dpa_valid(cram, dpa)) {
-        return CXL_MBOX_INVALID_INPUT;
-    }
-    if (cram_store_unpoison(cram->store, page)) {
-        cxl_cram_poison_healed(cram, page, 1);
-    }
-    cxl_cram_poison_list_remove(CXL_TYPE3(cram), dpa, CXL_CRAM_LINE);
-    cxl_cram_write_bytes(cram, dpa, in + 8, CXL_CRAM_LINE);
-    cxl_cram_flush(cram);       /* complete when the command returns */
-    *len_out = 0;
-    return CXL_MBOX_SUCCESS;
-}
-
-void cxl_cram_poison_cmds(struct cxl_cmd (*set)[256])
-{
-    set[0x43][0x00] = (struct cxl_cmd) {
-        "MEDIA_AND_POISON_GET_POISON_LIST", cxl_cram_cmd_get_poison, 16, 0,
-    };
-    set[0x43][0x01] = (struct cxl_cmd) {
-        "MEDIA_AND_POISON_INJECT_POISON", cxl_cram_cmd_inject_poison, 8,
-        CXL_MBOX_IMMEDIATE_DATA_CHANGE,
-    };
-    set[0x43][0x02] = (struct cxl_cmd) {
-        "MEDIA_AND_POISON_CLEAR_POISON", cxl_cram_cmd_clear_poison, 72,
-        CXL_MBOX_IMMEDIATE_DATA_CHANGE,
-    };
-}

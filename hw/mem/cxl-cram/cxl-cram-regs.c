@@ -13,6 +13,94 @@
 #include "cxl-cram-regs.h"
 #include "trace.h"
 
+/* DISCARD_PAGES doorbell: discard [DISCARD_DPA, + pages * 4 KiB). */
+static void cxl_cram_discard(CXLCramDev *cram, uint64_t pages)
+{
+    CXLCramSafety *s = &cram->safety;
+    uint64_t first = s->discard_dpa >> CRAM_PAGE_SHIFT;
+
+    if (s->discard_dpa & (CRAM_PAGE_SIZE - 1)) {
+        s->discard_result = CXL_CRAM_DISCARD_UNALIGNED;
+    } else if (!pages) {
+        s->discard_result = CXL_CRAM_DISCARD_EMPTY;
+    } else if (s->discard_dpa >= cram->capacity ||
+               pages > (cram->capacity - s->discard_dpa) >> CRAM_PAGE_SHIFT) {
+        s->discard_result = CXL_CRAM_DISCARD_RANGE;
+    } else {
+        cxl_cram_discard_pages(cram, first, pages);
+        s->discard_result = CXL_CRAM_DISCARD_OK;
+    }
+    trace_cxl_cram_discard(s->discard_dpa, pages, s->discard_result);
+}
+
+/* The control registers that are not figures (cxl-cram-figures.h) */
+static uint64_t cxl_cram_ctrl_read(CXLCramDev *cram, hwaddr reg)
+{
+    CXLCramSafety *s = &cram->safety;
+
+    switch (reg) {
+    case CXL_CRAM_REG_IRQ_ENABLE:
+        return s->irq_enable;
+    case CXL_CRAM_REG_IRQ_STATUS:
+        return s->irq_status;
+    case CXL_CRAM_REG_DISCARD_DPA:
+        return s->discard_dpa;
+    case CXL_CRAM_REG_DISCARD_RESULT:
+        return s->discard_result;
+    default:
+        return 0;
+    }
+}
+
+static void cxl_cram_set_watermark(CXLCramDev *cram, hwaddr reg,
+                                   uint64_t val)
+{
+    CXLCramSafety *s = &cram->safety;
+    uint64_t low = reg == CXL_CRAM_REG_WM_LOW ? val : s->wm_low;
+    uint64_t high = reg == CXL_CRAM_REG_WM_HIGH ? val : s->wm_high;
+
+    if (low >= high || high > cram->media_size) {
+        qemu_log_mask(LOG_GUEST_ERROR, "cxl-cram: watermark 0x%" PRIx64
+                      " rejected: need low < high <= media size\n", val);
+        return;
+    }
+    s->wm_low = low;
+    s->wm_high = high;
+    cxl_cram_sync(cram);
+    cxl_cram_safety_update(cram);
+}
+
+static void cxl_cram_ctrl_write(CXLCramDev *cram, hwaddr reg, uint64_t val)
+{
+    CXLCramSafety *s = &cram->safety;
+
+    switch (reg) {
+    case CXL_CRAM_REG_WM_LOW:
+    case CXL_CRAM_REG_WM_HIGH:
+        cxl_cram_set_watermark(cram, reg, val);
+        break;
+    case CXL_CRAM_REG_IRQ_ENABLE:
+        s->irq_enable = val & CXL_CRAM_IRQ_MASK;
+        break;
+    case CXL_CRAM_REG_IRQ_STATUS:
+        s->irq_status &= ~val;
+        break;
+    case CXL_CRAM_REG_DISCARD_DPA:
+        s->discard_dpa = val;
+        break;
+    case CXL_CRAM_REG_DISCARD_PAGES:
+        cxl_cram_discard(cram, val);
+        break;
+    case CXL_CRAM_REG_CACHE_FLUSH:
+        cxl_cram_flush(cram);
+        break;
+    default:
+        qemu_log_mask(LOG_GUEST_ERROR, "cxl-cram: write 0x%" PRIx64
+                      " to read-only register 0x%" HWADDR_PRIx " ignored\n",
+                      val, reg);
+    }
+}
+
 /* The 64-bit register at @reg: identification, a figure, or control */
 static uint64_t cxl_cram_reg64(CXLCramDev *cram, hwaddr reg)
 {

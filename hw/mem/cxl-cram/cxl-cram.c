@@ -13,6 +13,7 @@
 #include "qemu/units.h"
 #include "qapi/error.h"
 #include "hw/qdev-properties.h"
+#include "hw/pci/msix.h"
 #include "system/hostmem.h"
 #include "migration/vmstate.h"
 #include "cxl-cram.h"
@@ -61,6 +62,13 @@ static bool cxl_cram_check_props(CXLCramDev *cram, CramConfig *cfg,
                    "of at most 1 GiB (0: no cache)", cram->cache_size);
         return false;
     }
+    if (!cram->high_watermark || cram->high_watermark > 100 ||
+        cram->low_watermark >= cram->high_watermark) {
+        error_setg(errp, "watermarks must satisfy 0 <= low-watermark (%u) "
+                   "< high-watermark (%u) <= 100 (percent of media-size)",
+                   cram->low_watermark, cram->high_watermark);
+        return false;
+    }
     if (!cram_codec_from_name(cram->compress, &cfg->codec)) {
         error_setg(errp, "compress '%s' unknown: use zstd, lz4 or none",
                    cram->compress);
@@ -70,6 +78,8 @@ static bool cxl_cram_check_props(CXLCramDev *cram, CramConfig *cfg,
         error_setg(errp, "%s", gerr->message);
         return false;
     }
+    cram->safety.wm_low = cram->media_size / 100 * cram->low_watermark;
+    cram->safety.wm_high = cram->media_size / 100 * cram->high_watermark;
     cfg->capacity = cram->capacity;
     cfg->media_size = cram->media_size;
     cfg->level = cram->compress_level;
@@ -100,6 +110,33 @@ static void cxl_cram_parent_exit(CXLCramDev *cram)
     memory_region_del_subregion(&ds->device_registers, &ds->memory_device);
 }
 
+/*
+ * cxl-type3 sized its MSI-X table for its own 8 vectors.  Rebuild it in
+ * the same BAR with 16: 8 for cxl-cram's own interrupt, and 12/13 for the
+ * interface of the existing compressed-CXL driver.  msix_uninit() leaves
+ * the table and PBA regions children of the device: unparent them before
+ * msix_init() initializes them again, or each would be a child twice and
+ * released twice when the device is finalized after device_del.
+ */
+static bool cxl_cram_msix_init(CXLCramDev *cram, Error **errp)
+{
+    PCIDevice *pdev = PCI_DEVICE(cram);
+    int i;
+
+    msix_uninit_exclusive_bar(pdev);
+    object_unparent(OBJECT(&pdev->msix_table_mmio));
+    object_unparent(OBJECT(&pdev->msix_pba_mmio));
+    if (msix_init(pdev, CXL_CRAM_MSIX_NR, &pdev->msix_exclusive_bar,
+                  CXL_CRAM_MSIX_BAR, 0, &pdev->msix_exclusive_bar,
+                  CXL_CRAM_MSIX_BAR, CXL_CRAM_MSIX_PBA, 0, errp)) {
+        return false;
+    }
+    for (i = 0; i < CXL_CRAM_MSIX_NR; i++) {
+        msix_vector_use(pdev, i);
+    }
+    return true;
+}
+
 static void cxl_cram_realize(PCIDevice *pci_dev, Error **errp)
 {
     ERRP_GUARD();
@@ -120,7 +157,7 @@ static void cxl_cram_realize(PCIDevice *pci_dev, Error **errp)
         goto err_memory;
     }
     cxl_cram_regs_init(cram);
-    if (!cxl_cram_safety_init(cram, errp)) {
+    if (!cxl_cram_msix_init(cram, errp)) {
         cxl_cram_parent_exit(cram);
         goto err_memory;
     }

@@ -86,7 +86,38 @@ struct CXLCramClass {
     struct cxl_cmd (*cmd_set)[256];     /* mailbox overrides */
 };
 
-/* cxl-cram-datapath.c */
+/*
+ * The files' functions, in layers: each file calls only those of the
+ * layers below its own (scripts/check-layers.sh checks it; the graph is
+ * in docs/design.md).  Under all of them, the store (engine/cram-store.h).
+ */
+
+/* 1. cxl-cram-safety.c: the status media use implies, interrupts */
+uint32_t cxl_cram_status_next(uint32_t old, const CramStats *st,
+                              uint64_t wm_low, uint64_t wm_high);
+void cxl_cram_safety_update(CXLCramDev *cram);
+void cxl_cram_irq(CXLCramDev *cram, int cause);
+
+/* 2. cxl-cram-poison.c: poisoned pages, dropped writes, their records */
+#define CXL_CRAM_LINE           64      /* poison list unit (CXL) */
+void cxl_cram_write_dropped(CXLCramDev *cram, uint64_t page);
+void cxl_cram_poisoned_read(CXLCramDev *cram, uint64_t dpa);
+void cxl_cram_poison_page(CXLCramDev *cram, uint64_t page, uint8_t type);
+void cxl_cram_poison_healed(CXLCramDev *cram, uint64_t first, uint64_t n);
+void cxl_cram_poison_clear(CXLCramDev *cram, uint64_t dpa);
+void cxl_cram_poison_clear_all(CXLCramDev *cram);
+bool cxl_cram_poison_next(CXLCramDev *cram, uint64_t from, uint64_t end,
+                          uint64_t *s, uint64_t *e, uint8_t *type);
+void cxl_cram_poison_adopt(CXLCramDev *cram);
+
+/*
+ * 3. cxl-cram-mce.c: what a read of poison at @dpa gets; a vCPU's load may
+ * not return (it is restarted to take its machine check).
+ */
+MemTxResult cxl_cram_poisoned_load(CXLCramDev *cram, uint64_t dpa,
+                                   MemTxAttrs attrs);
+
+/* 4. cxl-cram-datapath.c: accesses, discards, the memory backend */
 bool cxl_cram_memory_init(CXLCramDev *cram, const CramConfig *cfg,
                           Error **errp);
 void cxl_cram_memory_fini(CXLCramDev *cram);
@@ -95,42 +126,12 @@ void cxl_cram_sync(CXLCramDev *cram);
 void cxl_cram_flush(CXLCramDev *cram);
 void cxl_cram_write_bytes(CXLCramDev *cram, uint64_t dpa, const void *buf,
                           unsigned len);
-
-/* cxl-cram-safety.c */
-bool cxl_cram_safety_init(CXLCramDev *cram, Error **errp);
-uint32_t cxl_cram_status_next(uint32_t old, const CramStats *st,
-                              uint64_t wm_low, uint64_t wm_high);
-void cxl_cram_safety_update(CXLCramDev *cram);
-void cxl_cram_write_dropped(CXLCramDev *cram, uint64_t page);
-void cxl_cram_poisoned_read(CXLCramDev *cram, uint64_t dpa);
 void cxl_cram_discard_pages(CXLCramDev *cram, uint64_t first,
                             uint64_t n);
 void cxl_cram_discard_ranges(CXLCramDev *cram, const CramRange *r,
                              unsigned nr);
-uint64_t cxl_cram_ctrl_read(CXLCramDev *cram, hwaddr reg);
-void cxl_cram_ctrl_write(CXLCramDev *cram, hwaddr reg, uint64_t val);
 
-/* cxl-cram-poison.c */
-void cxl_cram_poison_page(CXLCramDev *cram, uint64_t page, uint8_t type);
-void cxl_cram_poison_healed(CXLCramDev *cram, uint64_t first, uint64_t n);
-void cxl_cram_poison_clear_all(CXLCramDev *cram);
-void cxl_cram_poison_adopt(CXLCramDev *cram);
-void cxl_cram_poison_cmds(struct cxl_cmd (*set)[256]);
-
-/* cxl-cram-mediaops.c */
-void cxl_cram_media_ops_cmds(struct cxl_cmd (*set)[256]);
-
-/*
- * cxl-cram-mce.c: what a read of poison at @dpa gets; a vCPU's load may
- * not return (it is restarted to take its machine check).
- */
-MemTxResult cxl_cram_poisoned_load(CXLCramDev *cram, uint64_t dpa,
-                                   MemTxAttrs attrs);
-
-/* cxl-cram-regs.c */
-void cxl_cram_regs_init(CXLCramDev *cram);
-
-/* cxl-cram-stats.c: every figure of cxl-cram-figures.h, at one time */
+/* 5. cxl-cram-stats.c: every figure of cxl-cram-figures.h, at one time */
 typedef struct CXLCramFigures {
     CramStats st;               /* the engine's */
     CramCacheStats cs;          /* the cache's */
@@ -155,11 +156,17 @@ bool cxl_cram_figure_reg(CXLCramFigures *f, hwaddr reg, uint64_t *val);
 uint64_t *cxl_cram_figure_mig(CXLCramFigures *f, int slot);
 void cxl_cram_stats_class_init(ObjectClass *oc);
 
+/* 6. The interfaces, side by side: cxl-cram-regs.c (BAR 5) */
+void cxl_cram_regs_init(CXLCramDev *cram);
 /* cxl-cram-migration.c */
 extern const VMStateDescription vmstate_cxl_cram;
+/* cxl-cram-mediaops.c: Media Operations (4402h) */
+void cxl_cram_media_ops_cmds(struct cxl_cmd (*set)[256]);
 
-/* cxl-cram-mailbox.c */
+/* 7. cxl-cram-mailbox.c: every command that differs from cxl-type3's */
 struct cxl_cmd (*cxl_cram_mailbox_cmd_set(void))[256];
 void cxl_cram_mailbox_init(CXLCramDev *cram);
+
+/* 8. cxl-cram.c: the device type, which sets the others up */
 
 #endif
