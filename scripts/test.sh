@@ -44,6 +44,26 @@ run_tap() {
     failed=$((failed + bad))
 }
 
+# run_check NAME WORDS... -- SCRIPT [ARG...]: one result, SCRIPT's status;
+# its log is shown when it fails.
+run_check() {
+    local log=$logdir/$1.log what=()
+    shift
+    while [ "$1" != -- ]; do
+        what+=("$1")
+        shift
+    done
+    shift
+    if bash "$@" >"$log" 2>&1; then
+        echo "   ok ${what[*]}"
+        passed=$((passed + 1))
+    else
+        echo "   not ok ${what[*]} (log: $log)"
+        tail -n 20 "$log" | sed 's/^/   | /'
+        failed=$((failed + 1))
+    fi
+}
+
 # run_script NAME SCRIPT [ARG...]: a test script that prints "ok"/"not ok"
 # lines; one that prints no result at all counts as a failure.
 run_script() {
@@ -60,14 +80,8 @@ run_script() {
 # The device's files call each other one way; the engine's headers
 # include each other without a circle (docs/design.md).
 section "layers"
-if bash "$here/check-layers.sh" >"$logdir/check-layers.log" 2>&1; then
-    echo "   ok one-way call graph of hw/mem/cxl-cram, no circle of engine headers"
-    passed=$((passed + 1))
-else
-    echo "   not ok layers (log: $logdir/check-layers.log)"
-    sed 's/^/   | /' "$logdir/check-layers.log"
-    failed=$((failed + 1))
-fi
+run_check check-layers "one-way call graph of hw/mem/cxl-cram, no circle" \
+    "of engine headers" -- "$here/check-layers.sh"
 
 for t in "$CRAM_BUILD"/engine/test-*; do
     [ -f "$t" ] && [ -x "$t" ] || continue
@@ -141,13 +155,8 @@ CRAM_FUZZ_OPS=${CRAM_FUZZ_OPS:-1000} run_tap asan-qtest-cxl-cram-fuzz 1200 \
 section "guest-driver"
 bash "$here/build-guest.sh" >"$logdir/build-guest.log" 2>&1 ||
     echo "   (guest image build failed: $logdir/build-guest.log)"
-if bash "$CRAM_TOP/guest-driver/check.sh" >"$logdir/driver-check.log" 2>&1; then
-    echo "   ok guest-driver checkpatch and register map"
-    passed=$((passed + 1))
-else
-    echo "   not ok guest-driver checkpatch (log: $logdir/driver-check.log)"
-    failed=$((failed + 1))
-fi
+run_check driver-check "guest-driver checkpatch and register map" -- \
+    "$CRAM_TOP/guest-driver/check.sh"
 run_script driver-test "$CRAM_TOP/guest-driver/test.sh"
 
 # The private-node series and zswap direct nodes: our own guest kernel
