@@ -3,8 +3,11 @@
 #              guest with a cxl-cram and show it working (under 2 minutes)
 #   make run-qtest  the scripted QEMU session demo (no guest)
 #   make test  build everything and run every test
+#   make check-engine  the engine's unit tests alone (meson test)
+#   make check-qtest   the device's qtests alone, with and without the
+#              page cache (no ASan tree, no guest kernel)
 #   make guest build the test guest image (see docs/guest.md)
-.PHONY: all run run-qtest test qemu engine guest driver cram-info sanitize clean
+.PHONY: all run run-qtest test check-engine check-qtest qemu engine guest driver cram-info sanitize clean
 
 all: qemu engine
 
@@ -34,6 +37,14 @@ run-qtest:
 
 test:
 	bash scripts/test.sh
+
+check-engine: engine
+	bash -c '. scripts/env.sh && meson test -C "$$CRAM_BUILD/engine" --suite engine'
+
+check-qtest: qemu
+	bash -c '. scripts/env.sh && export QTEST_QEMU_BINARY="$$CRAM_BUILD/qemu/qemu-system-x86_64" && \
+	  "$$CRAM_BUILD/qemu/tests/qtest/cxl-cram-test" && \
+	  CRAM_QTEST_PROPS=cache-size=0 "$$CRAM_BUILD/qemu/tests/qtest/cxl-cram-test"'
 
 clean:
 	rm -rf build
