@@ -197,7 +197,7 @@ static double time_gets(const CramPageTable *pt, const Radix *rx,
 void bench_metadata(BenchPattern pat, bool engine, BenchMetaPoint *points,
                     unsigned npoints)
 {
-    const uint32_t meta = cram_meta_make(CRAM_CLASS_COMPRESSED, 24, 0);
+    const uint32_t meta = cram_meta_make(CRAM_KIND_COMPRESSED, 24, 0);
     uint8_t *leaves = g_malloc0((NPAGES >> RX_LEAF_BITS) / 8);
     uint8_t *mids = g_malloc0((NPAGES >> RX_ROOT_SHIFT) / 8);
     uint8_t *page = g_malloc0(CRAM_PAGE_SIZE);

@@ -414,7 +414,7 @@ void bench_latency(const BenchCorpus *c, CramCodecId codec, unsigned rounds,
         if (cram_engine_store(e, i, bench_page(c, c->mixed[i])) < 0) {
             g_error("bench: store failed on media sized for the corpus");
         }
-        if (cram_engine_page_class(e, i) == CRAM_CLASS_COMPRESSED) {
+        if (cram_engine_page_kind(e, i) == CRAM_KIND_COMPRESSED) {
             cand[ncand++] = i;
         }
     }

@@ -99,7 +99,7 @@ typedef struct BenchSpace {
     uint64_t stored_bytes;
     uint64_t media_size;
     double overhead;                /* media_used / stored_bytes */
-    uint64_t pages_by_class[CRAM_CLASS__MAX];
+    uint64_t pages_by_class[CRAM_KIND__MAX];
 } BenchSpace;
 
 void bench_space(const BenchCorpus *c, CramCodecId codec, BenchSpace *out);

@@ -204,18 +204,18 @@ static void run_space(const BenchCorpus *c, const CramCodecId *codecs,
                G_GUINT64_FORMAT " %6" G_GUINT64_FORMAT " %12"
                G_GUINT64_FORMAT " %12" G_GUINT64_FORMAT " %8.4f\n",
                cram_codec_name(codecs[ci]), s.pages,
-               s.pages_by_class[CRAM_CLASS_ZERO],
-               s.pages_by_class[CRAM_CLASS_COMPRESSED],
-               s.pages_by_class[CRAM_CLASS_RAW], s.stored_bytes,
+               s.pages_by_class[CRAM_KIND_ZERO],
+               s.pages_by_class[CRAM_KIND_COMPRESSED],
+               s.pages_by_class[CRAM_KIND_RAW], s.stored_bytes,
                s.media_used, s.overhead);
         if (csv) {
             fprintf(csv, "%s,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%"
                     G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%"
                     G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%.5f\n",
                     cram_codec_name(codecs[ci]), s.pages,
-                    s.pages_by_class[CRAM_CLASS_ZERO],
-                    s.pages_by_class[CRAM_CLASS_COMPRESSED],
-                    s.pages_by_class[CRAM_CLASS_RAW], s.stored_bytes,
+                    s.pages_by_class[CRAM_KIND_ZERO],
+                    s.pages_by_class[CRAM_KIND_COMPRESSED],
+                    s.pages_by_class[CRAM_KIND_RAW], s.stored_bytes,
                     s.media_used, s.overhead);
         }
     }

@@ -94,9 +94,9 @@ static void test_space(gconstpointer data)
 
     bench_space(corpus, GPOINTER_TO_INT(data), &s);
     g_assert(s.pages == corpus->npages);
-    g_assert(s.pages_by_class[CRAM_CLASS_ZERO] >= 16);
-    g_assert(s.pages_by_class[CRAM_CLASS_COMPRESSED] > 0);
-    g_assert(s.pages_by_class[CRAM_CLASS_RAW] >= 16);
+    g_assert(s.pages_by_class[CRAM_KIND_ZERO] >= 16);
+    g_assert(s.pages_by_class[CRAM_KIND_COMPRESSED] > 0);
+    g_assert(s.pages_by_class[CRAM_KIND_RAW] >= 16);
     g_assert(s.media_used <= s.media_size);
     g_assert(s.media_used >= s.stored_bytes);
     g_assert(s.overhead >= 1.0);

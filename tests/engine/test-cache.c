@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include "cram-cache.h"
-#include "cram-engine-internal.h"
 #include "test-pages.h"
 
 #define MiB (1ULL << 20)
@@ -140,7 +139,7 @@ static void test_sync(void)
     cram_cache_read(c, 8, 0, out, 8);           /* move on: stored */
     st = stats(e);
     g_assert_cmpuint(st.stores, ==, 1);
-    g_assert_cmpuint(st.pages[CRAM_CLASS_COMPRESSED], ==, 1);
+    g_assert_cmpuint(st.pages[CRAM_KIND_COMPRESSED], ==, 1);
     read_page(c, 7, out);
     g_assert_cmpmem(out, sizeof(out), page, sizeof(page));
     free_cache(&ev);
@@ -274,7 +273,7 @@ static void test_full_media(void)
     drain(&ev);
     g_assert_cmpuint(ev.dropped->len, ==, 300 - 256);
     g_assert_cmpuint(st.poisoned_pages, ==, 300 - 256);
-    g_assert_cmpuint(st.pages[CRAM_CLASS_RAW], ==, 256);
+    g_assert_cmpuint(st.pages[CRAM_KIND_RAW], ==, 256);
     g_assert_cmpuint(st.media_reserved, ==, 0);
     free_cache(&ev);
     cram_engine_free(e);

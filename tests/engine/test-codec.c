@@ -213,18 +213,18 @@ static void test_encode_classes(void)
 
     memset(p, 0, CRAM_PAGE_SIZE);
     cram_page_encode(s, p, &enc);
-    g_assert_cmpint(enc.cls, ==, CRAM_CLASS_ZERO);
+    g_assert_cmpint(enc.kind, ==, CRAM_KIND_ZERO);
     g_assert_cmpuint(enc.size, ==, 0);
 
     page_same(p, 42);
     cram_page_encode(s, p, &enc);
-    g_assert_cmpint(enc.cls, ==, CRAM_CLASS_SAME);
+    g_assert_cmpint(enc.kind, ==, CRAM_KIND_SAME);
     g_assert_cmpuint(enc.fill, ==, 42);
     g_assert_cmpuint(enc.size, ==, 0);
 
     page_text(r, p);
     cram_page_encode(s, p, &enc);
-    g_assert_cmpint(enc.cls, ==, CRAM_CLASS_COMPRESSED);
+    g_assert_cmpint(enc.kind, ==, CRAM_KIND_COMPRESSED);
     g_assert_cmpuint(enc.size, >, 0);
     g_assert_cmpuint(enc.size, <=, CRAM_RAW_THRESHOLD);
     g_assert_true(enc.data == s->cbuf);
@@ -233,19 +233,19 @@ static void test_encode_classes(void)
 
     /* With the none codec the same page is stored raw. */
     cram_page_encode(none, p, &enc);
-    g_assert_cmpint(enc.cls, ==, CRAM_CLASS_RAW);
+    g_assert_cmpint(enc.kind, ==, CRAM_KIND_RAW);
     g_assert_cmpuint(enc.size, ==, CRAM_PAGE_SIZE);
     g_assert_true(enc.data == p);
 
     /* Barely compressible: above the threshold, so raw. */
     page_partly_random(r, p, CRAM_PAGE_SIZE - 128);
     cram_page_encode(s, p, &enc);
-    g_assert_cmpint(enc.cls, ==, CRAM_CLASS_RAW);
+    g_assert_cmpint(enc.kind, ==, CRAM_KIND_RAW);
     g_assert_cmpuint(enc.size, ==, CRAM_PAGE_SIZE);
 
     page_random(r, p);
     cram_page_encode(s, p, &enc);
-    g_assert_cmpint(enc.cls, ==, CRAM_CLASS_RAW);
+    g_assert_cmpint(enc.kind, ==, CRAM_KIND_RAW);
 
     g_free(p);
     g_free(out);

@@ -139,10 +139,10 @@ static void test_zero_page(void)
 
     memset(page, 0, sizeof(page));
     g_assert_cmpint(cram_engine_store(e, 5, page), ==, 0);
-    g_assert_cmpint(cram_engine_page_class(e, 5), ==, CRAM_CLASS_ZERO);
+    g_assert_cmpint(cram_engine_page_kind(e, 5), ==, CRAM_KIND_ZERO);
     check_zero(e, 5);
     st = get_stats(e);
-    g_assert_cmpuint(st.pages[CRAM_CLASS_ZERO], ==, 1);
+    g_assert_cmpuint(st.pages[CRAM_KIND_ZERO], ==, 1);
     g_assert_cmpuint(st.media_used, ==, 0);
     g_assert_cmpuint(st.logical_bytes, ==, 0);
     g_assert_cmpuint(st.stored_bytes, ==, 0);
@@ -152,7 +152,7 @@ static void test_zero_page(void)
     /* Zeroing a compressed page gives its media back. */
     page_text(r, page);
     g_assert_cmpint(cram_engine_store(e, 6, page), ==, 0);
-    g_assert_cmpint(cram_engine_page_class(e, 6), ==, CRAM_CLASS_COMPRESSED);
+    g_assert_cmpint(cram_engine_page_kind(e, 6), ==, CRAM_KIND_COMPRESSED);
     st = get_stats(e);
     g_assert_cmpuint(st.media_used, >, 0);
     g_assert_cmpuint(st.logical_bytes, ==, CRAM_PAGE_SIZE);
@@ -161,8 +161,8 @@ static void test_zero_page(void)
     st = get_stats(e);
     g_assert_cmpuint(st.media_used, ==, 0);
     g_assert_cmpuint(st.stored_bytes, ==, 0);
-    g_assert_cmpuint(st.pages[CRAM_CLASS_ZERO], ==, 2);
-    g_assert_cmpuint(st.pages[CRAM_CLASS_COMPRESSED], ==, 0);
+    g_assert_cmpuint(st.pages[CRAM_KIND_ZERO], ==, 2);
+    g_assert_cmpuint(st.pages[CRAM_KIND_COMPRESSED], ==, 0);
     check_zero(e, 6);
 
     g_rand_free(r);
@@ -179,15 +179,15 @@ static void test_same_page(void)
     g_assert_cmpint(cram_engine_store(e, 0, page), ==, 0);
     memset(page, 0x01, sizeof(page));
     g_assert_cmpint(cram_engine_store(e, 1, page), ==, 0);
-    g_assert_cmpint(cram_engine_page_class(e, 0), ==, CRAM_CLASS_SAME);
-    g_assert_cmpint(cram_engine_page_class(e, 1), ==, CRAM_CLASS_SAME);
+    g_assert_cmpint(cram_engine_page_kind(e, 0), ==, CRAM_KIND_SAME);
+    g_assert_cmpint(cram_engine_page_kind(e, 1), ==, CRAM_KIND_SAME);
 
     check_page(e, 1, page);
     page_same(page, 0xdeadbeefcafef00dULL);
     check_page(e, 0, page);
 
     st = get_stats(e);
-    g_assert_cmpuint(st.pages[CRAM_CLASS_SAME], ==, 2);
+    g_assert_cmpuint(st.pages[CRAM_KIND_SAME], ==, 2);
     g_assert_cmpuint(st.media_used, ==, 0);
     g_assert_cmpuint(st.stored_bytes, ==, 0);
     g_assert_cmpuint(st.logical_bytes, ==, 2 * CRAM_PAGE_SIZE);
@@ -196,7 +196,7 @@ static void test_same_page(void)
     /* Almost the same is not the same. */
     page[CRAM_PAGE_SIZE - 1] ^= 0xff;
     g_assert_cmpint(cram_engine_store(e, 2, page), ==, 0);
-    g_assert_cmpint(cram_engine_page_class(e, 2), ==, CRAM_CLASS_COMPRESSED);
+    g_assert_cmpint(cram_engine_page_kind(e, 2), ==, CRAM_KIND_COMPRESSED);
     check_page(e, 2, page);
     cram_engine_free(e);
 }
@@ -215,11 +215,11 @@ static void test_text_ratio(gconstpointer data)
         page_text(r, pages + (size_t)i * CRAM_PAGE_SIZE);
         g_assert_cmpint(cram_engine_store(e, i, pages +
                                           (size_t)i * CRAM_PAGE_SIZE), ==, 0);
-        g_assert_cmpint(cram_engine_page_class(e, i), ==,
-                        CRAM_CLASS_COMPRESSED);
+        g_assert_cmpint(cram_engine_page_kind(e, i), ==,
+                        CRAM_KIND_COMPRESSED);
     }
     st = get_stats(e);
-    g_assert_cmpuint(st.pages[CRAM_CLASS_COMPRESSED], ==, N);
+    g_assert_cmpuint(st.pages[CRAM_KIND_COMPRESSED], ==, N);
     g_assert_cmpuint(st.logical_bytes, ==, (uint64_t)N * CRAM_PAGE_SIZE);
     g_assert_cmpuint(st.stored_bytes, <, st.media_used);
     g_assert_cmpuint(cram_ratio_fp16(&st), >, 2u << 16);
@@ -251,10 +251,10 @@ static void test_random_raw(void)
         page_random(r, pages + (size_t)i * CRAM_PAGE_SIZE);
         g_assert_cmpint(cram_engine_store(e, i, pages +
                                           (size_t)i * CRAM_PAGE_SIZE), ==, 0);
-        g_assert_cmpint(cram_engine_page_class(e, i), ==, CRAM_CLASS_RAW);
+        g_assert_cmpint(cram_engine_page_kind(e, i), ==, CRAM_KIND_RAW);
     }
     st = get_stats(e);
-    g_assert_cmpuint(st.pages[CRAM_CLASS_RAW], ==, N);
+    g_assert_cmpuint(st.pages[CRAM_KIND_RAW], ==, N);
     g_assert_cmpuint(st.stored_bytes, ==, (uint64_t)N * CRAM_PAGE_SIZE);
     g_assert_cmpuint(st.media_used, ==, (uint64_t)N * CRAM_PAGE_SIZE);
     ratio = cram_ratio_fp16(&st);
@@ -309,8 +309,8 @@ static void test_rewrite_no_leak(void)
             cram_engine_discard(e, idx);
             memset(p, 0, CRAM_PAGE_SIZE);
             held[idx] = false;
-            g_assert_cmpint(cram_engine_page_class(e, idx), ==,
-                            CRAM_CLASS_EMPTY);
+            g_assert_cmpint(cram_engine_page_kind(e, idx), ==,
+                            CRAM_KIND_EMPTY);
         } else {
             random_kind_page(r, p);
             g_assert_cmpint(cram_engine_store(e, idx, p), ==, 0);
@@ -322,10 +322,10 @@ static void test_rewrite_no_leak(void)
                 nheld += held[i];
             }
             st = get_stats(e);
-            g_assert_cmpuint(st.pages[CRAM_CLASS_ZERO] +
-                             st.pages[CRAM_CLASS_SAME] +
-                             st.pages[CRAM_CLASS_COMPRESSED] +
-                             st.pages[CRAM_CLASS_RAW], ==, nheld);
+            g_assert_cmpuint(st.pages[CRAM_KIND_ZERO] +
+                             st.pages[CRAM_KIND_SAME] +
+                             st.pages[CRAM_KIND_COMPRESSED] +
+                             st.pages[CRAM_KIND_RAW], ==, nheld);
             g_assert_cmpuint(st.stored_bytes, <=, st.media_used);
         }
     }
@@ -338,7 +338,7 @@ static void test_rewrite_no_leak(void)
     g_assert_cmpuint(st.media_used, ==, 0);
     g_assert_cmpuint(st.stored_bytes, ==, 0);
     g_assert_cmpuint(st.logical_bytes, ==, 0);
-    for (i = 0; i < CRAM_CLASS__MAX; i++) {
+    for (i = 0; i < CRAM_KIND__MAX; i++) {
         g_assert_cmpuint(st.pages[i], ==, 0);
     }
     g_assert_cmpuint(st.failed_stores, ==, 0);
@@ -384,8 +384,8 @@ static void test_media_full(void)
             ok++;
         } else {
             g_assert_cmpint(ret, ==, -ENOSPC);
-            g_assert_cmpint(cram_engine_page_class(e, idx), ==,
-                            CRAM_CLASS_EMPTY);
+            g_assert_cmpint(cram_engine_page_kind(e, idx), ==,
+                            CRAM_KIND_EMPTY);
             failed++;
         }
         st = get_stats(e);
@@ -407,11 +407,11 @@ static void test_media_full(void)
     g_assert_cmpuint(st.media_free, ==, 0);
     for (i = 0; i < N; i++) {
         check_page(e, i, shadow + (size_t)i * CRAM_PAGE_SIZE);
-        if (cram_engine_page_class(e, i) == CRAM_CLASS_COMPRESSED &&
+        if (cram_engine_page_kind(e, i) == CRAM_KIND_COMPRESSED &&
             text_idx < 0) {
             text_idx = i;
         }
-        if (cram_engine_page_class(e, i) == CRAM_CLASS_RAW) {
+        if (cram_engine_page_kind(e, i) == CRAM_KIND_RAW) {
             raw_idx2 = raw_idx;
             raw_idx = i;
         }
@@ -426,8 +426,8 @@ static void test_media_full(void)
     st = get_stats(e);
     g_assert_cmpuint(st.failed_stores, ==, before.failed_stores + 1);
     g_assert_true(stats_equal_but_failed(&st, &before));
-    g_assert_cmpint(cram_engine_page_class(e, text_idx), ==,
-                    CRAM_CLASS_COMPRESSED);
+    g_assert_cmpint(cram_engine_page_kind(e, text_idx), ==,
+                    CRAM_KIND_COMPRESSED);
     check_page(e, text_idx, shadow + (size_t)text_idx * CRAM_PAGE_SIZE);
 
     /* Raw -> raw reuses the slot, so it succeeds on full media. */
@@ -482,8 +482,8 @@ static void test_sparse_1tib(void)
     }
 
     /* Untouched pages between them are still empty and read zero. */
-    g_assert_cmpint(cram_engine_page_class(e, stride + 100), ==,
-                    CRAM_CLASS_EMPTY);
+    g_assert_cmpint(cram_engine_page_kind(e, stride + 100), ==,
+                    CRAM_KIND_EMPTY);
     check_zero(e, stride + 100);
 
     for (i = 0; i < N; i++) {
@@ -505,11 +505,11 @@ static void last_page(uint64_t capacity)
     CramStats st;
 
     page_text(r, page);
-    g_assert_cmpint(cram_engine_page_class(e, last), ==, CRAM_CLASS_EMPTY);
+    g_assert_cmpint(cram_engine_page_kind(e, last), ==, CRAM_KIND_EMPTY);
     check_zero(e, last);
     g_assert_cmpint(cram_engine_store(e, last, page), ==, 0);
-    g_assert_cmpint(cram_engine_page_class(e, last), ==,
-                    CRAM_CLASS_COMPRESSED);
+    g_assert_cmpint(cram_engine_page_kind(e, last), ==,
+                    CRAM_KIND_COMPRESSED);
     check_page(e, last, page);
     cram_engine_discard(e, last);
     check_zero(e, last);
@@ -639,12 +639,12 @@ static void test_discard_all(void)
     g_assert_cmpuint(st.media_used, ==, 0);
     g_assert_cmpuint(st.logical_bytes, ==, 0);
     g_assert_cmpuint(st.stored_bytes, ==, 0);
-    for (i = 0; i < CRAM_CLASS__MAX; i++) {
+    for (i = 0; i < CRAM_KIND__MAX; i++) {
         g_assert_cmpuint(st.pages[i], ==, 0);
     }
     g_assert_cmpuint(cram_ratio_fp16(&st), ==, 0);
     for (i = 0; i < N; i++) {
-        g_assert_cmpint(cram_engine_page_class(e, i), ==, CRAM_CLASS_EMPTY);
+        g_assert_cmpint(cram_engine_page_kind(e, i), ==, CRAM_KIND_EMPTY);
         check_zero(e, i);
     }
 
@@ -669,7 +669,7 @@ static void test_counters(void)
     cram_engine_load(e, 3, page);                       /* empty */
     page_text(r, page);
     g_assert_cmpint(cram_engine_store(e, 1, page), ==, 0);  /* raw */
-    g_assert_cmpint(cram_engine_page_class(e, 1), ==, CRAM_CLASS_RAW);
+    g_assert_cmpint(cram_engine_page_kind(e, 1), ==, CRAM_KIND_RAW);
     g_assert_cmpint(cram_engine_store(e, 2, page), ==, -ENOSPC);
     cram_engine_load(e, 1, page);
     cram_engine_load(e, 2, page);
@@ -695,7 +695,7 @@ static void test_ratio_fp16(void)
 
     memset(&st, 0, sizeof(st));
     g_assert_cmpuint(cram_ratio_fp16(&st), ==, 0);
-    st.pages[CRAM_CLASS_ZERO] = 1;
+    st.pages[CRAM_KIND_ZERO] = 1;
     g_assert_cmpuint(cram_ratio_fp16(&st), ==, UINT32_MAX);
     st.logical_bytes = 3 * CRAM_PAGE_SIZE;
     st.media_used = 2 * CRAM_PAGE_SIZE;
@@ -727,7 +727,7 @@ static void test_poison(void)
     g_assert_cmpuint(st.poisoned_pages, ==, 1);
     g_assert_cmpuint(st.media_used, ==, 0);
     g_assert_cmpuint(st.logical_bytes, ==, 0);
-    g_assert_cmpuint(st.pages[CRAM_CLASS_COMPRESSED], ==, 0);
+    g_assert_cmpuint(st.pages[CRAM_KIND_COMPRESSED], ==, 0);
 
     /* A store that fits clears it and the content is the new one. */
     g_assert_cmpint(cram_engine_store(e, 3, page), ==, 0);
@@ -773,7 +773,7 @@ static void test_corrupt_object(void)
 
     page_text(r, page);
     g_assert_cmpint(cram_engine_store(e, 7, page), ==, 0);
-    g_assert_cmpint(cram_engine_page_class(e, 7), ==, CRAM_CLASS_COMPRESSED);
+    g_assert_cmpint(cram_engine_page_kind(e, 7), ==, CRAM_KIND_COMPRESSED);
     meta = cram_pt_get(&e->pt, 7, &handle);
     memset(junk, 0x5a, sizeof(junk));
     cram_alloc_write(e->alloc, handle, junk, cram_meta_size(meta));
@@ -785,7 +785,7 @@ static void test_corrupt_object(void)
     st = get_stats(e);
     g_assert_cmpuint(st.poisoned_pages, ==, 1);
     g_assert_cmpuint(st.media_used, ==, 0);
-    g_assert_cmpuint(st.pages[CRAM_CLASS_COMPRESSED], ==, 0);
+    g_assert_cmpuint(st.pages[CRAM_KIND_COMPRESSED], ==, 0);
     /* a good page still loads */
     g_assert_cmpint(cram_engine_store(e, 8, page), ==, 0);
     g_assert_true(cram_engine_load(e, 8, out));

@@ -94,7 +94,7 @@ static void assert_same_stats(const CramStats *a, const CramStats *b)
     g_assert_cmpuint(a->media_free, ==, b->media_free);
     g_assert_cmpuint(a->logical_bytes, ==, b->logical_bytes);
     g_assert_cmpuint(a->stored_bytes, ==, b->stored_bytes);
-    for (i = 0; i < CRAM_CLASS__MAX; i++) {
+    for (i = 0; i < CRAM_KIND__MAX; i++) {
         g_assert_cmpuint(a->pages[i], ==, b->pages[i]);
     }
     g_assert_cmpuint(a->stores, ==, b->stores);
@@ -153,8 +153,8 @@ static void assert_same_pages(CramEngine *a, CramEngine *b, uint64_t npages)
     uint64_t i;
 
     for (i = 0; i < npages; i++) {
-        g_assert_cmpint(cram_engine_page_class(a, i), ==,
-                        cram_engine_page_class(b, i));
+        g_assert_cmpint(cram_engine_page_kind(a, i), ==,
+                        cram_engine_page_kind(b, i));
         g_assert_cmpint(cram_engine_page_poisoned(a, i), ==,
                         cram_engine_page_poisoned(b, i));
         cram_engine_load(a, i, pa);
@@ -234,7 +234,7 @@ static void test_groups_keep_media_used(void)
     g_clear_error(&err);
     cram_engine_get_stats(b, &sb);
     g_assert_cmpuint(sb.media_used, ==, 0);
-    g_assert_cmpuint(sb.pages[CRAM_CLASS_RAW], ==, 0);
+    g_assert_cmpuint(sb.pages[CRAM_KIND_RAW], ==, 0);
     stream_free(s);
     cram_engine_free(a);
     cram_engine_free(b);
@@ -298,14 +298,14 @@ static void expect_bad(Stream *s, guint at, void (*mangle)(CramPageRecord *),
     cram_engine_free(b);
 }
 
-static guint find_class(Stream *s, CramPageClass cls, bool poisoned)
+static guint find_class(Stream *s, CramPageKind kind, bool poisoned)
 {
     guint i;
 
     for (i = 0; i < s->recs->len; i++) {
         CramPageRecord *r = rec_at(s, i);
 
-        if (r->cls == cls && !!(r->flags & CRAM_RECORD_POISON) == poisoned) {
+        if (r->kind == kind && !!(r->flags & CRAM_RECORD_POISON) == poisoned) {
             return i;
         }
     }
@@ -339,7 +339,7 @@ static void poison(CramPageRecord *r)
 
 static void bad_class(CramPageRecord *r)
 {
-    r->cls = CRAM_CLASS__MAX;
+    r->kind = CRAM_KIND__MAX;
 }
 
 static void size_zero(CramPageRecord *r)
@@ -396,8 +396,8 @@ static guint find_group_pair(Stream *s)
     for (i = 0; i + 1 < s->recs->len; i++) {
         CramPageRecord *a = rec_at(s, i), *b = rec_at(s, i + 1);
 
-        if (a->cls == CRAM_CLASS_COMPRESSED &&
-            b->cls == CRAM_CLASS_COMPRESSED && a->group == b->group) {
+        if (a->kind == CRAM_KIND_COMPRESSED &&
+            b->kind == CRAM_KIND_COMPRESSED && a->group == b->group) {
             return i;
         }
     }
@@ -412,7 +412,7 @@ static guint find_size(Stream *s, uint32_t size, bool big)
     for (i = 0; i < s->recs->len; i++) {
         CramPageRecord *r = rec_at(s, i);
 
-        if (r->cls == CRAM_CLASS_COMPRESSED &&
+        if (r->kind == CRAM_KIND_COMPRESSED &&
             (big ? r->size >= size : r->size <= size)) {
             return i;
         }
@@ -461,18 +461,18 @@ static void test_bad_records(void)
     memset(garbage, 0x5a, sizeof(garbage));
     load_mixed(a, 600, 9);
     s = export_all(a);
-    comp = find_class(s, CRAM_CLASS_COMPRESSED, false);
-    raw = find_class(s, CRAM_CLASS_RAW, false);
-    zero = find_class(s, CRAM_CLASS_ZERO, false);
-    same = find_class(s, CRAM_CLASS_SAME, false);
-    pois = find_class(s, CRAM_CLASS_EMPTY, true);
+    comp = find_class(s, CRAM_KIND_COMPRESSED, false);
+    raw = find_class(s, CRAM_KIND_RAW, false);
+    zero = find_class(s, CRAM_KIND_ZERO, false);
+    same = find_class(s, CRAM_KIND_SAME, false);
+    pois = find_class(s, CRAM_KIND_EMPTY, true);
 
     expect_bad(s, comp, beyond, CRAM_CODEC_ZSTD, 8 * MiB, "beyond the");
     expect_bad(s, zero, far_beyond, CRAM_CODEC_ZSTD, 8 * MiB, "beyond the");
     expect_bad(s, same, bad_flags, CRAM_CODEC_ZSTD, 8 * MiB, "unknown flags");
-    expect_bad(s, pois, unpoison, CRAM_CODEC_ZSTD, 8 * MiB, "class 0 with");
-    expect_bad(s, zero, poison, CRAM_CODEC_ZSTD, 8 * MiB, "class 1 with");
-    expect_bad(s, raw, bad_class, CRAM_CODEC_ZSTD, 8 * MiB, "unknown class");
+    expect_bad(s, pois, unpoison, CRAM_CODEC_ZSTD, 8 * MiB, "kind 0 with");
+    expect_bad(s, zero, poison, CRAM_CODEC_ZSTD, 8 * MiB, "kind 1 with");
+    expect_bad(s, raw, bad_class, CRAM_CODEC_ZSTD, 8 * MiB, "unknown kind");
     expect_bad(s, comp, size_zero, CRAM_CODEC_ZSTD, 8 * MiB, "object of 0");
     expect_bad(s, comp, size_big, CRAM_CODEC_ZSTD, 8 * MiB, "object of 4097");
     expect_bad(s, raw, size_raw, CRAM_CODEC_ZSTD, 8 * MiB, "object of 4095");
@@ -519,7 +519,7 @@ static void test_bad_records(void)
             s->st.stored_bytes--;
             break;
         case 2:
-            s->st.pages[CRAM_CLASS_SAME]++;
+            s->st.pages[CRAM_KIND_SAME]++;
             break;
         case 3:
             s->st.poisoned_pages = 0;
@@ -528,7 +528,7 @@ static void test_bad_records(void)
             s->st.media_reserved = 4096;
             break;
         case 5:
-            s->st.pages[CRAM_CLASS_RAW]--;
+            s->st.pages[CRAM_KIND_RAW]--;
             break;
         }
         g_assert_false(import_all(b, s, &err));

@@ -23,13 +23,13 @@
 
 static uint32_t meta_for(uint64_t idx)
 {
-    static const CramPageClass cls[] = {
-        CRAM_CLASS_ZERO, CRAM_CLASS_SAME, CRAM_CLASS_COMPRESSED,
-        CRAM_CLASS_RAW,
+    static const CramPageKind kind[] = {
+        CRAM_KIND_ZERO, CRAM_KIND_SAME, CRAM_KIND_COMPRESSED,
+        CRAM_KIND_RAW,
     };
-    CramPageClass c = cls[idx % 4];
-    uint32_t size = c == CRAM_CLASS_COMPRESSED ? 1 + idx % 4095 :
-                    c == CRAM_CLASS_RAW ? CRAM_PAGE_SIZE : 0;
+    CramPageKind c = kind[idx % 4];
+    uint32_t size = c == CRAM_KIND_COMPRESSED ? 1 + idx % 4095 :
+                    c == CRAM_KIND_RAW ? CRAM_PAGE_SIZE : 0;
 
     return cram_meta_make(c, size, 0);
 }
@@ -37,7 +37,7 @@ static uint32_t meta_for(uint64_t idx)
 /* A value @meta can hold: 64 bits for SAME, CRAM_PT_VALUE_BITS else. */
 static uint64_t val_fit(uint32_t meta, uint64_t val)
 {
-    return meta == CRAM_CLASS_SAME ? val : val & CRAM_PT_VALUE_MAX;
+    return meta == CRAM_KIND_SAME ? val : val & CRAM_PT_VALUE_MAX;
 }
 
 static uint64_t val_for(uint64_t idx)
@@ -228,7 +228,7 @@ static void test_promote_demote(void)
     g_assert_cmpuint(pt.bytes, ==, b0);
     /* Poison and overwrite in place. */
     cram_pt_set(&pt, base + 3,
-                cram_meta_make(CRAM_CLASS_EMPTY, 0, CRAM_META_POISON), 0);
+                cram_meta_make(CRAM_KIND_EMPTY, 0, CRAM_META_POISON), 0);
     g_assert_cmphex(cram_meta_flags(cram_pt_get(&pt, base + 3, &i)), ==,
                     CRAM_META_POISON);
     cram_pt_set(&pt, base + 3, meta_for(base + 3), val_for(base + 3));
@@ -277,8 +277,8 @@ static void test_meta_pack(void)
     cram_pt_set(&pt, 1, metas[2], CRAM_PT_VALUE_MAX);
     g_assert_cmphex(cram_pt_get(&pt, 1, &val), ==, metas[2]);
     g_assert_cmphex(val, ==, CRAM_PT_VALUE_MAX);
-    cram_pt_set(&pt, 1, CRAM_CLASS_SAME, ~0ull);
-    g_assert_cmphex(cram_pt_get(&pt, 1, &val), ==, CRAM_CLASS_SAME);
+    cram_pt_set(&pt, 1, CRAM_KIND_SAME, ~0ull);
+    g_assert_cmphex(cram_pt_get(&pt, 1, &val), ==, CRAM_KIND_SAME);
     g_assert_cmphex(val, ==, ~0ull);
     cram_pt_check(&pt);
     cram_pt_destroy(&pt);
@@ -354,7 +354,7 @@ static void test_model(void)
             meta = 0;
             val = 0;
         } else if (g_rand_int_range(r, 0, 50) == 0) {
-            meta = cram_meta_make(CRAM_CLASS_EMPTY, 0, CRAM_META_POISON);
+            meta = cram_meta_make(CRAM_KIND_EMPTY, 0, CRAM_META_POISON);
             val = 0;
         } else {
             meta = meta_for(g_rand_int(r));
@@ -639,7 +639,7 @@ static void test_iter_mutate(void)
                     !g_hash_table_contains(seen, &other) &&
                     !g_hash_table_contains(gone, &other)) {
                     cram_pt_set(&pt, other,
-                                cram_meta_make(CRAM_CLASS_RAW,
+                                cram_meta_make(CRAM_KIND_RAW,
                                                CRAM_PAGE_SIZE, 0), 0x5a5a);
                     extra++;
                 }
@@ -695,7 +695,7 @@ static void test_iter_edges(void)
     cram_pt_destroy(&pt);
 }
 
-#define POISONED    cram_meta_make(CRAM_CLASS_EMPTY, 0, CRAM_META_POISON)
+#define POISONED    cram_meta_make(CRAM_KIND_EMPTY, 0, CRAM_META_POISON)
 
 typedef struct PoisonModel {
     GArray *pages;          /* uint64_t: page << 8 | tag, sorted */
@@ -955,8 +955,8 @@ static void test_engine_discard_ranges(void)
             in |= idx - rg[k].first < rg[k].n;
         }
         if (in) {
-            g_assert_cmpint(cram_engine_page_class(e, idx), ==,
-                            CRAM_CLASS_EMPTY);
+            g_assert_cmpint(cram_engine_page_kind(e, idx), ==,
+                            CRAM_KIND_EMPTY);
             g_assert_false(cram_engine_page_poisoned(e, idx));
         } else if (!cram_engine_page_poisoned(e, idx)) {
             fill_page(page, idx);
@@ -975,8 +975,8 @@ static void test_engine_discard_ranges(void)
     t0 = g_get_monotonic_time();
     cram_engine_discard_ranges(e, &all, 1);
     g_test_message("whole 1 TiB discard of %" G_GUINT64_FORMAT " pages: "
-                   "%.3f ms", st.pages[CRAM_CLASS_COMPRESSED] +
-                   st.pages[CRAM_CLASS_RAW] - expect,
+                   "%.3f ms", st.pages[CRAM_KIND_COMPRESSED] +
+                   st.pages[CRAM_KIND_RAW] - expect,
                    (g_get_monotonic_time() - t0) / 1000.0);
     cram_engine_get_stats(e, &st);
     g_assert_cmpuint(st.media_used, ==, 0);
@@ -1045,7 +1045,7 @@ static void test_engine_poison_tags(void)
     im = cram_import_new(b, NULL);
     memset(&rec, 0, sizeof(rec));
     rec.page = 3;
-    rec.cls = CRAM_CLASS_ZERO;
+    rec.kind = CRAM_KIND_ZERO;
     rec.poison_tag = 2;
     g_assert_false(cram_import_page(im, &rec, NULL));
     cram_import_abort(im);

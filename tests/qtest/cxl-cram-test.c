@@ -1590,7 +1590,7 @@ static void test_migration_bad_stream(void)
         { "size", "has an object of 5000 bytes, more than a page" },
         { "duplicate", "is given twice" },
         { "object", "does not decompress to a page with zstd" },
-        { "class", "unknown class 9" },
+        { "kind", "unknown kind 9" },
         { "slot", "slot 4000 is beyond the span of a" },
         { "watermarks", "break low < high <= media size" },
         { "figures", "media used is" },

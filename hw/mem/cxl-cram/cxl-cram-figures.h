@@ -27,10 +27,10 @@
     X("logical-held", LOGICAL_HELD, st.logical_bytes, -1) \
     X("stored-bytes", STORED_BYTES, st.stored_bytes, 2) \
     X("ratio", RATIO, ratio_fp16, -1) \
-    X("pages-zero", PAGES_ZERO, st.pages[CRAM_CLASS_ZERO], 4) \
-    X("pages-same", PAGES_SAME, st.pages[CRAM_CLASS_SAME], 5) \
-    X("pages-compressed", PAGES_COMP, st.pages[CRAM_CLASS_COMPRESSED], 6) \
-    X("pages-raw", PAGES_RAW, st.pages[CRAM_CLASS_RAW], 7) \
+    X("pages-zero", PAGES_ZERO, st.pages[CRAM_KIND_ZERO], 4) \
+    X("pages-same", PAGES_SAME, st.pages[CRAM_KIND_SAME], 5) \
+    X("pages-compressed", PAGES_COMP, st.pages[CRAM_KIND_COMPRESSED], 6) \
+    X("pages-raw", PAGES_RAW, st.pages[CRAM_KIND_RAW], 7) \
     X("stores", STORES, st.stores, 8) \
     X("loads", LOADS, st.loads, 9) \
     X("dropped-writes", DROPPED_WRITES, st.failed_stores, 10) \

@@ -85,12 +85,12 @@ static int cxl_cram_put_store(QEMUFile *f, void *pv, size_t size,
     qemu_put_be64(f, cram_export_count(x));
     while (cram_export_next(x, &rec)) {
         qemu_put_be64(f, rec.page);
-        qemu_put_byte(f, rec.cls);
+        qemu_put_byte(f, rec.kind);
         qemu_put_byte(f, rec.flags);
         qemu_put_be16(f, rec.size);
         qemu_put_be32(f, rec.group);
         qemu_put_be16(f, rec.slot);
-        if (rec.cls == CRAM_CLASS_SAME) {
+        if (rec.kind == CRAM_KIND_SAME) {
             qemu_put_be64(f, rec.fill);
         } else if (rec.size) {
             qemu_put_buffer(f, rec.data, rec.size);
@@ -147,7 +147,7 @@ static int cxl_cram_get_records(CXLCramDev *cram, QEMUFile *f,
     for (i = 0; i < count; i++) {
         memset(&rec, 0, sizeof(rec));
         rec.page = qemu_get_be64(f);
-        rec.cls = qemu_get_byte(f);
+        rec.kind = qemu_get_byte(f);
         rec.flags = qemu_get_byte(f);
         rec.size = qemu_get_be16(f);
         rec.group = qemu_get_be32(f);
@@ -157,7 +157,7 @@ static int cxl_cram_get_records(CXLCramDev *cram, QEMUFile *f,
                                      ") has an object of %u bytes, more "
                                      "than a page", i, rec.page, rec.size);
         }
-        if (rec.cls == CRAM_CLASS_SAME) {
+        if (rec.kind == CRAM_KIND_SAME) {
             rec.fill = qemu_get_be64(f);
         } else if (rec.size) {
             qemu_get_buffer(f, buf, rec.size);

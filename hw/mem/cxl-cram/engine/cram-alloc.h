@@ -24,7 +24,7 @@
 #ifndef CRAM_ALLOC_H
 #define CRAM_ALLOC_H
 
-#include "cram-engine.h"
+#include "cram-types.h"
 
 #define CRAM_ALLOC_ALIGN        16
 #define CRAM_ALLOC_NCLASSES     (CRAM_PAGE_SIZE / CRAM_ALLOC_ALIGN)

@@ -31,7 +31,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "cram-cache.h"
-#include "cram-engine-internal.h"
 #include "cram-error.h"
 
 #define NIL             UINT32_MAX

@@ -12,7 +12,7 @@
 #define CRAM_CODEC_H
 
 #include <stddef.h>
-#include "cram-engine.h"
+#include "cram-types.h"
 
 typedef struct CramCodecOps {
     const char *name;
@@ -44,5 +44,11 @@ const CramCodecOps *cram_codec_ops(CramCodecId id);
 
 /* Maps level 0 to the codec default; @level must have passed the check. */
 int cram_codec_effective_level(const CramCodecOps *ops, int level);
+
+const char *cram_codec_name(CramCodecId id);
+/* Returns false when @name is not a known codec. */
+bool cram_codec_from_name(const char *name, CramCodecId *id);
+/* Validates @level for @id; fills @err when out of range. */
+bool cram_codec_check_level(CramCodecId id, int level, GError **err);
 
 #endif /* CRAM_CODEC_H */

@@ -75,7 +75,7 @@ void cram_page_encode(CramScratch *s, const void *src, CramEncoded *out)
     size_t n;
 
     if (cram_page_is_filled(src, &w)) {
-        out->cls = w ? CRAM_CLASS_SAME : CRAM_CLASS_ZERO;
+        out->kind = w ? CRAM_KIND_SAME : CRAM_KIND_ZERO;
         out->size = 0;
         out->fill = w;
         out->data = NULL;
@@ -86,11 +86,11 @@ void cram_page_encode(CramScratch *s, const void *src, CramEncoded *out)
     n = s->ops->compress(s->ctx, src, s->cbuf, CRAM_RAW_THRESHOLD);
     out->fill = 0;
     if (n == 0 || n > CRAM_RAW_THRESHOLD) {
-        out->cls = CRAM_CLASS_RAW;
+        out->kind = CRAM_KIND_RAW;
         out->size = CRAM_PAGE_SIZE;
         out->data = src;
     } else {
-        out->cls = CRAM_CLASS_COMPRESSED;
+        out->kind = CRAM_KIND_COMPRESSED;
         out->size = n;
         out->data = s->cbuf;
     }

@@ -28,7 +28,7 @@ typedef struct CramScratch {
 } CramScratch;
 
 typedef struct CramEncoded {
-    CramPageClass cls;      /* never CRAM_CLASS_EMPTY */
+    CramPageKind kind;      /* never CRAM_KIND_EMPTY */
     uint32_t size;          /* media bytes: 0 for ZERO and SAME */
     uint64_t fill;          /* the repeated word of a SAME page */
     const void *data;       /* @size bytes: the scratch cbuf or the source */

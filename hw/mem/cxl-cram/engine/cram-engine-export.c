@@ -46,7 +46,7 @@ static void export_add(void *opaque, uint64_t page, uint32_t meta,
     CramExport *x = opaque;
     CramExportObj o = { page, *val };
 
-    if (class_has_media(cram_meta_class(meta))) {
+    if (kind_has_media(cram_meta_kind(meta))) {
         g_array_append_val(x->objs, o);
     } else {
         g_array_append_val(x->plain, page);
@@ -96,14 +96,14 @@ bool cram_export_next(CramExport *x, CramPageRecord *rec)
     x->next++;
 
     meta = cram_pt_get(&e->pt, rec->page, &val);
-    rec->cls = cram_meta_class(meta);
+    rec->kind = cram_meta_kind(meta);
     rec->flags = cram_meta_flags(meta) & CRAM_META_POISON ?
                  CRAM_RECORD_POISON : 0;
     if (rec->flags & CRAM_RECORD_POISON) {
         rec->poison_tag = val;
-    } else if (rec->cls == CRAM_CLASS_SAME) {
+    } else if (rec->kind == CRAM_KIND_SAME) {
         rec->fill = val;
-    } else if (class_has_media(rec->cls)) {
+    } else if (kind_has_media(rec->kind)) {
         g_assert(val == handle);
         rec->size = cram_meta_size(meta);
         /* Groups are numbered in order: a span id need not fit 32 bits. */
@@ -194,31 +194,31 @@ static bool check_record(CramImport *im, const CramPageRecord *rec,
         return false;
     }
     /* A poisoned page holds nothing; a page that holds nothing is poisoned */
-    if ((rec->cls == CRAM_CLASS_EMPTY) != !!(rec->flags & CRAM_RECORD_POISON)) {
-        g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": class %u with "
-                    "flags 0x%x", rec->page, rec->cls, rec->flags);
+    if ((rec->kind == CRAM_KIND_EMPTY) != !!(rec->flags & CRAM_RECORD_POISON)) {
+        g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": kind %u with "
+                    "flags 0x%x", rec->page, rec->kind, rec->flags);
         return false;
     }
-    switch (rec->cls) {
-    case CRAM_CLASS_EMPTY:
-    case CRAM_CLASS_ZERO:
-    case CRAM_CLASS_SAME:
+    switch (rec->kind) {
+    case CRAM_KIND_EMPTY:
+    case CRAM_KIND_ZERO:
+    case CRAM_KIND_SAME:
         if (rec->size) {
             goto bad_size;
         }
         if (rec->group || rec->slot) {
-            g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": class %u "
+            g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": kind %u "
                         "holds no media, yet span group %u slot %u",
-                        rec->page, rec->cls, rec->group, rec->slot);
+                        rec->page, rec->kind, rec->group, rec->slot);
             return false;
         }
-        if (rec->cls == CRAM_CLASS_SAME && !rec->fill) {
+        if (rec->kind == CRAM_KIND_SAME && !rec->fill) {
             g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": same-filled "
                         "with zero", rec->page);
             return false;
         }
         return true;
-    case CRAM_CLASS_COMPRESSED:
+    case CRAM_KIND_COMPRESSED:
         if (!rec->size || rec->size > CRAM_RAW_THRESHOLD || !rec->data) {
             goto bad_size;
         }
@@ -229,20 +229,20 @@ static bool check_record(CramImport *im, const CramPageRecord *rec,
             return false;
         }
         return true;
-    case CRAM_CLASS_RAW:
+    case CRAM_KIND_RAW:
         if (rec->size != CRAM_PAGE_SIZE || !rec->data) {
             goto bad_size;
         }
         return true;
     default:
-        g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": unknown class "
-                    "%u", rec->page, rec->cls);
+        g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": unknown kind "
+                    "%u", rec->page, rec->kind);
         return false;
     }
 
 bad_size:
-    g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": class %u with an "
-                "object of %u bytes", rec->page, rec->cls, rec->size);
+    g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": kind %u with an "
+                "object of %u bytes", rec->page, rec->kind, rec->size);
     return false;
 }
 
@@ -256,7 +256,7 @@ bool cram_import_page(CramImport *im, const CramPageRecord *rec,
     if (!check_record(im, rec, err)) {
         return false;
     }
-    if (class_has_media(rec->cls)) {
+    if (kind_has_media(rec->kind)) {
         bool same = im->in_group && rec->group == im->group;
         uint64_t span = same ? im->span : CRAM_ALLOC_NEW_SPAN;
         int ret;
@@ -291,15 +291,15 @@ bool cram_import_page(CramImport *im, const CramPageRecord *rec,
         im->group = rec->group;
         im->span = val;
         cram_alloc_write(e->alloc, val, rec->data, rec->size);
-    } else if (rec->cls == CRAM_CLASS_SAME) {
+    } else if (rec->kind == CRAM_KIND_SAME) {
         val = rec->fill;
     }
     if (rec->flags & CRAM_RECORD_POISON) {
-        meta = cram_meta_make(CRAM_CLASS_EMPTY, 0, CRAM_META_POISON);
+        meta = cram_meta_make(CRAM_KIND_EMPTY, 0, CRAM_META_POISON);
         val = rec->poison_tag;
         e->poisoned++;
     } else {
-        meta = cram_meta_make(rec->cls, rec->size, 0);
+        meta = cram_meta_make(rec->kind, rec->size, 0);
     }
     cram_engine_account_add(e, meta);
     cram_pt_set(&e->pt, rec->page, meta, val);
@@ -320,7 +320,7 @@ static bool check_figure(const char *what, uint64_t got, uint64_t want,
 bool cram_import_finish(CramImport *im, const CramStats *expect,
                         GError **err)
 {
-    static const char *const class_names[CRAM_CLASS__MAX] = {
+    static const char *const kind_names[CRAM_KIND__MAX] = {
         "empty pages", "zero pages", "same-filled pages",
         "compressed pages", "raw pages",
     };
@@ -342,8 +342,8 @@ bool cram_import_finish(CramImport *im, const CramStats *expect,
                       err) &&
          check_figure("poisoned pages", st.poisoned_pages,
                       expect->poisoned_pages, err);
-    for (i = CRAM_CLASS_ZERO; ok && i < CRAM_CLASS__MAX; i++) {
-        ok = check_figure(class_names[i], st.pages[i], expect->pages[i], err);
+    for (i = CRAM_KIND_ZERO; ok && i < CRAM_KIND__MAX; i++) {
+        ok = check_figure(kind_names[i], st.pages[i], expect->pages[i], err);
     }
     if (!ok) {
         engine_empty(e);

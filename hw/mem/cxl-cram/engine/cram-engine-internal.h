@@ -1,10 +1,7 @@
 /*
- * cxl-cram engine: interface between the engine and its page cache
- *
- * The cache's worker thread encodes pages with its own scratch, outside
- * the engine lock, then commits them under the lock.  The export and
- * import of the store (cram-engine-export.c) work on the engine's
- * page table and allocator directly.
+ * cxl-cram engine: the engine's own state, for cram-engine.c and the
+ * export and import of the store (cram-engine-export.c), which work on
+ * the page table and allocator directly
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -24,7 +21,7 @@ struct CramEngine {
     CramPageTable pt;
     CramAlloc *alloc;
     CramScratch *scratch;       /* the caller's thread's working state */
-    uint64_t pages[CRAM_CLASS__MAX];
+    uint64_t pages[CRAM_KIND__MAX];
     uint64_t stored_bytes;
     uint64_t stores;
     uint64_t loads;
@@ -36,19 +33,13 @@ struct CramEngine {
     int level;
 };
 
-static inline bool class_has_media(CramPageClass cls)
+static inline bool kind_has_media(CramPageKind kind)
 {
-    return cls == CRAM_CLASS_COMPRESSED || cls == CRAM_CLASS_RAW;
+    return kind == CRAM_KIND_COMPRESSED || kind == CRAM_KIND_RAW;
 }
 
-/* Page counts and stored bytes by class, for an entry's meta word. */
+/* Page counts and stored bytes by kind, for an entry's meta word. */
 void cram_engine_account_add(CramEngine *e, uint32_t meta);
 void cram_engine_account_sub(CramEngine *e, uint32_t meta);
-
-/* A scratch for another thread, with the engine's codec and level. */
-CramScratch *cram_engine_scratch_new(CramEngine *e);
-
-void cram_engine_store_reserved(CramEngine *e, uint64_t page_index,
-                                const void *src, const CramEncoded *enc);
 
 #endif /* CRAM_ENGINE_INTERNAL_H */

@@ -105,20 +105,20 @@ void cram_engine_free(CramEngine *e)
 
 void cram_engine_account_add(CramEngine *e, uint32_t meta)
 {
-    CramPageClass cls = cram_meta_class(meta);
+    CramPageKind kind = cram_meta_kind(meta);
 
-    if (cls != CRAM_CLASS_EMPTY) {
-        e->pages[cls]++;
+    if (kind != CRAM_KIND_EMPTY) {
+        e->pages[kind]++;
         e->stored_bytes += cram_meta_size(meta);
     }
 }
 
 void cram_engine_account_sub(CramEngine *e, uint32_t meta)
 {
-    CramPageClass cls = cram_meta_class(meta);
+    CramPageKind kind = cram_meta_kind(meta);
 
-    if (cls != CRAM_CLASS_EMPTY) {
-        e->pages[cls]--;
+    if (kind != CRAM_KIND_EMPTY) {
+        e->pages[kind]--;
         e->stored_bytes -= cram_meta_size(meta);
     }
 }
@@ -152,7 +152,7 @@ static int store_encoded(CramEngine *e, uint64_t page_index,
     bool free_old;
 
     old_meta = cram_pt_get(&e->pt, page_index, &old_val);
-    free_old = class_has_media(cram_meta_class(old_meta));
+    free_old = kind_has_media(cram_meta_kind(old_meta));
     if (enc->size) {
         if (free_old &&
             cram_alloc_same_class(e->alloc, cram_meta_size(old_meta),
@@ -170,7 +170,7 @@ static int store_encoded(CramEngine *e, uint64_t page_index,
         cram_alloc_free_obj(e->alloc, old_val);
     }
 
-    meta = cram_meta_make(enc->cls, enc->size, 0);
+    meta = cram_meta_make(enc->kind, enc->size, 0);
     if (cram_meta_flags(old_meta) & CRAM_META_POISON) {
         e->poisoned--;          /* a full-page write that fits heals it */
     }
@@ -220,7 +220,7 @@ void cram_engine_store_reserved(CramEngine *e, uint64_t page_index,
                                 const void *src, const CramEncoded *enc)
 {
     CramEncoded raw = {
-        .cls = CRAM_CLASS_RAW, .size = CRAM_PAGE_SIZE, .data = src,
+        .kind = CRAM_KIND_RAW, .size = CRAM_PAGE_SIZE, .data = src,
     };
 
     g_assert(page_index < e->npages);
@@ -250,7 +250,7 @@ static void load_readahead(CramEngine *e, uint64_t page_index)
         return;
     }
     meta = cram_pt_get(&e->pt, page_index + 1, &val);
-    if (class_has_media(cram_meta_class(meta)) && cram_meta_size(meta)) {
+    if (kind_has_media(cram_meta_kind(meta)) && cram_meta_size(meta)) {
         cram_alloc_prefetch(e->alloc, val, cram_meta_size(meta));
     }
 }
@@ -268,14 +268,14 @@ bool cram_engine_load(CramEngine *e, uint64_t page_index, void *dst)
     e->loads++;
     load_readahead(e, page_index);
 
-    switch (cram_meta_class(meta)) {
-    case CRAM_CLASS_SAME:
+    switch (cram_meta_kind(meta)) {
+    case CRAM_KIND_SAME:
         cram_page_fill(dst, val);
         break;
-    case CRAM_CLASS_RAW:
+    case CRAM_KIND_RAW:
         cram_alloc_read(e->alloc, val, dst, size);
         break;
-    case CRAM_CLASS_COMPRESSED:
+    case CRAM_KIND_COMPRESSED:
         obj = cram_alloc_map(e->alloc, val, size, e->scratch->bounce);
         if (cram_page_decode(e->scratch, obj, size, dst) < 0) {
             /*
@@ -302,7 +302,7 @@ static void discard_held(CramEngine *e, uint64_t page_index, uint32_t meta,
     if (cram_meta_flags(meta) & CRAM_META_POISON) {
         e->poisoned--;
     }
-    if (class_has_media(cram_meta_class(meta))) {
+    if (kind_has_media(cram_meta_kind(meta))) {
         cram_alloc_free_obj(e->alloc, val);
     }
     cram_engine_account_sub(e, meta);
@@ -366,7 +366,7 @@ uint64_t cram_engine_discard_ranges(CramEngine *e, const CramRange *r,
 void cram_engine_poison_tagged(CramEngine *e, uint64_t page_index,
                                unsigned tag)
 {
-    uint32_t poisoned = cram_meta_make(CRAM_CLASS_EMPTY, 0, CRAM_META_POISON);
+    uint32_t poisoned = cram_meta_make(CRAM_KIND_EMPTY, 0, CRAM_META_POISON);
     uint64_t val;
     uint32_t meta;
 
@@ -376,7 +376,7 @@ void cram_engine_poison_tagged(CramEngine *e, uint64_t page_index,
     if (cram_meta_flags(meta) & CRAM_META_POISON) {
         return;
     }
-    if (class_has_media(cram_meta_class(meta))) {
+    if (kind_has_media(cram_meta_kind(meta))) {
         cram_alloc_free_obj(e->alloc, val);
     }
     cram_engine_account_sub(e, meta);
@@ -403,7 +403,7 @@ bool cram_engine_poison_retag(CramEngine *e, uint64_t page_index,
     }
     if (val != tag) {
         cram_pt_set(&e->pt, page_index,
-                    cram_meta_make(CRAM_CLASS_EMPTY, 0, CRAM_META_POISON),
+                    cram_meta_make(CRAM_KIND_EMPTY, 0, CRAM_META_POISON),
                     tag);
     }
     return true;
@@ -453,12 +453,12 @@ void cram_engine_discard_all(CramEngine *e)
     e->poisoned = 0;
 }
 
-CramPageClass cram_engine_page_class(CramEngine *e, uint64_t page_index)
+CramPageKind cram_engine_page_kind(CramEngine *e, uint64_t page_index)
 {
     uint64_t val;
 
     g_assert(page_index < e->npages);
-    return cram_meta_class(cram_pt_get(&e->pt, page_index, &val));
+    return cram_meta_kind(cram_pt_get(&e->pt, page_index, &val));
 }
 
 void cram_engine_get_stats(CramEngine *e, CramStats *st)
@@ -469,9 +469,9 @@ void cram_engine_get_stats(CramEngine *e, CramStats *st)
     st->media_reserved = e->reserved * CRAM_PAGE_SIZE;
     st->media_used = cram_alloc_used(e->alloc) + st->media_reserved;
     st->media_free = e->media_size - st->media_used;
-    st->logical_bytes = (e->pages[CRAM_CLASS_SAME] +
-                         e->pages[CRAM_CLASS_COMPRESSED] +
-                         e->pages[CRAM_CLASS_RAW]) * CRAM_PAGE_SIZE;
+    st->logical_bytes = (e->pages[CRAM_KIND_SAME] +
+                         e->pages[CRAM_KIND_COMPRESSED] +
+                         e->pages[CRAM_KIND_RAW]) * CRAM_PAGE_SIZE;
     st->stored_bytes = e->stored_bytes;
     memcpy(st->pages, e->pages, sizeof(st->pages));
     st->stores = e->stores;
@@ -493,9 +493,9 @@ uint64_t cram_engine_metadata_bytes(CramEngine *e)
 
 uint32_t cram_ratio_fp16(const CramStats *st)
 {
-    uint64_t held = st->pages[CRAM_CLASS_ZERO] + st->pages[CRAM_CLASS_SAME] +
-                    st->pages[CRAM_CLASS_COMPRESSED] +
-                    st->pages[CRAM_CLASS_RAW];
+    uint64_t held = st->pages[CRAM_KIND_ZERO] + st->pages[CRAM_KIND_SAME] +
+                    st->pages[CRAM_KIND_COMPRESSED] +
+                    st->pages[CRAM_KIND_RAW];
     uint64_t stored = st->media_used - st->media_reserved;
     uint64_t r;
 

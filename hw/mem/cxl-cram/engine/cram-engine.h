@@ -14,64 +14,12 @@
 #ifndef CRAM_ENGINE_H
 #define CRAM_ENGINE_H
 
-#include <glib.h>
-#include <stdbool.h>
-#include <stdint.h>
-
-#define CRAM_PAGE_SHIFT 12
-#define CRAM_PAGE_SIZE  (1u << CRAM_PAGE_SHIFT)
-
-/* Largest advertised capacity: 1 TiB (2^28 pages). */
-#define CRAM_MAX_CAPACITY (1ULL << 40)
-
-typedef enum CramCodecId {
-    CRAM_CODEC_NONE,
-    CRAM_CODEC_LZ4,
-    CRAM_CODEC_ZSTD,
-    CRAM_CODEC__MAX,
-} CramCodecId;
-
-/* How a page is held; the order is ABI (stats, registers). */
-typedef enum CramPageClass {
-    CRAM_CLASS_EMPTY,       /* never written, or discarded: reads as zero */
-    CRAM_CLASS_ZERO,        /* written with zeros: no media */
-    CRAM_CLASS_SAME,        /* one repeated 64-bit word: no media */
-    CRAM_CLASS_COMPRESSED,  /* compressed object in media */
-    CRAM_CLASS_RAW,         /* did not compress: stored as is in media */
-    CRAM_CLASS__MAX,
-} CramPageClass;
-
-typedef struct CramConfig {
-    uint64_t capacity;      /* bytes, multiple of CRAM_PAGE_SIZE */
-    uint64_t media_size;    /* bytes, multiple of CRAM_PAGE_SIZE */
-    CramCodecId codec;
-    int level;              /* codec level; 0 selects the codec default */
-} CramConfig;
-
-typedef struct CramStats {
-    uint64_t capacity;          /* logical bytes advertised */
-    uint64_t media_size;        /* bytes of media buffer */
-    uint64_t media_used;        /* bytes taken from media, overhead and */
-                                /* reservations included */
-    uint64_t media_reserved;    /* of which promised to cached dirty pages */
-    uint64_t media_free;        /* media_size - media_used */
-    uint64_t logical_bytes;     /* non-zero pages held * CRAM_PAGE_SIZE */
-    uint64_t stored_bytes;      /* sum of stored object sizes */
-    uint64_t pages[CRAM_CLASS__MAX];   /* page count by class */
-    uint64_t stores;            /* successful page stores */
-    uint64_t loads;             /* page loads */
-    uint64_t failed_stores;     /* stores refused for lack of media */
-    uint64_t discards;          /* pages discarded */
-    uint64_t poisoned_pages;    /* pages currently poisoned */
-} CramStats;
+#include "cram-types.h"
+#include "cram-encode.h"
 
 typedef struct CramEngine CramEngine;
 
-const char *cram_codec_name(CramCodecId id);
-/* Returns false when @name is not a known codec. */
-bool cram_codec_from_name(const char *name, CramCodecId *id);
-/* Validates @level for @id; fills @err when out of range. */
-bool cram_codec_check_level(CramCodecId id, int level, GError **err);
+/* The codecs' names and levels: cram-codec.h (cram_codec_from_name()...) */
 
 /* Returns NULL and sets @err on a bad configuration. */
 CramEngine *cram_engine_new(const CramConfig *cfg, GError **err);
@@ -106,11 +54,6 @@ void cram_engine_discard(CramEngine *e, uint64_t page_index);
 /* Discard every page. */
 void cram_engine_discard_all(CramEngine *e);
 
-/* Pages [first, first + n). */
-typedef struct CramRange {
-    uint64_t first;
-    uint64_t n;
-} CramRange;
 
 /*
  * Discard every page of @nr ranges (in any order; they may overlap or be
@@ -122,7 +65,7 @@ typedef struct CramRange {
 uint64_t cram_engine_discard_ranges(CramEngine *e, const CramRange *r,
                                     unsigned nr);
 
-CramPageClass cram_engine_page_class(CramEngine *e, uint64_t page_index);
+CramPageKind cram_engine_page_kind(CramEngine *e, uint64_t page_index);
 
 /*
  * Poison a page: its content and media are released and it reads as
@@ -171,5 +114,14 @@ uint64_t cram_engine_metadata_bytes(CramEngine *e);
  * no media is used (zero/same pages only) it saturates to UINT32_MAX.
  */
 uint32_t cram_ratio_fp16(const CramStats *st);
+
+/*
+ * For the page cache: a scratch for its worker's thread (the engine's
+ * codec and level), and the store of a page it reserved media for and
+ * encoded outside the lock; that store cannot fail.
+ */
+CramScratch *cram_engine_scratch_new(CramEngine *e);
+void cram_engine_store_reserved(CramEngine *e, uint64_t page_index,
+                                const void *src, const CramEncoded *enc);
 
 #endif /* CRAM_ENGINE_H */

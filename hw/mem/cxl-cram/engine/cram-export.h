@@ -26,7 +26,7 @@
 /* One page as it travels. */
 typedef struct CramPageRecord {
     uint64_t page;          /* page index, below capacity / 4 KiB */
-    uint32_t cls;           /* CramPageClass; EMPTY only when poisoned */
+    uint32_t kind;           /* CramPageKind; EMPTY only when poisoned */
     uint32_t flags;         /* CRAM_RECORD_* */
     uint32_t size;          /* object bytes: COMPRESSED 1..3840, RAW 4096 */
     uint32_t group;         /* media objects: consecutive records with */

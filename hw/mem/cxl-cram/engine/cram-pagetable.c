@@ -162,7 +162,7 @@ static inline uint16_t meta_pack(uint32_t meta)
     g_assert(cram_meta_size(meta) < CRAM_META_SIZE_MASK);
     if (flags) {
         g_assert(flags == CRAM_META_POISON && !cram_meta_size(meta));
-        return cram_meta_class(meta) | META_POISONED;
+        return cram_meta_kind(meta) | META_POISONED;
     }
     return meta;
 }
@@ -170,7 +170,7 @@ static inline uint16_t meta_pack(uint32_t meta)
 static inline uint32_t meta_unpack(uint16_t m)
 {
     if ((m & META_POISONED) == META_POISONED) {
-        return cram_meta_make(cram_meta_class(m), 0, CRAM_META_POISON);
+        return cram_meta_make(cram_meta_kind(m), 0, CRAM_META_POISON);
     }
     return m;
 }
@@ -183,7 +183,7 @@ static inline bool packed_poisoned(uint16_t m)
 /* An entry's word, and whether its key takes KEY_SAME. */
 static inline uint64_t word_pack(uint16_t m, uint64_t val, uint32_t *tag)
 {
-    if (m == CRAM_CLASS_SAME) {
+    if (m == CRAM_KIND_SAME) {
         *tag = KEY_SAME;
         return val;
     }
@@ -194,7 +194,7 @@ static inline uint64_t word_pack(uint16_t m, uint64_t val, uint32_t *tag)
 
 static inline uint16_t word_meta(uint32_t key, uint64_t word)
 {
-    return key & KEY_SAME ? CRAM_CLASS_SAME : word >> WORD_META_SHIFT;
+    return key & KEY_SAME ? CRAM_KIND_SAME : word >> WORD_META_SHIFT;
 }
 
 static inline uint64_t word_val(uint32_t key, uint64_t word)
@@ -982,7 +982,7 @@ void cram_pt_set(CramPageTable *pt, uint64_t idx, uint32_t meta,
     uint16_t m = meta_pack(meta), old;
 
     g_assert(idx < pt->npages);
-    g_assert(!m || m == CRAM_CLASS_SAME || val <= CRAM_PT_VALUE_MAX);
+    g_assert(!m || m == CRAM_KIND_SAME || val <= CRAM_PT_VALUE_MAX);
     pt->gen++;
     old = pt_set(pt, idx, m, val);
     if (packed_poisoned(m) != packed_poisoned(old)) {
@@ -1049,12 +1049,12 @@ void cram_pt_foreach(CramPageTable *pt, CramPtFn *fn, void *opaque)
                 continue;
             }
             if (key & KEY_ENTRY) {
-                uint16_t m = word_meta(key, s->word[j]);
+                uint16_t meta = word_meta(key, s->word[j]);
                 uint64_t val = word_val(key, s->word[j]);
                 uint32_t tag;
 
-                fn(opaque, base + key_slot(key), meta_unpack(m), &val);
-                s->word[j] = word_pack(m, val, &tag);
+                fn(opaque, base + key_slot(key), meta_unpack(meta), &val);
+                s->word[j] = word_pack(meta, val, &tag);
                 continue;
             }
             leaf = (CramPtLeaf *)(uintptr_t)s->word[j];
@@ -1403,7 +1403,7 @@ void cram_pt_check(const CramPageTable *pt)
                 uint16_t m = word_meta(key, s->word[j]);
 
                 g_assert(m);
-                g_assert(!(key & KEY_SAME) == (m != CRAM_CLASS_SAME));
+                g_assert(!(key & KEY_SAME) == (m != CRAM_KIND_SAME));
                 held++;
                 run++;
                 if (packed_poisoned(m) && region != poison_region) {

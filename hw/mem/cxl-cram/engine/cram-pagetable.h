@@ -29,7 +29,7 @@
 #ifndef CRAM_PAGETABLE_H
 #define CRAM_PAGETABLE_H
 
-#include "cram-engine.h"
+#include "cram-types.h"
 
 /*
  * Entry meta word: class in bits 0..2, object size in bytes (0..4096) in
@@ -86,16 +86,16 @@ typedef struct CramPageTable {
     uint64_t poison_regions;
 } CramPageTable;
 
-static inline uint32_t cram_meta_make(CramPageClass cls, uint32_t size,
+static inline uint32_t cram_meta_make(CramPageKind kind, uint32_t size,
                                       uint32_t flags)
 {
-    return (uint32_t)cls | (size << CRAM_META_SIZE_SHIFT) |
+    return (uint32_t)kind | (size << CRAM_META_SIZE_SHIFT) |
            (flags << CRAM_META_FLAGS_SHIFT);
 }
 
-static inline CramPageClass cram_meta_class(uint32_t meta)
+static inline CramPageKind cram_meta_kind(uint32_t meta)
 {
-    return (CramPageClass)(meta & CRAM_META_CLASS_MASK);
+    return (CramPageKind)(meta & CRAM_META_CLASS_MASK);
 }
 
 static inline uint32_t cram_meta_size(uint32_t meta)

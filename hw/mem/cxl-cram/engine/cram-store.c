@@ -13,7 +13,6 @@
 
 #include <pthread.h>
 #include "cram-store.h"
-#include "cram-engine-internal.h"
 
 struct CramStore {
     pthread_mutex_t lock;
