@@ -89,6 +89,10 @@ void cram_alloc_read(CramAlloc *a, uint64_t handle, void *dst, size_t size);
 const void *cram_alloc_map(CramAlloc *a, uint64_t handle, size_t size,
                            void *bounce);
 
+/* Bytes of free slots in the media pages held: what compaction targets. */
+uint64_t cram_alloc_free_slot_bytes(const CramAlloc *a);
+
+#ifdef CRAM_ENGINE_TESTS     /* the stand-alone build's tests only */
 /*
  * Compaction.  @moved is called for every object moved: whoever keeps
  * @old_handle must use @new_handle from now on (the handles of a class
@@ -104,15 +108,13 @@ typedef void (*CramAllocMoved)(void *opaque, uint64_t old_handle,
  */
 uint64_t cram_alloc_compact(CramAlloc *a, CramAllocMoved moved, void *opaque);
 
-/* Bytes of free slots in the media pages held: what compaction targets. */
-uint64_t cram_alloc_free_slot_bytes(const CramAlloc *a);
-
 /*
  * Asserts the allocator's invariants: every span holds exactly the media
  * pages that an object in use lies on, and its counts match its bitmap.
  * O(spans x slots), for tests.
  */
 void cram_alloc_check(const CramAlloc *a);
+#endif
 
 /* Starts fetching an object into the CPU caches, for a later read. */
 void cram_alloc_prefetch(CramAlloc *a, uint64_t handle, size_t size);

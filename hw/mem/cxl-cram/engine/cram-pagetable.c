@@ -1320,6 +1320,7 @@ bool cram_pt_poison_run(const CramPageTable *pt, uint64_t from, uint64_t end,
     return true;
 }
 
+#ifdef CRAM_ENGINE_TESTS     /* tests only: not in QEMU's build */
 void cram_pt_check(const CramPageTable *pt)
 {
     uint64_t i = 0, n = pt->dir ? 1ull << pt->depth : 0;
@@ -1446,3 +1447,4 @@ void cram_pt_check(const CramPageTable *pt)
     g_assert(dense == pt->dense);
     g_assert(shards == pt->shards);
 }
+#endif

@@ -183,7 +183,9 @@ bool cram_pt_iter_next(const CramPageTable *pt, CramPtIter *it,
 bool cram_pt_poison_run(const CramPageTable *pt, uint64_t from, uint64_t end,
                         uint64_t *first, uint64_t *n, uint64_t *val);
 
+#ifdef CRAM_ENGINE_TESTS
 /* Checks the table's invariants (tests); aborts on a violation. */
 void cram_pt_check(const CramPageTable *pt);
+#endif
 
 #endif /* CRAM_PAGETABLE_H */
