@@ -64,20 +64,18 @@ static int cxl_cram_put_store(QEMUFile *f, void *pv, size_t size,
                               const VMStateField *field, JSONWriter *vmdesc)
 {
     CXLCramDev *cram = pv;
-    CramCodecId codec;
     CramPageRecord rec;
     CXLCramFigures fig = { 0 };
     CramExport *x;
     uint64_t *v, n = 0, bytes = 0;
     int i;
 
-    cram_codec_from_name(cram->compress, &codec);
     x = cram_store_export_begin(cram->store, &fig.st);
     qemu_put_be32(f, CXL_CRAM_MIG_MAGIC);
     qemu_put_be32(f, CXL_CRAM_MIG_VERSION);
     qemu_put_be64(f, cram->capacity);
     qemu_put_be64(f, cram->media_size);
-    qemu_put_be32(f, codec);
+    qemu_put_be32(f, cram->codec);
     for (i = 0; i < CXL_CRAM_MIG_FIGURES; i++) {
         v = cxl_cram_figure_mig(&fig, i);
         qemu_put_be64(f, v ? *v : 0);
@@ -109,7 +107,6 @@ static int cxl_cram_check_header(CXLCramDev *cram, QEMUFile *f)
     uint32_t magic = qemu_get_be32(f), version = qemu_get_be32(f);
     uint64_t capacity = qemu_get_be64(f), media = qemu_get_be64(f);
     uint32_t codec = qemu_get_be32(f);
-    CramCodecId mine;
 
     if (qemu_file_get_error(f)) {
         return cxl_cram_mig_fail(cram, "the stream ends in the store header");
@@ -119,9 +116,8 @@ static int cxl_cram_check_header(CXLCramDev *cram, QEMUFile *f)
                                  "cxl-cram store of version %u", magic,
                                  version, CXL_CRAM_MIG_VERSION);
     }
-    cram_codec_from_name(cram->compress, &mine);
     if (capacity != cram->capacity || media != cram->media_size ||
-        codec != mine) {
+        codec != cram->codec) {
         return cxl_cram_mig_fail(cram, "the source has capacity=%" PRIu64
                                  ",media-size=%" PRIu64 ",compress=%s; this "
                                  "device has capacity=%" PRIu64
@@ -131,7 +127,7 @@ static int cxl_cram_check_header(CXLCramDev *cram, QEMUFile *f)
                                  codec < CRAM_CODEC__MAX ?
                                  cram_codec_name(codec) : "(unknown)",
                                  cram->capacity, cram->media_size,
-                                 cram->compress);
+                                 cram_codec_name(cram->codec));
     }
     return 0;
 }

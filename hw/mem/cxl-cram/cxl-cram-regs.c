@@ -105,15 +105,13 @@ static void cxl_cram_ctrl_write(CXLCramDev *cram, hwaddr reg, uint64_t val)
 static uint64_t cxl_cram_reg64(CXLCramDev *cram, hwaddr reg)
 {
     CXLCramFigures f;
-    CramCodecId codec;
     uint64_t val;
 
     switch (reg) {
     case CXL_CRAM_REG_ID:
         return CXL_CRAM_MAGIC | ((uint64_t)CXL_CRAM_VERSION << 32);
     case CXL_CRAM_REG_CONFIG:
-        cram_codec_from_name(cram->compress, &codec);
-        return CRAM_PAGE_SHIFT | (codec << 8) |
+        return CRAM_PAGE_SHIFT | (cram->codec << 8) |
                ((uint64_t)cram->compress_level << 16);
     }
     if (reg < CXL_CRAM_REG_STATS_END || reg == CXL_CRAM_REG_WM_LOW ||

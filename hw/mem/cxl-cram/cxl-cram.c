@@ -12,6 +12,7 @@
 #include "qemu/osdep.h"
 #include "qemu/units.h"
 #include "qapi/error.h"
+#include "qapi/util.h"
 #include "hw/qdev-properties.h"
 #include "hw/pci/msix.h"
 #include "system/hostmem.h"
@@ -69,11 +70,7 @@ static bool cxl_cram_check_props(CXLCramDev *cram, CramConfig *cfg,
                    cram->low_watermark, cram->high_watermark);
         return false;
     }
-    if (!cram_codec_from_name(cram->compress, &cfg->codec)) {
-        error_setg(errp, "compress '%s' unknown: use zstd, lz4 or none",
-                   cram->compress);
-        return false;
-    }
+    cfg->codec = cram->codec;
     if (!cram_codec_check_level(cfg->codec, cram->compress_level, &gerr)) {
         error_setg(errp, "%s", gerr->message);
         return false;
@@ -196,7 +193,6 @@ static void cxl_cram_reset(DeviceState *dev)
 static const Property cxl_cram_props[] = {
     DEFINE_PROP_SIZE("capacity", CXLCramDev, capacity, 8 * GiB),
     DEFINE_PROP_SIZE("media-size", CXLCramDev, media_size, 1 * GiB),
-    DEFINE_PROP_STRING("compress", CXLCramDev, compress),
     DEFINE_PROP_UINT8("compress-level", CXLCramDev, compress_level, 0),
     DEFINE_PROP_UINT8("low-watermark", CXLCramDev, low_watermark, 75),
     DEFINE_PROP_UINT8("high-watermark", CXLCramDev, high_watermark, 90),
@@ -207,10 +203,31 @@ static const Property cxl_cram_props[] = {
 
 static void cxl_cram_instance_init(Object *obj)
 {
-    CXLCramDev *cram = CXL_CRAM(obj);
+    CXL_CRAM(obj)->codec = CRAM_CODEC_ZSTD;
+}
 
-    /* A string property cannot carry a default: set it before -device. */
-    cram->compress = g_strdup("zstd");
+/* compress: an enum of the codecs, by CramCodecId */
+static const QEnumLookup cxl_cram_codec_lookup = {
+    .array = (const char *const[]) {
+        [CRAM_CODEC_NONE] = "none",
+        [CRAM_CODEC_LZ4] = "lz4",
+        [CRAM_CODEC_ZSTD] = "zstd",
+    },
+    .size = CRAM_CODEC__MAX,
+};
+
+static int cxl_cram_get_codec(Object *obj, Error **errp)
+{
+    return CXL_CRAM(obj)->codec;
+}
+
+static void cxl_cram_set_codec(Object *obj, int codec, Error **errp)
+{
+    if (DEVICE(obj)->realized) {
+        error_setg(errp, "compress cannot change once the device is realized");
+        return;
+    }
+    CXL_CRAM(obj)->codec = codec;
 }
 
 static void cxl_cram_class_init(ObjectClass *oc, void *data)
@@ -233,6 +250,11 @@ static void cxl_cram_class_init(ObjectClass *oc, void *data)
     dc->desc = "CXL Compressed Memory Expander (Type 3)";
     dc->vmsd = &vmstate_cxl_cram;
     device_class_set_props(dc, cxl_cram_props);
+    object_class_property_add_enum(oc, "compress", "CxlCramCompress",
+                                   &cxl_cram_codec_lookup,
+                                   cxl_cram_get_codec, cxl_cram_set_codec);
+    object_class_property_set_description(oc, "compress",
+        "Codec of the pages stored: zstd (default), lz4 or none");
     cxl_cram_stats_class_init(oc);
     cxl_cram_datapath_class_init(oc);
     cc->cmd_set = cxl_cram_mailbox_cmd_set();

@@ -52,7 +52,7 @@ struct CXLCramDev {
     /* Properties */
     uint64_t capacity;
     uint64_t media_size;
-    char *compress;
+    CramCodecId codec;          /* compress: the codec of new stores */
     uint8_t compress_level;
     uint8_t low_watermark;      /* percent of media-size */
     uint8_t high_watermark;
