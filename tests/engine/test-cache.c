@@ -523,6 +523,57 @@ static void test_writeback_pressure(void)
     cram_engine_free(e);
 }
 
+/* Misses and write-backs are listed only while traced, in order. */
+static void test_trace(void)
+{
+    CramEngine *e = new_engine(64 * MiB);
+    Events ev;
+    CramCache *c = new_cache(&ev, e, 2, true);
+    uint64_t v = 7, page, n[3] = { 0 };
+    CramCacheEvent what;
+    CramCacheStats cs;
+
+    cram_cache_write(c, 1, 0, &v, 8);           /* a miss, not traced */
+    g_assert_false(cram_cache_take_traced(c, &what, &page));
+    cram_cache_trace(c, true);
+    cram_cache_read(c, 2, 0, &v, 8);            /* miss */
+    cram_cache_write(c, 2, 0, &v, 8);
+    cram_cache_read(c, 3, 0, &v, 8);            /* miss; evicts dirty 1 */
+    g_assert_true(cram_cache_has_taken(c));
+    g_assert_true(cram_cache_take_traced(c, &what, &page));
+    g_assert_cmpint(what, ==, CRAM_CACHE_MISS);
+    g_assert_cmpuint(page, ==, 2);
+    g_assert_true(cram_cache_take_traced(c, &what, &page));
+    g_assert_cmpint(what, ==, CRAM_CACHE_MISS);
+    g_assert_cmpuint(page, ==, 3);
+    g_assert_true(cram_cache_take_traced(c, &what, &page));
+    g_assert_cmpint(what, ==, CRAM_CACHE_WRITEBACK_SYNC);
+    g_assert_cmpuint(page, ==, 1);
+    g_assert_false(cram_cache_take_traced(c, &what, &page));
+    cram_cache_read(c, 4, 0, &v, 8);
+    cram_cache_trace(c, false);                 /* off: the list empties */
+    g_assert_false(cram_cache_take_traced(c, &what, &page));
+    g_assert_false(cram_cache_has_taken(c));
+    free_cache(&ev);
+
+    /* The worker's write-backs: one event each, as counted */
+    c = new_cache(&ev, e, 4, true);
+    cram_cache_trace(c, true);
+    for (page = 20; page < 26; page++) {
+        cram_cache_write(c, page, 0, &v, 8);
+    }
+    cs = run_worker(&ev);
+    g_assert_cmpuint(cs.async_writebacks, >, 0);
+    while (cram_cache_take_traced(c, &what, &page)) {
+        n[what]++;
+    }
+    g_assert_cmpuint(n[CRAM_CACHE_MISS], ==, 6);
+    g_assert_cmpuint(n[CRAM_CACHE_WRITEBACK_SYNC], ==, cs.sync_writebacks);
+    g_assert_cmpuint(n[CRAM_CACHE_WRITEBACK_ASYNC], ==, cs.async_writebacks);
+    free_cache(&ev);
+    cram_engine_free(e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -536,6 +587,7 @@ int main(int argc, char **argv)
     g_test_add_func("/cache/writeback-pressure", test_writeback_pressure);
     g_test_add_func("/cache/full-media", test_full_media);
     g_test_add_func("/cache/poison", test_poison);
+    g_test_add_func("/cache/trace", test_trace);
 #if !defined(__SANITIZE_ADDRESS__)
     g_test_add_func("/cache/no-mapping", test_no_mapping);
 #endif

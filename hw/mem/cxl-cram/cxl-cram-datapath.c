@@ -28,14 +28,29 @@
  */
 static void cxl_cram_settle(CXLCramDev *cram)
 {
+    bool trace = trace_event_get_state_backends(TRACE_CXL_CRAM_CACHE_MISS) ||
+                 trace_event_get_state_backends(TRACE_CXL_CRAM_WRITEBACK);
+    CramCacheEvent ev;
     uint64_t page;
     unsigned gen;
 
+    /* the store lists misses and write-backs only while they are traced */
+    if (trace != cram->tracing) {
+        cram->tracing = trace;
+        cram_store_trace(cram->store, trace);
+    }
     while (cram_store_has_taken(cram->store)) {
         if (cram_store_take_dropped(cram->store, &page)) {
             cxl_cram_write_dropped(cram, page);
         } else if (cram_store_take_healed(cram->store, &page)) {
             cxl_cram_poison_healed(cram, page, 1);
+        } else if (cram_store_take_traced(cram->store, &ev, &page)) {
+            if (ev == CRAM_CACHE_MISS) {
+                trace_cxl_cram_cache_miss(page << CRAM_PAGE_SHIFT);
+            } else {
+                trace_cxl_cram_writeback(page << CRAM_PAGE_SHIFT,
+                                         ev == CRAM_CACHE_WRITEBACK_ASYNC);
+            }
         } else {
             break;
         }

@@ -66,6 +66,7 @@ struct CXLCramDev {
     MemoryRegion regs;          /* vendor register block, BAR 5 */
     QEMUBH *safety_bh;          /* the worker stored: re-check watermarks */
     unsigned media_gen;         /* cram_store_media_gen() last seen */
+    bool tracing;               /* the store lists misses, write-backs */
     CXLCramSafety safety;
 
     /* Get Poison List resumes here when asked the same range again */

@@ -38,6 +38,11 @@
 
 enum { ENTRY_FREE, ENTRY_CLEAN, ENTRY_DIRTY };
 
+typedef struct CramCacheTraced {
+    uint64_t page;
+    CramCacheEvent ev;
+} CramCacheTraced;
+
 typedef struct CramCacheEntry {
     uint64_t page;
     uint8_t *buf;
@@ -58,6 +63,8 @@ struct CramCache {
     CramEngine *e;
     unsigned drop_tag;          /* poison tag of a page whose store failed */
     GArray *dropped, *healed;   /* pages, until the caller takes them */
+    GArray *traced;             /* CramCacheTraced, while tracing */
+    bool trace;
     CramScratch *scratch;       /* the caller's: sync write-back */
     uint32_t n;
     CramCacheEntry *ent;
@@ -243,6 +250,15 @@ static void worker_kick(CramCache *c, uint32_t idx)
     }
 }
 
+static void traced(CramCache *c, CramCacheEvent ev, uint64_t page)
+{
+    CramCacheTraced t = { .page = page, .ev = ev };
+
+    if (c->trace) {
+        g_array_append_val(c->traced, t);
+    }
+}
+
 /*
  * Store a dirty entry on the caller's thread.  A store that finds no
  * media loses the new content: the page is poisoned, its entry freed
@@ -279,6 +295,7 @@ static bool writeback(CramCache *c, uint32_t idx)
         entry_free(c, idx);
         return false;
     }
+    traced(c, CRAM_CACHE_WRITEBACK_SYNC, page);
     if (x->poisoned) {
         x->poisoned = false;
         g_array_append_val(c->healed, page);
@@ -353,6 +370,7 @@ static uint32_t get_entry(CramCache *c, uint64_t page)
     }
 
     c->st.misses++;
+    traced(c, CRAM_CACHE_MISS, page);
     while (c->free_head == NIL) {
         uint32_t v = pick_victim(c);
 
@@ -503,9 +521,31 @@ bool cram_cache_take_healed(CramCache *c, uint64_t *page)
     return take_page(c->healed, page);
 }
 
+void cram_cache_trace(CramCache *c, bool on)
+{
+    c->trace = on;
+    if (!on) {
+        g_array_set_size(c->traced, 0);
+    }
+}
+
+bool cram_cache_take_traced(CramCache *c, CramCacheEvent *ev, uint64_t *page)
+{
+    CramCacheTraced t;
+
+    if (!c->traced->len) {
+        return false;
+    }
+    t = g_array_index(c->traced, CramCacheTraced, 0);
+    g_array_remove_index(c->traced, 0);
+    *ev = t.ev;
+    *page = t.page;
+    return true;
+}
+
 bool cram_cache_has_taken(CramCache *c)
 {
-    return c->dropped->len || c->healed->len;
+    return c->dropped->len || c->healed->len || c->traced->len;
 }
 
 bool cram_cache_take_wake(CramCache *c)
@@ -599,6 +639,7 @@ bool cram_cache_worker_commit(CramCache *c, const CramCacheTicket *t,
             c->st.async_writebacks++;
             cram_engine_store_reserved(c->e, t->page, buf, enc);
             media_changed(c);
+            traced(c, CRAM_CACHE_WRITEBACK_ASYNC, t->page);
             return true;
         }
         if (t->idx != c->last) {
@@ -648,6 +689,7 @@ CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
     c->drop_tag = drop_tag;
     c->dropped = g_array_new(false, false, sizeof(uint64_t));
     c->healed = g_array_new(false, false, sizeof(uint64_t));
+    c->traced = g_array_new(false, false, sizeof(CramCacheTraced));
     c->n = pages;
     c->sync = pages == 1 && !worker;
     c->scratch = cram_engine_scratch_new(e);
@@ -691,6 +733,7 @@ void cram_cache_free(CramCache *c)
     cram_cache_flush(c);
     g_array_free(c->dropped, true);
     g_array_free(c->healed, true);
+    g_array_free(c->traced, true);
     g_free(c->queue);
     for (i = 0; i < c->n; i++) {
         release_reservation(c, &c->ent[i]);

@@ -86,7 +86,19 @@ void cram_cache_get_stats(CramCache *c, CramCacheStats *st);
  */
 bool cram_cache_take_dropped(CramCache *c, uint64_t *page);
 bool cram_cache_take_healed(CramCache *c, uint64_t *page);
-/* True when either has a page to take */
+/*
+ * With @on, the cache also lists what a tracer wants: each miss (a page
+ * loaded from the engine) and each write-back, by the caller or by the
+ * worker; cram_cache_take_traced() hands them over.
+ */
+typedef enum CramCacheEvent {
+    CRAM_CACHE_MISS,
+    CRAM_CACHE_WRITEBACK_SYNC,
+    CRAM_CACHE_WRITEBACK_ASYNC,
+} CramCacheEvent;
+void cram_cache_trace(CramCache *c, bool on);
+bool cram_cache_take_traced(CramCache *c, CramCacheEvent *ev, uint64_t *page);
+/* True when any of the three has something to take */
 bool cram_cache_has_taken(CramCache *c);
 
 /* True, once, when the worker has work since the last call. */

@@ -258,6 +258,24 @@ bool cram_store_take_dropped(CramStore *s, uint64_t *page)
     return found;
 }
 
+void cram_store_trace(CramStore *s, bool on)
+{
+    store_lock(s);
+    cram_cache_trace(s->c, on);
+    store_unlock(s);
+}
+
+bool cram_store_take_traced(CramStore *s, CramCacheEvent *ev,
+                            uint64_t *page)
+{
+    bool found;
+
+    store_lock(s);
+    found = cram_cache_take_traced(s->c, ev, page);
+    store_unlock(s);
+    return found;
+}
+
 bool cram_store_take_healed(CramStore *s, uint64_t *page)
 {
     bool found;

@@ -99,6 +99,10 @@ unsigned cram_store_media_gen(CramStore *s);
  */
 bool cram_store_has_taken(CramStore *s);
 bool cram_store_take_dropped(CramStore *s, uint64_t *page);
+/* See cram_cache_trace() and cram_cache_take_traced(). */
+void cram_store_trace(CramStore *s, bool on);
+bool cram_store_take_traced(CramStore *s, CramCacheEvent *ev,
+                            uint64_t *page);
 bool cram_store_take_healed(CramStore *s, uint64_t *page);
 
 /*
