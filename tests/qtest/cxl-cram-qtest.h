@@ -266,16 +266,13 @@ static inline void cram_setup_rp(QTestState *qts)
 }
 
 /*
- * Start QEMU with one cxl-cram in a fixed memory window of @window bytes,
- * and make its registers reachable; the caller commits a decoder.
+ * Make a launched cxl-cram's registers reachable (again, after a reset):
+ * ECAM, the root port's windows, the BARs; the caller commits a decoder.
  */
-static inline void cram_start_window(CramQT *t, uint64_t capacity,
-                                     uint64_t window, const char *props,
-                                     const char *args)
+static inline void cram_setup(CramQT *t)
 {
     uint64_t next = CRAM_MMIO_BASE;
 
-    cram_launch_window(t, capacity, window, props, args);
     cram_enable_ecam(t->qts);
     cram_setup_rp(t->qts);
 
@@ -289,6 +286,18 @@ static inline void cram_start_window(CramQT *t, uint64_t capacity,
     t->mbox = cram_find_dev_cap(t->qts, t->bar[2], 2);
     t->regs = cram_find_regblock(t, CXL_CRAM_REGLOC_BLOCK_ID);
     g_assert_cmphex(t->regs, ==, t->bar[CXL_CRAM_REGS_BAR]);
+}
+
+/*
+ * Start QEMU with one cxl-cram in a fixed memory window of @window bytes,
+ * and make its registers reachable; the caller commits a decoder.
+ */
+static inline void cram_start_window(CramQT *t, uint64_t capacity,
+                                     uint64_t window, const char *props,
+                                     const char *args)
+{
+    cram_launch_window(t, capacity, window, props, args);
+    cram_setup(t);
 }
 
 /*

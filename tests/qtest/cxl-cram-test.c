@@ -2043,6 +2043,53 @@ static void test_poison_coalesced(void)
 }
 
 /*
+ * A system reset returns the registers a guest programs to their defaults
+ * and keeps the data and the counters (docs/registers.md).  Before,
+ * IRQ_ENABLE, IRQ_STATUS, the watermarks and the discard registers kept
+ * the values of the driver from before the reset.
+ */
+static void test_reset(void)
+{
+    g_autofree uint8_t *buf = g_malloc(4 * PAGE);
+    g_autofree uint8_t *got = g_malloc(4 * PAGE);
+    uint64_t stores;
+    CramQT t;
+
+    cram_start(&t, CAP_8G, "media-size=64M");
+    cram_wreg(&t, CXL_CRAM_REG_WM_LOW, 2 * PAGE);
+    cram_wreg(&t, CXL_CRAM_REG_WM_HIGH, 3 * PAGE);
+    cram_wreg(&t, CXL_CRAM_REG_IRQ_ENABLE, CXL_CRAM_IRQ_MASK);
+    cram_wreg(&t, CXL_CRAM_REG_DISCARD_DPA, 5 * PAGE);
+    cram_wreg(&t, CXL_CRAM_REG_DISCARD_PAGES, 0);
+    fill_random(buf, 4 * PAGE, 9);
+    qtest_memwrite(t.qts, t.window + 16 * PAGE, buf, 4 * PAGE);
+    stores = cram_reg(&t, CXL_CRAM_REG_STORES);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_IRQ_STATUS), !=, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_STATUS) &
+                     CXL_CRAM_STATUS_NO_ALLOC, !=, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_DISCARD_RESULT), ==,
+                     CXL_CRAM_DISCARD_EMPTY);
+
+    qtest_system_reset(t.qts);
+    cram_setup(&t);
+    cram_commit_hdm(&t);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_LOW), ==,
+                     64 * MiB / 100 * 75);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_HIGH), ==,
+                     64 * MiB / 100 * 90);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_IRQ_ENABLE), ==, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_IRQ_STATUS), ==, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_STATUS), ==, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_DISCARD_DPA), ==, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_DISCARD_RESULT), ==, 0);
+    /* data and counters stay */
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_STORES), >=, stores);
+    qtest_memread(t.qts, t.window + 16 * PAGE, got, 4 * PAGE);
+    g_assert_cmpmem(got, 4 * PAGE, buf, 4 * PAGE);
+    cram_stop(&t);
+}
+
+/*
  * device_del of cram0 below rp0, as a guest's pciehp driver would answer
  * it.  rp0 handles its slot natively: q35 keeps Hot-Plug Capable on PCIe
  * slots (ICH9-LPC x-keep-pci-slot-hpc) and its ACPI PCI hotplug does not
@@ -2291,6 +2338,7 @@ int main(int argc, char **argv)
     qtest_add_func("/cxl-cram/edge-of-capacity", test_edge_of_capacity);
     qtest_add_func("/cxl-cram/1tib", test_1tib);
     qtest_add_func("/cxl-cram/host-memory", test_host_memory);
+    qtest_add_func("/cxl-cram/reset", test_reset);
     qtest_add_func("/cxl-cram/demo", test_demo);
     cxl_cram_hostinput_add_tests();
     qtest_add_func("/cxl-cram/media-ops-1tib", test_media_ops_1tib);

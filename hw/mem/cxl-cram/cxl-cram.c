@@ -75,8 +75,6 @@ static bool cxl_cram_check_props(CXLCramDev *cram, CramConfig *cfg,
         error_setg(errp, "%s", gerr->message);
         return false;
     }
-    cram->safety.wm_low = cram->media_size / 100 * cram->low_watermark;
-    cram->safety.wm_high = cram->media_size / 100 * cram->high_watermark;
     cfg->capacity = cram->capacity;
     cfg->media_size = cram->media_size;
     cfg->level = cram->compress_level;
@@ -134,6 +132,25 @@ static bool cxl_cram_msix_init(CXLCramDev *cram, Error **errp)
     return true;
 }
 
+/*
+ * The registers a guest programs return to their defaults: watermarks
+ * from the properties, interrupts off and clear, the discard registers
+ * zero.  Stored data, counters and the status the figures imply stay
+ * (docs/registers.md).
+ */
+static void cxl_cram_reset_regs(CXLCramDev *cram)
+{
+    CXLCramSafety *s = &cram->safety;
+
+    s->wm_low = cram->media_size / 100 * cram->low_watermark;
+    s->wm_high = cram->media_size / 100 * cram->high_watermark;
+    s->irq_enable = 0;
+    s->discard_dpa = 0;
+    s->discard_result = 0;
+    cxl_cram_safety_update(cram);
+    s->irq_status = 0;
+}
+
 static void cxl_cram_realize(PCIDevice *pci_dev, Error **errp)
 {
     ERRP_GUARD();
@@ -158,6 +175,7 @@ static void cxl_cram_realize(PCIDevice *pci_dev, Error **errp)
         cxl_cram_parent_exit(cram);
         goto err_memory;
     }
+    cxl_cram_reset_regs(cram);
     return;
 
 err_memory:
@@ -184,6 +202,7 @@ static void cxl_cram_reset(DeviceState *dev)
 
     cc->parent_reset(dev);
     cxl_cram_mailbox_init(cram);
+    cxl_cram_reset_regs(cram);
     /* A load held back for a machine check died with the reset. */
     if (cram->mce_wait_n) {
         memset(cram->mce_wait, 0, cram->mce_wait_n * sizeof(*cram->mce_wait));
