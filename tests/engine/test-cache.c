@@ -53,13 +53,13 @@ static CramCache *new_cache(Events *ev, CramEngine *e, size_t pages,
 /* The pages the cache reports dropped and healed, gathered in @ev. */
 static void drain(Events *ev)
 {
-    uint64_t page;
+    CramCacheTaken t;
 
-    while (cram_cache_take_dropped(ev->c, &page)) {
-        g_array_append_val(ev->dropped, page);
-    }
-    while (cram_cache_take_healed(ev->c, &page)) {
-        g_array_append_val(ev->healed, page);
+    while (cram_cache_take(ev->c, &t)) {
+        g_assert_true(t.ev == CRAM_CACHE_DROPPED ||
+                      t.ev == CRAM_CACHE_HEALED);
+        g_array_append_val(t.ev == CRAM_CACHE_DROPPED ? ev->dropped :
+                           ev->healed, t.page);
     }
     g_assert_false(cram_cache_has_taken(ev->c));
 }
@@ -523,36 +523,40 @@ static void test_writeback_pressure(void)
     cram_engine_free(e);
 }
 
+/* Take the next event, which must be @want, of @page (any: UINT64_MAX) */
+static void take_is(CramCache *c, CramCacheEvent want, uint64_t page)
+{
+    CramCacheTaken t;
+
+    g_assert_true(cram_cache_take(c, &t));
+    g_assert_cmpint(t.ev, ==, want);
+    if (page != UINT64_MAX) {
+        g_assert_cmpuint(t.page, ==, page);
+    }
+}
+
 /* Misses and write-backs are listed only while traced, in order. */
 static void test_trace(void)
 {
     CramEngine *e = new_engine(64 * MiB);
     Events ev;
     CramCache *c = new_cache(&ev, e, 2, true);
-    uint64_t v = 7, page, n[3] = { 0 };
-    CramCacheEvent what;
+    uint64_t v = 7, page, n[CRAM_CACHE_WRITEBACK_ASYNC + 1] = { 0 };
     CramCacheStats cs;
+    CramCacheTaken t;
 
     cram_cache_write(c, 1, 0, &v, 8);           /* a miss, not traced */
-    g_assert_false(cram_cache_take_traced(c, &what, &page));
+    g_assert_false(cram_cache_has_taken(c));
     cram_cache_trace(c, true);
-    cram_cache_read(c, 2, 0, &v, 8);            /* miss */
+    cram_cache_read(c, 2, 0, &v, 8);
     cram_cache_write(c, 2, 0, &v, 8);
-    cram_cache_read(c, 3, 0, &v, 8);            /* miss; evicts dirty 1 */
-    g_assert_true(cram_cache_has_taken(c));
-    g_assert_true(cram_cache_take_traced(c, &what, &page));
-    g_assert_cmpint(what, ==, CRAM_CACHE_MISS);
-    g_assert_cmpuint(page, ==, 2);
-    g_assert_true(cram_cache_take_traced(c, &what, &page));
-    g_assert_cmpint(what, ==, CRAM_CACHE_MISS);
-    g_assert_cmpuint(page, ==, 3);
-    g_assert_true(cram_cache_take_traced(c, &what, &page));
-    g_assert_cmpint(what, ==, CRAM_CACHE_WRITEBACK_SYNC);
-    g_assert_cmpuint(page, ==, 1);
-    g_assert_false(cram_cache_take_traced(c, &what, &page));
+    cram_cache_read(c, 3, 0, &v, 8);            /* evicts dirty 1 */
+    take_is(c, CRAM_CACHE_MISS, 2);
+    take_is(c, CRAM_CACHE_MISS, 3);
+    take_is(c, CRAM_CACHE_WRITEBACK_SYNC, 1);
+    g_assert_false(cram_cache_take(c, &t));
     cram_cache_read(c, 4, 0, &v, 8);
-    cram_cache_trace(c, false);                 /* off: the list empties */
-    g_assert_false(cram_cache_take_traced(c, &what, &page));
+    cram_cache_trace(c, false);                 /* off: they go */
     g_assert_false(cram_cache_has_taken(c));
     free_cache(&ev);
 
@@ -564,8 +568,8 @@ static void test_trace(void)
     }
     cs = run_worker(&ev);
     g_assert_cmpuint(cs.async_writebacks, >, 0);
-    while (cram_cache_take_traced(c, &what, &page)) {
-        n[what]++;
+    while (cram_cache_take(c, &t)) {
+        n[t.ev]++;
     }
     g_assert_cmpuint(n[CRAM_CACHE_MISS], ==, 6);
     g_assert_cmpuint(n[CRAM_CACHE_WRITEBACK_SYNC], ==, cs.sync_writebacks);

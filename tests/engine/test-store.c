@@ -116,7 +116,8 @@ static void test_worker_concurrency(void)
     Store s;
     Writer w;
     GThread *t;
-    uint64_t page, told;
+    CramCacheTaken taken;
+    uint64_t told;
     int p;
 
     store_new(&s, 256 * MiB, 32);
@@ -145,7 +146,7 @@ static void test_worker_concurrency(void)
     }
     cram_store_get_stats(s.s, &st, NULL, NULL);
     g_assert_cmpuint(st.media_reserved, <=, 32 * CRAM_PAGE_SIZE);
-    g_assert_false(cram_store_take_dropped(s.s, &page));
+    g_assert_false(cram_store_take(s.s, &taken));
     store_free(&s);
 }
 
@@ -158,6 +159,7 @@ static void test_dropped(void)
     GRand *r = g_rand_new_with_seed(3);
     uint8_t page[CRAM_PAGE_SIZE];
     uint64_t v, first, n, dropped = 0;
+    CramCacheTaken t;
     unsigned tag;
     CramStats st;
     Store s;
@@ -170,7 +172,9 @@ static void test_dropped(void)
     }
     cram_store_flush(s.s);
     g_assert_true(cram_store_has_taken(s.s));
-    while (cram_store_take_dropped(s.s, &v)) {
+    while (cram_store_take(s.s, &t)) {
+        g_assert_cmpint(t.ev, ==, CRAM_CACHE_DROPPED);
+        v = t.page;
         g_assert_true(cram_store_read(s.s, v, 0, &first, 8));
         g_assert_cmphex(first, ==, ~0ULL);
         g_assert_true(cram_store_poison_run(s.s, v, v + 1, &first, &n, &tag,
@@ -190,9 +194,10 @@ static void test_dropped(void)
     memset(page, 0x3c, sizeof(page));
     write_page(s.s, 5, page);
     cram_store_flush(s.s);
-    g_assert_true(cram_store_take_healed(s.s, &v));
-    g_assert_cmpuint(v, ==, 5);
-    g_assert_false(cram_store_take_healed(s.s, &v));
+    g_assert_true(cram_store_take(s.s, &t));
+    g_assert_cmpint(t.ev, ==, CRAM_CACHE_HEALED);
+    g_assert_cmpuint(t.page, ==, 5);
+    g_assert_false(cram_store_take(s.s, &t));
     g_assert_false(cram_store_read(s.s, 5, 64, &v, 8));
     g_assert_cmphex(v, ==, 0x3c3c3c3c3c3c3c3cULL);
     store_free(&s);
@@ -208,6 +213,7 @@ static void test_free_drops(void)
 {
     GRand *r = g_rand_new_with_seed(5);
     uint8_t page[CRAM_PAGE_SIZE];
+    CramCacheTaken t;
     CramStats st;
     uint64_t v;
     Store s;
@@ -219,8 +225,10 @@ static void test_free_drops(void)
         write_page(s.s, p, page);
     }
     cram_store_flush(s.s);
-    g_assert_true(cram_store_take_dropped(s.s, &v));
-    g_assert_false(cram_store_take_dropped(s.s, &v));
+    g_assert_true(cram_store_take(s.s, &t));
+    g_assert_cmpint(t.ev, ==, CRAM_CACHE_DROPPED);
+    v = t.page;
+    g_assert_false(cram_store_take(s.s, &t));
     cram_store_get_stats(s.s, &st, NULL, NULL);
     g_assert_cmpuint(st.poisoned_pages, ==, 1);
     /* a whole-page rewrite of the poisoned page, cached at the free */

@@ -30,8 +30,7 @@ static void cxl_cram_settle(CXLCramDev *cram)
 {
     bool trace = trace_event_get_state_backends(TRACE_CXL_CRAM_CACHE_MISS) ||
                  trace_event_get_state_backends(TRACE_CXL_CRAM_WRITEBACK);
-    CramCacheEvent ev;
-    uint64_t page;
+    CramCacheTaken t;
     unsigned gen;
 
     /* the store lists misses and write-backs only while they are traced */
@@ -39,20 +38,21 @@ static void cxl_cram_settle(CXLCramDev *cram)
         cram->tracing = trace;
         cram_store_trace(cram->store, trace);
     }
-    while (cram_store_has_taken(cram->store)) {
-        if (cram_store_take_dropped(cram->store, &page)) {
-            cxl_cram_write_dropped(cram, page);
-        } else if (cram_store_take_healed(cram->store, &page)) {
-            cxl_cram_poison_healed(cram, page, 1);
-        } else if (cram_store_take_traced(cram->store, &ev, &page)) {
-            if (ev == CRAM_CACHE_MISS) {
-                trace_cxl_cram_cache_miss(page << CRAM_PAGE_SHIFT);
-            } else {
-                trace_cxl_cram_writeback(page << CRAM_PAGE_SHIFT,
-                                         ev == CRAM_CACHE_WRITEBACK_ASYNC);
-            }
-        } else {
+    while (cram_store_has_taken(cram->store) &&
+           cram_store_take(cram->store, &t)) {
+        switch (t.ev) {
+        case CRAM_CACHE_DROPPED:
+            cxl_cram_write_dropped(cram, t.page);
             break;
+        case CRAM_CACHE_HEALED:
+            cxl_cram_poison_healed(cram, t.page, 1);
+            break;
+        case CRAM_CACHE_MISS:
+            trace_cxl_cram_cache_miss(t.page << CRAM_PAGE_SHIFT);
+            break;
+        default:
+            trace_cxl_cram_writeback(t.page << CRAM_PAGE_SHIFT,
+                                     t.ev == CRAM_CACHE_WRITEBACK_ASYNC);
         }
     }
     gen = cram_store_media_gen(cram->store);

@@ -38,11 +38,6 @@
 
 enum { ENTRY_FREE, ENTRY_CLEAN, ENTRY_DIRTY };
 
-typedef struct CramCacheTraced {
-    uint64_t page;
-    CramCacheEvent ev;
-} CramCacheTraced;
-
 typedef struct CramCacheEntry {
     uint64_t page;
     uint8_t *buf;
@@ -62,9 +57,8 @@ typedef struct CramCacheEntry {
 struct CramCache {
     CramEngine *e;
     unsigned drop_tag;          /* poison tag of a page whose store failed */
-    GArray *dropped, *healed;   /* pages, until the caller takes them */
-    GArray *traced;             /* CramCacheTraced, while tracing */
-    bool trace;
+    GArray *taken;              /* CramCacheTaken, until the caller takes */
+    bool trace;                 /* misses and write-backs go there too */
     CramScratch *scratch;       /* the caller's: sync write-back */
     uint32_t n;
     CramCacheEntry *ent;
@@ -250,19 +244,20 @@ static void worker_kick(CramCache *c, uint32_t idx)
     }
 }
 
-static void traced(CramCache *c, CramCacheEvent ev, uint64_t page)
+/* What the caller takes: always a drop or a heal, the rest when traced */
+static void taken(CramCache *c, CramCacheEvent ev, uint64_t page)
 {
-    CramCacheTraced t = { .page = page, .ev = ev };
+    CramCacheTaken t = { .page = page, .ev = ev };
 
-    if (c->trace) {
-        g_array_append_val(c->traced, t);
+    if (c->trace || ev == CRAM_CACHE_DROPPED || ev == CRAM_CACHE_HEALED) {
+        g_array_append_val(c->taken, t);
     }
 }
 
 /*
  * Store a dirty entry on the caller's thread.  A store that finds no
  * media loses the new content: the page is poisoned, its entry freed
- * (false), and the page listed for cram_cache_take_dropped().
+ * (false), and the page listed for cram_cache_take().
  */
 static bool writeback(CramCache *c, uint32_t idx)
 {
@@ -291,14 +286,14 @@ static bool writeback(CramCache *c, uint32_t idx)
         cram_engine_store_reserved(c->e, page, x->buf, &enc);
     } else if (cram_engine_store(c->e, page, x->buf) < 0) {
         cram_engine_poison_tagged(c->e, page, c->drop_tag);
-        g_array_append_val(c->dropped, page);
+        taken(c, CRAM_CACHE_DROPPED, page);
         entry_free(c, idx);
         return false;
     }
-    traced(c, CRAM_CACHE_WRITEBACK_SYNC, page);
+    taken(c, CRAM_CACHE_WRITEBACK_SYNC, page);
     if (x->poisoned) {
         x->poisoned = false;
-        g_array_append_val(c->healed, page);
+        taken(c, CRAM_CACHE_HEALED, page);
     }
     return true;
 }
@@ -370,7 +365,7 @@ static uint32_t get_entry(CramCache *c, uint64_t page)
     }
 
     c->st.misses++;
-    traced(c, CRAM_CACHE_MISS, page);
+    taken(c, CRAM_CACHE_MISS, page);
     while (c->free_head == NIL) {
         uint32_t v = pick_victim(c);
 
@@ -500,52 +495,33 @@ void cram_cache_get_stats(CramCache *c, CramCacheStats *st)
     *st = c->st;
 }
 
-/* Takes the next page from @pages into @page; false when it is empty. */
-static bool take_page(GArray *pages, uint64_t *page)
-{
-    if (!pages->len) {
-        return false;
-    }
-    *page = g_array_index(pages, uint64_t, 0);
-    g_array_remove_index(pages, 0);
-    return true;
-}
-
-bool cram_cache_take_dropped(CramCache *c, uint64_t *page)
-{
-    return take_page(c->dropped, page);
-}
-
-bool cram_cache_take_healed(CramCache *c, uint64_t *page)
-{
-    return take_page(c->healed, page);
-}
-
 void cram_cache_trace(CramCache *c, bool on)
 {
+    guint i;
+
     c->trace = on;
-    if (!on) {
-        g_array_set_size(c->traced, 0);
+    for (i = c->taken->len; !on && i-- > 0;) {
+        CramCacheEvent ev = g_array_index(c->taken, CramCacheTaken, i).ev;
+
+        if (ev != CRAM_CACHE_DROPPED && ev != CRAM_CACHE_HEALED) {
+            g_array_remove_index(c->taken, i);
+        }
     }
 }
 
-bool cram_cache_take_traced(CramCache *c, CramCacheEvent *ev, uint64_t *page)
+bool cram_cache_take(CramCache *c, CramCacheTaken *t)
 {
-    CramCacheTraced t;
-
-    if (!c->traced->len) {
+    if (!c->taken->len) {
         return false;
     }
-    t = g_array_index(c->traced, CramCacheTraced, 0);
-    g_array_remove_index(c->traced, 0);
-    *ev = t.ev;
-    *page = t.page;
+    *t = g_array_index(c->taken, CramCacheTaken, 0);
+    g_array_remove_index(c->taken, 0);
     return true;
 }
 
 bool cram_cache_has_taken(CramCache *c)
 {
-    return c->dropped->len || c->healed->len || c->traced->len;
+    return c->taken->len;
 }
 
 bool cram_cache_take_wake(CramCache *c)
@@ -639,7 +615,7 @@ bool cram_cache_worker_commit(CramCache *c, const CramCacheTicket *t,
             c->st.async_writebacks++;
             cram_engine_store_reserved(c->e, t->page, buf, enc);
             media_changed(c);
-            traced(c, CRAM_CACHE_WRITEBACK_ASYNC, t->page);
+            taken(c, CRAM_CACHE_WRITEBACK_ASYNC, t->page);
             return true;
         }
         if (t->idx != c->last) {
@@ -687,9 +663,7 @@ CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
     c = g_new0(CramCache, 1);
     c->e = e;
     c->drop_tag = drop_tag;
-    c->dropped = g_array_new(false, false, sizeof(uint64_t));
-    c->healed = g_array_new(false, false, sizeof(uint64_t));
-    c->traced = g_array_new(false, false, sizeof(CramCacheTraced));
+    c->taken = g_array_new(false, false, sizeof(CramCacheTaken));
     c->n = pages;
     c->sync = pages == 1 && !worker;
     c->scratch = cram_engine_scratch_new(e);
@@ -731,9 +705,7 @@ void cram_cache_free(CramCache *c)
     /* Nothing queues any more; what the last stores drop, nobody takes. */
     c->worker = false;
     cram_cache_flush(c);
-    g_array_free(c->dropped, true);
-    g_array_free(c->healed, true);
-    g_array_free(c->traced, true);
+    g_array_free(c->taken, true);
     g_free(c->queue);
     for (i = 0; i < c->n; i++) {
         release_reservation(c, &c->ent[i]);

@@ -8,7 +8,7 @@
  * thread.  The worker's stores cannot fail: they use the reservation.  A
  * dirty page that cannot get a reservation is stored at once by the
  * caller; a store that finds no media poisons the page, and the caller
- * takes such pages from cram_cache_take_dropped().
+ * takes such pages from cram_cache_take().
  *
  * The cache has no lock and no thread of its own: cram-store.c owns both,
  * and makes every call here, the worker's included, under its lock.
@@ -80,26 +80,29 @@ bool cram_cache_is_sync(CramCache *c);
 void cram_cache_get_stats(CramCache *c, CramCacheStats *st);
 
 /*
- * What the calls since the last take did, for the caller to act on: a
- * page whose store found no media (its content lost, the page poisoned),
- * a poisoned page rewritten whole and stored.  False when none is left.
- */
-bool cram_cache_take_dropped(CramCache *c, uint64_t *page);
-bool cram_cache_take_healed(CramCache *c, uint64_t *page);
-/*
- * With @on, the cache also lists what a tracer wants: each miss (a page
- * loaded from the engine) and each write-back, by the caller or by the
- * worker; cram_cache_take_traced() hands them over.
+ * What the calls since the last take did, in order, for the caller to act
+ * on after them: a page whose store found no media (its content lost, the
+ * page poisoned), a poisoned page rewritten whole and stored; and, while
+ * cram_cache_trace() is on, each miss (a page loaded from the engine) and
+ * each write-back, by the caller or by the worker.
  */
 typedef enum CramCacheEvent {
+    CRAM_CACHE_DROPPED,
+    CRAM_CACHE_HEALED,
     CRAM_CACHE_MISS,
     CRAM_CACHE_WRITEBACK_SYNC,
     CRAM_CACHE_WRITEBACK_ASYNC,
 } CramCacheEvent;
-void cram_cache_trace(CramCache *c, bool on);
-bool cram_cache_take_traced(CramCache *c, CramCacheEvent *ev, uint64_t *page);
-/* True when any of the three has something to take */
+
+typedef struct CramCacheTaken {
+    uint64_t page;
+    CramCacheEvent ev;
+} CramCacheTaken;
+
+/* False when nothing is left to take */
+bool cram_cache_take(CramCache *c, CramCacheTaken *t);
 bool cram_cache_has_taken(CramCache *c);
+void cram_cache_trace(CramCache *c, bool on);
 
 /* True, once, when the worker has work since the last call. */
 bool cram_cache_take_wake(CramCache *c);

@@ -24,7 +24,7 @@ struct CramStore {
     pthread_cond_t wake;
     bool stop;
     bool pending;               /* woken since it last looked */
-    gint has_taken;             /* pages dropped or healed to take */
+    gint has_taken;             /* see cram_store_has_taken() */
     CramScratch *wscratch;
     uint8_t *wbuf;
 };
@@ -248,12 +248,12 @@ bool cram_store_has_taken(CramStore *s)
     return g_atomic_int_get(&s->has_taken);
 }
 
-bool cram_store_take_dropped(CramStore *s, uint64_t *page)
+bool cram_store_take(CramStore *s, CramCacheTaken *t)
 {
     bool found;
 
     store_lock(s);
-    found = cram_cache_take_dropped(s->c, page);
+    found = cram_cache_take(s->c, t);
     store_unlock(s);
     return found;
 }
@@ -263,27 +263,6 @@ void cram_store_trace(CramStore *s, bool on)
     store_lock(s);
     cram_cache_trace(s->c, on);
     store_unlock(s);
-}
-
-bool cram_store_take_traced(CramStore *s, CramCacheEvent *ev,
-                            uint64_t *page)
-{
-    bool found;
-
-    store_lock(s);
-    found = cram_cache_take_traced(s->c, ev, page);
-    store_unlock(s);
-    return found;
-}
-
-bool cram_store_take_healed(CramStore *s, uint64_t *page)
-{
-    bool found;
-
-    store_lock(s);
-    found = cram_cache_take_healed(s->c, page);
-    store_unlock(s);
-    return found;
 }
 
 CramExport *cram_store_export_begin(CramStore *s, CramStats *st)

@@ -6,9 +6,9 @@
  * caller.  What a call did that the caller must act on (a write dropped
  * for want of media, a poisoned page healed, media use changed) it
  * leaves for the caller to take afterwards, without the lock:
- * cram_store_take_dropped(), cram_store_take_healed(),
- * cram_store_media_gen().  The worker runs where its caller puts it
- * (cram_store_worker_run() on a thread of the caller's making).
+ * cram_store_take(), cram_store_media_gen().  The worker runs where its
+ * caller puts it (cram_store_worker_run() on a thread of the caller's
+ * making).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -50,10 +50,7 @@ void cram_store_free(CramStore *s);
 void cram_store_worker_run(CramStore *s);
 void cram_store_worker_stop(CramStore *s);
 
-/*
- * Copy @len bytes at @off of @page (within the page).  A read of bytes
- * that are poisoned returns all-ones and true.
- */
+/* cram_cache_read() and cram_cache_write(), under the store's lock */
 bool cram_store_read(CramStore *s, uint64_t page, unsigned off, void *dst,
                      unsigned len);
 void cram_store_write(CramStore *s, uint64_t page, unsigned off,
@@ -94,16 +91,12 @@ void cram_store_get_stats(CramStore *s, CramStats *st, CramCacheStats *cs,
 unsigned cram_store_media_gen(CramStore *s);
 
 /*
- * See cram_cache_take_dropped() and cram_cache_take_healed().  Without
- * the lock, cheap: true when there may be pages to take.
+ * See cram_cache_take(), cram_cache_trace().  cram_store_has_taken() is
+ * cheap and lock-free: true when there may be something to take.
  */
 bool cram_store_has_taken(CramStore *s);
-bool cram_store_take_dropped(CramStore *s, uint64_t *page);
-/* See cram_cache_trace() and cram_cache_take_traced(). */
+bool cram_store_take(CramStore *s, CramCacheTaken *t);
 void cram_store_trace(CramStore *s, bool on);
-bool cram_store_take_traced(CramStore *s, CramCacheEvent *ev,
-                            uint64_t *page);
-bool cram_store_take_healed(CramStore *s, uint64_t *page);
 
 /*
  * The whole store, page by page (cram-export.h), for migration.  Between
