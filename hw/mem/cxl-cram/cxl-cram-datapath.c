@@ -17,6 +17,7 @@
 #include "system/hostmem.h"
 #include "qom/object_interfaces.h"
 #include "qemu/main-loop.h"
+#include "qemu/atomic.h"
 #include "qemu/thread.h"
 #include "cxl-cram.h"
 #include "trace.h"
@@ -64,14 +65,21 @@ static void cxl_cram_settle(CXLCramDev *cram)
 
 /*
  * On the worker thread, without the store's lock: re-evaluate the
- * watermarks under the BQL.  A worker store can raise media use as well
- * as lower it (an object may need media beyond the page it had reserved).
+ * watermarks under the BQL when a level may have changed.  A worker
+ * store turns a one-page reservation into an object that takes at most
+ * that page (engine test store/worker-rose): media use falls, which
+ * matters only above the low watermark.  Should it ever rise, the store
+ * says so.  A bottom half per store would cost a main-loop wake-up and a
+ * BQL handoff per page (performance-device.md).
  */
-static void cxl_cram_worker_stored(void *opaque)
+static void cxl_cram_worker_stored(void *opaque, bool rose)
 {
     CXLCramDev *cram = opaque;
+    uint32_t status = qatomic_read(&cram->safety.status);
 
-    qemu_bh_schedule(cram->safety_bh);
+    if (rose || (status & ~CXL_CRAM_STATUS_POISON)) {
+        qemu_bh_schedule(cram->safety_bh);
+    }
 }
 
 static void cxl_cram_safety_bh(void *opaque)

@@ -90,6 +90,7 @@ static void store_unlock(CramStore *s)
 
 void cram_store_worker_run(CramStore *s)
 {
+    CramStats before, after;
     CramCacheTicket t;
     CramEncoded enc;
     bool stored;
@@ -107,10 +108,13 @@ void cram_store_worker_run(CramStore *s)
         pthread_mutex_unlock(&s->lock);
         cram_page_encode(s->wscratch, s->wbuf, &enc);
         store_lock(s);
+        cram_engine_get_stats(s->e, &before);
         stored = cram_cache_worker_commit(s->c, &t, s->wbuf, &enc);
         if (stored && s->cfg.worker_stored) {
+            cram_engine_get_stats(s->e, &after);
             pthread_mutex_unlock(&s->lock);
-            s->cfg.worker_stored(s->cfg.opaque);
+            s->cfg.worker_stored(s->cfg.opaque,
+                                 after.media_used > before.media_used);
             store_lock(s);
         }
     }

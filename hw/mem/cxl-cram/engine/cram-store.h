@@ -27,10 +27,11 @@ typedef struct CramStoreConfig {
     bool worker;                /* compress dirty pages on a worker */
     unsigned drop_tag;          /* poison tag of a dropped write's page */
     /*
-     * The worker stored a page (media use changed).  Runs on the worker's
-     * thread, without the lock.  Optional.
+     * The worker stored a page: media use fell, or, with @rose, the object
+     * took more than the page it had reserved (the allocator avoids it).
+     * Runs on the worker's thread, without the lock.  Optional.
      */
-    void (*worker_stored)(void *opaque);
+    void (*worker_stored)(void *opaque, bool rose);
     void *opaque;
 } CramStoreConfig;
 
