@@ -276,7 +276,10 @@ typedef struct HiPoison {
  * QMP cxl-inject-poison at or beyond the capacity, running past it, or of
  * length zero was accepted: a record no guest can clear, and the next
  * migration failed on the destination.  Refused with a GenericError
- * naming the range; the poison list is unchanged.
+ * naming the range; the poison list is unchanged.  A range that is
+ * accepted poisons its pages for real (patches/0007): they read as
+ * poison and the figures count them; before, only a record was added
+ * and the data stayed readable.  More than 1 GiB at once is refused.
  */
 static void test_qmp_poison(void)
 {
@@ -289,6 +292,7 @@ static void test_qmp_poison(void)
         { 0xffffffffffffffc0ULL, 128, "beyond the device's capacity" },
         { 4096, 0, "must not be zero" },
         { HI_CAP, 0, "must not be zero" },
+        { 0, 1 * GiB + 64, "at most 1 GiB per cxl-inject-poison" },
     };
     uint8_t before[2048], after[2048];
     size_t n0, n1;
@@ -296,12 +300,20 @@ static void test_qmp_poison(void)
     int i;
 
     cram_start(&t, HI_CAP, "poison-mce=off");
+    qtest_writeq(t.qts, t.window + 8192 + 2048, 0x1234);
     qtest_qmp_assert_success(t.qts, "{'execute': 'cxl-inject-poison', "
                              "'arguments': {'path': "
                              "'/machine/peripheral/cram0', "
                              "'start': 8192, 'length': 64}}");
     n0 = hi_poison_list(&t, before);
     g_assert_cmpuint(lduw_le_p(before + 0xa), ==, 1);
+    /* the whole page: its data gone, counted, POISON set */
+    g_assert_cmpuint(ldl_le_p(before + 0x28), ==, 4096 / 64);
+    g_assert_cmphex(qtest_readq(t.qts, t.window + 8192 + 2048), ==,
+                    UINT64_MAX);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_POISONED_PAGES), ==, 1);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_STATUS) &
+                     CXL_CRAM_STATUS_POISON, !=, 0);
     for (i = 0; i < G_N_ELEMENTS(cases); i++) {
         QDict *rsp = qtest_qmp(t.qts, "{'execute': 'cxl-inject-poison', "
                                "'arguments': {'path': "
@@ -554,6 +566,8 @@ static void test_migration_poison(void)
         { "past-end", 1, HI_CAP - 64, "poison record 0 (0x1ffffffc0+0x1000" },
         { "empty", 2, 0, "poison record 0 (0x12345000+0x0" },
         { "type", 3, 8, "type 8) is outside the capacity or malformed" },
+        { "unpoisoned", 1, 0x12346000,
+          "covers page 0x12346000, which is not poisoned in the store" },
     };
     g_autofree uint8_t *buf = NULL;
     uint8_t rec[16], list[2048];

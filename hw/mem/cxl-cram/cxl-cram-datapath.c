@@ -24,8 +24,8 @@
 
 /*
  * After a store call that may have written pages back: a write dropped
- * for want of media poisons its page, a poisoned page rewritten whole is
- * healed, and media use may have crossed a watermark.
+ * for want of media poisoned its page, and media use may have crossed a
+ * watermark.
  */
 static void cxl_cram_settle(CXLCramDev *cram)
 {
@@ -44,9 +44,6 @@ static void cxl_cram_settle(CXLCramDev *cram)
         switch (t.ev) {
         case CRAM_CACHE_DROPPED:
             cxl_cram_write_dropped(cram, t.page);
-            break;
-        case CRAM_CACHE_HEALED:
-            cxl_cram_poison_healed(cram, t.page, 1);
             break;
         case CRAM_CACHE_MISS:
             trace_cxl_cram_cache_miss(t.page << CRAM_PAGE_SHIFT);
@@ -181,14 +178,7 @@ void cxl_cram_write_bytes(CXLCramDev *cram, uint64_t dpa, const void *buf,
 void cxl_cram_discard_ranges(CXLCramDev *cram, const CramRange *r,
                              unsigned nr)
 {
-    unsigned i;
-
     cram_store_discard_ranges(cram->store, r, nr);
-    for (i = 0; i < nr; i++) {
-        if (r[i].n) {
-            cxl_cram_poison_healed(cram, r[i].first, r[i].n);
-        }
-    }
     cxl_cram_safety_update(cram);
 }
 

@@ -29,7 +29,6 @@ static CXLRetCode cxl_cram_cmd_sanitize(const struct cxl_cmd *cmd,
     CXLCramDev *cram = CXL_CRAM(cci->d);
 
     cram_store_discard_all(cram->store);
-    cxl_cram_poison_clear_all(cram);
     cxl_discard_all_event_records(&CXL_TYPE3(cram)->cxl_dstate);
     cxl_cram_safety_update(cram);
     trace_cxl_cram_sanitize();
@@ -112,7 +111,6 @@ static CXLRetCode cxl_cram_cmd_inject_poison(const struct cxl_cmd *cmd,
     }
     cxl_cram_poison_page(cram, dpa >> CRAM_PAGE_SHIFT,
                          CXL_POISON_TYPE_INJECTED);
-    cxl_cram_safety_update(cram);
     *len_out = 0;
     return CXL_MBOX_SUCCESS;
 }

@@ -258,26 +258,17 @@ static uint32_t cxl_cram_put_poison_runs(CXLCramDev *cram, QEMUFile *f)
 
 /*
  * The poison list that Get Poison List reports, in the format it always
- * had (count, then start, length, type): the engine's runs, then QMP's
- * records.  The destination gives the poisoned pages that the store
- * brings their type from it (cxl_cram_poison_adopt()); a list from an
- * older source, one record per run too, loads the same way.
+ * had (count, then start, length, type): the engine's runs.  The
+ * destination checks them against the poisoned pages the store brings
+ * and gives those their type (cxl_cram_poison_adopt()).
  */
 static int cxl_cram_put_poison(QEMUFile *f, void *pv, size_t size,
                                const VMStateField *field, JSONWriter *vmdesc)
 {
-    CXLType3Dev *ct3d = pv;
-    CXLCramDev *cram = CXL_CRAM(ct3d);
-    CXLPoison *p;
+    CXLCramDev *cram = CXL_CRAM(pv);
 
-    qemu_put_be32(f, cxl_cram_put_poison_runs(cram, NULL) +
-                  ct3d->poison_list_cnt);
+    qemu_put_be32(f, cxl_cram_put_poison_runs(cram, NULL));
     cxl_cram_put_poison_runs(cram, f);
-    QLIST_FOREACH(p, &ct3d->poison_list, node) {
-        qemu_put_be64(f, p->start);
-        qemu_put_be64(f, p->length);
-        qemu_put_byte(f, p->type);
-    }
     return 0;
 }
 
@@ -466,32 +457,23 @@ static int cxl_cram_pre_save(void *opaque)
                              CXL_CRAM_STATUS_EXHAUSTED | \
                              CXL_CRAM_STATUS_POISON)
 
-/* The component registers came raw: as the write masks allow them. */
-static int cxl_cram_check_cm_regs(CXLCramDev *cram)
-{
-    Error *err = NULL;
-    int ret;
-
-    if (cxl_component_check_loaded(&CXL_TYPE3(cram)->cxl_cstate,
-                                   CXL2_TYPE3_DEVICE, &err)) {
-        return 0;
-    }
-    ret = cxl_cram_mig_fail(cram, "%s", error_get_pretty(err));
-    error_free(err);
-    return ret;
-}
-
 /* The registers must be values the device itself could have held. */
 static int cxl_cram_post_load(void *opaque, int version_id)
 {
     CXLCramDev *cram = opaque;
     CXLCramSafety *s = &cram->safety;
+    Error *err = NULL;
     CramStats st;
+    int ret;
 
-    if (cxl_cram_check_cm_regs(cram) < 0) {
-        return -EINVAL;
+    /* The component registers came raw: as the write masks allow them. */
+    if (!cxl_component_check_loaded(&CXL_TYPE3(cram)->cxl_cstate,
+                                    CXL2_TYPE3_DEVICE, &err) ||
+        !cxl_cram_poison_adopt(cram, &err)) {
+        ret = cxl_cram_mig_fail(cram, "%s", error_get_pretty(err));
+        error_free(err);
+        return ret;
     }
-    cxl_cram_poison_adopt(cram);
     cram_store_get_stats(cram->store, &st, NULL, NULL);
     if (s->wm_low >= s->wm_high || s->wm_high > cram->media_size) {
         return cxl_cram_mig_fail(cram, "watermarks low %" PRIu64 " high %"

@@ -1,69 +1,29 @@
 /*
- * cxl-cram poison: the CXL poison list, event records, and the mailbox
- * commands that read and change poison
+ * cxl-cram poison: poisoned pages, dropped writes and their records
  *
- * Poison granularity is the page: a dropped write, or an injection,
- * poisons a whole 4 KiB page.  The engine's page state is the one record
- * of it: a poisoned page's entry keeps its source (the CXL poison type)
- * in the value it does not otherwise use, so poison costs no host memory
- * beyond that entry and an ordered set of the poisoned 64-page regions.
- * Get Poison List derives its records from those pages, runs of
- * consecutive pages of one source coalesced into one record, found in
- * address order at a cost that follows what it returns.
- *
- * cxl-type3's own poison list (ct3d->poison_list) is left to what QMP's
- * cxl-inject-poison, which is cxl-type3's code, puts there: host records
- * that poison no data.  Get Poison List reports them too, merged in
- * address order; discards and Clear Poison take them out as before.
+ * Poison granularity is the page: a dropped write, an injection (mailbox
+ * or QMP) poisons a whole 4 KiB page, whose content is then gone.  The
+ * engine's page state is the one record of it: a poisoned page's entry
+ * keeps its source (the CXL poison type) in the value it does not
+ * otherwise use, so poison costs no host memory beyond that entry and an
+ * ordered set of the poisoned 64-page regions.  Get Poison List and
+ * migration derive their records from those pages, runs of consecutive
+ * pages of one source coalesced into one record, found in address order
+ * at a cost that follows what they return.  cxl-type3's own poison list
+ * stays empty: QMP's cxl-inject-poison poisons pages here
+ * (patches/0007).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"
-#include "qemu/range.h"
 #include "qemu/uuid.h"
 #include "hw/cxl/cxl.h"
 #include "hw/cxl/cxl_mailbox.h"
 #include "hw/cxl/cxl_events.h"
 #include "cxl-cram.h"
 #include "trace.h"
-
-
-/* Remove [start, start + len) from every record, splitting as needed. */
-static void cxl_cram_poison_list_remove(CXLType3Dev *ct3d, uint64_t start,
-                                        uint64_t len)
-{
-    uint64_t end = start + len;
-    CXLPoison *p, *next;
-
-    QLIST_FOREACH_SAFE(p, &ct3d->poison_list, node, next) {
-        uint64_t p_end = p->start + p->length;
-
-        if (!ranges_overlap(p->start, p->length, start, len)) {
-            continue;
-        }
-        if (p->start < start && p_end > end) {
-            CXLPoison *tail = g_new0(CXLPoison, 1);
-
-            tail->start = end;
-            tail->length = p_end - end;
-            tail->type = p->type;
-            QLIST_INSERT_AFTER(p, tail, node);
-            ct3d->poison_list_cnt++;
-            p->length = start - p->start;
-        } else if (p->start < start) {
-            p->length = start - p->start;
-        } else if (p_end > end) {
-            p->start = end;
-            p->length = p_end - end;
-        } else {
-            QLIST_REMOVE(p, node);
-            g_free(p);
-            ct3d->poison_list_cnt--;
-        }
-    }
-}
 
 /* CXL r3.1 Table 8-45: General Media Event Record */
 static const QemuUUID cxl_cram_gen_media_uuid = {
@@ -99,26 +59,49 @@ static void cxl_cram_event_dropped(CXLCramDev *cram, uint64_t page)
     }
 }
 
-/* Poison @page: content gone, recorded, reads take poison from now on. */
+/* Poison @page as @type: its content is gone, its reads take poison. */
 void cxl_cram_poison_page(CXLCramDev *cram, uint64_t page, uint8_t type)
 {
     cram_store_poison(cram->store, page, type);
-    if (type == CXL_POISON_TYPE_INTERNAL) {
-        cxl_cram_event_dropped(cram, page);
-    }
+    cxl_cram_safety_update(cram);
 }
 
-/* A store found no media: the write is lost and the page poisoned. */
+/* A store found no media: the write is lost, the store poisoned the page. */
 void cxl_cram_write_dropped(CXLCramDev *cram, uint64_t page)
 {
     CXLCramSafety *s = &cram->safety;
     bool first = !(s->status & CXL_CRAM_STATUS_EXHAUSTED);
 
-    cxl_cram_poison_page(cram, page, CXL_POISON_TYPE_INTERNAL);
+    cxl_cram_event_dropped(cram, page);
     trace_cxl_cram_store_failed(page << CRAM_PAGE_SHIFT);
     s->status |= CXL_CRAM_STATUS_EXHAUSTED;
     if (first) {
         cxl_cram_irq(cram, CXL_CRAM_IRQ_DROPPED);
+    }
+    cxl_cram_safety_update(cram);
+}
+
+/*
+ * QMP cxl-inject-poison (cxl-type3 checked the range): its pages are
+ * poisoned for real, source Internal as cxl-type3's records say, with no
+ * event record (cxl-type3 logs none).  Bounded: each poisoned page costs
+ * host memory (docs/metadata.md) and the BQL is held.
+ */
+#define CXL_CRAM_QMP_POISON_MAX (1ULL << 30)
+
+void cxl_cram_qmp_poison(CXLType3Dev *ct3d, uint64_t start, uint64_t length,
+                         Error **errp)
+{
+    CXLCramDev *cram = CXL_CRAM(ct3d);
+    uint64_t page, end = DIV_ROUND_UP(start + length, CRAM_PAGE_SIZE);
+
+    if (length > CXL_CRAM_QMP_POISON_MAX) {
+        error_setg(errp, "cxl-cram poisons at most 1 GiB per "
+                   "cxl-inject-poison (asked 0x%" PRIx64 " bytes)", length);
+        return;
+    }
+    for (page = start >> CRAM_PAGE_SHIFT; page < end; page++) {
+        cram_store_poison(cram->store, page, CXL_POISON_TYPE_INTERNAL);
     }
     cxl_cram_safety_update(cram);
 }
@@ -130,125 +113,69 @@ void cxl_cram_poisoned_read(CXLCramDev *cram, uint64_t dpa)
     trace_cxl_cram_poisoned_read(dpa);
 }
 
-/*
- * Pages [first, first + n) were healed (stored, discarded, cleared): the
- * engine knows; QMP's records there go too.
- */
-void cxl_cram_poison_healed(CXLCramDev *cram, uint64_t first, uint64_t n)
-{
-    CXLType3Dev *ct3d = CXL_TYPE3(cram);
-
-    if (!QLIST_EMPTY(&ct3d->poison_list)) {
-        cxl_cram_poison_list_remove(ct3d, first << CRAM_PAGE_SHIFT,
-                                    n << CRAM_PAGE_SHIFT);
-    }
-}
-
-/* Clear Poison at @dpa: its page's poison, QMP's records of its line */
+/* Clear Poison at @dpa: the poison of its page goes */
 void cxl_cram_poison_clear(CXLCramDev *cram, uint64_t dpa)
 {
-    uint64_t page = dpa >> CRAM_PAGE_SHIFT;
-
-    if (cram_store_unpoison(cram->store, page)) {
-        cxl_cram_poison_healed(cram, page, 1);
-    }
-    cxl_cram_poison_list_remove(CXL_TYPE3(cram), dpa, CXL_CRAM_LINE);
-}
-
-void cxl_cram_poison_clear_all(CXLCramDev *cram)
-{
-    CXLType3Dev *ct3d = CXL_TYPE3(cram);
-
-    cxl_cram_poison_list_remove(ct3d, 0, cram->capacity);
+    cram_store_unpoison(cram->store, dpa >> CRAM_PAGE_SHIFT);
 }
 
 /*
- * The first poison record that ends after @from and starts before @end
- * (bytes), cut to [@from, @end): the run of poisoned pages the engine
- * finds first, or a QMP record that starts before it.
+ * The first run of poisoned pages of one source that ends after @from and
+ * starts before @end (bytes), cut to [@from, @end).
  */
-bool cxl_cram_poison_next(CXLCramDev *cram, uint64_t from,
-                                 uint64_t end, uint64_t *s, uint64_t *e,
-                                 uint8_t *type)
+bool cxl_cram_poison_next(CXLCramDev *cram, uint64_t from, uint64_t end,
+                          uint64_t *s, uint64_t *e, uint8_t *type)
+{
+    uint64_t first, n;
+    unsigned tag;
+
+    if (!cram_store_poison_run(cram->store, from >> CRAM_PAGE_SHIFT,
+                               DIV_ROUND_UP(end, CRAM_PAGE_SIZE),
+                               &first, &n, &tag, 0)) {
+        return false;
+    }
+    *s = MAX(first << CRAM_PAGE_SHIFT, from);
+    *e = MIN((first + n) << CRAM_PAGE_SHIFT, end);
+    *type = tag;
+    return true;
+}
+
+/*
+ * After a migration: the stream's poison records arrived before the store
+ * and sit in cxl-type3's list.  Each must lie on pages the store brought
+ * poisoned, which take its source unless they have one (a stream from
+ * before pages kept their source); then the list is emptied.  A record
+ * over pages that hold data came from a device that kept QMP's records
+ * apart from its pages: refused, naming it.  The cost follows the runs.
+ */
+bool cxl_cram_poison_adopt(CXLCramDev *cram, Error **errp)
 {
     CXLType3Dev *ct3d = CXL_TYPE3(cram);
-    uint64_t first, n, best = UINT64_MAX;
+    uint64_t first, n, at, end;
+    bool ok = true;
     unsigned tag;
     CXLPoison *p;
-    bool found;
 
-    found = cram_store_poison_run(cram->store, from >> CRAM_PAGE_SHIFT,
-                                  DIV_ROUND_UP(end, CRAM_PAGE_SIZE),
-                                  &first, &n, &tag, 0);
-    if (found) {
-        best = first << CRAM_PAGE_SHIFT;
-        *s = MAX(best, from);
-        *e = MIN((first + n) << CRAM_PAGE_SHIFT, end);
-        *type = tag;
-    }
     QLIST_FOREACH(p, &ct3d->poison_list, node) {
-        if (p->start + p->length > from && p->start < end &&
-            p->start < best) {
-            best = p->start;
-            *s = MAX(p->start, from);
-            *e = MIN(p->start + p->length, end);
-            *type = p->type;
-            found = true;
+        end = DIV_ROUND_UP(p->start + p->length, CRAM_PAGE_SIZE);
+        at = p->start >> CRAM_PAGE_SHIFT;
+        while (ok && at < end) {
+            ok = cram_store_poison_run(cram->store, at, end, &first, &n,
+                                       &tag, p->type) && first == at;
+            at = ok ? first + n : at;
+        }
+        if (!ok) {
+            error_setg(errp, "poison record 0x%" PRIx64 "+0x%" PRIx64
+                       " covers page 0x%" PRIx64 ", which is not poisoned "
+                       "in the store", p->start, p->length,
+                       at << CRAM_PAGE_SHIFT);
+            break;
         }
     }
-    return found;
-}
-
-/*
- * After a migration: the stream's poison records (those of the engine's
- * runs and QMP's, or an older source's list) arrived before the store.
- * Each poisoned page they cover takes their type, unless it has one; what
- * they cover beyond poisoned pages stays a QMP record, as it was.
- */
-void cxl_cram_poison_adopt(CXLCramDev *cram)
-{
-    CXLType3Dev *ct3d = CXL_TYPE3(cram);
-    CXLPoisonList in = QLIST_HEAD_INITIALIZER(in);
-    CXLPoison *p, *next, *last = NULL;
-    uint64_t first = 0, n = 0;
-    unsigned tag = 0;
-
-    QLIST_FOREACH_SAFE(p, &ct3d->poison_list, node, next) {
-        QLIST_REMOVE(p, node);
-        QLIST_INSERT_HEAD(&in, p, node);
-    }
-    ct3d->poison_list_cnt = 0;
-    QLIST_FOREACH_SAFE(p, &in, node, next) {
-        uint64_t at = p->start, end = p->start + p->length, gap_end;
-
-        for (;;) {
-            bool found = at < end &&
-                cram_store_poison_run(cram->store, at >> CRAM_PAGE_SHIFT,
-                                      DIV_ROUND_UP(end, CRAM_PAGE_SIZE),
-                                      &first, &n, &tag, p->type);
-
-            gap_end = found ? MIN(first << CRAM_PAGE_SHIFT, end) : end;
-            if (at < gap_end) {
-                CXLPoison *rest = g_new0(CXLPoison, 1);
-
-                rest->start = at;
-                rest->length = gap_end - at;
-                rest->type = p->type;
-                if (last) {
-                    QLIST_INSERT_AFTER(last, rest, node);
-                } else {
-                    QLIST_INSERT_HEAD(&ct3d->poison_list, rest, node);
-                }
-                last = rest;
-                ct3d->poison_list_cnt++;
-            }
-            if (!found) {
-                break;
-            }
-            at = (first + n) << CRAM_PAGE_SHIFT;
-        }
+    while ((p = QLIST_FIRST(&ct3d->poison_list))) {
         QLIST_REMOVE(p, node);
         g_free(p);
     }
+    ct3d->poison_list_cnt = 0;
+    return ok;
 }
-

@@ -269,6 +269,7 @@ static void cxl_cram_class_init(ObjectClass *oc, void *data)
     dc->desc = "CXL Compressed Memory Expander (Type 3)";
     dc->vmsd = &vmstate_cxl_cram;
     device_class_set_props(dc, cxl_cram_props);
+    CXL_TYPE3_CLASS(oc)->inject_poison = cxl_cram_qmp_poison;
     object_class_property_add_enum(oc, "compress", "CxlCramCompress",
                                    &cxl_cram_codec_lookup,
                                    cxl_cram_get_codec, cxl_cram_set_codec);

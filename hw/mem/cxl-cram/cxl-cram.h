@@ -104,12 +104,12 @@ void cxl_cram_irq(CXLCramDev *cram, int cause);
 void cxl_cram_write_dropped(CXLCramDev *cram, uint64_t page);
 void cxl_cram_poisoned_read(CXLCramDev *cram, uint64_t dpa);
 void cxl_cram_poison_page(CXLCramDev *cram, uint64_t page, uint8_t type);
-void cxl_cram_poison_healed(CXLCramDev *cram, uint64_t first, uint64_t n);
+void cxl_cram_qmp_poison(CXLType3Dev *ct3d, uint64_t start, uint64_t length,
+                         Error **errp);
 void cxl_cram_poison_clear(CXLCramDev *cram, uint64_t dpa);
-void cxl_cram_poison_clear_all(CXLCramDev *cram);
 bool cxl_cram_poison_next(CXLCramDev *cram, uint64_t from, uint64_t end,
                           uint64_t *s, uint64_t *e, uint8_t *type);
-void cxl_cram_poison_adopt(CXLCramDev *cram);
+bool cxl_cram_poison_adopt(CXLCramDev *cram, Error **errp);
 
 /*
  * 3. cxl-cram-mce.c: what a read of poison at @dpa gets; a vCPU's load may

@@ -244,12 +244,12 @@ static void worker_kick(CramCache *c, uint32_t idx)
     }
 }
 
-/* What the caller takes: always a drop or a heal, the rest when traced */
+/* What the caller takes: always a drop, the rest when traced */
 static void taken(CramCache *c, CramCacheEvent ev, uint64_t page)
 {
     CramCacheTaken t = { .page = page, .ev = ev };
 
-    if (c->trace || ev == CRAM_CACHE_DROPPED || ev == CRAM_CACHE_HEALED) {
+    if (c->trace || ev == CRAM_CACHE_DROPPED) {
         g_array_append_val(c->taken, t);
     }
 }
@@ -291,10 +291,7 @@ static bool writeback(CramCache *c, uint32_t idx)
         return false;
     }
     taken(c, CRAM_CACHE_WRITEBACK_SYNC, page);
-    if (x->poisoned) {
-        x->poisoned = false;
-        taken(c, CRAM_CACHE_HEALED, page);
-    }
+    x->poisoned = false;        /* a whole-page store heals it */
     return true;
 }
 
@@ -503,7 +500,7 @@ void cram_cache_trace(CramCache *c, bool on)
     for (i = c->taken->len; !on && i-- > 0;) {
         CramCacheEvent ev = g_array_index(c->taken, CramCacheTaken, i).ev;
 
-        if (ev != CRAM_CACHE_DROPPED && ev != CRAM_CACHE_HEALED) {
+        if (ev != CRAM_CACHE_DROPPED) {
             g_array_remove_index(c->taken, i);
         }
     }

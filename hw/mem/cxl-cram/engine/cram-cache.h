@@ -82,13 +82,12 @@ void cram_cache_get_stats(CramCache *c, CramCacheStats *st);
 /*
  * What the calls since the last take did, in order, for the caller to act
  * on after them: a page whose store found no media (its content lost, the
- * page poisoned), a poisoned page rewritten whole and stored; and, while
- * cram_cache_trace() is on, each miss (a page loaded from the engine) and
- * each write-back, by the caller or by the worker.
+ * page poisoned); and, while cram_cache_trace() is on, each miss (a page
+ * loaded from the engine) and each write-back, by the caller or by the
+ * worker.
  */
 typedef enum CramCacheEvent {
     CRAM_CACHE_DROPPED,
-    CRAM_CACHE_HEALED,
     CRAM_CACHE_MISS,
     CRAM_CACHE_WRITEBACK_SYNC,
     CRAM_CACHE_WRITEBACK_ASYNC,
