@@ -1,10 +1,11 @@
 /*
  * cachebench: the per-access cost of the cxl-cram store alone (page cache
  * and lock), on the host, without QEMU or TCG: the same 8-byte access
- * patterns as devbench, through cram_store_read()/cram_store_write()
- * (what cxl_cram_access() calls for each guest access), against a plain
- * array (what a cxl-type3 RAM backend amounts to).  It tells how much of the cram/type3 gap seen
- * in the guest is the cache's own code and how much is elsewhere.
+ * patterns as devbench, through cram_store_access() (what
+ * cxl_cram_access() calls for each guest access), against a plain array
+ * (what a cxl-type3 RAM backend amounts to).  It tells how much of the
+ * cram/type3 gap seen in the guest is the store's own code and how much
+ * is elsewhere.
  *
  * Built by bench/device/run.sh --cachebench from the engine sources at
  * -O2 (as QEMU builds them).
@@ -63,9 +64,11 @@ static inline void access8(CramStore *c, uint64_t word, int write,
     }
     if (write) {
         v = content(word, 1);
-        cram_store_write(c, word / PAGE_WORDS, (word % PAGE_WORDS) * 8, &v, 8);
+        cram_store_access(c, word / PAGE_WORDS, (word % PAGE_WORDS) * 8, &v, 8,
+                          true);
     } else {
-        cram_store_read(c, word / PAGE_WORDS, (word % PAGE_WORDS) * 8, &v, 8);
+        cram_store_access(c, word / PAGE_WORDS, (word % PAGE_WORDS) * 8, &v, 8,
+                          false);
         *sum += v;
     }
 }

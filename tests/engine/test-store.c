@@ -67,13 +67,13 @@ static void store_free(Store *st)
     cram_store_free(st->s);
 }
 
-static void write_page(CramStore *s, uint64_t page, const uint8_t *buf)
+static void write_page(CramStore *s, uint64_t page, uint8_t *buf)
 {
     unsigned off;
 
     /* as a guest does: 8 bytes at a time */
     for (off = 0; off < CRAM_PAGE_SIZE; off += 8) {
-        cram_store_write(s, page, off, buf + off, 8);
+        cram_store_access(s, page, off, buf + off, 8, true);
     }
 }
 
@@ -129,8 +129,8 @@ static void test_worker_concurrency(void)
     w = (Writer) { s.s, 77, 6 };
     t = g_thread_new("writer", writer_main, &w);
     for (p = 0; p < 20000; p++) {
-        cram_store_read(s.s, (p * 7) % 256, (p * 64) % CRAM_PAGE_SIZE, got,
-                        64);
+        cram_store_access(s.s, (p * 7) % 256, (p * 64) % CRAM_PAGE_SIZE, got,
+                          64, false);
     }
     g_thread_join(t);
     /* told after each of its stores, without the lock: never ahead */
@@ -145,7 +145,8 @@ static void test_worker_concurrency(void)
 
         round_page(w.seed, p, w.rounds - 1, want);
         for (off = 0; off < CRAM_PAGE_SIZE; off += 512) {
-            g_assert_false(cram_store_read(s.s, p, off, got + off, 512));
+            g_assert_false(cram_store_access(s.s, p, off, got + off, 512,
+                                             false));
         }
         g_assert_cmpmem(got, sizeof(got), want, sizeof(want));
     }
@@ -181,7 +182,7 @@ static void test_dropped(void)
     while (cram_store_take(s.s, &t)) {
         g_assert_cmpint(t.ev, ==, CRAM_CACHE_DROPPED);
         v = t.page;
-        g_assert_true(cram_store_read(s.s, v, 0, &first, 8));
+        g_assert_true(cram_store_access(s.s, v, 0, &first, 8, false));
         g_assert_cmphex(first, ==, ~0ULL);
         g_assert_true(cram_store_poison_run(s.s, v, v + 1, &first, &n, &tag,
                                             0));
@@ -202,7 +203,7 @@ static void test_dropped(void)
     cram_store_flush(s.s);
     g_assert_false(cram_store_take(s.s, &t));
     g_assert_false(cram_store_poison_run(s.s, 0, 16, &first, &n, &tag, 0));
-    g_assert_false(cram_store_read(s.s, 5, 64, &v, 8));
+    g_assert_false(cram_store_access(s.s, 5, 64, &v, 8, false));
     g_assert_cmphex(v, ==, 0x3c3c3c3c3c3c3c3cULL);
     store_free(&s);
     g_rand_free(r);
@@ -237,7 +238,7 @@ static void test_free_drops(void)
     g_assert_cmpuint(st.poisoned_pages, ==, 1);
     /* a whole-page rewrite of the poisoned page, cached at the free */
     page_random(r, page);
-    cram_store_write(s.s, v, 0, page, CRAM_PAGE_SIZE);
+    cram_store_access(s.s, v, 0, page, CRAM_PAGE_SIZE, true);
     store_free(&s);
     g_rand_free(r);
 }
@@ -322,10 +323,10 @@ static void test_export_import(void)
     cram_store_get_stats(b.s, &st2, NULL, NULL);
     g_assert_cmpuint(st2.media_used, ==, st.media_used);
     for (p = 0; p < 40; p++) {
-        g_assert_false(cram_store_read(b.s, p * 3, 0, &v, 8));
+        g_assert_false(cram_store_access(b.s, p * 3, 0, &v, 8, false));
         g_assert_cmphex(v, ==, 0x0101010101010101ULL * (p + 1));
     }
-    g_assert_false(cram_store_read(b.s, 1, 0, &v, 8));
+    g_assert_false(cram_store_access(b.s, 1, 0, &v, 8, false));
     g_assert_cmphex(v, ==, 0);
     store_free(&a);
     store_free(&b);

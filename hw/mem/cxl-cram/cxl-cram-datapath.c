@@ -146,10 +146,8 @@ static bool cxl_cram_access(CXLCramDev *cram, uint64_t dpa, uint8_t *bytes,
         unsigned off = dpa & (CRAM_PAGE_SIZE - 1);
         unsigned len = MIN(size, CRAM_PAGE_SIZE - off);
 
-        if (write) {
-            cram_store_write(cram->store, page, off, bytes, len);
-        } else if (cram_store_read(cram->store, page, off, bytes, len) &&
-                   !poisoned) {
+        if (cram_store_access(cram->store, page, off, bytes, len, write) &&
+            !poisoned) {
             *poison_dpa = dpa;
             poisoned = true;
         }

@@ -129,23 +129,19 @@ void cram_store_worker_stop(CramStore *s)
     pthread_mutex_unlock(&s->lock);
 }
 
-bool cram_store_read(CramStore *s, uint64_t page, unsigned off, void *dst,
-                     unsigned len)
+bool cram_store_access(CramStore *s, uint64_t page, unsigned off, void *buf,
+                       unsigned len, bool write)
 {
-    bool poisoned;
+    bool poisoned = false;
 
     store_lock(s);
-    poisoned = cram_cache_read(s->c, page, off, dst, len);
+    if (write) {
+        cram_cache_write(s->c, page, off, buf, len);
+    } else {
+        poisoned = cram_cache_read(s->c, page, off, buf, len);
+    }
     store_unlock(s);
     return poisoned;
-}
-
-void cram_store_write(CramStore *s, uint64_t page, unsigned off,
-                      const void *src, unsigned len)
-{
-    store_lock(s);
-    cram_cache_write(s->c, page, off, src, len);
-    store_unlock(s);
 }
 
 void cram_store_flush(CramStore *s)

@@ -51,11 +51,13 @@ void cram_store_free(CramStore *s);
 void cram_store_worker_run(CramStore *s);
 void cram_store_worker_stop(CramStore *s);
 
-/* cram_cache_read() and cram_cache_write(), under the store's lock */
-bool cram_store_read(CramStore *s, uint64_t page, unsigned off, void *dst,
-                     unsigned len);
-void cram_store_write(CramStore *s, uint64_t page, unsigned off,
-                      const void *src, unsigned len);
+/*
+ * cram_cache_write() of @len bytes at @off of @page from @buf, or
+ * cram_cache_read() into it, under the store's lock; a read of poisoned
+ * bytes returns true.
+ */
+bool cram_store_access(CramStore *s, uint64_t page, unsigned off, void *buf,
+                       unsigned len, bool write);
 
 /* Store every cached dirty page now, on the caller's thread. */
 void cram_store_flush(CramStore *s);
