@@ -108,6 +108,8 @@ static void test_bad_props(void)
     expect_bad_props(qts, "'compress': 'gzip'", "does not accept value 'gzip'");
     expect_bad_props(qts, "'compress': 'zstd', 'compress-level': 99",
                      "out of range");
+    expect_bad_props(qts, "'compress': 'lz4', 'compress-level': 65538",
+                     "out of range");
     expect_bad_props(qts, "'cache-size': 1000", "cache-size 1000");
     expect_bad_props(qts, "'cache-size': 2147483648", "at most 1 GiB");
     expect_bad_props(qts, "'low-watermark': 90, 'high-watermark': 80",
@@ -167,11 +169,13 @@ static void test_registers(void)
 {
     CramQT t;
 
-    cram_start(&t, CAP_8G, "media-size=512M,compress=lz4,compress-level=3");
+    /* lz4's highest acceleration: the property was 8 bits wide before */
+    cram_start(&t, CAP_8G,
+               "media-size=512M,compress=lz4,compress-level=65537");
     g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_ID), ==,
                     CXL_CRAM_MAGIC | ((uint64_t)CXL_CRAM_VERSION << 32));
     g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_CONFIG), ==,
-                    12 | (CXL_CRAM_CODEC_LZ4 << 8) | (3 << 16));
+                    12 | (CXL_CRAM_CODEC_LZ4 << 8) | (65537ULL << 16));
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_CAPACITY), ==, CAP_8G);
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_SIZE), ==, 512 * MiB);
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_USED), ==, 0);

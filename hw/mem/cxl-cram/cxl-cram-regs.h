@@ -25,7 +25,7 @@
 /* Identification and geometry (read-only) */
 #define CXL_CRAM_REG_ID             0x000 /* 31:0 magic, 47:32 version */
 #define CXL_CRAM_REG_CONFIG         0x008 /* 7:0 page shift, 15:8 codec, */
-                                          /* 23:16 codec level */
+                                          /* 47:16 codec level */
 #define CXL_CRAM_REG_CAPACITY       0x010 /* advertised bytes */
 #define CXL_CRAM_REG_MEDIA_SIZE     0x018 /* media bytes */
 

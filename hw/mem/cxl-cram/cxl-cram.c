@@ -71,7 +71,9 @@ static bool cxl_cram_check_props(CXLCramDev *cram, CramConfig *cfg,
         return false;
     }
     cfg->codec = cram->codec;
-    if (!cram_codec_check_level(cfg->codec, cram->compress_level, &gerr)) {
+    /* the codecs' levels are ints: anything above fails as itself */
+    if (!cram_codec_check_level(cfg->codec,
+                                MIN(cram->compress_level, INT_MAX), &gerr)) {
         error_setg(errp, "%s", gerr->message);
         return false;
     }
@@ -212,7 +214,7 @@ static void cxl_cram_reset(DeviceState *dev)
 static const Property cxl_cram_props[] = {
     DEFINE_PROP_SIZE("capacity", CXLCramDev, capacity, 8 * GiB),
     DEFINE_PROP_SIZE("media-size", CXLCramDev, media_size, 1 * GiB),
-    DEFINE_PROP_UINT8("compress-level", CXLCramDev, compress_level, 0),
+    DEFINE_PROP_UINT32("compress-level", CXLCramDev, compress_level, 0),
     DEFINE_PROP_UINT8("low-watermark", CXLCramDev, low_watermark, 75),
     DEFINE_PROP_UINT8("high-watermark", CXLCramDev, high_watermark, 90),
     DEFINE_PROP_BOOL("poison-mce", CXLCramDev, poison_mce, true),

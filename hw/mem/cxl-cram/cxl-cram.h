@@ -53,7 +53,7 @@ struct CXLCramDev {
     uint64_t capacity;
     uint64_t media_size;
     CramCodecId codec;          /* compress: the codec of new stores */
-    uint8_t compress_level;
+    uint32_t compress_level;
     uint8_t low_watermark;      /* percent of media-size */
     uint8_t high_watermark;
     bool poison_mce;            /* reads of poison raise machine checks */
