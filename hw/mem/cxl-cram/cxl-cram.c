@@ -137,20 +137,22 @@ static bool cxl_cram_msix_init(CXLCramDev *cram, Error **errp)
 /*
  * The registers a guest programs return to their defaults: watermarks
  * from the properties, interrupts off and clear, the discard registers
- * zero.  Stored data, counters and the status the figures imply stay
- * (docs/registers.md).
+ * zero.  Stored data and counters stay; the status is what they imply,
+ * as from power-on, set without signalling anything (docs/registers.md).
  */
 static void cxl_cram_reset_regs(CXLCramDev *cram)
 {
     CXLCramSafety *s = &cram->safety;
+    CramStats st;
 
     s->wm_low = cram->media_size / 100 * cram->low_watermark;
     s->wm_high = cram->media_size / 100 * cram->high_watermark;
     s->irq_enable = 0;
+    s->irq_status = 0;
     s->discard_dpa = 0;
     s->discard_result = 0;
-    cxl_cram_safety_update(cram);
-    s->irq_status = 0;
+    cram_store_get_stats(cram->store, &st, NULL, NULL);
+    s->status = cxl_cram_status_next(0, &st, s->wm_low, s->wm_high);
 }
 
 static void cxl_cram_realize(PCIDevice *pci_dev, Error **errp)
