@@ -71,7 +71,7 @@ static CramPageRecord *rec_at(Stream *s, guint i)
 /* Imports @s into @e; returns the error of the first failing step. */
 static bool import_all(CramEngine *e, Stream *s, GError **err)
 {
-    CramImport *im = cram_import_new(e, err);
+    CramImport *im = cram_import_new(e, CRAM_POISON_TAG_MAX, err);
     guint i;
 
     if (!im) {
@@ -548,11 +548,117 @@ static void test_reserved(void)
     GError *err = NULL;
 
     g_assert_true(cram_engine_reserve(b));
-    g_assert_null(cram_import_new(b, &err));
+    g_assert_null(cram_import_new(b, 0, &err));
     g_assert_nonnull(strstr(err->message, "reserved"));
     g_clear_error(&err);
     cram_engine_unreserve(b);
     cram_engine_free(b);
+}
+
+/* A byte stream in memory for the wire format; reads stop at @end. */
+typedef struct Wire {
+    GByteArray *b;
+    gsize at, end;
+} Wire;
+
+static void wire_put(void *opaque, const void *buf, size_t len)
+{
+    g_byte_array_append(((Wire *)opaque)->b, buf, len);
+}
+
+static bool wire_get(void *opaque, void *buf, size_t len)
+{
+    Wire *w = opaque;
+
+    if (len > w->end - w->at) {
+        return false;
+    }
+    memcpy(buf, w->b->data + w->at, len);
+    w->at += len;
+    return true;
+}
+
+/* A new engine holding @count records of @w cut at @end, or NULL. */
+static CramEngine *wire_load(Wire *w, gsize end, uint64_t count,
+                             const CramStats *st, unsigned max_tag,
+                             GError **err)
+{
+    CramEngine *b = new_engine(64 * MiB, 8 * MiB, CRAM_CODEC_ZSTD);
+    CramImport *im = cram_import_new(b, max_tag, err);
+
+    g_assert_nonnull(im);
+    w->at = 0;
+    w->end = end;
+    if (!cram_import_read(im, count, wire_get, w, err)) {
+        cram_import_abort(im);
+    } else if (cram_import_finish(im, st, err)) {
+        return b;
+    }
+    cram_engine_free(b);
+    return NULL;
+}
+
+static void expect_wire_bad(Wire *w, gsize end, uint64_t count,
+                            const CramStats *st, unsigned max_tag,
+                            const char *msg)
+{
+    GError *err = NULL;
+
+    g_assert_null(wire_load(w, end, count, st, max_tag, &err));
+    g_assert_nonnull(err);
+    if (!strstr(err->message, msg)) {
+        g_error("cut at %zu of %u: '%s', expected '%s'", end, w->b->len,
+                err->message, msg);
+    }
+    g_error_free(err);
+}
+
+/*
+ * The records on a byte stream: read back, the same pages and poison
+ * tags; a stream cut anywhere, a tag above the destination's limit or
+ * an object larger than a page is refused, naming the record.
+ */
+static void test_wire(void)
+{
+    CramEngine *a = new_engine(64 * MiB, 8 * MiB, CRAM_CODEC_ZSTD), *b;
+    /* page 0, COMPRESSED, no flags, 4097 bytes, group 1, slot 0 */
+    static const uint8_t huge[18] = {
+        [8] = CRAM_KIND_COMPRESSED, [10] = 0x10, [11] = 0x01, [15] = 1,
+    };
+    Wire w = { .b = g_byte_array_new() };
+    GError *err = NULL;
+    uint64_t count, i;
+    CramExport *x;
+    CramStats st;
+    gsize cut;
+
+    load_mixed(a, 600, 5);
+    for (i = 0; i < 20; i++) {
+        cram_engine_poison_tagged(a, 600 * 7 + i, 2);
+    }
+    cram_engine_get_stats(a, &st);
+    x = cram_export_new(a);
+    count = cram_export_count(x);
+    g_assert_cmpuint(cram_export_write(x, wire_put, &w), ==, st.stored_bytes);
+    cram_export_free(x);
+
+    b = wire_load(&w, w.b->len, count, &st, 2, &err);
+    g_assert_no_error(err);
+    assert_same_pages(a, b, 600 * 7 + 20);
+    g_assert_cmpint(cram_engine_poison_tag(b, 600 * 7 + 3), ==, 2);
+    g_assert_cmpint(cram_engine_poison_tag(b, 2 * 7), ==, 0);
+    cram_engine_free(b);
+
+    expect_wire_bad(&w, w.b->len, count, &st, 1, "poison tag 2");
+    for (cut = 0; cut < w.b->len; cut += w.b->len / 97 + 1) {
+        expect_wire_bad(&w, cut, count, &st, 2, "the stream ends at record");
+    }
+    g_byte_array_set_size(w.b, 0);
+    g_byte_array_append(w.b, huge, sizeof(huge));
+    expect_wire_bad(&w, w.b->len, 1, &st, 2,
+                    "record 0: page 0 has an object of 4097 bytes");
+    g_byte_array_free(w.b, TRUE);
+    cram_engine_free(a);
 }
 
 int main(int argc, char **argv)
@@ -569,5 +675,6 @@ int main(int argc, char **argv)
     g_test_add_func("/export/sparse-1tib", test_sparse);
     g_test_add_func("/export/bad-records", test_bad_records);
     g_test_add_func("/export/reserved", test_reserved);
+    g_test_add_func("/export/wire", test_wire);
     return g_test_run();
 }

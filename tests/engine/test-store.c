@@ -184,8 +184,8 @@ static void test_dropped(void)
         v = t.page;
         g_assert_true(cram_store_access(s.s, v, 0, &first, 8, false));
         g_assert_cmphex(first, ==, ~0ULL);
-        g_assert_true(cram_store_poison_run(s.s, v, v + 1, &first, &n, &tag,
-                                            0));
+        g_assert_true(cram_store_poison_run(s.s, v, v + 1, &first, &n,
+                                            &tag));
         g_assert_cmpuint(tag, ==, DROP_TAG);
         dropped++;
     }
@@ -202,7 +202,7 @@ static void test_dropped(void)
     write_page(s.s, 5, page);
     cram_store_flush(s.s);
     g_assert_false(cram_store_take(s.s, &t));
-    g_assert_false(cram_store_poison_run(s.s, 0, 16, &first, &n, &tag, 0));
+    g_assert_false(cram_store_poison_run(s.s, 0, 16, &first, &n, &tag));
     g_assert_false(cram_store_access(s.s, 5, 64, &v, 8, false));
     g_assert_cmphex(v, ==, 0x3c3c3c3c3c3c3c3cULL);
     store_free(&s);
@@ -311,7 +311,7 @@ static void test_export_import(void)
     x = cram_store_export_begin(a.s, &st);
     g_assert_cmpuint(st.media_reserved, ==, 0);
     g_assert_cmpuint(cram_export_count(x), ==, 40);
-    im = cram_store_import_begin(b.s, &err);
+    im = cram_store_import_begin(b.s, CRAM_POISON_TAG_MAX, &err);
     g_assert_no_error(err);
     while (cram_export_next(x, &rec)) {
         g_assert_true(cram_import_page(im, &rec, &err));

@@ -9,8 +9,8 @@
  *   then the window accessed: QEMU exited ("Encoded interleave ways ...
  *   not supported") or aborted; the commit is now refused;
  * - the same values, and other read-only bits, in the component
- *   registers of a migration stream: the load fails; so does a poison
- *   record outside the capacity or malformed;
+ *   registers of a migration stream: the load fails; so does a
+ *   poisoned page's record that is malformed or outside the capacity;
  * - a mailbox command whose LENGTH exceeds the payload registers: read
  *   past them, into the device; now Invalid Payload Length;
  * - QMP cxl-inject-poison beyond the capacity or of length zero: was
@@ -541,36 +541,37 @@ static void test_migration_regs(void)
     hi_mig_free(&m);
 }
 
+#define HI_POISON_INTERNAL  2       /* CXL poison source: Internal */
+
 typedef struct HiMigPoison {
     const char *what;
-    int field;          /* 0 count, 1 start, 2 length, 3 type */
-    uint64_t value;
+    int byte;           /* in the page's store record */
+    uint8_t value;
     const char *msg;
 } HiMigPoison;
 
 /*
- * QMP's poison records travel as (start, length, type) after a count:
- * a stream with a record that is unaligned, empty, past the capacity or
- * of a type CXL does not define, or with more records than the device
- * has pages, fails to load naming it; the unaltered stream loads, and
- * the guest's Get Poison List gives the record back.
+ * A poisoned page travels as its store record: page (8 bytes), kind
+ * EMPTY, flag POISON, size, span group and slot 0, then its CXL poison
+ * source (1 byte).  A record with a source CXL does not define, unknown
+ * flags, a kind that holds data, or a page beyond the capacity fails to
+ * load naming it; the unaltered stream loads, and the guest's Get Poison
+ * List gives the record back with its source.
  */
 static void test_migration_poison(void)
 {
     static const HiMigPoison cases[] = {
-        { "count", 0, HI_CAP / HI_PAGE + 1,
-          "poison records for 2097152 pages" },
-        { "unaligned", 1, 0x12345000 + 8,
-          "poison record 0 (0x12345008+0x1000" },
-        { "beyond", 1, HI_CAP, "poison record 0 (0x200000000+0x1000" },
-        { "past-end", 1, HI_CAP - 64, "poison record 0 (0x1ffffffc0+0x1000" },
-        { "empty", 2, 0, "poison record 0 (0x12345000+0x0" },
-        { "type", 3, 8, "type 8) is outside the capacity or malformed" },
-        { "unpoisoned", 1, 0x12346000,
-          "covers page 0x12346000, which is not poisoned in the store" },
+        { "type", 18, 8, "page 74565: poison tag 8 with flags 0x1" },
+        { "flags", 9, 3, "page 74565: unknown flags 0x3" },
+        { "kind", 8, 1, "page 74565: kind 1 with flags 0x1" },
+        { "beyond", 3, 1, "page 4295041861 is beyond the capacity" },
+    };
+    static const uint8_t rec[19] = {
+        [5] = 0x01, [6] = 0x23, [7] = 0x45, [9] = 1,
+        [18] = HI_POISON_INTERNAL,
     };
     g_autofree uint8_t *buf = NULL;
-    uint8_t rec[16], list[2048];
+    uint8_t list[2048];
     size_t len, off;
     CramQT s, d;
     HiMig m;
@@ -583,30 +584,17 @@ static void test_migration_poison(void)
                              "'/machine/peripheral/cram0', "
                              "'start': %d, 'length': 4096}}", 0x12345000);
     buf = hi_mig_save(&m, &s, &len);
-    stq_be_p(rec, 0x12345000);
-    stq_be_p(rec + 8, 4096);
-    for (off = 4; off + 17 <= len; off++) {
+    for (off = 0; off + sizeof(rec) <= len; off++) {
         if (!memcmp(buf + off, rec, sizeof(rec))) {
             break;
         }
     }
-    g_assert_cmpuint(off + 17, <=, len);
-    g_assert_cmpuint(ldl_be_p(buf + off - 4), ==, 1);   /* the count */
+    g_assert_cmpuint(off + sizeof(rec), <=, len);
 
     for (i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree uint8_t *b = g_memdup2(buf, len);
 
-        switch (cases[i].field) {
-        case 0:
-            stl_be_p(b + off - 4, cases[i].value);
-            break;
-        case 1:
-        case 2:
-            stq_be_p(b + off + 8 * (cases[i].field - 1), cases[i].value);
-            break;
-        default:
-            b[off + 16] = cases[i].value;
-        }
+        b[off + cases[i].byte] = cases[i].value;
         hi_mig_refused(&m, b, len, cases[i].what, cases[i].msg);
     }
 
@@ -614,7 +602,8 @@ static void test_migration_poison(void)
     hi_mig_load_saved(&m, &d, &s);
     hi_poison_list(&d, list);
     g_assert_cmpuint(lduw_le_p(list + 0xa), ==, 1);
-    g_assert_cmphex(ldq_le_p(list + 0x20) & ~0x3fULL, ==, 0x12345000);
+    g_assert_cmphex(ldq_le_p(list + 0x20), ==,
+                    0x12345000 | HI_POISON_INTERNAL);
     g_assert_cmpuint(ldl_le_p(list + 0x28), ==, 4096 / 64);
     hi_check_alive(&d);
     qtest_quit(d.qts);

@@ -1567,7 +1567,7 @@ static size_t mig_find_store(const uint8_t *buf, size_t len)
     size_t i;
 
     for (i = 0; i + 16 <= len; i++) {
-        if (ldl_be_p(buf + i) == 0x4352414d && ldl_be_p(buf + i + 4) == 2 &&
+        if (ldl_be_p(buf + i) == 0x4352414d && ldl_be_p(buf + i + 4) == 3 &&
             ldq_be_p(buf + i + 8) == CAP_8G) {
             return i;
         }

@@ -5,9 +5,10 @@
  * HDM decoders, mailbox, event logs and poison list would silently stay
  * behind.  cxl-cram therefore migrates the state it inherits with its
  * own: PCI config space and MSI-X, the component registers (HDM
- * decoders), the device status and mailbox registers, the event logs
- * and the poison list; then its registers, and the compressed store,
- * sparse: only the pages held travel, compressed as they are.
+ * decoders), the device status and mailbox registers and the event
+ * logs; then its registers, and the compressed store, sparse: only the
+ * pages held travel, compressed as they are, poisoned pages with their
+ * source (the poison list derives from them).
  *
  * The cache is flushed before saving (what CACHE_FLUSH does), so the
  * store is complete and no media is reserved; the destination starts
@@ -31,8 +32,8 @@
 
 #define CXL_CRAM_MIG_MAGIC      0x4352414d      /* "CRAM" */
 #define CXL_CRAM_MIG_END        0x454e4421      /* "END!" */
-/* 2: page records carry the object's slot in its span */
-#define CXL_CRAM_MIG_VERSION    2
+/* 3: poisoned pages carry their source; no separate poison list */
+#define CXL_CRAM_MIG_VERSION    3
 
 static const char *cxl_cram_id(CXLCramDev *cram)
 {
@@ -53,21 +54,30 @@ static int G_GNUC_PRINTF(2, 3) cxl_cram_mig_fail(CXLCramDev *cram,
 }
 
 
+static void cxl_cram_mig_put(void *f, const void *buf, size_t len)
+{
+    qemu_put_buffer(f, buf, len);
+}
+
+static bool cxl_cram_mig_get(void *f, void *buf, size_t len)
+{
+    return qemu_get_buffer(f, buf, len) == len && !qemu_file_get_error(f);
+}
+
 /*
  * The store: a header naming the configuration, the figures, a count,
- * then per page: index, class, flags, object size, span group, slot in
- * the span, and the SAME word or the object's bytes.  Span group and slot
- * let the destination put every object where it was, so its spans hold
- * the same media pages: media used and the ratio come out exactly equal.
+ * then the engine's page records (cram-export.h), poisoned pages with
+ * their CXL poison source.  Span group and slot let the destination put
+ * every object where it was, so its spans hold the same media pages:
+ * media used and the ratio come out exactly equal.
  */
 static int cxl_cram_put_store(QEMUFile *f, void *pv, size_t size,
                               const VMStateField *field, JSONWriter *vmdesc)
 {
     CXLCramDev *cram = pv;
-    CramPageRecord rec;
     CXLCramFigures fig = { 0 };
+    uint64_t *v, n, bytes;
     CramExport *x;
-    uint64_t *v, n = 0, bytes = 0;
     int i;
 
     x = cram_store_export_begin(cram->store, &fig.st);
@@ -80,22 +90,9 @@ static int cxl_cram_put_store(QEMUFile *f, void *pv, size_t size,
         v = cxl_cram_figure_mig(&fig, i);
         qemu_put_be64(f, v ? *v : 0);
     }
-    qemu_put_be64(f, cram_export_count(x));
-    while (cram_export_next(x, &rec)) {
-        qemu_put_be64(f, rec.page);
-        qemu_put_byte(f, rec.kind);
-        qemu_put_byte(f, rec.flags);
-        qemu_put_be16(f, rec.size);
-        qemu_put_be32(f, rec.group);
-        qemu_put_be16(f, rec.slot);
-        if (rec.kind == CRAM_KIND_SAME) {
-            qemu_put_be64(f, rec.fill);
-        } else if (rec.size) {
-            qemu_put_buffer(f, rec.data, rec.size);
-        }
-        n++;
-        bytes += rec.size;
-    }
+    n = cram_export_count(x);
+    qemu_put_be64(f, n);
+    bytes = cram_export_write(x, cxl_cram_mig_put, f);
     cram_store_export_end(cram->store, x);
     qemu_put_be32(f, CXL_CRAM_MIG_END);
     trace_cxl_cram_migration_save(n, bytes, fig.st.media_used);
@@ -128,45 +125,6 @@ static int cxl_cram_check_header(CXLCramDev *cram, QEMUFile *f)
                                  cram_codec_name(codec) : "(unknown)",
                                  cram->capacity, cram->media_size,
                                  cram_codec_name(cram->codec));
-    }
-    return 0;
-}
-
-static int cxl_cram_get_records(CXLCramDev *cram, QEMUFile *f,
-                                CramImport *im, uint64_t count)
-{
-    g_autofree uint8_t *buf = g_malloc(CRAM_PAGE_SIZE);
-    g_autoptr(GError) gerr = NULL;
-    CramPageRecord rec;
-    uint64_t i;
-
-    for (i = 0; i < count; i++) {
-        memset(&rec, 0, sizeof(rec));
-        rec.page = qemu_get_be64(f);
-        rec.kind = qemu_get_byte(f);
-        rec.flags = qemu_get_byte(f);
-        rec.size = qemu_get_be16(f);
-        rec.group = qemu_get_be32(f);
-        rec.slot = qemu_get_be16(f);
-        if (rec.size > CRAM_PAGE_SIZE) {
-            return cxl_cram_mig_fail(cram, "record %" PRIu64 " (page %" PRIu64
-                                     ") has an object of %u bytes, more "
-                                     "than a page", i, rec.page, rec.size);
-        }
-        if (rec.kind == CRAM_KIND_SAME) {
-            rec.fill = qemu_get_be64(f);
-        } else if (rec.size) {
-            qemu_get_buffer(f, buf, rec.size);
-            rec.data = buf;
-        }
-        if (qemu_file_get_error(f)) {
-            return cxl_cram_mig_fail(cram, "the stream ends at record %" PRIu64
-                                     " of %" PRIu64, i, count);
-        }
-        if (!cram_import_page(im, &rec, &gerr)) {
-            return cxl_cram_mig_fail(cram, "record %" PRIu64 ": %s", i,
-                                     gerr->message);
-        }
     }
     return 0;
 }
@@ -204,13 +162,14 @@ static int cxl_cram_get_store(QEMUFile *f, void *pv, size_t size,
     }
 
     /* Replace what the device holds (loadvm): cached pages first. */
-    im = cram_store_import_begin(cram->store, &gerr);
+    im = cram_store_import_begin(cram->store, CXL_CRAM_POISON_TYPE_MAX,
+                                 &gerr);
     if (!im) {
         return cxl_cram_mig_fail(cram, "%s", gerr->message);
     }
-    ret = cxl_cram_get_records(cram, f, im, count);
-    if (ret) {
+    if (!cram_import_read(im, count, cxl_cram_mig_get, f, &gerr)) {
         cram_import_abort(im);
+        ret = cxl_cram_mig_fail(cram, "%s", gerr->message);
     } else if (qemu_get_be32(f) != CXL_CRAM_MIG_END ||
                qemu_file_get_error(f)) {
         cram_import_abort(im);
@@ -230,110 +189,6 @@ static const VMStateInfo cxl_cram_vmstate_store = {
     .name = "cxl-cram-store",
     .get = cxl_cram_get_store,
     .put = cxl_cram_put_store,
-};
-
-/*
- * The records of the engine's runs of poisoned pages (one source each),
- * in page order; with @f NULL only counted.
- */
-static uint32_t cxl_cram_put_poison_runs(CXLCramDev *cram, QEMUFile *f)
-{
-    uint64_t from = 0, first, n;
-    uint32_t count = 0;
-    unsigned tag;
-
-    while (cram_store_poison_run(cram->store, from,
-                                 cram->capacity >> CRAM_PAGE_SHIFT,
-                                 &first, &n, &tag, 0)) {
-        if (f) {
-            qemu_put_be64(f, first << CRAM_PAGE_SHIFT);
-            qemu_put_be64(f, n << CRAM_PAGE_SHIFT);
-            qemu_put_byte(f, tag);
-        }
-        count++;
-        from = first + n;
-    }
-    return count;
-}
-
-/*
- * The poison list that Get Poison List reports, in the format it always
- * had (count, then start, length, type): the engine's runs.  The
- * destination checks them against the poisoned pages the store brings
- * and gives those their type (cxl_cram_poison_adopt()).
- */
-static int cxl_cram_put_poison(QEMUFile *f, void *pv, size_t size,
-                               const VMStateField *field, JSONWriter *vmdesc)
-{
-    CXLCramDev *cram = CXL_CRAM(pv);
-
-    qemu_put_be32(f, cxl_cram_put_poison_runs(cram, NULL));
-    cxl_cram_put_poison_runs(cram, f);
-    return 0;
-}
-
-static void cxl_cram_poison_list_free(CXLType3Dev *ct3d)
-{
-    CXLPoison *p, *next;
-
-    QLIST_FOREACH_SAFE(p, &ct3d->poison_list, node, next) {
-        QLIST_REMOVE(p, node);
-        g_free(p);
-    }
-    ct3d->poison_list_cnt = 0;
-}
-
-static int cxl_cram_get_poison(QEMUFile *f, void *pv, size_t size,
-                               const VMStateField *field)
-{
-    CXLType3Dev *ct3d = pv;
-    CXLCramDev *cram = CXL_CRAM(ct3d);
-    uint32_t i, n = qemu_get_be32(f);
-    CXLPoison *last = NULL;
-
-    cxl_cram_poison_list_free(ct3d);
-    if (n > cram->capacity >> CRAM_PAGE_SHIFT) {
-        return cxl_cram_mig_fail(cram, "%u poison records for %" PRIu64
-                                 " pages", n,
-                                 cram->capacity >> CRAM_PAGE_SHIFT);
-    }
-    for (i = 0; i < n; i++) {
-        uint64_t start = qemu_get_be64(f), len = qemu_get_be64(f);
-        uint8_t type = qemu_get_byte(f);
-        CXLPoison *p;
-
-        if (qemu_file_get_error(f)) {
-            cxl_cram_poison_list_free(ct3d);
-            return cxl_cram_mig_fail(cram, "the stream ends in poison "
-                                     "record %u of %u", i, n);
-        }
-        if (!len || start % 64 || len % 64 || start >= cram->capacity ||
-            len > cram->capacity - start || type > 7) {
-            cxl_cram_poison_list_free(ct3d);
-            return cxl_cram_mig_fail(cram, "poison record %u (0x%" PRIx64
-                                     "+0x%" PRIx64 " type %u) is outside "
-                                     "the capacity or malformed", i, start,
-                                     len, type);
-        }
-        p = g_new0(CXLPoison, 1);
-        p->start = start;
-        p->length = len;
-        p->type = type;
-        if (last) {
-            QLIST_INSERT_AFTER(last, p, node);
-        } else {
-            QLIST_INSERT_HEAD(&ct3d->poison_list, p, node);
-        }
-        last = p;
-        ct3d->poison_list_cnt++;
-    }
-    return 0;
-}
-
-static const VMStateInfo cxl_cram_vmstate_poison = {
-    .name = "cxl-cram-poison-list",
-    .get = cxl_cram_get_poison,
-    .put = cxl_cram_put_poison,
 };
 
 /* cxl-type3's event logs: their counters and records. */
@@ -468,8 +323,7 @@ static int cxl_cram_post_load(void *opaque, int version_id)
 
     /* The component registers came raw: as the write masks allow them. */
     if (!cxl_component_check_loaded(&CXL_TYPE3(cram)->cxl_cstate,
-                                    CXL2_TYPE3_DEVICE, &err) ||
-        !cxl_cram_poison_adopt(cram, &err)) {
+                                    CXL2_TYPE3_DEVICE, &err)) {
         ret = cxl_cram_mig_fail(cram, "%s", error_get_pretty(err));
         error_free(err);
         return ret;
@@ -548,14 +402,6 @@ const VMStateDescription vmstate_cxl_cram = {
             .flags = VMS_SINGLE,
             .offset = offsetof(CXLCramDev, parent_obj.cxl_dstate),
         },
-        {
-            .name = "poison-list",
-            .info = &cxl_cram_vmstate_poison,
-            .flags = VMS_SINGLE,
-            .offset = offsetof(CXLCramDev, parent_obj),
-        },
-        VMSTATE_BOOL(parent_obj.poison_list_overflowed, CXLCramDev),
-        VMSTATE_UINT64(parent_obj.poison_list_overflow_ts, CXLCramDev),
 
         /* cxl-cram's registers */
         VMSTATE_UINT64(safety.wm_low, CXLCramDev),

@@ -131,51 +131,11 @@ bool cxl_cram_poison_next(CXLCramDev *cram, uint64_t from, uint64_t end,
 
     if (!cram_store_poison_run(cram->store, from >> CRAM_PAGE_SHIFT,
                                DIV_ROUND_UP(end, CRAM_PAGE_SIZE),
-                               &first, &n, &tag, 0)) {
+                               &first, &n, &tag)) {
         return false;
     }
     *s = MAX(first << CRAM_PAGE_SHIFT, from);
     *e = MIN((first + n) << CRAM_PAGE_SHIFT, end);
     *type = tag;
     return true;
-}
-
-/*
- * After a migration: the stream's poison records arrived before the store
- * and sit in cxl-type3's list.  Each must lie on pages the store brought
- * poisoned, which take its source unless they have one (a stream from
- * before pages kept their source); then the list is emptied.  A record
- * over pages that hold data came from a device that kept QMP's records
- * apart from its pages: refused, naming it.  The cost follows the runs.
- */
-bool cxl_cram_poison_adopt(CXLCramDev *cram, Error **errp)
-{
-    CXLType3Dev *ct3d = CXL_TYPE3(cram);
-    uint64_t first, n, at, end;
-    bool ok = true;
-    unsigned tag;
-    CXLPoison *p;
-
-    QLIST_FOREACH(p, &ct3d->poison_list, node) {
-        end = DIV_ROUND_UP(p->start + p->length, CRAM_PAGE_SIZE);
-        at = p->start >> CRAM_PAGE_SHIFT;
-        while (ok && at < end) {
-            ok = cram_store_poison_run(cram->store, at, end, &first, &n,
-                                       &tag, p->type) && first == at;
-            at = ok ? first + n : at;
-        }
-        if (!ok) {
-            error_setg(errp, "poison record 0x%" PRIx64 "+0x%" PRIx64
-                       " covers page 0x%" PRIx64 ", which is not poisoned "
-                       "in the store", p->start, p->length,
-                       at << CRAM_PAGE_SHIFT);
-            break;
-        }
-    }
-    while ((p = QLIST_FIRST(&ct3d->poison_list))) {
-        QLIST_REMOVE(p, node);
-        g_free(p);
-    }
-    ct3d->poison_list_cnt = 0;
-    return ok;
 }

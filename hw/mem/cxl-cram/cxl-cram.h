@@ -101,6 +101,7 @@ void cxl_cram_irq(CXLCramDev *cram, int cause);
 
 /* 2. cxl-cram-poison.c: poisoned pages, dropped writes, their records */
 #define CXL_CRAM_LINE           64      /* poison list unit (CXL) */
+#define CXL_CRAM_POISON_TYPE_MAX 7      /* a poison source is 3 bits */
 void cxl_cram_write_dropped(CXLCramDev *cram, uint64_t page);
 void cxl_cram_poisoned_read(CXLCramDev *cram, uint64_t dpa);
 void cxl_cram_poison_page(CXLCramDev *cram, uint64_t page, uint8_t type);
@@ -109,7 +110,6 @@ void cxl_cram_qmp_poison(CXLType3Dev *ct3d, uint64_t start, uint64_t length,
 void cxl_cram_poison_clear(CXLCramDev *cram, uint64_t dpa);
 bool cxl_cram_poison_next(CXLCramDev *cram, uint64_t from, uint64_t end,
                           uint64_t *s, uint64_t *e, uint8_t *type);
-bool cxl_cram_poison_adopt(CXLCramDev *cram, Error **errp);
 
 /*
  * 3. cxl-cram-mce.c: what a read of poison at @dpa gets; a vCPU's load may

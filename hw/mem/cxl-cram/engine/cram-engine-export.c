@@ -131,10 +131,12 @@ void cram_export_free(CramExport *x)
 
 struct CramImport {
     CramEngine *e;
+    unsigned max_tag;
     bool in_group;
     uint32_t group;             /* the source's group being placed */
     uint64_t span;              /* a handle in the span it got */
     uint8_t page[CRAM_PAGE_SIZE];
+    uint8_t data[CRAM_PAGE_SIZE];   /* cram_import_read()'s object */
 };
 
 static void engine_empty(CramEngine *e)
@@ -150,7 +152,7 @@ static void engine_empty(CramEngine *e)
     e->poisoned = 0;
 }
 
-CramImport *cram_import_new(CramEngine *e, GError **err)
+CramImport *cram_import_new(CramEngine *e, unsigned max_tag, GError **err)
 {
     CramImport *im;
 
@@ -162,6 +164,7 @@ CramImport *cram_import_new(CramEngine *e, GError **err)
     engine_empty(e);
     im = g_new0(CramImport, 1);
     im->e = e;
+    im->max_tag = MIN(max_tag, CRAM_POISON_TAG_MAX);
     return im;
 }
 
@@ -187,7 +190,7 @@ static bool check_record(CramImport *im, const CramPageRecord *rec,
         return false;
     }
     if (rec->poison_tag > (rec->flags & CRAM_RECORD_POISON ?
-                           CRAM_POISON_TAG_MAX : 0)) {
+                           im->max_tag : 0)) {
         g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": poison tag %u "
                     "with flags 0x%x", rec->page, rec->poison_tag,
                     rec->flags);
@@ -358,4 +361,121 @@ void cram_import_abort(CramImport *im)
     }
     engine_empty(im->e);
     g_free(im);
+}
+
+static void put_be(CramPut *put, void *opaque, uint64_t v, unsigned bytes)
+{
+    uint8_t b[8];
+    unsigned i;
+
+    for (i = 0; i < bytes; i++) {
+        b[i] = v >> (8 * (bytes - 1 - i));
+    }
+    put(opaque, b, bytes);
+}
+
+static bool get_be(CramGet *get, void *opaque, unsigned bytes, uint64_t *v)
+{
+    uint8_t b[8];
+    unsigned i;
+
+    if (!get(opaque, b, bytes)) {
+        return false;
+    }
+    for (*v = 0, i = 0; i < bytes; i++) {
+        *v = *v << 8 | b[i];
+    }
+    return true;
+}
+
+/* The widths of the fixed part of a record, in order */
+static const unsigned record_widths[] = { 8, 1, 1, 2, 4, 2 };
+
+uint64_t cram_export_write(CramExport *x, CramPut *put, void *opaque)
+{
+    CramPageRecord rec;
+    uint64_t bytes = 0;
+
+    while (cram_export_next(x, &rec)) {
+        uint64_t v[] = { rec.page, rec.kind, rec.flags, rec.size, rec.group,
+                         rec.slot };
+        unsigned i;
+
+        for (i = 0; i < G_N_ELEMENTS(v); i++) {
+            put_be(put, opaque, v[i], record_widths[i]);
+        }
+        if (rec.flags & CRAM_RECORD_POISON) {
+            put_be(put, opaque, rec.poison_tag, 1);
+        } else if (rec.kind == CRAM_KIND_SAME) {
+            put_be(put, opaque, rec.fill, 8);
+        } else if (rec.size) {
+            put(opaque, rec.data, rec.size);
+        }
+        bytes += rec.size;
+    }
+    return bytes;
+}
+
+/* One record from @get into @rec; false when the stream ended. */
+static bool read_record(CramImport *im, CramGet *get, void *opaque,
+                        CramPageRecord *rec, GError **err)
+{
+    uint64_t v[G_N_ELEMENTS(record_widths)], tail;
+    unsigned i;
+
+    memset(rec, 0, sizeof(*rec));
+    for (i = 0; i < G_N_ELEMENTS(v); i++) {
+        if (!get_be(get, opaque, record_widths[i], &v[i])) {
+            return false;
+        }
+    }
+    rec->page = v[0];
+    rec->kind = v[1];
+    rec->flags = v[2];
+    rec->size = v[3];
+    rec->group = v[4];
+    rec->slot = v[5];
+    if (rec->flags & CRAM_RECORD_POISON) {
+        if (!get_be(get, opaque, 1, &tail)) {
+            return false;
+        }
+        rec->poison_tag = tail;
+    } else if (rec->kind == CRAM_KIND_SAME) {
+        if (!get_be(get, opaque, 8, &tail)) {
+            return false;
+        }
+        rec->fill = tail;
+    } else if (rec->size > CRAM_PAGE_SIZE) {
+        g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 " has an object of "
+                    "%u bytes, more than a page", rec->page, rec->size);
+        return false;
+    } else if (rec->size) {
+        if (!get(opaque, im->data, rec->size)) {
+            return false;
+        }
+        rec->data = im->data;
+    }
+    return true;
+}
+
+bool cram_import_read(CramImport *im, uint64_t count, CramGet *get,
+                      void *opaque, GError **err)
+{
+    CramPageRecord rec;
+    uint64_t i;
+
+    for (i = 0; i < count; i++) {
+        GError *e = NULL;
+
+        if (!read_record(im, get, opaque, &rec, &e) && !e) {
+            g_set_error(err, CRAM_ERROR, 0, "the stream ends at record %"
+                        PRIu64 " of %" PRIu64, i, count);
+            return false;
+        }
+        if (e || !cram_import_page(im, &rec, &e)) {
+            g_propagate_prefixed_error(err, e, "record %" PRIu64 ": ", i);
+            return false;
+        }
+    }
+    return true;
 }

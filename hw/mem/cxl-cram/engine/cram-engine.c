@@ -390,25 +390,6 @@ void cram_engine_poison(CramEngine *e, uint64_t page_index)
     cram_engine_poison_tagged(e, page_index, 0);
 }
 
-bool cram_engine_poison_retag(CramEngine *e, uint64_t page_index,
-                              unsigned tag)
-{
-    uint64_t val;
-
-    g_assert(page_index < e->npages);
-    g_assert(tag <= CRAM_POISON_TAG_MAX);
-    if (!(cram_meta_flags(cram_pt_get(&e->pt, page_index, &val)) &
-          CRAM_META_POISON)) {
-        return false;
-    }
-    if (val != tag) {
-        cram_pt_set(&e->pt, page_index,
-                    cram_meta_make(CRAM_KIND_EMPTY, 0, CRAM_META_POISON),
-                    tag);
-    }
-    return true;
-}
-
 int cram_engine_poison_tag(CramEngine *e, uint64_t page_index)
 {
     uint64_t val;

@@ -86,9 +86,6 @@ void cram_engine_poison_tagged(CramEngine *e, uint64_t page_index,
                                unsigned tag);
 /* The tag of a poisoned page; -1 when the page is not poisoned. */
 int cram_engine_poison_tag(CramEngine *e, uint64_t page_index);
-/* Gives a poisoned page @tag; false (nothing done) if it is not poisoned. */
-bool cram_engine_poison_retag(CramEngine *e, uint64_t page_index,
-                              unsigned tag);
 
 /*
  * The first run of consecutive poisoned pages with one tag within pages

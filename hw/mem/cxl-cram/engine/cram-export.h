@@ -53,10 +53,11 @@ void cram_export_free(CramExport *x);
 typedef struct CramImport CramImport;
 
 /*
- * Empties @e (content and counters) to receive a store.  Fails when
- * media is reserved: the caller must drop its cached pages first.
+ * Empties @e (content and counters) to receive a store whose poison tags
+ * are at most @max_tag.  Fails when media is reserved: the caller must
+ * drop its cached pages first.
  */
-CramImport *cram_import_new(CramEngine *e, GError **err);
+CramImport *cram_import_new(CramEngine *e, unsigned max_tag, GError **err);
 
 /*
  * Adds one page.  Every field is checked: page index, class, size,
@@ -79,5 +80,25 @@ bool cram_import_finish(CramImport *im, const CramStats *expect,
 
 /* Abandons the import: the engine is left empty, counters zero. */
 void cram_import_abort(CramImport *im);
+
+/*
+ * The records on a byte stream (migration).  Per record, big-endian:
+ * page (8 bytes), kind (1), flags (1), size (2), group (4), slot (2),
+ * then a poisoned page's tag (1), a SAME page's word (8), or the
+ * object's @size bytes.  The caller owns the stream: @put writes, @get
+ * fills its buffer or returns false when the stream ended or failed.
+ */
+typedef void CramPut(void *opaque, const void *buf, size_t len);
+typedef bool CramGet(void *opaque, void *buf, size_t len);
+
+/* Writes every remaining record of @x; returns the object bytes. */
+uint64_t cram_export_write(CramExport *x, CramPut *put, void *opaque);
+
+/*
+ * Reads @count records with @get and imports each.  On failure @err
+ * names the record and @im must be aborted.
+ */
+bool cram_import_read(CramImport *im, uint64_t count, CramGet *get,
+                      void *opaque, GError **err);
 
 #endif /* CRAM_EXPORT_H */

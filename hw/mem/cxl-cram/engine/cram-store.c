@@ -204,20 +204,12 @@ bool cram_store_unpoison(CramStore *s, uint64_t page)
 }
 
 bool cram_store_poison_run(CramStore *s, uint64_t from, uint64_t end,
-                           uint64_t *first, uint64_t *n, unsigned *tag,
-                           unsigned untagged_tag)
+                           uint64_t *first, uint64_t *n, unsigned *tag)
 {
-    uint64_t pg;
     bool found;
 
     store_lock(s);
     found = cram_engine_poison_run(s->e, from, end, first, n, tag);
-    if (found && !*tag && untagged_tag) {
-        for (pg = *first; pg < *first + *n; pg++) {
-            cram_engine_poison_retag(s->e, pg, untagged_tag);
-        }
-        *tag = untagged_tag;
-    }
     store_unlock(s);
     return found;
 }
@@ -279,13 +271,14 @@ void cram_store_export_end(CramStore *s, CramExport *x)
     store_unlock(s);
 }
 
-CramImport *cram_store_import_begin(CramStore *s, GError **errp)
+CramImport *cram_store_import_begin(CramStore *s, unsigned max_tag,
+                                    GError **errp)
 {
     CramImport *im;
 
     store_lock(s);
     cram_cache_invalidate_all(s->c);
-    im = cram_import_new(s->e, errp);
+    im = cram_import_new(s->e, max_tag, errp);
     if (!im) {
         store_unlock(s);
     }

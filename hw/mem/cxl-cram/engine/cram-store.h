@@ -75,13 +75,9 @@ void cram_store_discard_all(CramStore *s);
 void cram_store_poison(CramStore *s, uint64_t page, unsigned tag);
 /* Discard @page if it is poisoned; true then. */
 bool cram_store_unpoison(CramStore *s, uint64_t page);
-/*
- * cram_engine_poison_run() (runs of poisoned pages, in page order); with
- * @untagged_tag nonzero, the run's pages of tag 0 take it first.
- */
+/* cram_engine_poison_run(): runs of poisoned pages, in page order */
 bool cram_store_poison_run(CramStore *s, uint64_t from, uint64_t end,
-                           uint64_t *first, uint64_t *n, unsigned *tag,
-                           unsigned untagged_tag);
+                           uint64_t *first, uint64_t *n, unsigned *tag);
 
 /*
  * The figures as they stand (cram_store_sync() first makes them exact
@@ -109,7 +105,8 @@ void cram_store_trace(CramStore *s, bool on);
  */
 CramExport *cram_store_export_begin(CramStore *s, CramStats *st);
 void cram_store_export_end(CramStore *s, CramExport *x);
-CramImport *cram_store_import_begin(CramStore *s, GError **errp);
+CramImport *cram_store_import_begin(CramStore *s, unsigned max_tag,
+                                    GError **errp);
 /* After cram_import_finish() or cram_import_abort() */
 void cram_store_import_end(CramStore *s);
 
