@@ -1,6 +1,6 @@
 /*
- * cxl-cram benchmark: work over page ranges and poison (issue 13, "Bounded
- * work under the big lock")
+ * cxl-cram benchmark: work over page ranges and poison, which the device
+ * does under the big QEMU lock, so its cost must follow what is held
  *
  * A 1 TiB engine holding @held scattered pages (and, for the poison list,
  * 10^4 scattered poisoned pages and a run of 10^5).  Timed: the discard

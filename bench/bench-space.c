@@ -61,7 +61,7 @@ void bench_space(const BenchCorpus *c, CramCodecId codec, BenchSpace *out)
  * The churn runs against the engine, or against an allocator-level copy
  * of the engine's store path (same encoding, same in-place rewrite rule,
  * same allocator), which can also compact: the engine does not call
- * cram_alloc_compact() yet, so this shows what wiring it in would give.
+ * cram_alloc_compact(), so this shows what wiring it in would give.
  * With compaction off, both give the same figures (test-bench-smoke).
  */
 typedef struct ChurnSim {

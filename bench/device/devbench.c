@@ -1,6 +1,6 @@
 /*
- * devbench: the data-path benchmark of issue 4 target 4, run in the test
- * guest against two device-dax devices of the same QEMU process: an
+ * devbench: the guest data-path benchmark, run in the test guest against
+ * two device-dax devices of the same QEMU process: an
  * upstream cxl-type3 (the baseline) and a cxl-cram.  Every pattern runs on
  * both devices in turn, round after round (the device that goes first
  * alternates), so that machine noise hits both; the summary is the median

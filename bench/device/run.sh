@@ -1,5 +1,5 @@
 #!/bin/bash
-# Data-path benchmark of issue 4, target 4: a cxl-cram against an upstream
+# Guest data-path benchmark: a cxl-cram against an upstream
 # cxl-type3, side by side in one QEMU run (same process, same guest boot),
 # on the same access patterns.  Builds bench/device/devbench.c (static),
 # boots the test guest with scripts/run-guest and a second host bridge

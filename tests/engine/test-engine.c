@@ -521,10 +521,10 @@ static void last_page(uint64_t capacity)
 }
 
 /*
- * Target 3 (docs/metadata.md): the engine's metadata grows by at most 16
- * bytes a touched page, page table and allocator together, with real
- * compressed pages of many sizes spread over 1 TiB; and it falls back to
- * the untouched engine's when they are discarded.
+ * The metadata goal (docs/metadata.md): the engine's metadata grows by
+ * at most 16 bytes a touched page, page table and allocator together,
+ * with real compressed pages of many sizes spread over 1 TiB; and it
+ * falls back to the untouched engine's when they are discarded.
  */
 static void meta_per_page(CramCodecId codec, unsigned pattern)
 {

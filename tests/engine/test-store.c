@@ -211,8 +211,9 @@ static void test_dropped(void)
 
 /*
  * Freed while a cached page must still be stored and no media is left:
- * the final flush drops it, and nobody is told (there are no callbacks
- * to reach back into a store being freed; ASan checks the rest).
+ * the final flush drops it, and nobody is told (no callback reports a
+ * drop, so nothing reaches back into a store being freed; ASan checks
+ * the rest).
  */
 static void test_free_drops(void)
 {
