@@ -29,7 +29,7 @@
 #define CXL_CRAM_REG_CAPACITY       0x010 /* advertised bytes */
 #define CXL_CRAM_REG_MEDIA_SIZE     0x018 /* media bytes */
 
-/* Usage (read-only, exact at the time of the read) */
+/* Usage (read-only; with a cache, dirty pages count at their worst case) */
 #define CXL_CRAM_REG_MEDIA_USED     0x020
 #define CXL_CRAM_REG_MEDIA_FREE     0x028
 #define CXL_CRAM_REG_LOGICAL_HELD   0x030 /* non-zero pages * 4 KiB */

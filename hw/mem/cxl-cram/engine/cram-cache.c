@@ -22,7 +22,7 @@
  * cache above half dirty (a hot set larger than half of it, all in use)
  * it is not woken again until more pages turn dirty: such a set stays
  * cached instead of being compressed and dirtied again pass after pass.
- * Under pressure it passes a page over once, as before.
+ * Under pressure it passes a page over once.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

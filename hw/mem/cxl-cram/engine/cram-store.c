@@ -5,8 +5,8 @@
  * One plain mutex serialises the engine and the cache.  The worker takes
  * it to pick a page and to commit it, and sleeps on a condition of the
  * same mutex; a caller whose call gave the worker work signals it.  It is
- * a pthread mutex: uncontended, it costs half of a GMutex here
- * (docs/performance-device.md), and every guest access takes it.
+ * a pthread mutex, the cheapest lock uncontended, and every guest access
+ * takes it (docs/performance-device.md).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

@@ -3,9 +3,10 @@
  * their lock and the cache's worker
  *
  * Every call takes the store's lock itself; none calls back into its
- * caller.  What a call did that the caller must act on (a write dropped
- * for want of media, media use changed) it
- * leaves for the caller to take afterwards, without the lock:
+ * caller (only the worker's loop calls cfg->worker_stored, without the
+ * lock).  What a call did that the caller must act on (a write dropped
+ * for want of media, media use changed) it leaves for the caller to take
+ * afterwards, without the lock:
  * cram_store_take(), cram_store_media_gen().  The worker runs where its
  * caller puts it (cram_store_worker_run() on a thread of the caller's
  * making).
