@@ -56,8 +56,8 @@
 #define CRAM_REG_POISONED_READS		0x0a0
 #define CRAM_REG_MCE_RAISED		0x0a8
 #define CRAM_REG_IRQ_COUNT(c)		(0x0b0 + 8 * (c))
-#define CRAM_REG_IRQ_VEC12		0x0d8
-#define CRAM_REG_IRQ_VEC13		0x0e0
+#define CRAM_REG_IRQ_DANGER		0x0d8
+#define CRAM_REG_IRQ_SAFE		0x0e0
 
 /* The device's page cache (read-only) */
 #define CRAM_REG_CACHE_HITS		0x0e8

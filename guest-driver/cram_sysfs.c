@@ -58,8 +58,8 @@ CRAM_REG_ATTR(poisoned_pages, CRAM_REG_POISONED_PAGES);
 CRAM_REG_ATTR(poisoned_reads, CRAM_REG_POISONED_READS);
 CRAM_REG_ATTR(machine_checks, CRAM_REG_MCE_RAISED);
 CRAM_REG_ATTR(headroom_pages, CRAM_REG_HEADROOM_PAGES);
-CRAM_REG_ATTR(irq_vec12, CRAM_REG_IRQ_VEC12);
-CRAM_REG_ATTR(irq_vec13, CRAM_REG_IRQ_VEC13);
+CRAM_REG_ATTR(irq_danger, CRAM_REG_IRQ_DANGER);
+CRAM_REG_ATTR(irq_safe, CRAM_REG_IRQ_SAFE);
 CRAM_REG_ATTR(cache_hits, CRAM_REG_CACHE_HITS);
 CRAM_REG_ATTR(cache_misses, CRAM_REG_CACHE_MISSES);
 CRAM_REG_ATTR(cache_dirty, CRAM_REG_CACHE_DIRTY);
@@ -307,8 +307,8 @@ static struct attribute *cram_attrs[] = {
 	&dev_attr_poisoned_reads.attr.attr,
 	&dev_attr_machine_checks.attr.attr,
 	&dev_attr_headroom_pages.attr.attr,
-	&dev_attr_irq_vec12.attr.attr,
-	&dev_attr_irq_vec13.attr.attr,
+	&dev_attr_irq_danger.attr.attr,
+	&dev_attr_irq_safe.attr.attr,
 	&dev_attr_cache_hits.attr.attr,
 	&dev_attr_cache_misses.attr.attr,
 	&dev_attr_cache_dirty.attr.attr,

@@ -107,7 +107,7 @@ test_basic() {
         stores:stores loads:loads dropped_writes:dropped-writes discards:discards \
         metadata_bytes:metadata-bytes poisoned_pages:poisoned-pages \
         poisoned_reads:poisoned-reads machine_checks:machine-checks \
-        irq_vec12:irq-vector12 irq_vec13:irq-vector13 cache_hits:cache-hits \
+        irq_danger:irq-danger irq_safe:irq-safe cache_hits:cache-hits \
         cache_misses:cache-misses cache_dirty:cache-dirty; do
         s=${pair%%:*}
         k=${pair#*:}
@@ -145,7 +145,7 @@ test_incompressible() {
     check "danger and safe logged once each" \
         "$(v dmesg.danger)/$(v dmesg.safe)/$(v dmesg.dropped)" = 1/1/0
     check "vectors 12 and 13 fired and were handled" \
-        "$(q irq-vector12)/$(q irq-vector13)/$(v sysfs.driver_stats/irqs_danger)/$(
+        "$(q irq-danger)/$(q irq-safe)/$(v sysfs.driver_stats/irqs_danger)/$(
             v sysfs.driver_stats/irqs_safe)" = 1/1/1/1
     check "freeing brings the device below the low watermark and the verdict back to 0" \
         "$(v incompressible.after.status)/$(v incompressible.verdict_after)" = 0x0/0

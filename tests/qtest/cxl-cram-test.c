@@ -582,7 +582,7 @@ static void test_no_alloc(void)
     g_assert_true(msix_pending(&t, CXL_CRAM_MSIX_VECTOR));
     g_assert_true(msix_pending(&t, CXL_CRAM_MSIX_DANGER));
     g_assert_false(msix_pending(&t, CXL_CRAM_MSIX_SAFE));
-    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_IRQ_VEC12), ==, 1);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_IRQ_DANGER), ==, 1);
     used = cram_reg(&t, CXL_CRAM_REG_MEDIA_USED);
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_HEADROOM_PAGES), ==,
                      (16 * MiB - used) / PAGE);
@@ -638,7 +638,7 @@ static void test_no_alloc(void)
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_STATUS), ==, 0);
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_USED), ==, 0);
     g_assert_true(msix_pending(&t, CXL_CRAM_MSIX_SAFE));
-    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_IRQ_VEC13), ==, 1);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_IRQ_SAFE), ==, 1);
     g_assert_true(cram_reg(&t, CXL_CRAM_REG_IRQ_STATUS) &
                   (1 << CXL_CRAM_IRQ_LOW_FALL));
     g_assert_cmpuint(qtest_readq(t.qts, t.window + 1 * GiB), ==, 0);
@@ -2257,7 +2257,7 @@ static void test_device_del_load(void)
     g_assert_true(cram_reg(&t, CXL_CRAM_REG_STATUS) &
                   CXL_CRAM_STATUS_EXHAUSTED);
     /* vector 12 (NO_ALLOC) fired while there was media: its write is in */
-    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_IRQ_VEC12), ==, 1);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_IRQ_DANGER), ==, 1);
     g_assert_cmphex(qtest_readl(t.qts, t.window + DEL_MSI_DPA +
                                 CXL_CRAM_MSIX_DANGER * PAGE), ==,
                     0xc0de0000 | CXL_CRAM_MSIX_DANGER);

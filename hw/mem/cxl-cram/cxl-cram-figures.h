@@ -37,21 +37,21 @@
     X("discards", DISCARDS, st.discards, 11) \
     X("metadata-bytes", METADATA_BYTES, metadata_bytes, -1) \
     X("poisoned-pages", POISONED_PAGES, st.poisoned_pages, 12) \
-    X("poisoned-reads", POISONED_READS, poisoned_reads, -1) \
-    X("machine-checks", MCE_RAISED, mce_raised, -1) \
-    X("machine-checks-abandoned", NONE, mce_abandoned, -1) \
+    X("poisoned-reads", POISONED_READS, s.poisoned_reads, -1) \
+    X("machine-checks", MCE_RAISED, s.mce_raised, -1) \
+    X("machine-checks-abandoned", NONE, s.mce_abandoned, -1) \
     X("status", STATUS, status, -1) \
     X("headroom-pages", HEADROOM_PAGES, headroom_pages, -1) \
-    X("irq-low-rise", IRQ_COUNT(0), irq_count[0], -1) \
-    X("irq-high-rise", IRQ_COUNT(1), irq_count[1], -1) \
-    X("irq-high-fall", IRQ_COUNT(2), irq_count[2], -1) \
-    X("irq-low-fall", IRQ_COUNT(3), irq_count[3], -1) \
-    X("irq-dropped", IRQ_COUNT(4), irq_count[4], -1) \
-    X("irq-vector12", IRQ_VEC12, vec12_count, -1) \
-    X("irq-vector13", IRQ_VEC13, vec13_count, -1) \
+    X("irq-low-rise", IRQ_COUNT(0), s.irq_count[0], -1) \
+    X("irq-high-rise", IRQ_COUNT(1), s.irq_count[1], -1) \
+    X("irq-high-fall", IRQ_COUNT(2), s.irq_count[2], -1) \
+    X("irq-low-fall", IRQ_COUNT(3), s.irq_count[3], -1) \
+    X("irq-dropped", IRQ_COUNT(4), s.irq_count[4], -1) \
+    X("irq-danger", IRQ_DANGER, s.danger_count, -1) \
+    X("irq-safe", IRQ_SAFE, s.safe_count, -1) \
     X("media-reserved", MEDIA_RESERVED, st.media_reserved, 1) \
-    X("wm-low", WM_LOW, wm_low, -1) \
-    X("wm-high", WM_HIGH, wm_high, -1) \
+    X("wm-low", WM_LOW, s.wm_low, -1) \
+    X("wm-high", WM_HIGH, s.wm_high, -1) \
     X("cache-pages", NONE, cs.cached, -1) \
     X("cache-dirty", CACHE_DIRTY, cs.dirty, -1) \
     X("cache-hits", CACHE_HITS, cs.hits, -1) \

@@ -57,8 +57,8 @@
 #define CXL_CRAM_REG_POISONED_READS 0x0a0 /* reads that took poison */
 #define CXL_CRAM_REG_MCE_RAISED     0x0a8 /* machine checks raised */
 #define CXL_CRAM_REG_IRQ_COUNT(c)   (0x0b0 + 8 * (c)) /* per cause, 0..4 */
-#define CXL_CRAM_REG_IRQ_VEC12      0x0d8 /* vector 12 fired */
-#define CXL_CRAM_REG_IRQ_VEC13      0x0e0 /* vector 13 fired */
+#define CXL_CRAM_REG_IRQ_DANGER     0x0d8 /* NO_ALLOC set: vector 12 */
+#define CXL_CRAM_REG_IRQ_SAFE       0x0e0 /* NO_ALLOC cleared: vector 13 */
 #define CXL_CRAM_REG_CACHE_HITS     0x0e8
 #define CXL_CRAM_REG_CACHE_MISSES   0x0f0
 #define CXL_CRAM_REG_CACHE_DIRTY    0x0f8 /* dirty pages in the cache */

@@ -86,11 +86,11 @@ void cxl_cram_safety_update(CXLCramDev *cram)
     }
     /* The compressed-CXL driver's interface: danger and safe again. */
     if ((now & ~old) & CXL_CRAM_STATUS_NO_ALLOC) {
-        s->vec12_count++;
+        s->danger_count++;
         msix_notify(pdev, CXL_CRAM_MSIX_DANGER);
     }
     if ((old & ~now) & CXL_CRAM_STATUS_NO_ALLOC) {
-        s->vec13_count++;
+        s->safe_count++;
         msix_notify(pdev, CXL_CRAM_MSIX_SAFE);
     }
 }

@@ -46,14 +46,7 @@ void cxl_cram_figures(CXLCramDev *cram, CXLCramFigures *f)
     f->ratio_fp16 = cram_ratio_fp16(&f->st);
     f->headroom_pages = f->st.media_free >> CRAM_PAGE_SHIFT;
     f->status = s->status;
-    f->poisoned_reads = s->poisoned_reads;
-    f->mce_raised = s->mce_raised;
-    f->mce_abandoned = s->mce_abandoned;
-    memcpy(f->irq_count, s->irq_count, sizeof(f->irq_count));
-    f->vec12_count = s->vec12_count;
-    f->vec13_count = s->vec13_count;
-    f->wm_low = s->wm_low;
-    f->wm_high = s->wm_high;
+    f->s = *s;
 }
 
 bool cxl_cram_figure_reg(CXLCramFigures *f, hwaddr reg, uint64_t *val)

@@ -30,8 +30,8 @@ typedef struct CXLCramSafety {
     uint32_t irq_enable;        /* 1 << CXL_CRAM_IRQ_* */
     uint32_t irq_status;
     uint64_t irq_count[CXL_CRAM_IRQ_NR];
-    uint64_t vec12_count;
-    uint64_t vec13_count;
+    uint64_t danger_count;      /* NO_ALLOC set: vector 12 */
+    uint64_t safe_count;        /* NO_ALLOC cleared: vector 13 */
     uint64_t poisoned_reads;
     uint64_t mce_raised;
     uint64_t mce_abandoned;     /* loads held back too long */
@@ -139,15 +139,8 @@ typedef struct CXLCramFigures {
     uint64_t ratio_fp16;
     uint64_t metadata_bytes;
     uint64_t headroom_pages;
-    uint64_t status;
-    uint64_t poisoned_reads;
-    uint64_t mce_raised;
-    uint64_t mce_abandoned;
-    uint64_t irq_count[CXL_CRAM_IRQ_NR];
-    uint64_t vec12_count;
-    uint64_t vec13_count;
-    uint64_t wm_low;
-    uint64_t wm_high;
+    uint64_t status;            /* s.status, 64 bits wide */
+    CXLCramSafety s;            /* the device's own */
 } CXLCramFigures;
 
 void cxl_cram_figures(CXLCramDev *cram, CXLCramFigures *f);
