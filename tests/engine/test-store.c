@@ -333,6 +333,69 @@ static void test_export_import(void)
     store_free(&b);
 }
 
+/* What test_zero_ranges() leaves in byte @i of page @p */
+static uint8_t zeroed_byte(int p, unsigned i)
+{
+    switch (p) {
+    case 2:
+        return i < 64 ? p + 1 : 0;
+    case 3:
+    case 4:
+    case 9:
+        return 0;
+    case 5:
+        return i < 64 ? 0 : p + 1;
+    case 8:
+        return i >= 128 && i < 192 ? 0 : p + 1;
+    default:
+        return p + 1;
+    }
+}
+
+/*
+ * Zeroing byte ranges: the pages covered whole are discarded (held no
+ * more), the others keep their other bytes, and a page that a later
+ * range discards whole is not written by an earlier one (it would be
+ * held as a zero page).
+ */
+static void test_zero_ranges(void)
+{
+    static const CramByteRange r[] = {
+        { 2 * CRAM_PAGE_SIZE + 64, 3 * CRAM_PAGE_SIZE },
+        { 8 * CRAM_PAGE_SIZE + 128, 64 },
+        { 9 * CRAM_PAGE_SIZE + 64, 64 },
+        { 9 * CRAM_PAGE_SIZE, CRAM_PAGE_SIZE },
+    };
+    uint8_t page[CRAM_PAGE_SIZE];
+    CramStats stats;
+    unsigned i;
+    Store st;
+    int p;
+
+    store_new(&st, 64 * MiB, 16);
+    for (p = 0; p < 12; p++) {
+        memset(page, p + 1, sizeof(page));
+        write_page(st.s, p, page);
+    }
+    cram_store_zero_ranges(st.s, r, G_N_ELEMENTS(r));
+    cram_store_flush(st.s);
+    for (p = 0; p < 12; p++) {
+        cram_store_access(st.s, p, 0, page, sizeof(page), false);
+        for (i = 0; i < sizeof(page); i++) {
+            if (page[i] != zeroed_byte(p, i)) {
+                g_error("page %d byte %u: 0x%x, expected 0x%x", p, i,
+                        page[i], zeroed_byte(p, i));
+            }
+        }
+    }
+    cram_store_get_stats(st.s, &stats, NULL, NULL);
+    g_assert_cmpuint(stats.pages[CRAM_KIND_ZERO], ==, 0);
+    g_assert_cmpuint(stats.pages[CRAM_KIND_SAME] +
+                     stats.pages[CRAM_KIND_COMPRESSED] +
+                     stats.pages[CRAM_KIND_RAW], ==, 9);
+    store_free(&st);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -341,5 +404,6 @@ int main(int argc, char **argv)
     g_test_add_func("/store/free-drops", test_free_drops);
     g_test_add_func("/store/worker-rose", test_worker_rose);
     g_test_add_func("/store/export-import", test_export_import);
+    g_test_add_func("/store/zero-ranges", test_zero_ranges);
     return g_test_run();
 }

@@ -167,25 +167,18 @@ void cxl_cram_write_bytes(CXLCramDev *cram, uint64_t dpa, const void *buf,
 }
 
 /*
- * Discard the pages of @nr ranges: zero, no media, no poison.  The work
- * follows the pages held, not the size of the ranges (the engine walks
+ * Discard pages [first, first + n): zero, no media, no poison.  The work
+ * follows the pages held, not the size of the range (the engine walks
  * what its page table holds; the cache looks at its own entries), so a
- * guest can discard a whole 1 TiB device, or 127 such ranges at once,
- * without holding the BQL for more than a few milliseconds.
+ * guest can discard a whole 1 TiB device without holding the BQL for
+ * more than a few milliseconds.
  */
-void cxl_cram_discard_ranges(CXLCramDev *cram, const CramRange *r,
-                             unsigned nr)
-{
-    cram_store_discard_ranges(cram->store, r, nr);
-    cxl_cram_safety_update(cram);
-}
-
-/* Discard pages [first, first + n). */
 void cxl_cram_discard_pages(CXLCramDev *cram, uint64_t first, uint64_t n)
 {
     CramRange r = { .first = first, .n = n };
 
-    cxl_cram_discard_ranges(cram, &r, 1);
+    cram_store_discard_ranges(cram->store, &r, 1);
+    cxl_cram_safety_update(cram);
 }
 
 /*

@@ -18,9 +18,6 @@
 #include "cxl-cram.h"
 #include "trace.h"
 
-#define CXL_CRAM_MBOX_SANITIZE      0x44
-#define CXL_CRAM_MBOX_OVERWRITE     0x00
-
 static CXLRetCode cxl_cram_cmd_sanitize(const struct cxl_cmd *cmd,
                                         uint8_t *payload_in, size_t len_in,
                                         uint8_t *payload_out, size_t *len_out,
@@ -36,6 +33,27 @@ static CXLRetCode cxl_cram_cmd_sanitize(const struct cxl_cmd *cmd,
     return CXL_MBOX_SUCCESS;
 }
 
+/* CXL r3.2 Table 8-140: Get Poison List input payload */
+typedef struct CXLCramPoisonQuery {
+    uint64_t start;
+    uint64_t lines;             /* of CXL_CACHE_LINE_SIZE bytes */
+} QEMU_PACKED CXLCramPoisonQuery;
+
+/* Table 8-141: its output payload */
+#define CXL_CRAM_POISON_MORE    0x1     /* More Media Error Records */
+typedef struct CXLCramPoisonList {
+    uint8_t flags;
+    uint8_t rsvd1;
+    uint64_t overflow_timestamp;
+    uint16_t count;
+    uint8_t rsvd2[0x14];
+    struct {
+        uint64_t addr;          /* bits 2:0: the source */
+        uint32_t lines;
+        uint8_t rsvd[4];
+    } QEMU_PACKED records[];
+} QEMU_PACKED CXLCramPoisonList;
+
 /*
  * Get Poison List (4300h).  cxl-type3 asserts when the answer does not
  * fit one payload; this one returns what fits, sets More Media Error
@@ -44,57 +62,61 @@ static CXLRetCode cxl_cram_cmd_sanitize(const struct cxl_cmd *cmd,
  */
 static CXLRetCode cxl_cram_cmd_get_poison(const struct cxl_cmd *cmd,
                                           uint8_t *in, size_t len_in,
-                                          uint8_t *out, size_t *len_out,
+                                          uint8_t *pl_out, size_t *len_out,
                                           CXLCCI *cci)
 {
     CXLCramDev *cram = CXL_CRAM(cci->d);
-    uint64_t q_start = ldq_le_p(in), q_len = ldq_le_p(in + 8) * 64;
-    size_t max = (cci->payload_max - 0x20) / 16, n = 0;
-    uint64_t from, q_end, next = UINT64_MAX, s, e;
+    CXLCramPoisonQuery *q = (void *)in;
+    CXLCramPoisonList *out = (void *)pl_out;
+    uint64_t q_start = le64_to_cpu(q->start), lines = le64_to_cpu(q->lines);
+    size_t max = (cci->payload_max - sizeof(*out)) / sizeof(out->records[0]);
+    uint64_t from, q_len, q_end, next = UINT64_MAX, s, e;
+    size_t n = 0;
     uint8_t type;
 
-    if (q_start % CXL_CRAM_LINE || ldq_le_p(in + 8) > cram->capacity / 64) {
+    if (q_start % CXL_CACHE_LINE_SIZE ||
+        lines > cram->capacity / CXL_CACHE_LINE_SIZE) {
         return CXL_MBOX_INVALID_INPUT;
     }
     if (q_start >= cram->capacity) {
         return CXL_MBOX_INVALID_PA;     /* Linux probes the end this way */
     }
-    q_len = MIN(q_len, cram->capacity - q_start);
+    q_len = MIN(lines * CXL_CACHE_LINE_SIZE, cram->capacity - q_start);
     q_end = q_start + q_len;
     if (cram->poison_query_start != q_start ||
         cram->poison_query_len != q_len) {
         cram->poison_resume = q_start;
     }
     from = MAX(cram->poison_resume, q_start);
-    memset(out, 0, 0x20);
+    memset(out, 0, sizeof(*out));
 
     /* Emit records in address order, from @from, until the payload is full */
     while (n < max && from < q_end &&
            cxl_cram_poison_next(cram, from, q_end, &s, &e, &type)) {
-        /* the length field counts 64-byte lines in 32 bits */
-        e = MIN(e, s + (uint64_t)UINT32_MAX * CXL_CRAM_LINE);
-        stq_le_p(out + 0x20 + 16 * n, s | (type & 0x7));
-        stl_le_p(out + 0x28 + 16 * n, (e - s) / CXL_CRAM_LINE);
+        /* the length field counts lines in 32 bits */
+        e = MIN(e, s + (uint64_t)UINT32_MAX * CXL_CACHE_LINE_SIZE);
+        out->records[n].addr = cpu_to_le64(s | (type & 0x7));
+        out->records[n].lines = cpu_to_le32((e - s) / CXL_CACHE_LINE_SIZE);
         n++;
         from = e;
     }
     if (n == max && from < q_end &&
         cxl_cram_poison_next(cram, from, q_end, &s, &e, &type)) {
         next = from;
-        out[0] |= 1;        /* More Media Error Records */
+        out->flags |= CXL_CRAM_POISON_MORE;
     }
     cram->poison_query_start = q_start;
     cram->poison_query_len = q_len;
     cram->poison_resume = next == UINT64_MAX ? q_start : next;
-    stw_le_p(out + 0xa, n);
-    *len_out = 0x20 + 16 * n;
-    trace_cxl_cram_get_poison(q_start, q_len, n, out[0] & 1);
+    out->count = cpu_to_le16(n);
+    *len_out = sizeof(*out) + n * sizeof(out->records[0]);
+    trace_cxl_cram_get_poison(q_start, q_len, n, next != UINT64_MAX);
     return CXL_MBOX_SUCCESS;
 }
 
 static bool cxl_cram_dpa_valid(CXLCramDev *cram, uint64_t dpa)
 {
-    return !(dpa % CXL_CRAM_LINE) && dpa < cram->capacity;
+    return !(dpa % CXL_CACHE_LINE_SIZE) && dpa < cram->capacity;
 }
 
 /* Inject Poison (4301h): poisons the whole page holding @dpa. */
@@ -131,7 +153,7 @@ static CXLRetCode cxl_cram_cmd_clear_poison(const struct cxl_cmd *cmd,
         return CXL_MBOX_INVALID_INPUT;
     }
     cxl_cram_poison_clear(cram, dpa);
-    cxl_cram_write_bytes(cram, dpa, in + 8, CXL_CRAM_LINE);
+    cxl_cram_write_bytes(cram, dpa, in + 8, CXL_CACHE_LINE_SIZE);
     cxl_cram_flush(cram);       /* complete when the command returns */
     *len_out = 0;
     return CXL_MBOX_SUCCESS;
@@ -139,14 +161,14 @@ static CXLRetCode cxl_cram_cmd_clear_poison(const struct cxl_cmd *cmd,
 
 static void cxl_cram_poison_cmds(struct cxl_cmd (*set)[256])
 {
-    set[0x43][0x00] = (struct cxl_cmd) {
+    set[CXL_CRAM_OP_POISON][CXL_CRAM_OP_GET_POISON] = (struct cxl_cmd) {
         "MEDIA_AND_POISON_GET_POISON_LIST", cxl_cram_cmd_get_poison, 16, 0,
     };
-    set[0x43][0x01] = (struct cxl_cmd) {
+    set[CXL_CRAM_OP_POISON][CXL_CRAM_OP_INJECT_POISON] = (struct cxl_cmd) {
         "MEDIA_AND_POISON_INJECT_POISON", cxl_cram_cmd_inject_poison, 8,
         CXL_MBOX_IMMEDIATE_DATA_CHANGE,
     };
-    set[0x43][0x02] = (struct cxl_cmd) {
+    set[CXL_CRAM_OP_POISON][CXL_CRAM_OP_CLEAR_POISON] = (struct cxl_cmd) {
         "MEDIA_AND_POISON_CLEAR_POISON", cxl_cram_cmd_clear_poison, 72,
         CXL_MBOX_IMMEDIATE_DATA_CHANGE,
     };
@@ -157,7 +179,7 @@ struct cxl_cmd (*cxl_cram_mailbox_cmd_set(void))[256]
 {
     struct cxl_cmd (*set)[256] = g_malloc0(sizeof(struct cxl_cmd[256][256]));
 
-    set[CXL_CRAM_MBOX_SANITIZE][CXL_CRAM_MBOX_OVERWRITE] = (struct cxl_cmd) {
+    set[CXL_CRAM_OP_SANITIZE][CXL_CRAM_OP_OVERWRITE] = (struct cxl_cmd) {
         "SANITIZE_OVERWRITE", cxl_cram_cmd_sanitize, 0,
         CXL_MBOX_IMMEDIATE_DATA_CHANGE | CXL_MBOX_SECURITY_STATE_CHANGE,
     };

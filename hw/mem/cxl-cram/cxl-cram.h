@@ -100,7 +100,6 @@ void cxl_cram_safety_update(CXLCramDev *cram);
 void cxl_cram_irq(CXLCramDev *cram, int cause);
 
 /* 2. cxl-cram-poison.c: poisoned pages, dropped writes, their records */
-#define CXL_CRAM_LINE           64      /* poison list unit (CXL) */
 #define CXL_CRAM_POISON_TYPE_MAX 7      /* a poison source is 3 bits */
 void cxl_cram_write_dropped(CXLCramDev *cram, uint64_t page);
 void cxl_cram_poisoned_read(CXLCramDev *cram, uint64_t dpa);
@@ -129,8 +128,6 @@ void cxl_cram_write_bytes(CXLCramDev *cram, uint64_t dpa, const void *buf,
                           unsigned len);
 void cxl_cram_discard_pages(CXLCramDev *cram, uint64_t first,
                             uint64_t n);
-void cxl_cram_discard_ranges(CXLCramDev *cram, const CramRange *r,
-                             unsigned nr);
 
 /* 5. cxl-cram-stats.c: every figure of cxl-cram-figures.h, at one time */
 typedef struct CXLCramFigures {
@@ -149,6 +146,15 @@ bool cxl_cram_figure_reg(CXLCramFigures *f, hwaddr reg, uint64_t *val);
 /* The figure in slot @slot of the migration stream's store header */
 uint64_t *cxl_cram_figure_mig(CXLCramFigures *f, int slot);
 void cxl_cram_stats_class_init(ObjectClass *oc);
+
+/* Mailbox command sets and commands cxl-cram implements (CXL r3.2 8.2.10) */
+#define CXL_CRAM_OP_POISON          0x43    /* Media and Poison Management */
+#define CXL_CRAM_OP_GET_POISON      0x00
+#define CXL_CRAM_OP_INJECT_POISON   0x01
+#define CXL_CRAM_OP_CLEAR_POISON    0x02
+#define CXL_CRAM_OP_SANITIZE        0x44    /* Sanitize and Media Operations */
+#define CXL_CRAM_OP_OVERWRITE       0x00
+#define CXL_CRAM_OP_MEDIA_OPS       0x02
 
 /* 6. The interfaces, side by side: cxl-cram-regs.c (BAR 5) */
 void cxl_cram_regs_init(CXLCramDev *cram);

@@ -173,6 +173,58 @@ void cram_store_discard_ranges(CramStore *s, const CramRange *r,
     store_unlock(s);
 }
 
+/* The pages @r covers whole */
+static CramRange whole_pages(const CramByteRange *r)
+{
+    uint64_t first = (r->start + CRAM_PAGE_SIZE - 1) / CRAM_PAGE_SIZE;
+    uint64_t last = (r->start + r->len) / CRAM_PAGE_SIZE;
+
+    return (CramRange) { first, last > first ? last - first : 0 };
+}
+
+/* Does a range after @i discard @page whole? */
+static bool discarded_after(const CramRange *whole, unsigned i, unsigned nr,
+                            uint64_t page)
+{
+    while (++i < nr) {
+        if (page - whole[i].first < whole[i].n) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void cram_store_zero_ranges(CramStore *s, const CramByteRange *r,
+                            unsigned nr)
+{
+    static uint8_t zero[CRAM_PAGE_SIZE];
+    g_autofree CramRange *whole = g_new(CramRange, MAX(nr, 1));
+    unsigned i;
+
+    for (i = 0; i < nr; i++) {
+        whole[i] = whole_pages(&r[i]);
+    }
+    cram_store_discard_ranges(s, whole, nr);
+    for (i = 0; i < nr; i++) {
+        uint64_t at = r[i].start, end = r[i].start + r[i].len;
+
+        while (at < end) {
+            uint64_t page = at / CRAM_PAGE_SIZE;
+            unsigned off = at % CRAM_PAGE_SIZE;
+            unsigned len = MIN(end - at, CRAM_PAGE_SIZE - off);
+
+            if (page - whole[i].first < whole[i].n) {
+                at = (whole[i].first + whole[i].n) * CRAM_PAGE_SIZE;
+                continue;
+            }
+            if (!discarded_after(whole, i, nr, page)) {
+                cram_store_access(s, page, off, zero, len, true);
+            }
+            at += len;
+        }
+    }
+}
+
 void cram_store_discard_all(CramStore *s)
 {
     store_lock(s);

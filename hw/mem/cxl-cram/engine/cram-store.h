@@ -69,6 +69,16 @@ void cram_store_sync(CramStore *s);
 void cram_store_discard_ranges(CramStore *s, const CramRange *r,
                                unsigned nr);
 
+/*
+ * Zero @nr byte ranges inside the capacity as if each were zeroed in
+ * turn: the pages they cover whole are discarded at once (one walk of
+ * what is held, however large the ranges), then the other bytes written
+ * with zeros, range by range, except in a page that a later range
+ * discards whole (that discard would have come after them).
+ */
+void cram_store_zero_ranges(CramStore *s, const CramByteRange *r,
+                            unsigned nr);
+
 /* Discard every page (Sanitize): as cram_engine_discard_all() */
 void cram_store_discard_all(CramStore *s);
 

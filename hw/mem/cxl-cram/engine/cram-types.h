@@ -66,4 +66,10 @@ typedef struct CramRange {
     uint64_t n;
 } CramRange;
 
+/* Bytes [start, start + len) of the capacity. */
+typedef struct CramByteRange {
+    uint64_t start;
+    uint64_t len;
+} CramByteRange;
+
 #endif /* CRAM_TYPES_H */
