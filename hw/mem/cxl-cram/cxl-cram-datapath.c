@@ -182,42 +182,9 @@ void cxl_cram_discard_pages(CXLCramDev *cram, uint64_t first, uint64_t n)
 }
 
 /*
- * Reads through the I/O region come from the device's own users of its
- * address space, never from a vCPU (those take the vmem_read hook): poison
- * is a failed transaction.
- */
-static MemTxResult cxl_cram_mem_read(void *opaque, hwaddr addr,
-                                     uint64_t *data, unsigned size,
-                                     MemTxAttrs attrs)
-{
-    CXLCramDev *cram = opaque;
-    uint8_t bytes[8] = { 0 };
-    MemTxResult r = MEMTX_OK;
-    uint64_t poison_dpa;
-
-    if (cxl_cram_access(cram, addr, bytes, size, false, &poison_dpa)) {
-        cxl_cram_poisoned_read(cram, poison_dpa);
-        r = MEMTX_ERROR;
-    }
-    *data = ldq_le_p(bytes);
-    return r;
-}
-
-static MemTxResult cxl_cram_mem_write(void *opaque, hwaddr addr,
-                                      uint64_t data, unsigned size,
-                                      MemTxAttrs attrs)
-{
-    CXLCramDev *cram = opaque;
-    uint8_t bytes[8];
-
-    stq_le_p(bytes, data);
-    cxl_cram_access(cram, addr, bytes, size, true, NULL);
-    return MEMTX_OK;
-}
-
-/*
- * CXLType3Class hooks: the same, without a memory region dispatch.  This
- * is where vCPU loads arrive, and with them machine checks.
+ * CXLType3Class hooks: cxl-type3 calls them after decoding a guest's
+ * access, without a memory region dispatch.  This is where vCPU loads
+ * arrive, and with them machine checks.
  */
 static MemTxResult cxl_cram_vmem_read(CXLType3Dev *ct3d, uint64_t dpa,
                                       void *buf, unsigned size,
@@ -240,6 +207,32 @@ static MemTxResult cxl_cram_vmem_write(CXLType3Dev *ct3d, uint64_t dpa,
 
     cxl_cram_access(cram, dpa, (uint8_t *)buf, size, true, NULL);
     return MEMTX_OK;
+}
+
+/*
+ * The I/O region: the same, reached through cxl-type3's address space of
+ * its backend by the device's own users of it, never a vCPU (poison is
+ * then a failed transaction).
+ */
+static MemTxResult cxl_cram_mem_read(void *opaque, hwaddr addr,
+                                     uint64_t *data, unsigned size,
+                                     MemTxAttrs attrs)
+{
+    uint8_t bytes[8] = { 0 };
+    MemTxResult r = cxl_cram_vmem_read(opaque, addr, bytes, size, attrs);
+
+    *data = ldq_le_p(bytes);
+    return r;
+}
+
+static MemTxResult cxl_cram_mem_write(void *opaque, hwaddr addr,
+                                      uint64_t data, unsigned size,
+                                      MemTxAttrs attrs)
+{
+    uint8_t bytes[8];
+
+    stq_le_p(bytes, data);
+    return cxl_cram_vmem_write(opaque, addr, bytes, size, attrs);
 }
 
 void cxl_cram_datapath_class_init(ObjectClass *oc)
@@ -306,7 +299,8 @@ bool cxl_cram_memory_init(CXLCramDev *cram, const CramConfig *cfg,
         object_unparent(obj);
         return false;
     }
-    memory_region_init_io(&mem->mr, obj, &cxl_cram_mem_ops, cram,
+    /* The region's opaque is the CXLType3Dev the hooks take */
+    memory_region_init_io(&mem->mr, obj, &cxl_cram_mem_ops, &cram->parent_obj,
                           "cxl-cram-memory", cram->capacity);
     cram->memory = mem;
     cram->safety_bh = qemu_bh_new(cxl_cram_safety_bh, cram);

@@ -152,7 +152,7 @@ static CXLRetCode cxl_cram_cmd_clear_poison(const struct cxl_cmd *cmd,
     if (!cxl_cram_dpa_valid(cram, dpa)) {
         return CXL_MBOX_INVALID_INPUT;
     }
-    cxl_cram_poison_clear(cram, dpa);
+    cram_store_unpoison(cram->store, dpa >> CRAM_PAGE_SHIFT);
     cxl_cram_write_bytes(cram, dpa, in + 8, CXL_CACHE_LINE_SIZE);
     cxl_cram_flush(cram);       /* complete when the command returns */
     *len_out = 0;

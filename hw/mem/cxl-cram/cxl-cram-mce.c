@@ -39,6 +39,16 @@
 #include "cpu.h"
 #endif
 
+#define CXL_CRAM_HDM_INC \
+    (R_CXL_HDM_DECODER1_BASE_LO - R_CXL_HDM_DECODER0_BASE_LO)
+
+/* Decoder @i's 64-bit field at @lo: its _HI register, and _LO's 31:28 */
+static uint64_t cxl_cram_hdm64(uint32_t *cm, int lo, int i)
+{
+    cm += lo + i * CXL_CRAM_HDM_INC;
+    return ((uint64_t)ldl_le_p(cm + 1) << 32) | (ldl_le_p(cm) & 0xf0000000);
+}
+
 /*
  * Reverse of cxl-type3's HPA to DPA decode, for non-interleaved decoders:
  * an interleaved decoder's position in its set is not known here.
@@ -47,7 +57,6 @@ static bool cxl_cram_dpa_to_hpa(CXLType3Dev *ct3d, uint64_t dpa,
                                 uint64_t *hpa)
 {
     uint32_t *cm = ct3d->cxl_cstate.crb.cache_mem_registers;
-    int inc = R_CXL_HDM_DECODER1_BASE_LO - R_CXL_HDM_DECODER0_BASE_LO;
     uint32_t cap = ldl_le_p(cm + R_CXL_HDM_DECODER_CAPABILITY);
     int n = cxl_decoder_count_dec(FIELD_EX32(cap, CXL_HDM_DECODER_CAPABILITY,
                                              DECODER_COUNT));
@@ -55,25 +64,15 @@ static bool cxl_cram_dpa_to_hpa(CXLType3Dev *ct3d, uint64_t dpa,
     int i;
 
     for (i = 0; i < n; i++) {
-        uint32_t ctrl = ldl_le_p(cm + R_CXL_HDM_DECODER0_CTRL + i * inc);
-        uint64_t base, size, skip;
+        uint32_t ctrl = ldl_le_p(cm + R_CXL_HDM_DECODER0_CTRL +
+                                 i * CXL_CRAM_HDM_INC);
+        uint64_t base = cxl_cram_hdm64(cm, R_CXL_HDM_DECODER0_BASE_LO, i);
+        uint64_t size = cxl_cram_hdm64(cm, R_CXL_HDM_DECODER0_SIZE_LO, i);
 
         if (!FIELD_EX32(ctrl, CXL_HDM_DECODER0_CTRL, COMMITTED)) {
             return false;
         }
-        base = ((uint64_t)ldl_le_p(cm + R_CXL_HDM_DECODER0_BASE_HI +
-                                   i * inc) << 32) |
-               (ldl_le_p(cm + R_CXL_HDM_DECODER0_BASE_LO + i * inc) &
-                0xf0000000);
-        size = ((uint64_t)ldl_le_p(cm + R_CXL_HDM_DECODER0_SIZE_HI +
-                                   i * inc) << 32) |
-               (ldl_le_p(cm + R_CXL_HDM_DECODER0_SIZE_LO + i * inc) &
-                0xf0000000);
-        skip = ((uint64_t)ldl_le_p(cm + R_CXL_HDM_DECODER0_DPA_SKIP_HI +
-                                   i * inc) << 32) |
-               (ldl_le_p(cm + R_CXL_HDM_DECODER0_DPA_SKIP_LO + i * inc) &
-                0xf0000000);
-        dpa_base += skip;
+        dpa_base += cxl_cram_hdm64(cm, R_CXL_HDM_DECODER0_DPA_SKIP_LO, i);
         if (FIELD_EX32(ctrl, CXL_HDM_DECODER0_CTRL, IW)) {
             return false;
         }

@@ -191,103 +191,91 @@ static const VMStateInfo cxl_cram_vmstate_store = {
     .put = cxl_cram_put_store,
 };
 
-/* cxl-type3's event logs: their counters and records. */
-static int cxl_cram_put_events(QEMUFile *f, void *pv, size_t size,
-                               const VMStateField *field, JSONWriter *vmdesc)
+/* An event log's records: a count, then each record as it is held */
+static int cxl_cram_put_records(QEMUFile *f, void *pv, size_t size,
+                                const VMStateField *field, JSONWriter *vmdesc)
 {
-    CXLDeviceState *ds = pv;
-    int t;
+    CXLEventLog *log = pv;
+    CXLEvent *ev;
+    uint32_t n = 0;
 
-    for (t = 0; t < CXL_EVENT_TYPE_MAX; t++) {
-        CXLEventLog *log = &ds->event_logs[t];
-        CXLEvent *ev;
-        uint32_t n = 0;
-
-        QEMU_LOCK_GUARD(&log->lock);
-        QSIMPLEQ_FOREACH(ev, &log->events, node) {
-            n++;
-        }
-        qemu_put_be16(f, log->next_handle);
-        qemu_put_be16(f, log->overflow_err_count);
-        qemu_put_be64(f, log->first_overflow_timestamp);
-        qemu_put_be64(f, log->last_overflow_timestamp);
-        qemu_put_byte(f, log->irq_enabled);
-        qemu_put_be32(f, log->irq_vec);
-        qemu_put_be32(f, n);
-        QSIMPLEQ_FOREACH(ev, &log->events, node) {
-            qemu_put_buffer(f, (uint8_t *)&ev->data, sizeof(ev->data));
-        }
+    QEMU_LOCK_GUARD(&log->lock);
+    QSIMPLEQ_FOREACH(ev, &log->events, node) {
+        n++;
+    }
+    qemu_put_be32(f, n);
+    QSIMPLEQ_FOREACH(ev, &log->events, node) {
+        qemu_put_buffer(f, (uint8_t *)&ev->data, sizeof(ev->data));
     }
     return 0;
-}
-
-static void cxl_cram_events_free(CXLEventLog *log)
-{
-    CXLEvent *ev;
-
-    while ((ev = QSIMPLEQ_FIRST(&log->events))) {
-        QSIMPLEQ_REMOVE_HEAD(&log->events, node);
-        g_free(ev);
-    }
 }
 
 /* cxl_event_insert() keeps at most this many records (CXL_TEST_...) */
 #define CXL_CRAM_EVENTS_MAX 8
 
-static int cxl_cram_get_events(QEMUFile *f, void *pv, size_t size,
-                               const VMStateField *field)
+static int cxl_cram_get_records(QEMUFile *f, void *pv, size_t size,
+                                const VMStateField *field)
 {
-    CXLDeviceState *ds = pv;
-    CXLType3Dev *ct3d = container_of(ds, CXLType3Dev, cxl_dstate);
-    CXLCramDev *cram = CXL_CRAM(ct3d);
-    int t;
+    CXLEventLog *log = pv;
+    uint32_t i, n = qemu_get_be32(f);
+    CXLEvent *ev;
 
-    for (t = 0; t < CXL_EVENT_TYPE_MAX; t++) {
-        CXLEventLog *log = &ds->event_logs[t];
-        uint32_t i, n;
-        uint8_t irq;
-        int vec;
+    QEMU_LOCK_GUARD(&log->lock);
+    while ((ev = QSIMPLEQ_FIRST(&log->events))) {
+        QSIMPLEQ_REMOVE_HEAD(&log->events, node);
+        g_free(ev);
+    }
+    if (n > CXL_CRAM_EVENTS_MAX) {
+        error_report("cxl-cram: migration: an event log of %u records (at "
+                     "most %d)", n, CXL_CRAM_EVENTS_MAX);
+        return -EINVAL;
+    }
+    for (i = 0; i < n; i++) {
+        ev = g_new0(CXLEvent, 1);
+        qemu_get_buffer(f, (uint8_t *)&ev->data, sizeof(ev->data));
+        QSIMPLEQ_INSERT_TAIL(&log->events, ev, node);
+    }
+    return qemu_file_get_error(f);
+}
 
-        QEMU_LOCK_GUARD(&log->lock);
-        cxl_cram_events_free(log);
-        log->next_handle = qemu_get_be16(f);
-        log->overflow_err_count = qemu_get_be16(f);
-        log->first_overflow_timestamp = qemu_get_be64(f);
-        log->last_overflow_timestamp = qemu_get_be64(f);
-        irq = qemu_get_byte(f);
-        vec = qemu_get_be32(f);
-        n = qemu_get_be32(f);
-        if (qemu_file_get_error(f)) {
-            return cxl_cram_mig_fail(cram, "the stream ends in event log %d",
-                                     t);
-        }
-        if (irq > 1 || vec < 0 || vec >= CXL_CRAM_MSIX_NR ||
-            n > CXL_CRAM_EVENTS_MAX) {
-            return cxl_cram_mig_fail(cram, "event log %d: interrupt %u "
-                                     "vector %d, %u records (at most %d)",
-                                     t, irq, vec, n,
-                                     CXL_CRAM_EVENTS_MAX);
-        }
-        log->irq_enabled = irq;
-        log->irq_vec = vec;
-        for (i = 0; i < n; i++) {
-            CXLEvent *ev = g_new0(CXLEvent, 1);
+static const VMStateInfo cxl_cram_vmstate_records = {
+    .name = "cxl-cram-event-records",
+    .get = cxl_cram_get_records,
+    .put = cxl_cram_put_records,
+};
 
-            qemu_get_buffer(f, (uint8_t *)&ev->data, sizeof(ev->data));
-            QSIMPLEQ_INSERT_TAIL(&log->events, ev, node);
-        }
-        if (qemu_file_get_error(f)) {
-            return cxl_cram_mig_fail(cram, "the stream ends in event log %d",
-                                     t);
-        }
+static int cxl_cram_event_log_post_load(void *opaque, int version_id)
+{
+    CXLEventLog *log = opaque;
+
+    if (log->irq_vec < 0 || log->irq_vec >= CXL_CRAM_MSIX_NR) {
+        error_report("cxl-cram: migration: event log interrupt vector %d "
+                     "(the device has %d)", log->irq_vec, CXL_CRAM_MSIX_NR);
+        return -EINVAL;
     }
     return 0;
 }
 
-static const VMStateInfo cxl_cram_vmstate_events = {
-    .name = "cxl-cram-event-logs",
-    .get = cxl_cram_get_events,
-    .put = cxl_cram_put_events,
+/* cxl-type3's event logs: their counters, interrupt and records */
+static const VMStateDescription vmstate_cxl_cram_event_log = {
+    .name = "cxl-cram/event-log",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load = cxl_cram_event_log_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT16(next_handle, CXLEventLog),
+        VMSTATE_UINT16(overflow_err_count, CXLEventLog),
+        VMSTATE_UINT64(first_overflow_timestamp, CXLEventLog),
+        VMSTATE_UINT64(last_overflow_timestamp, CXLEventLog),
+        VMSTATE_BOOL(irq_enabled, CXLEventLog),
+        VMSTATE_INT32(irq_vec, CXLEventLog),
+        {
+            .name = "records",
+            .info = &cxl_cram_vmstate_records,
+            .flags = VMS_SINGLE,
+        },
+        VMSTATE_END_OF_LIST()
+    },
 };
 
 static int cxl_cram_pre_save(void *opaque)
@@ -396,12 +384,9 @@ const VMStateDescription vmstate_cxl_cram = {
         VMSTATE_BOOL(parent_obj.cxl_dstate.timestamp.set, CXLCramDev),
         VMSTATE_UINT64(parent_obj.cxl_dstate.timestamp.last_set, CXLCramDev),
         VMSTATE_UINT64(parent_obj.cxl_dstate.timestamp.host_set, CXLCramDev),
-        {
-            .name = "event-logs",
-            .info = &cxl_cram_vmstate_events,
-            .flags = VMS_SINGLE,
-            .offset = offsetof(CXLCramDev, parent_obj.cxl_dstate),
-        },
+        VMSTATE_STRUCT_ARRAY(parent_obj.cxl_dstate.event_logs, CXLCramDev,
+                             CXL_EVENT_TYPE_MAX, 1, vmstate_cxl_cram_event_log,
+                             CXLEventLog),
 
         /* cxl-cram's registers */
         VMSTATE_UINT64(safety.wm_low, CXLCramDev),

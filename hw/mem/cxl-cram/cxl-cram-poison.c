@@ -113,12 +113,6 @@ void cxl_cram_poisoned_read(CXLCramDev *cram, uint64_t dpa)
     trace_cxl_cram_poisoned_read(dpa);
 }
 
-/* Clear Poison at @dpa: the poison of its page goes */
-void cxl_cram_poison_clear(CXLCramDev *cram, uint64_t dpa)
-{
-    cram_store_unpoison(cram->store, dpa >> CRAM_PAGE_SHIFT);
-}
-
 /*
  * The first run of poisoned pages of one source that ends after @from and
  * starts before @end (bytes), cut to [@from, @end).

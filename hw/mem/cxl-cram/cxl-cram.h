@@ -106,7 +106,6 @@ void cxl_cram_poisoned_read(CXLCramDev *cram, uint64_t dpa);
 void cxl_cram_poison_page(CXLCramDev *cram, uint64_t page, uint8_t type);
 void cxl_cram_qmp_poison(CXLType3Dev *ct3d, uint64_t start, uint64_t length,
                          Error **errp);
-void cxl_cram_poison_clear(CXLCramDev *cram, uint64_t dpa);
 bool cxl_cram_poison_next(CXLCramDev *cram, uint64_t from, uint64_t end,
                           uint64_t *s, uint64_t *e, uint8_t *type);
 

@@ -113,6 +113,14 @@ static inline unsigned class_of(const CramAlloc *a, size_t size)
     return a->class_map[step_of(size)];
 }
 
+/* The size class of an object of @size bytes; its index in *@ci */
+static CramSizeClass *size_class(CramAlloc *a, size_t size, unsigned *ci)
+{
+    g_assert(size > 0 && size <= CRAM_PAGE_SIZE);
+    *ci = class_of(a, size);
+    return &a->cls[*ci];
+}
+
 bool cram_alloc_same_class(const CramAlloc *a, size_t old_size,
                            size_t new_size)
 {
@@ -677,12 +685,9 @@ static uint32_t pick_span(CramAlloc *a, CramSizeClass *c)
 bool cram_alloc_obj(CramAlloc *a, size_t size, uint64_t *handle)
 {
     unsigned ci, slot;
-    CramSizeClass *c;
+    CramSizeClass *c = size_class(a, size, &ci);
     uint32_t id;
 
-    g_assert(size > 0 && size <= CRAM_PAGE_SIZE);
-    ci = class_of(a, size);
-    c = &a->cls[ci];
     if (c->direct) {
         uint32_t page;
 
@@ -753,12 +758,9 @@ int cram_alloc_obj_at(CramAlloc *a, size_t size, uint64_t span,
                       unsigned slot, uint64_t *handle)
 {
     unsigned ci;
-    CramSizeClass *c;
+    CramSizeClass *c = size_class(a, size, &ci);
     uint32_t id;
 
-    g_assert(size > 0 && size <= CRAM_PAGE_SIZE);
-    ci = class_of(a, size);
-    c = &a->cls[ci];
     if (c->direct) {
         if (slot) {
             return -EINVAL;
