@@ -125,7 +125,7 @@ static void test_sync(void)
     CramCache *c = new_cache(&ev, e, 1, false);
     CramStats st;
 
-    g_assert_true(cram_cache_is_sync(c));
+    g_assert_true(cram_cache_is_one_page(c));
     page_text(r, page);
     write_page(c, 7, page);
     st = stats(e);

@@ -93,9 +93,9 @@ static void *cxl_cram_worker(void *opaque)
 }
 
 /* Make the figures exact where the cache promises it (cache-size=0). */
-void cxl_cram_sync(CXLCramDev *cram)
+void cxl_cram_exact_figures(CXLCramDev *cram)
 {
-    cram_store_sync(cram->store);
+    cram_store_exact_figures(cram->store);
     cxl_cram_settle(cram);
 }
 

@@ -66,7 +66,7 @@ static void cxl_cram_set_watermark(CXLCramDev *cram, hwaddr reg,
     }
     s->wm_low = low;
     s->wm_high = high;
-    cxl_cram_sync(cram);
+    cxl_cram_exact_figures(cram);
     cxl_cram_safety_update(cram);
 }
 

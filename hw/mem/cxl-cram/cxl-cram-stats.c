@@ -41,7 +41,7 @@ void cxl_cram_figures(CXLCramDev *cram, CXLCramFigures *f)
 {
     CXLCramSafety *s = &cram->safety;
 
-    cxl_cram_sync(cram);
+    cxl_cram_exact_figures(cram);
     cram_store_get_stats(cram->store, &f->st, &f->cs, &f->metadata_bytes);
     f->ratio_fp16 = cram_ratio_fp16(&f->st);
     f->headroom_pages = f->st.media_free >> CRAM_PAGE_SHIFT;

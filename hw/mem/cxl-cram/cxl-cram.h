@@ -121,7 +121,7 @@ bool cxl_cram_memory_init(CXLCramDev *cram, const CramConfig *cfg,
                           Error **errp);
 void cxl_cram_memory_fini(CXLCramDev *cram);
 void cxl_cram_datapath_class_init(ObjectClass *oc);
-void cxl_cram_sync(CXLCramDev *cram);
+void cxl_cram_exact_figures(CXLCramDev *cram);
 void cxl_cram_flush(CXLCramDev *cram);
 void cxl_cram_write_bytes(CXLCramDev *cram, uint64_t dpa, const void *buf,
                           unsigned len);

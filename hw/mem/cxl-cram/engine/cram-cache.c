@@ -482,7 +482,7 @@ unsigned cram_cache_media_gen(CramCache *c)
     return g_atomic_int_get(&c->media_gen);
 }
 
-bool cram_cache_is_sync(CramCache *c)
+bool cram_cache_is_one_page(CramCache *c)
 {
     return c->sync;
 }

@@ -75,7 +75,7 @@ void cram_cache_invalidate_all(CramCache *c);
 unsigned cram_cache_media_gen(CramCache *c);
 
 /* True when the cache is the synchronous one-page buffer. */
-bool cram_cache_is_sync(CramCache *c);
+bool cram_cache_is_one_page(CramCache *c);
 
 void cram_cache_get_stats(CramCache *c, CramCacheStats *st);
 

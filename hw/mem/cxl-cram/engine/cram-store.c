@@ -151,9 +151,9 @@ void cram_store_flush(CramStore *s)
     store_unlock(s);
 }
 
-void cram_store_sync(CramStore *s)
+void cram_store_exact_figures(CramStore *s)
 {
-    if (cram_cache_is_sync(s->c)) {
+    if (cram_cache_is_one_page(s->c)) {
         cram_store_flush(s);
     }
 }

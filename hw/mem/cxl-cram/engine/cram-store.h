@@ -63,7 +63,7 @@ bool cram_store_access(CramStore *s, uint64_t page, unsigned off, void *buf,
 /* Store every cached dirty page now, on the caller's thread. */
 void cram_store_flush(CramStore *s);
 /* Flush if the cache is the one-page buffer: its figures are then exact */
-void cram_store_sync(CramStore *s);
+void cram_store_exact_figures(CramStore *s);
 
 /* Discard pages: zero, no media, no poison; work follows pages held. */
 void cram_store_discard_ranges(CramStore *s, const CramRange *r,
@@ -91,8 +91,8 @@ bool cram_store_poison_run(CramStore *s, uint64_t from, uint64_t end,
                            uint64_t *first, uint64_t *n, unsigned *tag);
 
 /*
- * The figures as they stand (cram_store_sync() first makes them exact
- * where the cache promises it); any may be NULL.
+ * The figures as they stand (cram_store_exact_figures() first makes
+ * them exact where the cache promises it); any may be NULL.
  */
 void cram_store_get_stats(CramStore *s, CramStats *st, CramCacheStats *cs,
                           uint64_t *metadata_bytes);
