@@ -13,78 +13,84 @@
 #include "cram-cache.h"
 #include "test-pages.h"
 
-#define MiB (1ULL << 20)
-#define GiB (1ULL << 30)
-
-static CramEngine *new_engine(uint64_t media)
-{
-    CramConfig cfg = {
-        .capacity = 8 * GiB,
-        .media_size = media,
-        .codec = CRAM_CODEC_ZSTD,
-    };
-    GError *err = NULL;
-    CramEngine *e = cram_engine_new(&cfg, &err);
-
-    g_assert_no_error(err);
-    return e;
-}
-
-typedef struct Events {
-    GArray *dropped;
+/*
+ * A test's engine, the cache in front of it and the pages the cache
+ * reported dropped.  The test opens them (open_cache()); the fixture's
+ * teardown frees what is open.
+ */
+typedef struct Fixture {
     CramEngine *e;
     CramCache *c;
     CramScratch *scratch;       /* the worker's */
-} Events;
+    GArray *dropped;
+} Fixture;
 
-static CramCache *new_cache(Events *ev, CramEngine *e, size_t pages,
-                            bool worker)
+/* A cache of @pages in front of the fixture's engine. */
+static CramCache *new_cache(Fixture *f, size_t pages, bool worker)
 {
-    ev->dropped = g_array_new(false, false, sizeof(uint64_t));
-    ev->e = e;
-    ev->c = cram_cache_new(e, pages, worker, 0, NULL);
-    ev->scratch = cram_engine_scratch_new(e);
-    g_assert_nonnull(ev->c);
-    return ev->c;
+    f->dropped = g_array_new(false, false, sizeof(uint64_t));
+    f->c = cram_cache_new(f->e, pages, worker, 0, NULL);
+    f->scratch = cram_engine_scratch_new(f->e);
+    g_assert_nonnull(f->c);
+    return f->c;
 }
 
-/* The pages the cache reports dropped, gathered in @ev. */
-static void drain(Events *ev)
+static void free_cache(Fixture *f)
+{
+    cram_cache_free(f->c);
+    cram_scratch_free(f->scratch);
+    g_array_free(f->dropped, true);
+    f->c = NULL;
+}
+
+/* An engine of @media bytes (8 GiB of capacity) and a cache of @pages. */
+static CramCache *open_cache(Fixture *f, uint64_t media, size_t pages,
+                             bool worker)
+{
+    f->e = new_engine(8 * GiB, media, CRAM_CODEC_ZSTD);
+    return new_cache(f, pages, worker);
+}
+
+static void close_fixture(Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+    if (f->c) {
+        free_cache(f);
+    }
+    if (f->e) {
+        cram_engine_free(f->e);
+    }
+}
+
+/* The pages the cache reports dropped, gathered in @f. */
+static void drain(Fixture *f)
 {
     CramCacheTaken t;
 
-    while (cram_cache_take(ev->c, &t)) {
+    while (cram_cache_take(f->c, &t)) {
         g_assert_cmpint(t.ev, ==, CRAM_CACHE_DROPPED);
-        g_array_append_val(ev->dropped, t.page);
+        g_array_append_val(f->dropped, t.page);
     }
-    g_assert_false(cram_cache_has_taken(ev->c));
-}
-
-static void free_cache(Events *ev)
-{
-    cram_cache_free(ev->c);
-    cram_scratch_free(ev->scratch);
-    g_array_free(ev->dropped, true);
+    g_assert_false(cram_cache_has_taken(f->c));
 }
 
 /*
  * The worker's turn, as cram-store.c gives it: only once the cache asked
  * for it, and until it finds nothing to do.
  */
-static CramCacheStats run_worker(Events *ev)
+static CramCacheStats run_worker(Fixture *f)
 {
     uint8_t buf[CRAM_PAGE_SIZE];
     CramCacheTicket t;
     CramCacheStats cs;
     CramEncoded enc;
 
-    while (cram_cache_take_wake(ev->c)) {
-        while (cram_cache_worker_take(ev->c, &t, buf)) {
-            cram_page_encode(ev->scratch, buf, &enc);
-            cram_cache_worker_commit(ev->c, &t, buf, &enc);
+    while (cram_cache_take_wake(f->c)) {
+        while (cram_cache_worker_take(f->c, &t, buf)) {
+            cram_page_encode(f->scratch, buf, &enc);
+            cram_cache_worker_commit(f->c, &t, buf, &enc);
         }
     }
-    cram_cache_get_stats(ev->c, &cs);
+    cram_cache_get_stats(f->c, &cs);
     return cs;
 }
 
@@ -107,49 +113,43 @@ static void read_page(CramCache *c, uint64_t page, uint8_t *buf)
     }
 }
 
-static CramStats stats(CramEngine *e)
+static CramStats stats(Fixture *f)
 {
     CramStats st;
 
-    cram_engine_get_stats(e, &st);
+    cram_engine_get_stats(f->e, &st);
     return st;
 }
 
 /* One page, no worker: the exact write-combining buffer. */
-static void test_sync(void)
+static void test_sync(Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
-    CramEngine *e = new_engine(64 * MiB);
+    CramCache *c = open_cache(f, 64 * MiB, 1, false);
     GRand *r = g_rand_new_with_seed(1);
     uint8_t page[CRAM_PAGE_SIZE], out[CRAM_PAGE_SIZE];
-    Events ev;
-    CramCache *c = new_cache(&ev, e, 1, false);
     CramStats st;
 
     g_assert_true(cram_cache_is_one_page(c));
     page_text(r, page);
     write_page(c, 7, page);
-    st = stats(e);
+    st = stats(f);
     g_assert_cmpuint(st.stores, ==, 0);         /* still combining */
     g_assert_cmpuint(st.media_reserved, ==, 0);
     cram_cache_read(c, 8, 0, out, 8);           /* move on: stored */
-    st = stats(e);
+    st = stats(f);
     g_assert_cmpuint(st.stores, ==, 1);
     g_assert_cmpuint(st.pages[CRAM_KIND_COMPRESSED], ==, 1);
     read_page(c, 7, out);
     g_assert_cmpmem(out, sizeof(out), page, sizeof(page));
-    free_cache(&ev);
-    cram_engine_free(e);
     g_rand_free(r);
 }
 
 /* Least recently used goes first, and clean pages before dirty ones. */
-static void test_eviction_order(void)
+static void test_eviction_order(Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
-    CramEngine *e = new_engine(64 * MiB);
+    CramCache *c = open_cache(f, 64 * MiB, 4, false);
     uint8_t b[8] = { 1 };
     CramCacheStats cs;
-    Events ev;
-    CramCache *c = new_cache(&ev, e, 4, false);
     uint64_t p;
 
     for (p = 0; p < 4; p++) {
@@ -181,22 +181,20 @@ static void test_eviction_order(void)
     cram_cache_get_stats(c, &cs);
     g_assert_cmpuint(cs.dirty, ==, 1);
     g_assert_cmpuint(cs.sync_writebacks, ==, 0);
-    free_cache(&ev);
-    cram_engine_free(e);
 }
 
 /*
  * Dirty pages are charged one media page each until stored; after a
  * flush the figures equal those of storing the same pages directly.
  */
-static void check_exact_after_flush(bool worker)
+static void test_exact_after_flush(Fixture *f, gconstpointer data)
 {
     const int npages = 600;
-    CramEngine *e = new_engine(64 * MiB), *ref = new_engine(64 * MiB);
+    bool worker = GPOINTER_TO_INT(data);
+    CramCache *c = open_cache(f, 64 * MiB, 64, worker);
+    CramEngine *ref = new_engine(8 * GiB, 64 * MiB, CRAM_CODEC_ZSTD);
     GRand *r = g_rand_new_with_seed(2);
     uint8_t page[CRAM_PAGE_SIZE];
-    Events ev;
-    CramCache *c = new_cache(&ev, e, 64, worker);
     CramStats st, want;
     int i;
 
@@ -207,18 +205,18 @@ static void check_exact_after_flush(bool worker)
             page_random(r, page);
         }
         write_page(c, i * 5, page);
-        run_worker(&ev);
+        run_worker(f);
         g_assert_cmpint(cram_engine_store(ref, i * 5, page), ==, 0);
-        st = stats(e);
+        st = stats(f);
         g_assert_cmpuint(st.media_used, <=, st.media_size);
     }
-    st = stats(e);
+    st = stats(f);
     if (!worker) {
         /* the last 64 pages are cached dirty, charged raw */
         g_assert_cmpuint(st.media_reserved, ==, 64 * CRAM_PAGE_SIZE);
     }
     cram_cache_flush(c);
-    st = stats(e);
+    st = stats(f);
     cram_engine_get_stats(ref, &want);
     g_assert_cmpuint(st.media_reserved, ==, 0);
     g_assert_cmpuint(st.media_used, ==, want.media_used);
@@ -226,52 +224,36 @@ static void check_exact_after_flush(bool worker)
     g_assert_cmpuint(st.logical_bytes, ==, want.logical_bytes);
     g_assert_cmpmem(st.pages, sizeof(st.pages), want.pages,
                     sizeof(want.pages));
-    free_cache(&ev);
-    cram_engine_free(e);
     cram_engine_free(ref);
     g_rand_free(r);
-}
-
-static void test_exact_after_flush(void)
-{
-    check_exact_after_flush(false);
-}
-
-static void test_exact_after_flush_worker(void)
-{
-    check_exact_after_flush(true);
 }
 
 /*
  * Full media: a page that cannot be charged is stored at once, and a
  * refused store is reported; nothing over-commits the media.
  */
-static void test_full_media(void)
+static void test_full_media(Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
-    CramEngine *e = new_engine(1 * MiB);        /* 256 media pages */
+    CramCache *c = open_cache(f, 1 * MiB, 16, true);    /* 256 media pages */
     GRand *r = g_rand_new_with_seed(3);
     uint8_t page[CRAM_PAGE_SIZE];
-    Events ev;
-    CramCache *c = new_cache(&ev, e, 16, true);
     CramStats st;
     int p;
 
     for (p = 0; p < 300; p++) {
         page_random(r, page);
         write_page(c, p, page);
-        run_worker(&ev);
-        st = stats(e);
+        run_worker(f);
+        st = stats(f);
         g_assert_cmpuint(st.media_used, <=, st.media_size);
     }
     cram_cache_flush(c);
-    st = stats(e);
-    drain(&ev);
-    g_assert_cmpuint(ev.dropped->len, ==, 300 - 256);
+    st = stats(f);
+    drain(f);
+    g_assert_cmpuint(f->dropped->len, ==, 300 - 256);
     g_assert_cmpuint(st.poisoned_pages, ==, 300 - 256);
     g_assert_cmpuint(st.pages[CRAM_KIND_RAW], ==, 256);
     g_assert_cmpuint(st.media_reserved, ==, 0);
-    free_cache(&ev);
-    cram_engine_free(e);
     g_rand_free(r);
 }
 
@@ -279,7 +261,7 @@ static void test_full_media(void)
 /* A page cache that cannot be mapped is an error, not an abort. */
 static void test_no_mapping(void)
 {
-    CramEngine *e = new_engine(1 * MiB);
+    CramEngine *e = new_engine(8 * GiB, 1 * MiB, CRAM_CODEC_ZSTD);
 
     if (g_test_subprocess()) {
         struct rlimit rl = { 256 * MiB, 256 * MiB };
@@ -301,15 +283,13 @@ static void test_no_mapping(void)
 #endif
 
 /* Poison: reads see all-ones; only a whole-page rewrite heals. */
-static void test_poison(void)
+static void test_poison(Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
-    CramEngine *e = new_engine(64 * MiB);
+    CramCache *c = open_cache(f, 64 * MiB, 8, true);
     uint8_t page[CRAM_PAGE_SIZE], out[CRAM_PAGE_SIZE];
-    Events ev;
-    CramCache *c = new_cache(&ev, e, 8, true);
     uint64_t ones = ~0ULL, v = 0;
 
-    cram_engine_poison(e, 3);
+    cram_engine_poison(f->e, 3);
     g_assert_true(cram_cache_read(c, 3, 8, &v, 8));
     g_assert_cmphex(v, ==, ones);
     v = 42;
@@ -319,17 +299,15 @@ static void test_poison(void)
     g_assert_true(cram_cache_read(c, 3, 0, &v, 8));     /* not written */
     cram_cache_flush(c);
     cram_cache_invalidate_all(c);
-    g_assert_true(cram_engine_page_poisoned(e, 3));     /* partial: no */
+    g_assert_true(cram_engine_page_poisoned(f->e, 3));  /* partial: no */
 
     memset(page, 0x11, sizeof(page));
     write_page(c, 3, page);
     cram_cache_flush(c);
-    g_assert_false(cram_engine_page_poisoned(e, 3));
+    g_assert_false(cram_engine_page_poisoned(f->e, 3));
     cram_cache_invalidate_all(c);
     read_page(c, 3, out);
     g_assert_cmpmem(out, sizeof(out), page, sizeof(page));
-    free_cache(&ev);
-    cram_engine_free(e);
 }
 
 /*
@@ -339,11 +317,9 @@ static void test_poison(void)
  * oldest-queued pages, passing over once the ones used again since, and
  * stops at half.
  */
-static void test_writeback_policy(void)
+static void test_writeback_policy(Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
-    CramEngine *e = new_engine(64 * MiB);
-    Events ev;
-    CramCache *c = new_cache(&ev, e, 64, true);
+    CramCache *c = open_cache(f, 64 * MiB, 64, true);
     CramCacheStats cs;
     CramStats st;
     uint64_t v, p;
@@ -356,10 +332,10 @@ static void test_writeback_policy(void)
             cram_cache_write(c, (p * 7) % 32, 8 * pass, &v, 8);
         }
     }
-    cs = run_worker(&ev);
+    cs = run_worker(f);
     g_assert_cmpuint(cs.dirty, ==, 32);
     g_assert_cmpuint(cs.async_writebacks + cs.sync_writebacks, ==, 0);
-    st = stats(e);
+    st = stats(f);
     g_assert_cmpuint(st.media_reserved, ==, 32 * CRAM_PAGE_SIZE);
     g_assert_cmpuint(st.media_used, >=, 32 * CRAM_PAGE_SIZE);
     cram_cache_flush(c);
@@ -371,7 +347,7 @@ static void test_writeback_policy(void)
         v = p;
         cram_cache_write(c, p % 16, 0, &v, 8);
     }
-    cs = run_worker(&ev);
+    cs = run_worker(f);
     g_assert_cmpuint(cs.misses, >=, 200);
     g_assert_cmpuint(cs.dirty, ==, 16);
     g_assert_cmpuint(cs.async_writebacks, ==, 0);
@@ -380,7 +356,7 @@ static void test_writeback_policy(void)
     cram_cache_invalidate_all(c);
     cram_cache_get_stats(c, &cs);
     g_assert_cmpuint(cs.sync_writebacks, ==, 48);
-    free_cache(&ev);
+    free_cache(f);
 
     /*
      * A fresh cache, whose queue holds no freed entries from the above.
@@ -389,7 +365,7 @@ static void test_writeback_policy(void)
      * each written once.  60 dirty pages >= 48: the worker stores the 28
      * oldest cold ones, 100..127, and stops at 32.
      */
-    c = new_cache(&ev, e, 64, true);
+    c = new_cache(f, 64, true);
     for (p = 200; p < 208; p++) {
         v = 1000 + p;
         cram_cache_write(c, p, 0, &v, 8);
@@ -402,16 +378,16 @@ static void test_writeback_policy(void)
     cram_cache_write(c, 151, 8, &v, 8);     /* the page in use is cold */
     cram_cache_get_stats(c, &cs);
     g_assert_cmpuint(cs.dirty, ==, 60);
-    cs = run_worker(&ev);
+    cs = run_worker(f);
     g_assert_cmpuint(cs.dirty, ==, 32);
     g_assert_cmpuint(cs.async_writebacks, ==, 28);
     g_assert_cmpuint(cs.sync_writebacks, ==, 0);
-    st = stats(e);
+    st = stats(f);
     g_assert_cmpuint(st.media_reserved, ==, 32 * CRAM_PAGE_SIZE);
 
     /* Forget the dirty pages: only what the worker stored is left. */
     cram_cache_invalidate_all(c);
-    st = stats(e);
+    st = stats(f);
     g_assert_cmpuint(st.media_reserved, ==, 0);
     for (p = 100; p < 208; p++) {
         if (p >= 152 && p < 200) {
@@ -421,8 +397,6 @@ static void test_writeback_policy(void)
         cram_cache_read(c, p, 0, &v, 8);
         g_assert_cmpuint(v, ==, p >= 100 && p < 128 ? 1000 + p : 0);
     }
-    free_cache(&ev);
-    cram_engine_free(e);
 }
 
 /*
@@ -434,12 +408,10 @@ static void test_writeback_policy(void)
  * dirty.  So the set stays cached, charged its worst case, instead of
  * being compressed again at every pass; its data stays exact.
  */
-static void test_writeback_hot_set(void)
+static void test_writeback_hot_set(Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
     enum { HOT = 56, PASSES = 20 };
-    CramEngine *e = new_engine(64 * MiB);
-    Events ev;
-    CramCache *c = new_cache(&ev, e, 64, true);
+    CramCache *c = open_cache(f, 64 * MiB, 64, true);
     CramCacheStats cs;
     CramStats st;
     uint64_t v, p;
@@ -450,7 +422,7 @@ static void test_writeback_hot_set(void)
             v = pass * 1000 + p;
             cram_cache_write(c, 300 + p, 8 * pass, &v, 8);
         }
-        cs = run_worker(&ev);   /* the worker's turn, if it has one */
+        cs = run_worker(f);   /* the worker's turn, if it has one */
         if (pass == 0) {
             g_assert_cmpuint(cs.async_writebacks, ==, HOT - 32);
         }
@@ -459,7 +431,7 @@ static void test_writeback_hot_set(void)
     g_assert_cmpuint(cs.dirty, ==, HOT);
     g_assert_cmpuint(cs.async_writebacks, ==, HOT - 32);
     g_assert_cmpuint(cs.sync_writebacks, ==, 0);
-    st = stats(e);
+    st = stats(f);
     g_assert_cmpuint(st.media_reserved, ==, HOT * CRAM_PAGE_SIZE);
 
     /* Stored and read back: every pass's word where it wrote it. */
@@ -471,10 +443,8 @@ static void test_writeback_hot_set(void)
             g_assert_cmpuint(v, ==, pass * 1000 + p);
         }
     }
-    st = stats(e);
+    st = stats(f);
     g_assert_cmpuint(st.media_reserved, ==, 0);
-    free_cache(&ev);
-    cram_engine_free(e);
 }
 
 /*
@@ -482,11 +452,10 @@ static void test_writeback_hot_set(void)
  * because the worker had no turn), the worker writes back every queued
  * page, down to the one in use.
  */
-static void test_writeback_pressure(void)
+static void test_writeback_pressure(Fixture *f,
+                                    G_GNUC_UNUSED gconstpointer data)
 {
-    CramEngine *e = new_engine(64 * MiB);
-    Events ev;
-    CramCache *c = new_cache(&ev, e, 64, true);
+    CramCache *c = open_cache(f, 64 * MiB, 64, true);
     CramCacheStats cs;
     CramStats st;
     uint64_t v, p;
@@ -498,10 +467,10 @@ static void test_writeback_pressure(void)
     cram_cache_get_stats(c, &cs);
     g_assert_cmpuint(cs.sync_writebacks, ==, 100 - 64);    /* the victims */
     g_assert_cmpuint(cs.dirty, ==, 64);
-    cs = run_worker(&ev);
+    cs = run_worker(f);
     g_assert_cmpuint(cs.dirty, ==, 1);                      /* page 99 */
     g_assert_cmpuint(cs.async_writebacks, ==, 63);
-    st = stats(e);
+    st = stats(f);
     g_assert_cmpuint(st.media_reserved, ==, CRAM_PAGE_SIZE);
     cram_cache_flush(c);
     cram_cache_invalidate_all(c);
@@ -509,8 +478,6 @@ static void test_writeback_pressure(void)
         cram_cache_read(c, p, 0, &v, 8);
         g_assert_cmpuint(v, ==, p + 1);
     }
-    free_cache(&ev);
-    cram_engine_free(e);
 }
 
 /* Take the next event, which must be @want, of @page (any: UINT64_MAX) */
@@ -526,11 +493,9 @@ static void take_is(CramCache *c, CramCacheEvent want, uint64_t page)
 }
 
 /* Misses and write-backs are listed only while traced, in order. */
-static void test_trace(void)
+static void test_trace(Fixture *f, G_GNUC_UNUSED gconstpointer data)
 {
-    CramEngine *e = new_engine(64 * MiB);
-    Events ev;
-    CramCache *c = new_cache(&ev, e, 2, true);
+    CramCache *c = open_cache(f, 64 * MiB, 2, true);
     uint64_t v = 7, page, n[CRAM_CACHE_WRITEBACK_ASYNC + 1] = { 0 };
     CramCacheStats cs;
     CramCacheTaken t;
@@ -548,15 +513,15 @@ static void test_trace(void)
     cram_cache_read(c, 4, 0, &v, 8);
     cram_cache_trace(c, false);                 /* off: they go */
     g_assert_false(cram_cache_has_taken(c));
-    free_cache(&ev);
+    free_cache(f);
 
     /* The worker's write-backs: one event each, as counted */
-    c = new_cache(&ev, e, 4, true);
+    c = new_cache(f, 4, true);
     cram_cache_trace(c, true);
     for (page = 20; page < 26; page++) {
         cram_cache_write(c, page, 0, &v, 8);
     }
-    cs = run_worker(&ev);
+    cs = run_worker(f);
     g_assert_cmpuint(cs.async_writebacks, >, 0);
     while (cram_cache_take(c, &t)) {
         n[t.ev]++;
@@ -564,24 +529,30 @@ static void test_trace(void)
     g_assert_cmpuint(n[CRAM_CACHE_MISS], ==, 6);
     g_assert_cmpuint(n[CRAM_CACHE_WRITEBACK_SYNC], ==, cs.sync_writebacks);
     g_assert_cmpuint(n[CRAM_CACHE_WRITEBACK_ASYNC], ==, cs.async_writebacks);
-    free_cache(&ev);
-    cram_engine_free(e);
+}
+
+/* A test on a Fixture, which it opens and the teardown closes */
+static void add_test(const char *path, gconstpointer data,
+                     void (*fn)(Fixture *, gconstpointer))
+{
+    g_test_add(path, Fixture, data, NULL, fn, close_fixture);
 }
 
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    g_test_add_func("/cache/sync", test_sync);
-    g_test_add_func("/cache/eviction-order", test_eviction_order);
-    g_test_add_func("/cache/exact-after-flush", test_exact_after_flush);
-    g_test_add_func("/cache/exact-after-flush-worker",
-                    test_exact_after_flush_worker);
-    g_test_add_func("/cache/writeback-policy", test_writeback_policy);
-    g_test_add_func("/cache/writeback-hot-set", test_writeback_hot_set);
-    g_test_add_func("/cache/writeback-pressure", test_writeback_pressure);
-    g_test_add_func("/cache/full-media", test_full_media);
-    g_test_add_func("/cache/poison", test_poison);
-    g_test_add_func("/cache/trace", test_trace);
+    add_test("/cache/sync", NULL, test_sync);
+    add_test("/cache/eviction-order", NULL, test_eviction_order);
+    add_test("/cache/exact-after-flush", GINT_TO_POINTER(false),
+             test_exact_after_flush);
+    add_test("/cache/exact-after-flush-worker", GINT_TO_POINTER(true),
+             test_exact_after_flush);
+    add_test("/cache/writeback-policy", NULL, test_writeback_policy);
+    add_test("/cache/writeback-hot-set", NULL, test_writeback_hot_set);
+    add_test("/cache/writeback-pressure", NULL, test_writeback_pressure);
+    add_test("/cache/full-media", NULL, test_full_media);
+    add_test("/cache/poison", NULL, test_poison);
+    add_test("/cache/trace", NULL, test_trace);
 #if !defined(__SANITIZE_ADDRESS__)
     g_test_add_func("/cache/no-mapping", test_no_mapping);
 #endif

@@ -11,28 +11,6 @@
 #include "cram-engine-internal.h"
 #include "test-pages.h"
 
-#define KiB (1ULL << 10)
-#define MiB (1ULL << 20)
-#define GiB (1ULL << 30)
-#define TiB (1ULL << 40)
-
-static CramEngine *new_engine(uint64_t capacity, uint64_t media,
-                              CramCodecId codec)
-{
-    CramConfig cfg = {
-        .capacity = capacity,
-        .media_size = media,
-        .codec = codec,
-        .level = 0,
-    };
-    GError *err = NULL;
-    CramEngine *e = cram_engine_new(&cfg, &err);
-
-    g_assert_no_error(err);
-    g_assert_nonnull(e);
-    return e;
-}
-
 static CramStats get_stats(CramEngine *e)
 {
     CramStats st;
@@ -61,6 +39,39 @@ static void check_zero(CramEngine *e, uint64_t idx)
     memset(got, 0xa5, sizeof(got));
     cram_engine_load(e, idx, got);
     g_assert_true(page_is_zero(got));
+}
+
+/* Pages 0..@n-1 read back as the @n pages at @pages. */
+static void check_pages(CramEngine *e, const uint8_t *pages, unsigned n)
+{
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        check_page(e, i, pages + (size_t)i * CRAM_PAGE_SIZE);
+    }
+}
+
+/*
+ * Stores @n pages made by @gen (from @seed) at 0..@n-1, each of which
+ * must be held as @kind; returns them, for check_pages().
+ */
+static uint8_t *store_pages(CramEngine *e, uint32_t seed, unsigned n,
+                            void (*gen)(GRand *, uint8_t *),
+                            CramPageKind kind)
+{
+    GRand *r = g_rand_new_with_seed(seed);
+    uint8_t *pages = g_malloc((size_t)n * CRAM_PAGE_SIZE);
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        uint8_t *p = pages + (size_t)i * CRAM_PAGE_SIZE;
+
+        gen(r, p);
+        g_assert_cmpint(cram_engine_store(e, i, p), ==, 0);
+        g_assert_cmpint(cram_engine_page_kind(e, i), ==, kind);
+    }
+    g_rand_free(r);
+    return pages;
 }
 
 static void test_config_errors(void)
@@ -206,19 +217,9 @@ static void test_text_ratio(gconstpointer data)
     CramCodecId codec = GPOINTER_TO_INT(data);
     enum { N = 1024 };
     CramEngine *e = new_engine(64 * MiB, 16 * MiB, codec);
-    GRand *r = g_rand_new_with_seed(2);
-    uint8_t *pages = g_malloc((size_t)N * CRAM_PAGE_SIZE);
-    CramStats st;
-    unsigned i;
+    uint8_t *pages = store_pages(e, 2, N, page_text, CRAM_KIND_COMPRESSED);
+    CramStats st = get_stats(e);
 
-    for (i = 0; i < N; i++) {
-        page_text(r, pages + (size_t)i * CRAM_PAGE_SIZE);
-        g_assert_cmpint(cram_engine_store(e, i, pages +
-                                          (size_t)i * CRAM_PAGE_SIZE), ==, 0);
-        g_assert_cmpint(cram_engine_page_kind(e, i), ==,
-                        CRAM_KIND_COMPRESSED);
-    }
-    st = get_stats(e);
     g_assert_cmpuint(st.pages[CRAM_KIND_COMPRESSED], ==, N);
     g_assert_cmpuint(st.logical_bytes, ==, (uint64_t)N * CRAM_PAGE_SIZE);
     g_assert_cmpuint(st.stored_bytes, <, st.media_used);
@@ -229,11 +230,8 @@ static void test_text_ratio(gconstpointer data)
                        cram_ratio_fp16(&st) / 65536.0, st.stored_bytes,
                        st.media_used);
     }
-    for (i = 0; i < N; i++) {
-        check_page(e, i, pages + (size_t)i * CRAM_PAGE_SIZE);
-    }
+    check_pages(e, pages, N);
     g_free(pages);
-    g_rand_free(r);
     cram_engine_free(e);
 }
 
@@ -241,30 +239,18 @@ static void test_random_raw(void)
 {
     enum { N = 256 };
     CramEngine *e = new_engine(4 * MiB, 2 * MiB, CRAM_CODEC_ZSTD);
-    GRand *r = g_rand_new_with_seed(3);
-    uint8_t *pages = g_malloc((size_t)N * CRAM_PAGE_SIZE);
-    CramStats st;
+    uint8_t *pages = store_pages(e, 3, N, page_random, CRAM_KIND_RAW);
+    CramStats st = get_stats(e);
     uint32_t ratio;
-    unsigned i;
 
-    for (i = 0; i < N; i++) {
-        page_random(r, pages + (size_t)i * CRAM_PAGE_SIZE);
-        g_assert_cmpint(cram_engine_store(e, i, pages +
-                                          (size_t)i * CRAM_PAGE_SIZE), ==, 0);
-        g_assert_cmpint(cram_engine_page_kind(e, i), ==, CRAM_KIND_RAW);
-    }
-    st = get_stats(e);
     g_assert_cmpuint(st.pages[CRAM_KIND_RAW], ==, N);
     g_assert_cmpuint(st.stored_bytes, ==, (uint64_t)N * CRAM_PAGE_SIZE);
     g_assert_cmpuint(st.media_used, ==, (uint64_t)N * CRAM_PAGE_SIZE);
     ratio = cram_ratio_fp16(&st);
     g_assert_cmpuint(ratio, >=, 65536u * 9 / 10);
     g_assert_cmpuint(ratio, <=, 65536u);
-    for (i = 0; i < N; i++) {
-        check_page(e, i, pages + (size_t)i * CRAM_PAGE_SIZE);
-    }
+    check_pages(e, pages, N);
     g_free(pages);
-    g_rand_free(r);
     cram_engine_free(e);
 }
 
@@ -444,9 +430,7 @@ static void test_media_full(void)
     g_assert_cmpint(cram_engine_store(e, text_idx, page), ==, 0);
     memcpy(shadow + (size_t)text_idx * CRAM_PAGE_SIZE, page, CRAM_PAGE_SIZE);
 
-    for (i = 0; i < N; i++) {
-        check_page(e, i, shadow + (size_t)i * CRAM_PAGE_SIZE);
-    }
+    check_pages(e, shadow, N);
     g_free(shadow);
     g_rand_free(r);
     cram_engine_free(e);

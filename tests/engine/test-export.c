@@ -9,27 +9,12 @@
 #include "cram-export.h"
 #include "test-pages.h"
 
-#define MiB (1ULL << 20)
-#define GiB (1ULL << 30)
-#define TiB (1ULL << 40)
-
-static CramEngine *new_engine(uint64_t capacity, uint64_t media,
-                              CramCodecId codec)
-{
-    CramConfig cfg = {
-        .capacity = capacity, .media_size = media, .codec = codec,
-    };
-    GError *err = NULL;
-    CramEngine *e = cram_engine_new(&cfg, &err);
-
-    g_assert_no_error(err);
-    return e;
-}
-
 /* A stream held in memory: records with their own copies of the data. */
 typedef struct Stream {
     CramStats st;
     GArray *recs;               /* CramPageRecord, data g_malloc'ed */
+    guint bad;                  /* the record bad_rec() gave, or G_MAXUINT */
+    CramPageRecord was;         /* what it was */
 } Stream;
 
 static Stream *export_all(CramEngine *e)
@@ -38,6 +23,7 @@ static Stream *export_all(CramEngine *e)
     CramExport *x;
     CramPageRecord rec;
 
+    s->bad = G_MAXUINT;
     cram_engine_get_stats(e, &s->st);
     s->recs = g_array_new(FALSE, FALSE, sizeof(CramPageRecord));
     x = cram_export_new(e);
@@ -163,6 +149,49 @@ static void assert_same_pages(CramEngine *a, CramEngine *b, uint64_t npages)
     }
 }
 
+/* Record @at of @s, to be made bad; the next expect_bad() restores it. */
+static CramPageRecord *bad_rec(Stream *s, guint at)
+{
+    g_assert_cmpuint(s->bad, ==, G_MAXUINT);
+    s->bad = at;
+    s->was = *rec_at(s, at);
+    return rec_at(s, at);
+}
+
+/*
+ * The import of @s into a new engine of @codec over @media bytes fails
+ * with @msg and leaves the engine empty; then the bad record is restored.
+ */
+static void expect_bad_in(Stream *s, CramCodecId codec, uint64_t media,
+                          const char *msg)
+{
+    CramEngine *b = new_engine(64 * MiB, media, codec);
+    GError *err = NULL;
+    CramStats st;
+
+    g_assert_false(import_all(b, s, &err));
+    g_assert_nonnull(err);
+    if (!strstr(err->message, msg)) {
+        g_error("expected '%s', got '%s'", msg, err->message);
+    }
+    g_clear_error(&err);
+    cram_engine_get_stats(b, &st);
+    g_assert_cmpuint(st.media_used, ==, 0);
+    g_assert_cmpuint(st.logical_bytes, ==, 0);
+    g_assert_cmpuint(st.poisoned_pages, ==, 0);
+    if (s->bad != G_MAXUINT) {
+        *rec_at(s, s->bad) = s->was;
+        s->bad = G_MAXUINT;
+    }
+    cram_engine_free(b);
+}
+
+/* The same, into an engine like the source's: zstd, 8 MiB of media. */
+static void expect_bad(Stream *s, const char *msg)
+{
+    expect_bad_in(s, CRAM_CODEC_ZSTD, 8 * MiB, msg);
+}
+
 static void test_round_trip(gconstpointer data)
 {
     CramCodecId codec = GPOINTER_TO_INT(data);
@@ -216,9 +245,6 @@ static void test_round_trip(gconstpointer data)
 static void test_groups_keep_media_used(void)
 {
     CramEngine *a = new_engine(64 * MiB, 8 * MiB, CRAM_CODEC_ZSTD);
-    CramEngine *b = new_engine(64 * MiB, 8 * MiB, CRAM_CODEC_ZSTD);
-    GError *err = NULL;
-    CramStats sb;
     Stream *s;
     guint i;
 
@@ -229,15 +255,9 @@ static void test_groups_keep_media_used(void)
             rec_at(s, i)->group = i;
         }
     }
-    g_assert_false(import_all(b, s, &err));
-    g_assert_nonnull(strstr(err->message, "media used is"));
-    g_clear_error(&err);
-    cram_engine_get_stats(b, &sb);
-    g_assert_cmpuint(sb.media_used, ==, 0);
-    g_assert_cmpuint(sb.pages[CRAM_KIND_RAW], ==, 0);
+    expect_bad(s, "media used is");
     stream_free(s);
     cram_engine_free(a);
-    cram_engine_free(b);
 }
 
 /* Three pages of a 1 TiB store export as three records, fast. */
@@ -272,32 +292,6 @@ static void test_sparse(void)
     cram_engine_free(b);
 }
 
-/* One record of @s made bad by @mangle must fail the import cleanly. */
-static void expect_bad(Stream *s, guint at, void (*mangle)(CramPageRecord *),
-                       CramCodecId codec, uint64_t media, const char *msg)
-{
-    CramEngine *b = new_engine(64 * MiB, media, codec);
-    CramPageRecord keep = *rec_at(s, at);
-    GError *err = NULL;
-    CramStats st;
-
-    if (mangle) {
-        mangle(rec_at(s, at));
-    }
-    g_assert_false(import_all(b, s, &err));
-    g_assert_nonnull(err);
-    if (!strstr(err->message, msg)) {
-        g_error("expected '%s', got '%s'", msg, err->message);
-    }
-    g_clear_error(&err);
-    cram_engine_get_stats(b, &st);
-    g_assert_cmpuint(st.media_used, ==, 0);
-    g_assert_cmpuint(st.logical_bytes, ==, 0);
-    g_assert_cmpuint(st.poisoned_pages, ==, 0);
-    *rec_at(s, at) = keep;
-    cram_engine_free(b);
-}
-
 static guint find_class(Stream *s, CramPageKind kind, bool poisoned)
 {
     guint i;
@@ -310,82 +304,6 @@ static guint find_class(Stream *s, CramPageKind kind, bool poisoned)
         }
     }
     g_assert_not_reached();
-}
-
-static void beyond(CramPageRecord *r)
-{
-    r->page = 64 * MiB / 4096;
-}
-
-static void far_beyond(CramPageRecord *r)
-{
-    r->page = UINT64_MAX;
-}
-
-static void bad_flags(CramPageRecord *r)
-{
-    r->flags |= 0x80;
-}
-
-static void unpoison(CramPageRecord *r)
-{
-    r->flags = 0;
-}
-
-static void poison(CramPageRecord *r)
-{
-    r->flags = CRAM_RECORD_POISON;
-}
-
-static void bad_class(CramPageRecord *r)
-{
-    r->kind = CRAM_KIND__MAX;
-}
-
-static void size_zero(CramPageRecord *r)
-{
-    r->size = 0;
-}
-
-static void size_big(CramPageRecord *r)
-{
-    r->size = 4097;
-}
-
-static void size_raw(CramPageRecord *r)
-{
-    r->size = 4095;
-}
-
-static void size_on_zero(CramPageRecord *r)
-{
-    r->size = 16;
-}
-
-static void same_zero(CramPageRecord *r)
-{
-    r->fill = 0;
-}
-
-static void no_data(CramPageRecord *r)
-{
-    r->data = NULL;
-}
-
-static void slot_far(CramPageRecord *r)
-{
-    r->slot = 4000;
-}
-
-static void slot_one(CramPageRecord *r)
-{
-    r->slot = 1;
-}
-
-static void group_on_same(CramPageRecord *r)
-{
-    r->group = 7;
-    r->slot = 3;
 }
 
 /* Two consecutive compressed records in one span group. */
@@ -429,32 +347,25 @@ static void bad_slots(Stream *s)
 {
     guint i = find_group_pair(s), small = find_size(s, 256, false);
     guint big = find_size(s, 2200, true);
-    CramPageRecord keep = *rec_at(s, i + 1);
+    CramPageRecord *r;
 
-    rec_at(s, i + 1)->slot = rec_at(s, i)->slot;
-    expect_bad(s, i + 1, NULL, CRAM_CODEC_ZSTD, 8 * MiB, "is given twice");
-    *rec_at(s, i + 1) = keep;
+    bad_rec(s, i + 1)->slot = rec_at(s, i)->slot;
+    expect_bad(s, "is given twice");
 
     g_assert_cmpuint(small + 1, <, s->recs->len);
-    keep = *rec_at(s, small + 1);
-    *rec_at(s, small + 1) = *rec_at(s, big);
-    rec_at(s, small + 1)->group = rec_at(s, small)->group;
-    expect_bad(s, small + 1, NULL, CRAM_CODEC_ZSTD, 8 * MiB,
-               "mixes objects of different size classes");
-    *rec_at(s, small + 1) = keep;
-}
-
-static uint8_t garbage[CRAM_PAGE_SIZE];
-static void corrupt(CramPageRecord *r)
-{
-    r->data = garbage;
+    r = bad_rec(s, small + 1);
+    *r = *rec_at(s, big);
+    r->group = rec_at(s, small)->group;
+    expect_bad(s, "mixes objects of different size classes");
 }
 
 static void test_bad_records(void)
 {
     CramEngine *a = new_engine(64 * MiB, 8 * MiB, CRAM_CODEC_ZSTD);
     guint comp, raw, zero, same, pois;
-    GError *err = NULL;
+    uint8_t garbage[CRAM_PAGE_SIZE];
+    CramPageRecord *r;
+    CramStats keep;
     Stream *s;
     guint i;
 
@@ -467,50 +378,59 @@ static void test_bad_records(void)
     same = find_class(s, CRAM_KIND_SAME, false);
     pois = find_class(s, CRAM_KIND_EMPTY, true);
 
-    expect_bad(s, comp, beyond, CRAM_CODEC_ZSTD, 8 * MiB, "beyond the");
-    expect_bad(s, zero, far_beyond, CRAM_CODEC_ZSTD, 8 * MiB, "beyond the");
-    expect_bad(s, same, bad_flags, CRAM_CODEC_ZSTD, 8 * MiB, "unknown flags");
-    expect_bad(s, pois, unpoison, CRAM_CODEC_ZSTD, 8 * MiB, "kind 0 with");
-    expect_bad(s, zero, poison, CRAM_CODEC_ZSTD, 8 * MiB, "kind 1 with");
-    expect_bad(s, raw, bad_class, CRAM_CODEC_ZSTD, 8 * MiB, "unknown kind");
-    expect_bad(s, comp, size_zero, CRAM_CODEC_ZSTD, 8 * MiB, "object of 0");
-    expect_bad(s, comp, size_big, CRAM_CODEC_ZSTD, 8 * MiB, "object of 4097");
-    expect_bad(s, raw, size_raw, CRAM_CODEC_ZSTD, 8 * MiB, "object of 4095");
-    expect_bad(s, zero, size_on_zero, CRAM_CODEC_ZSTD, 8 * MiB,
-               "object of 16");
-    expect_bad(s, same, same_zero, CRAM_CODEC_ZSTD, 8 * MiB,
-               "same-filled with zero");
-    expect_bad(s, raw, no_data, CRAM_CODEC_ZSTD, 8 * MiB, "object of 4096");
-    expect_bad(s, comp, corrupt, CRAM_CODEC_ZSTD, 8 * MiB,
-               "does not decompress to a page with zstd");
+    bad_rec(s, comp)->page = 64 * MiB / CRAM_PAGE_SIZE;
+    expect_bad(s, "beyond the");
+    bad_rec(s, zero)->page = UINT64_MAX;
+    expect_bad(s, "beyond the");
+    bad_rec(s, same)->flags |= 0x80;
+    expect_bad(s, "unknown flags");
+    bad_rec(s, pois)->flags = 0;
+    expect_bad(s, "kind 0 with");
+    bad_rec(s, zero)->flags = CRAM_RECORD_POISON;
+    expect_bad(s, "kind 1 with");
+    bad_rec(s, raw)->kind = CRAM_KIND__MAX;
+    expect_bad(s, "unknown kind");
+    bad_rec(s, comp)->size = 0;
+    expect_bad(s, "object of 0");
+    bad_rec(s, comp)->size = CRAM_PAGE_SIZE + 1;
+    expect_bad(s, "object of 4097");
+    bad_rec(s, raw)->size = CRAM_PAGE_SIZE - 1;
+    expect_bad(s, "object of 4095");
+    bad_rec(s, zero)->size = 16;
+    expect_bad(s, "object of 16");
+    bad_rec(s, same)->fill = 0;
+    expect_bad(s, "same-filled with zero");
+    bad_rec(s, raw)->data = NULL;
+    expect_bad(s, "object of 4096");
+    bad_rec(s, comp)->data = garbage;
+    expect_bad(s, "does not decompress to a page with zstd");
     /* zstd objects in an lz4 store */
-    expect_bad(s, comp, NULL, CRAM_CODEC_LZ4, 8 * MiB,
-               "does not decompress to a page with lz4");
+    expect_bad_in(s, CRAM_CODEC_LZ4, 8 * MiB,
+                  "does not decompress to a page with lz4");
     /* more than the destination's media holds */
-    expect_bad(s, comp, NULL, CRAM_CODEC_ZSTD, 256 * 1024, "no media left");
+    expect_bad_in(s, CRAM_CODEC_ZSTD, 256 * KiB, "no media left");
     /* a slot beyond any span */
-    expect_bad(s, comp, slot_far, CRAM_CODEC_ZSTD, 8 * MiB,
-               "slot 4000 is beyond the span");
+    bad_rec(s, comp)->slot = 4000;
+    expect_bad(s, "slot 4000 is beyond the span");
     /* a raw page takes a media page of its own: slot 0 only */
-    expect_bad(s, raw, slot_one, CRAM_CODEC_ZSTD, 8 * MiB,
-               "slot 1 is beyond the span of a 4096-byte object (1 slots)");
+    bad_rec(s, raw)->slot = 1;
+    expect_bad(s, "slot 1 is beyond the span of a 4096-byte object (1 slots)");
     /* a page without media in a span group */
-    expect_bad(s, same, group_on_same, CRAM_CODEC_ZSTD, 8 * MiB,
-               "holds no media, yet span group 7 slot 3");
+    r = bad_rec(s, same);
+    r->group = 7;
+    r->slot = 3;
+    expect_bad(s, "holds no media, yet span group 7 slot 3");
     bad_slots(s);
 
     /* a page given twice */
     g_array_append_val(s->recs, *rec_at(s, same));
     rec_at(s, s->recs->len - 1)->data = NULL;
-    expect_bad(s, s->recs->len - 1, NULL, CRAM_CODEC_ZSTD, 8 * MiB,
-               "given twice");
+    expect_bad(s, "given twice");
     g_array_set_size(s->recs, s->recs->len - 1);
 
     /* figures that the pages do not add up to */
     for (i = 0; i < 6; i++) {
-        CramEngine *b = new_engine(64 * MiB, 8 * MiB, CRAM_CODEC_ZSTD);
-        CramStats keep = s->st;
-
+        keep = s->st;
         switch (i) {
         case 0:
             s->st.media_used += 4096;
@@ -531,11 +451,8 @@ static void test_bad_records(void)
             s->st.pages[CRAM_KIND_RAW]--;
             break;
         }
-        g_assert_false(import_all(b, s, &err));
-        g_assert_nonnull(strstr(err->message, "the source had"));
-        g_clear_error(&err);
+        expect_bad(s, "the source had");
         s->st = keep;
-        cram_engine_free(b);
     }
     stream_free(s);
     cram_engine_free(a);

@@ -1,5 +1,6 @@
 /*
- * cxl-cram engine tests: generators for pages of known kinds
+ * cxl-cram engine tests: what they share, sizes, a new engine and
+ * generators for pages of known kinds
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -10,6 +11,28 @@
 #include <glib.h>
 #include <string.h>
 #include "cram-engine.h"
+
+#define KiB (1ULL << 10)
+#define MiB (1ULL << 20)
+#define GiB (1ULL << 30)
+#define TiB (1ULL << 40)
+
+/* An engine of @capacity bytes over @media bytes; the config must be good. */
+static inline CramEngine *new_engine(uint64_t capacity, uint64_t media,
+                                     CramCodecId codec)
+{
+    CramConfig cfg = {
+        .capacity = capacity,
+        .media_size = media,
+        .codec = codec,
+    };
+    GError *err = NULL;
+    CramEngine *e = cram_engine_new(&cfg, &err);
+
+    g_assert_no_error(err);
+    g_assert_nonnull(e);
+    return e;
+}
 
 /* Log-like text: compresses well with every real codec. */
 static inline void page_text(GRand *r, uint8_t *p)

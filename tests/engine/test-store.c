@@ -8,8 +8,6 @@
 #include "cram-store.h"
 #include "test-pages.h"
 
-#define MiB (1ULL << 20)
-#define GiB (1ULL << 30)
 #define DROP_TAG 2
 
 typedef struct Store {
@@ -37,11 +35,6 @@ static gpointer worker_main(gpointer opaque)
 
 static void store_new(Store *st, uint64_t media, size_t pages)
 {
-    CramConfig cfg = {
-        .capacity = 8 * GiB,
-        .media_size = media,
-        .codec = CRAM_CODEC_ZSTD,
-    };
     CramStoreConfig scfg = {
         .cache_pages = pages,
         .worker = true,
@@ -49,10 +42,9 @@ static void store_new(Store *st, uint64_t media, size_t pages)
         .worker_stored = on_worker_stored,
         .opaque = st,
     };
+    CramEngine *e = new_engine(8 * GiB, media, CRAM_CODEC_ZSTD);
     GError *err = NULL;
-    CramEngine *e = cram_engine_new(&cfg, &err);
 
-    g_assert_no_error(err);
     st->worker_stored = 0;
     st->worker_rose = 0;
     st->s = cram_store_new(e, &scfg, &err);
