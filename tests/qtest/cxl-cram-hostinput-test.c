@@ -41,34 +41,6 @@
 static const uint8_t bad_iw[] = { 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf };
 static const uint8_t bad_ig[] = { 7, 8, 9, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf };
 
-/*
- * cram_start_args() without the decoder commit, and with @pxb added to
- * the pxb-cxl's properties.
- */
-static void hi_start(CramQT *t, const char *pxb, const char *props)
-{
-    const char *extra = g_getenv("CRAM_QTEST_PROPS");
-    uint64_t next = CRAM_MMIO_BASE;
-
-    memset(t, 0, sizeof(*t));
-    t->capacity = HI_CAP;
-    t->qts = qtest_initf("-machine q35,cxl=on -nodefaults "
-                         "-device pxb-cxl,id=cxl.0,bus=pcie.0,bus_nr=52%s "
-                         "-device cxl-rp,id=rp0,bus=cxl.0,chassis=0,slot=0 "
-                         "-M cxl-fmw.0.targets.0=cxl.0,cxl-fmw.0.size=8G "
-                         "-device cxl-cram,bus=rp0,id=cram0,capacity=8G%s%s"
-                         "%s%s", pxb ? pxb : "",
-                         props ? "," : "", props ? props : "",
-                         extra && *extra ? "," : "",
-                         extra && *extra ? extra : "");
-    cram_enable_ecam(t->qts);
-    cram_setup_rp(t->qts);
-    cram_assign_bars(t->qts, CRAM_DEV_BUS, 0, &next, t->bar);
-    t->window = cram_find_window(t->qts);
-    t->mbox = cram_find_dev_cap(t->qts, t->bar[2], 2);
-    t->regs = cram_find_regblock(t, CXL_CRAM_REGLOC_BLOCK_ID);
-}
-
 /* Program decoder @d of the HDM capability at @hdm, then write @ctrl. */
 static uint32_t hi_program(QTestState *qts, uint64_t hdm, int d,
                            uint64_t base, uint64_t size, uint32_t target,
@@ -130,7 +102,7 @@ static void test_hdm_bad_iw(void)
     CramQT t;
     int i;
 
-    hi_start(&t, NULL, NULL);
+    cram_start_window(&t, HI_CAP, HI_CAP, NULL, "");
     hdm = cram_find_cm_cap(t.qts, t.bar[0] + 0x1000, 5);
     for (i = 0; i < G_N_ELEMENTS(bad_iw) + G_N_ELEMENTS(bad_ig); i++) {
         uint32_t enc = i < G_N_ELEMENTS(bad_iw) ? bad_iw[i] << 4 :
@@ -179,7 +151,8 @@ static void test_hb_bad_iw(void)
     CramQT t;
     int i;
 
-    hi_start(&t, ",hdm_for_passthrough=on", NULL);
+    cram_start_window(&t, HI_CAP, HI_CAP, NULL,
+                      "-global pxb-cxl.hdm_for_passthrough=on");
     cram_commit_hdm(&t);
     hb = cram_find_region(t.qts, "pxb-cxl-host");
     hdm = cram_find_cm_cap(t.qts, hb + 0x1000, 5);
@@ -348,116 +321,6 @@ static void test_qmp_poison(void)
     qtest_quit(t.qts);
 }
 
-static char *hi_mig_wait(QTestState *qts)
-{
-    int i;
-
-    for (i = 0; i < 6000; i++) {
-        QDict *rsp = qtest_qmp(qts, "{'execute': 'query-migrate'}");
-        QDict *ret = qdict_get_qdict(rsp, "return");
-        char *st = g_strdup(qdict_haskey(ret, "status") ?
-                            qdict_get_str(ret, "status") : "none");
-
-        qobject_unref(rsp);
-        if (!strcmp(st, "completed") || !strcmp(st, "failed") ||
-            !strcmp(st, "cancelled")) {
-            return st;
-        }
-        g_free(st);
-        g_usleep(10 * 1000);
-    }
-    g_assert_not_reached();
-}
-
-/* A migration through files: the saved stream, altered copies, a log */
-typedef struct HiMig {
-    const char *props;
-    char *file, *bad, *log, *redirect, *uri, *bad_uri;
-} HiMig;
-
-static void hi_mig_init(HiMig *m, const char *props)
-{
-    m->props = props;
-    m->file = g_strdup_printf("%s/cram-hi-%d.bin", g_get_tmp_dir(), getpid());
-    m->bad = g_strdup_printf("%s/cram-hi-%d.bad", g_get_tmp_dir(), getpid());
-    m->log = g_strdup_printf("%s/cram-hi-%d.err", g_get_tmp_dir(), getpid());
-    m->redirect = g_strdup_printf("-incoming defer 2>%s", m->log);
-    m->uri = g_strdup_printf("file:%s", m->file);
-    m->bad_uri = g_strdup_printf("file:%s", m->bad);
-}
-
-static void hi_mig_free(HiMig *m)
-{
-    unlink(m->file);
-    unlink(m->bad);
-    unlink(m->log);
-    g_free(m->file);
-    g_free(m->bad);
-    g_free(m->log);
-    g_free(m->redirect);
-    g_free(m->uri);
-    g_free(m->bad_uri);
-}
-
-/* Migrate @s into the file and stop it; the stream is returned. */
-static uint8_t *hi_mig_save(HiMig *m, CramQT *s, size_t *len)
-{
-    uint8_t *buf;
-    char *st;
-
-    qtest_qmp_assert_success(s->qts, "{'execute': 'migrate', 'arguments': "
-                             "{'uri': %s}}", m->uri);
-    st = hi_mig_wait(s->qts);
-    g_assert_cmpstr(st, ==, "completed");
-    g_free(st);
-    cram_stop(s);
-    g_assert_true(g_file_get_contents(m->file, (char **)&buf, len, NULL));
-    return buf;
-}
-
-/* Start a destination and load @uri into it; the final status. */
-static char *hi_mig_load(HiMig *m, CramQT *d, const char *uri)
-{
-    cram_launch(d, HI_CAP, m->props, m->redirect);
-    qtest_qmp_assert_success(d->qts, "{'execute': 'migrate-incoming', "
-                             "'arguments': {'uri': %s, "
-                             "'exit-on-error': false}}", uri);
-    return hi_mig_wait(d->qts);
-}
-
-/* The altered stream @b fails to load, with @msg in QEMU's error. */
-static void hi_mig_refused(HiMig *m, const uint8_t *b, size_t len,
-                           const char *what, const char *msg)
-{
-    g_autofree char *err = NULL;
-    CramQT d;
-    char *st;
-
-    g_assert_true(g_file_set_contents(m->bad, (const char *)b, len, NULL));
-    st = hi_mig_load(m, &d, m->bad_uri);
-    g_assert_true(g_file_get_contents(m->log, &err, NULL, NULL));
-    if (strcmp(st, "failed") || !strstr(err, msg)) {
-        g_error("%s: load %s, expected '%s' in: %s", what, st, msg, err);
-    }
-    g_free(st);
-    g_test_message("%s: %s", what, strstr(err, "cxl-cram"));
-    qtest_quit(d.qts);
-}
-
-/* The stream as saved loads into @d, which then has @s's layout. */
-static void hi_mig_load_saved(HiMig *m, CramQT *d, const CramQT *s)
-{
-    char *st = hi_mig_load(m, d, m->uri);
-
-    g_assert_cmpstr(st, ==, "completed");
-    g_free(st);
-    cram_setup_rp(d->qts);      /* as test_migration: the root port's */
-    memcpy(d->bar, s->bar, sizeof(d->bar));
-    d->window = s->window;
-    d->mbox = s->mbox;
-    d->regs = s->regs;
-}
-
 typedef struct HiMigBad {
     const char *what;
     int reg;            /* register, in 32-bit words from cache_mem */
@@ -482,9 +345,9 @@ static void test_migration_regs(void)
     int cap, base0, ctrl0, ctrl1, i;
     size_t len, off;
     CramQT s, d;
-    HiMig m;
+    CramMig m;
 
-    hi_mig_init(&m, "media-size=16M");
+    cram_mig_init(&m, "media-size=16M");
     cram_start(&s, HI_CAP, m.props);
     cm = s.bar[0] + 0x1000;
     hdm = cram_find_cm_cap(s.qts, cm, 5);
@@ -499,7 +362,7 @@ static void test_migration_regs(void)
     for (i = 0; i < 4; i++) {
         head[i] = cpu_to_be32(qtest_readl(s.qts, cm + 4 * i));
     }
-    buf = hi_mig_save(&m, &s, &len);
+    buf = cram_mig_save(&m, &s, &len);
     for (off = 0; off + 4096 <= len; off++) {
         if (!memcmp(buf + off, head, sizeof(head))) {
             break;
@@ -524,12 +387,12 @@ static void test_migration_regs(void)
             uint8_t *r = b + off + 4 * cases[i].reg;
 
             stl_be_p(r, (ldl_be_p(r) & ~cases[i].clear) | cases[i].set);
-            hi_mig_refused(&m, b, len, cases[i].what, cases[i].msg);
+            cram_mig_refused(&m, b, len, cases[i].what, cases[i].msg);
         }
     }
 
     /* As saved: loads, decoder 1 keeps its IW and refuses to commit */
-    hi_mig_load_saved(&m, &d, &s);
+    cram_mig_load_saved(&m, &d, &s);
     g_assert_cmphex(qtest_readq(d.qts, d.window + 3 * HI_PAGE), ==,
                     0x0123456789abcdefULL);
     g_assert_cmphex(qtest_readl(d.qts, cm + 4 * ctrl1), ==, 0xb0);
@@ -538,7 +401,7 @@ static void test_migration_regs(void)
                     (HDM_CTRL_COMMITTED | HDM_CTRL_ERR), ==, HDM_CTRL_ERR);
     hi_check_alive(&d);
     qtest_quit(d.qts);
-    hi_mig_free(&m);
+    cram_mig_free(&m);
 }
 
 #define HI_POISON_INTERNAL  2       /* CXL poison source: Internal */
@@ -574,16 +437,16 @@ static void test_migration_poison(void)
     uint8_t list[2048];
     size_t len, off;
     CramQT s, d;
-    HiMig m;
+    CramMig m;
     int i;
 
-    hi_mig_init(&m, "media-size=16M,poison-mce=off");
+    cram_mig_init(&m, "media-size=16M,poison-mce=off");
     cram_start(&s, HI_CAP, m.props);
     qtest_qmp_assert_success(s.qts, "{'execute': 'cxl-inject-poison', "
                              "'arguments': {'path': "
                              "'/machine/peripheral/cram0', "
                              "'start': %d, 'length': 4096}}", 0x12345000);
-    buf = hi_mig_save(&m, &s, &len);
+    buf = cram_mig_save(&m, &s, &len);
     for (off = 0; off + sizeof(rec) <= len; off++) {
         if (!memcmp(buf + off, rec, sizeof(rec))) {
             break;
@@ -595,11 +458,11 @@ static void test_migration_poison(void)
         g_autofree uint8_t *b = g_memdup2(buf, len);
 
         b[off + cases[i].byte] = cases[i].value;
-        hi_mig_refused(&m, b, len, cases[i].what, cases[i].msg);
+        cram_mig_refused(&m, b, len, cases[i].what, cases[i].msg);
     }
 
     /* As saved: loads, and the guest reads the record back */
-    hi_mig_load_saved(&m, &d, &s);
+    cram_mig_load_saved(&m, &d, &s);
     hi_poison_list(&d, list);
     g_assert_cmpuint(lduw_le_p(list + 0xa), ==, 1);
     g_assert_cmphex(ldq_le_p(list + 0x20), ==,
@@ -607,7 +470,7 @@ static void test_migration_poison(void)
     g_assert_cmpuint(ldl_le_p(list + 0x28), ==, 4096 / 64);
     hi_check_alive(&d);
     qtest_quit(d.qts);
-    hi_mig_free(&m);
+    cram_mig_free(&m);
 }
 
 /* The root ports' MSI: per-vector masking, 2 vectors (MMC 1), 32-bit */
@@ -726,8 +589,7 @@ static void test_rp_msi_mme(void)
     uint16_t aer;
     CramQT t;
 
-    hi_start(&t, NULL, NULL);
-    cram_commit_hdm(&t);
+    cram_start_args(&t, HI_CAP, NULL, "");
     hi_rp_msi_mme(t.qts, CRAM_HB_BUS, 0, 0x7075, 0x6);
     hi_check_alive(&t);
 

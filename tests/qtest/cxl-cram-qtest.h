@@ -409,4 +409,174 @@ static inline void cram_stop(CramQT *t)
     qtest_quit(t->qts);
 }
 
+/*
+ * Start a migration destination: QEMU with -incoming defer and @args
+ * (which may redirect its stderr), the machine not touched.
+ */
+static inline void cram_mig_launch(CramQT *d, uint64_t capacity,
+                                   const char *props, const char *args)
+{
+    g_autofree char *a = g_strdup_printf("-incoming defer %s",
+                                         args ? args : "");
+
+    cram_launch(d, capacity, props, a);
+}
+
+/* @qts's migration status ("none" before one); @transferred: RAM bytes */
+static inline char *cram_mig_status(QTestState *qts, uint64_t *transferred)
+{
+    QDict *rsp = qtest_qmp(qts, "{'execute': 'query-migrate'}");
+    QDict *ret = qdict_get_qdict(rsp, "return");
+    char *st = g_strdup(qdict_haskey(ret, "status") ?
+                        qdict_get_str(ret, "status") : "none");
+
+    if (transferred && qdict_haskey(ret, "ram")) {
+        *transferred = qdict_get_int(qdict_get_qdict(ret, "ram"),
+                                     "transferred");
+    }
+    qobject_unref(rsp);
+    return st;
+}
+
+/* Waits until @qts's migration is over; returns its status. */
+static inline char *cram_mig_wait(QTestState *qts, uint64_t *transferred)
+{
+    int i;
+
+    for (i = 0; i < 6000; i++) {
+        char *st = cram_mig_status(qts, transferred);
+
+        if (!strcmp(st, "completed") || !strcmp(st, "failed") ||
+            !strcmp(st, "cancelled")) {
+            return st;
+        }
+        g_free(st);
+        g_usleep(10 * 1000);
+    }
+    g_assert_not_reached();
+}
+
+/* Migrate @s to @uri. */
+static inline void cram_migrate(CramQT *s, const char *uri)
+{
+    qtest_qmp_assert_success(s->qts, "{'execute': 'migrate', 'arguments': "
+                             "{'uri': %s}}", uri);
+}
+
+/* Load the stream at @uri into the destination @d. */
+static inline void cram_mig_incoming(CramQT *d, const char *uri)
+{
+    qtest_qmp_assert_success(d->qts, "{'execute': 'migrate-incoming', "
+                             "'arguments': {'uri': %s, "
+                             "'exit-on-error': false}}", uri);
+}
+
+/*
+ * Wait for @d's load to complete and take over the layout of its source
+ * @s.  Upstream's cxl-rp has no vmstate in QEMU 10.0, so its bus numbers
+ * and window are set again here, as firmware would; the device's own
+ * state (BARs, MSI-X, HDM decoder) came across.
+ */
+static inline void cram_mig_attach(CramQT *d, const CramQT *s)
+{
+    char *st = cram_mig_wait(d->qts, NULL);
+
+    g_assert_cmpstr(st, ==, "completed");
+    g_free(st);
+    cram_setup_rp(d->qts);
+    memcpy(d->bar, s->bar, sizeof(d->bar));
+    d->window = s->window;
+    d->mbox = s->mbox;
+    d->regs = s->regs;
+}
+
+/*
+ * A migration through files: the stream cram_mig_save() saved, altered
+ * copies that cram_mig_refused() loads, and the destinations' stderr.
+ */
+typedef struct CramMig {
+    const char *props;          /* the destinations' properties */
+    uint64_t capacity;          /* the source's */
+    char *file, *bad, *log, *redirect, *uri, *bad_uri;
+} CramMig;
+
+static inline void cram_mig_init(CramMig *m, const char *props)
+{
+    const char *tmp = g_get_tmp_dir();
+
+    m->props = props;
+    m->capacity = 0;
+    m->file = g_strdup_printf("%s/cram-mig-%d.bin", tmp, getpid());
+    m->bad = g_strdup_printf("%s/cram-mig-%d.bad", tmp, getpid());
+    m->log = g_strdup_printf("%s/cram-mig-%d.err", tmp, getpid());
+    m->redirect = g_strdup_printf("2>%s", m->log);
+    m->uri = g_strdup_printf("file:%s", m->file);
+    m->bad_uri = g_strdup_printf("file:%s", m->bad);
+}
+
+static inline void cram_mig_free(CramMig *m)
+{
+    unlink(m->file);
+    unlink(m->bad);
+    unlink(m->log);
+    g_free(m->file);
+    g_free(m->bad);
+    g_free(m->log);
+    g_free(m->redirect);
+    g_free(m->uri);
+    g_free(m->bad_uri);
+}
+
+/* Migrate @s into the file and stop it; the stream is returned. */
+static inline uint8_t *cram_mig_save(CramMig *m, CramQT *s, size_t *len)
+{
+    uint8_t *buf;
+    char *st;
+
+    cram_migrate(s, m->uri);
+    st = cram_mig_wait(s->qts, NULL);
+    g_assert_cmpstr(st, ==, "completed");
+    g_free(st);
+    m->capacity = s->capacity;
+    cram_stop(s);
+    g_assert_true(g_file_get_contents(m->file, (char **)&buf, len, NULL));
+    return buf;
+}
+
+/* Start a destination and load @uri into it; the final status. */
+static inline char *cram_mig_load(CramMig *m, CramQT *d, const char *uri)
+{
+    cram_mig_launch(d, m->capacity, m->props, m->redirect);
+    cram_mig_incoming(d, uri);
+    return cram_mig_wait(d->qts, NULL);
+}
+
+/* The altered stream @b fails to load, with @msg in QEMU's error. */
+static inline void cram_mig_refused(CramMig *m, const uint8_t *b, size_t len,
+                                    const char *what, const char *msg)
+{
+    g_autofree char *err = NULL;
+    CramQT d;
+    char *st;
+
+    g_assert_true(g_file_set_contents(m->bad, (const char *)b, len, NULL));
+    st = cram_mig_load(m, &d, m->bad_uri);
+    g_assert_true(g_file_get_contents(m->log, &err, NULL, NULL));
+    if (strcmp(st, "failed") || !strstr(err, msg)) {
+        g_error("%s: load %s, expected '%s' in: %s", what, st, msg, err);
+    }
+    g_free(st);
+    g_test_message("%s: %s", what, strstr(err, "cxl-cram"));
+    qtest_quit(d.qts);
+}
+
+/* The stream as saved loads into @d, which then has @s's layout. */
+static inline void cram_mig_load_saved(CramMig *m, CramQT *d,
+                                       const CramQT *s)
+{
+    cram_mig_launch(d, m->capacity, m->props, m->redirect);
+    cram_mig_incoming(d, m->uri);
+    cram_mig_attach(d, s);
+}
+
 #endif

@@ -65,59 +65,16 @@ static int cram_msix_vectors(CramQT *t)
             0x7ff) + 1;
 }
 
-/* Device-add a cxl-cram with @props on rp1 and expect @err in the error. */
-static void expect_bad_props(QTestState *qts, const char *props,
-                             const char *err)
-{
-    g_autofree char *json = g_strdup_printf(
-        "{'driver': 'cxl-cram', 'bus': 'rp1', 'id': 'bad', %s}", props);
-    QDict *args = qobject_to(QDict, qobject_from_json(json, &error_abort));
-    QDict *rsp, *e;
-    const char *desc;
+typedef struct BadProps {
+    const char *props;
+    const char *err;
+} BadProps;
 
-    rsp = qtest_qmp(qts, "{'execute': 'device_add', 'arguments': %p}", args);
-    e = qdict_get_qdict(rsp, "error");
-    g_assert_nonnull(e);
-    desc = qdict_get_str(e, "desc");
-    if (!strstr(desc, err)) {
-        g_test_message("props %s: got '%s', want '%s'", props, desc, err);
-        g_assert_not_reached();
-    }
-    qobject_unref(rsp);
-}
-
-static void test_bad_props(void)
-{
-    QTestState *qts = qtest_init(
-        "-machine q35,cxl=on -nodefaults "
-        "-device pxb-cxl,id=cxl.0,bus=pcie.0,bus_nr=52 "
-        "-device cxl-rp,id=rp0,bus=cxl.0,chassis=0,slot=0 "
-        "-device cxl-rp,id=rp1,bus=cxl.0,chassis=0,slot=1 "
-        "-M cxl-fmw.0.targets.0=cxl.0,cxl-fmw.0.size=8G");
-
-    expect_bad_props(qts, "'capacity': 0", "non-zero multiple of 256 MiB");
-    expect_bad_props(qts, "'capacity': 268439552",
-                     "non-zero multiple of 256 MiB");
-    expect_bad_props(qts, "'capacity': 2199023255552",
-                     "exceeds the 1 TiB maximum");
-    expect_bad_props(qts, "'media-size': 0", "non-zero multiple of 4 KiB");
-    expect_bad_props(qts, "'media-size': 1000000",
-                     "non-zero multiple of 4 KiB");
-    expect_bad_props(qts, "'capacity': 268435456, 'media-size': 536870912",
-                     "must not exceed capacity");
-    expect_bad_props(qts, "'compress': 'gzip'", "does not accept value 'gzip'");
-    expect_bad_props(qts, "'compress': 'zstd', 'compress-level': 99",
-                     "out of range");
-    expect_bad_props(qts, "'compress': 'lz4', 'compress-level': 65538",
-                     "out of range");
-    expect_bad_props(qts, "'cache-size': 1000", "cache-size 1000");
-    expect_bad_props(qts, "'cache-size': 2147483648", "at most 1 GiB");
-    expect_bad_props(qts, "'low-watermark': 90, 'high-watermark': 80",
-                     "watermarks must satisfy");
-    qtest_quit(qts);
-}
-
-static void test_bad_memdev(void)
+/*
+ * Device-add a cxl-cram with each of the @n @cases' properties on rp1 of
+ * a machine that has a RAM backend m0: each must fail with its error.
+ */
+static void expect_bad_props(const BadProps *cases, int n)
 {
     QTestState *qts = qtest_init(
         "-machine q35,cxl=on -nodefaults "
@@ -126,10 +83,61 @@ static void test_bad_memdev(void)
         "-device cxl-rp,id=rp1,bus=cxl.0,chassis=0,slot=1 "
         "-object memory-backend-ram,id=m0,size=256M "
         "-M cxl-fmw.0.targets.0=cxl.0,cxl-fmw.0.size=8G");
+    int i;
 
-    expect_bad_props(qts, "'volatile-memdev': 'm0'",
-                     "cxl-cram provides its own memory");
+    for (i = 0; i < n; i++) {
+        g_autofree char *json = g_strdup_printf(
+            "{'driver': 'cxl-cram', 'bus': 'rp1', 'id': 'bad', %s}",
+            cases[i].props);
+        QDict *args = qobject_to(QDict,
+                                 qobject_from_json(json, &error_abort));
+        QDict *rsp, *e;
+        const char *desc;
+
+        rsp = qtest_qmp(qts, "{'execute': 'device_add', 'arguments': %p}",
+                        args);
+        e = qdict_get_qdict(rsp, "error");
+        g_assert_nonnull(e);
+        desc = qdict_get_str(e, "desc");
+        if (!strstr(desc, cases[i].err)) {
+            g_test_message("props %s: got '%s', want '%s'", cases[i].props,
+                           desc, cases[i].err);
+            g_assert_not_reached();
+        }
+        qobject_unref(rsp);
+    }
     qtest_quit(qts);
+}
+
+static void test_bad_props(void)
+{
+    static const BadProps cases[] = {
+        { "'capacity': 0", "non-zero multiple of 256 MiB" },
+        { "'capacity': 268439552", "non-zero multiple of 256 MiB" },
+        { "'capacity': 2199023255552", "exceeds the 1 TiB maximum" },
+        { "'media-size': 0", "non-zero multiple of 4 KiB" },
+        { "'media-size': 1000000", "non-zero multiple of 4 KiB" },
+        { "'capacity': 268435456, 'media-size': 536870912",
+          "must not exceed capacity" },
+        { "'compress': 'gzip'", "does not accept value 'gzip'" },
+        { "'compress': 'zstd', 'compress-level': 99", "out of range" },
+        { "'compress': 'lz4', 'compress-level': 65538", "out of range" },
+        { "'cache-size': 1000", "cache-size 1000" },
+        { "'cache-size': 2147483648", "at most 1 GiB" },
+        { "'low-watermark': 90, 'high-watermark': 80",
+          "watermarks must satisfy" },
+    };
+
+    expect_bad_props(cases, G_N_ELEMENTS(cases));
+}
+
+static void test_bad_memdev(void)
+{
+    static const BadProps cases[] = {
+        { "'volatile-memdev': 'm0'", "cxl-cram provides its own memory" },
+    };
+
+    expect_bad_props(cases, G_N_ELEMENTS(cases));
 }
 
 /*
@@ -1116,51 +1124,6 @@ static void test_1tib(void)
 }
 
 /*
- * Migration: two QEMUs, the destination started with -incoming defer.
- * @args_dst may redirect the destination's stderr.
- */
-static void mig_dst_launch(CramQT *d, const char *props, const char *args)
-{
-    g_autofree char *a = g_strdup_printf("-incoming defer %s",
-                                         args ? args : "");
-
-    cram_launch(d, CAP_8G, props, a);
-}
-
-static char *mig_status(QTestState *qts, uint64_t *transferred)
-{
-    QDict *rsp = qtest_qmp(qts, "{'execute': 'query-migrate'}");
-    QDict *ret = qdict_get_qdict(rsp, "return");
-    char *st = g_strdup(qdict_haskey(ret, "status") ?
-                        qdict_get_str(ret, "status") : "none");
-
-    if (transferred && qdict_haskey(ret, "ram")) {
-        *transferred = qdict_get_int(qdict_get_qdict(ret, "ram"),
-                                     "transferred");
-    }
-    qobject_unref(rsp);
-    return st;
-}
-
-/* Waits until @qts's migration is over; returns its status. */
-static char *mig_wait(QTestState *qts, uint64_t *transferred)
-{
-    int i;
-
-    for (i = 0; i < 6000; i++) {
-        char *st = mig_status(qts, transferred);
-
-        if (!strcmp(st, "completed") || !strcmp(st, "failed") ||
-            !strcmp(st, "cancelled")) {
-            return st;
-        }
-        g_free(st);
-        g_usleep(10 * 1000);
-    }
-    g_assert_not_reached();
-}
-
-/*
  * Migrate @s to @d through @uri (unix socket or file); with a return
  * path the source learns of a failed load.  Returns the source's status.
  */
@@ -1176,38 +1139,27 @@ static char *mig_run(CramQT *s, CramQT *d, const char *uri,
                                  "{'capabilities': [{'capability': "
                                  "'return-path', 'state': true}]}}");
     }
-    qtest_qmp_assert_success(d->qts, "{'execute': 'migrate-incoming', "
-                             "'arguments': {'uri': %s, "
-                             "'exit-on-error': false}}", uri);
-    qtest_qmp_assert_success(s->qts, "{'execute': 'migrate', 'arguments': "
-                             "{'uri': %s}}", uri);
-    return mig_wait(s->qts, transferred);
+    cram_mig_incoming(d, uri);
+    cram_migrate(s, uri);
+    return cram_mig_wait(s->qts, transferred);
 }
 
 /*
- * After the load: upstream's cxl-rp has no vmstate in QEMU 10.0, so its
- * bus numbers and window are set again here, as firmware would.  The
- * device's own state (BARs, MSI-X, HDM decoder) must have come across.
+ * After the load: @d has the layout of @s (cram_mig_attach()), and the
+ * device's BARs and HDM decoder commit came across.
  */
 static void mig_attach(CramQT *d, CramQT *s)
 {
-    char *st = mig_wait(d->qts, NULL);
     uint64_t hdm;
     int i;
 
-    g_assert_cmpstr(st, ==, "completed");
-    g_free(st);
-    cram_setup_rp(d->qts);
+    cram_mig_attach(d, s);
     for (i = 0; i < 6; i++) {
         uint64_t cfg = cram_ecam(CRAM_DEV_BUS, 0, 0x10 + 4 * i);
 
         g_assert_cmphex(qtest_readl(d->qts, cfg), ==,
                         qtest_readl(s->qts, cfg));
     }
-    d->window = s->window;
-    memcpy(d->bar, s->bar, sizeof(d->bar));
-    d->mbox = s->mbox;
-    d->regs = s->regs;
     hdm = cram_find_cm_cap(d->qts, d->bar[0] + 0x1000, 5);
     g_assert_cmphex(qtest_readl(d->qts, hdm + 0x10 + 0x10) & (1 << 10), ==,
                     1 << 10);                       /* still committed */
@@ -1402,7 +1354,7 @@ static void test_migration(void)
                         g_memdup2(&(uint64_t){4 * GiB / PAGE + 1}, 8),
                         g_memdup2(want, PAGE));
 
-    mig_dst_launch(&d, "media-size=4M,poison-mce=off", NULL);
+    cram_mig_launch(&d, CAP_8G, "media-size=4M,poison-mce=off", NULL);
     st = mig_run(&s, &d, uri, NULL);
     g_assert_cmpstr(st, ==, "completed");
     g_free(st);
@@ -1477,7 +1429,7 @@ static uint64_t mig_bytes(size_t npages, uint64_t *stored)
     cram_flush(&s);
     a = cram_stats(&s);
     *stored = qdict_get_int(a, "stored-bytes");
-    mig_dst_launch(&d, NULL, NULL);
+    cram_mig_launch(&d, CAP_8G, NULL, NULL);
     st = mig_run(&s, &d, uri, &bytes);
     g_assert_cmpstr(st, ==, "completed");
     g_free(st);
@@ -1535,11 +1487,11 @@ static void test_migration_mismatch(gconstpointer data)
 
     cram_start(&s, CAP_8G, "media-size=16M");
     write_pages(&s, 0, 64, fill_text, 4);
-    mig_dst_launch(&d, props, redirect);
+    cram_mig_launch(&d, CAP_8G, props, redirect);
     st = mig_run(&s, &d, uri, NULL);
     g_assert_cmpstr(st, ==, "failed");
     g_free(st);
-    st = mig_wait(d.qts, NULL);
+    st = cram_mig_wait(d.qts, NULL);
     g_assert_cmpstr(st, ==, "failed");
     g_free(st);
     g_assert_true(g_file_get_contents(log, &err, NULL, NULL));
@@ -1599,30 +1551,16 @@ static void test_migration_bad_stream(void)
         { "watermarks", "break low < high <= media size" },
         { "figures", "media used is" },
     };
-    g_autofree char *file = g_strdup_printf("%s/cram-mig-%d.bin",
-                                            g_get_tmp_dir(), getpid());
-    g_autofree char *bad = g_strdup_printf("%s/cram-mig-%d.bad",
-                                           g_get_tmp_dir(), getpid());
-    g_autofree char *log = g_strdup_printf("%s/cram-mig-%d.err",
-                                           g_get_tmp_dir(), getpid());
-    g_autofree char *redirect = g_strdup_printf("2>%s", log);
-    g_autofree char *uri = g_strdup_printf("file:%s", file);
-    g_autofree char *bad_uri = g_strdup_printf("file:%s", bad);
     g_autofree uint8_t *buf = NULL;
     size_t len, off, rec, rec1;
-    CramQT s, d;
-    char *st;
+    CramMig m;
+    CramQT s;
     int i;
 
-    cram_start(&s, CAP_8G, "media-size=16M");
+    cram_mig_init(&m, "media-size=16M");
+    cram_start(&s, CAP_8G, m.props);
     write_pages(&s, 0, 64, fill_text, 4);
-    qtest_qmp_assert_success(s.qts, "{'execute': 'migrate', 'arguments': "
-                             "{'uri': %s}}", uri);
-    st = mig_wait(s.qts, NULL);
-    g_assert_cmpstr(st, ==, "completed");
-    g_free(st);
-    cram_stop(&s);
-    g_assert_true(g_file_get_contents(file, (char **)&buf, &len, NULL));
+    buf = cram_mig_save(&m, &s, &len);
     off = mig_find_store(buf, len);
     rec = off + 140;                        /* the first page record */
     g_assert_cmpuint(buf[rec + 8], ==, 3);  /* compressed */
@@ -1630,7 +1568,6 @@ static void test_migration_bad_stream(void)
 
     for (i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree uint8_t *b = g_memdup2(buf, len);
-        g_autofree char *err = NULL;
         size_t blen = len;
 
         switch (i) {
@@ -1668,25 +1605,9 @@ static void test_migration_bad_stream(void)
             stq_be_p(b + off + 28, ldq_be_p(b + off + 28) + PAGE);
             break;
         }
-        g_assert_true(g_file_set_contents(bad, (char *)b, blen, NULL));
-        mig_dst_launch(&d, "media-size=16M", redirect);
-        qtest_qmp_assert_success(d.qts, "{'execute': 'migrate-incoming', "
-                                 "'arguments': {'uri': %s, "
-                                 "'exit-on-error': false}}", bad_uri);
-        st = mig_wait(d.qts, NULL);
-        g_assert_cmpstr(st, ==, "failed");
-        g_free(st);
-        g_assert_true(g_file_get_contents(log, &err, NULL, NULL));
-        if (!strstr(err, cases[i].msg)) {
-            g_error("%s: expected '%s' in: %s", cases[i].what, cases[i].msg,
-                    err);
-        }
-        g_test_message("%s: %s", cases[i].what, strstr(err, "cxl-cram"));
-        qtest_quit(d.qts);
+        cram_mig_refused(&m, b, blen, cases[i].what, cases[i].msg);
     }
-    unlink(file);
-    unlink(bad);
-    unlink(log);
+    cram_mig_free(&m);
 }
 
 /* Host memory the page cache may hold: pages and their write maps. */
