@@ -16,7 +16,7 @@ CRAM_BUILD=${CRAM_BUILD:-$CRAM_TOP/build}
 APT_DIR=$CRAM_CACHE/apt
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # shellcheck source=scripts/versions.sh
-[ -n "${CRAM_PINS:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
 
 # The trixie sources list (rewritten when the mirror changes).
 apt_local_list() {
@@ -123,9 +123,16 @@ newest_version() {
 # madison_versions NAME [src]: the versions of binary package NAME (or of
 # source package NAME) in `apt-cache madison` output on stdin.
 madison_versions() {
-    awk -F' *[|] *' -v p="$1" -v src="${2:-}" '
-        { sub(/^ +/, "", $1) }
-        $1 == p && (($3 ~ / Sources$/) == (src == "src")) { print $2 }'
+    local n v where
+    while IFS='|' read -r n v where; do
+        n=${n// /} v=${v// /}
+        [ "$n" = "$1" ] || continue
+        case $where in
+        *' Sources') [ "${2:-}" = src ] && echo "$v" ;;
+        *) [ "${2:-}" = src ] || echo "$v" ;;
+        esac
+    done
+    return 0
 }
 
 # deb_file DIR PKG VERSION: the path of that .deb in DIR (a glob when absent).
@@ -146,11 +153,21 @@ fetch_deb() {
 
 # --- The pins (scripts/versions.sh) ---
 
-# pin_field PKG N: column N of PKG's pin (2 suite, 3 version, 4 series).
-pin_field() {
-    awk -v p="$1" -v n="$2" '$1 == p { print $n; f = 1; exit } END { exit !f }' \
-        <<<"$CRAM_PINS" || { echo "versions: no pin for $1 in scripts/versions.sh" >&2; return 1; }
+# The table, parsed once: PIN_SUITE, PIN_VERSION and PIN_SERIES by package.
+declare -gA PIN_SUITE=() PIN_VERSION=() PIN_SERIES=()
+while read -r _p _s _v _r; do
+    case $_p in '' | '#'*) continue ;; esac
+    PIN_SUITE[$_p]=$_s PIN_VERSION[$_p]=$_v PIN_SERIES[$_p]=$_r
+done <<<"$CRAM_PINS"
+unset _p _s _v _r
+
+# pin_pinned PKG, pin_series PKG: its pinned version, its series.
+pin_known() {
+    [ -n "${PIN_VERSION[$1]:-}" ] ||
+        { echo "versions: no pin for $1 in scripts/versions.sh" >&2; return 1; }
 }
+pin_pinned() { pin_known "$1" && echo "${PIN_VERSION[$1]}"; }
+pin_series() { pin_known "$1" && echo "${PIN_SERIES[$1]}"; }
 
 # pin_refresh SUITE: refresh the lists, unless that was done in the last
 # ten minutes (a run resolving many pins refreshes once).
@@ -177,11 +194,11 @@ pin_note() {
 pins_resolve() {
     local -A got=()
     local suite p ver series name kind madison have best pkgs names v
-    for p in "$@"; do pin_field "$p" 2 >/dev/null || return 1; done
+    for p in "$@"; do pin_known "$p" || return 1; done
     for suite in bookworm trixie; do
         pkgs=() names=()
         for p in "$@"; do
-            [ "$(pin_field "$p" 2)" = "$suite" ] || continue
+            [ "${PIN_SUITE[$p]}" = "$suite" ] || continue
             pkgs+=("$p") names+=("${p#src:}")
         done
         [ ${#pkgs[@]} -gt 0 ] || continue
@@ -189,17 +206,17 @@ pins_resolve() {
         madison=$(apt_cache "$suite" madison "${names[@]}" 2>/dev/null)
         # Lists older than a pin do not have it yet.
         for p in "${pkgs[@]}"; do
-            kind=$([ "${p#src:}" = "$p" ] || echo src)
+            kind=; [ "${p#src:}" = "$p" ] || kind=src
             have=$(madison_versions "${p#src:}" "$kind" <<<"$madison")
-            if ! grep -qxF -- "$(pin_field "$p" 3)" <<<"$have"; then
+            if ! grep -qxF -- "${PIN_VERSION[$p]}" <<<"$have"; then
                 pin_refresh "$suite" || true
                 madison=$(apt_cache "$suite" madison "${names[@]}" 2>/dev/null)
                 break
             fi
         done
         for p in "${pkgs[@]}"; do
-            name=${p#src:} ver=$(pin_field "$p" 3) series=$(pin_field "$p" 4)
-            kind=$([ "$name" = "$p" ] || echo src)
+            name=${p#src:} ver=${PIN_VERSION[$p]} series=${PIN_SERIES[$p]}
+            kind=; [ "${p#src:}" = "$p" ] || kind=src
             have=$(madison_versions "$name" "$kind" <<<"$madison")
             if grep -qxF -- "$ver" <<<"$have"; then
                 got[$p]=$ver
@@ -241,7 +258,8 @@ pin_version() {
 # resolved again.  Prints the version it got.
 pin_fetch() {
     local pkg=$1 dir=$2 ver=${3:-} suite
-    suite=$(pin_field "$pkg" 2) || return 1
+    pin_known "$pkg" || return 1
+    suite=${PIN_SUITE[$pkg]}
     [ -n "$ver" ] || ver=$(pin_version "$pkg") || return 1
     if ! fetch_deb "$suite" "$dir" "$pkg" "$ver"; then
         echo "apt: cannot download $pkg $ver" >&2
@@ -278,7 +296,7 @@ pins_check() {
     while read -r p suite ver series; do
         case $p in '' | '#'*) continue ;; esac
         name=${p#src:}
-        kind=$([ "$name" = "$p" ] || echo src)
+        kind=; [ "${p#src:}" = "$p" ] || kind=src
         have=$(madison_versions "$name" "$kind" <<<"${madison[$suite]}" | sort -u)
         newer=() inser=()
         while read -r v; do
@@ -298,7 +316,7 @@ pins_check() {
         fi
         printf '%-18s %-9s %-34s %s\n' "$p" "$suite" "$ver" "${out% }"
     done <<<"$CRAM_PINS"
-    ver=$(pin_field linux-source-6.12 3)
+    ver=${PIN_VERSION[linux-source-6.12]}
     echo "(linux-source-6.12 also pins linux-image-$(kernel_abi "$ver")-unsigned and" \
         "linux-headers-$(kernel_abi "$ver"))"
     [ $rc = 0 ] || echo "A MISSING pin falls back to the newest of its series, with a warning: bump it."

@@ -17,7 +17,7 @@ install_host_pkgs "${BOOKWORM_PKGS[@]}"
 # when its pin moves (.done holds the version unpacked).
 unpack_trixie() {
     local pkg=$1 dest=$CRAM_CACHE/tools/$1 ver
-    [ "$(cat "$dest/.done" 2>/dev/null)" = "$(pin_field "$pkg" 3)" ] && return 0
+    [ "$(cat "$dest/.done" 2>/dev/null)" = "$(pin_pinned "$pkg")" ] && return 0
     ver=$(pin_fetch "$pkg" "$APT_DIR/debs")
     rm -rf "$dest" && mkdir -p "$dest"
     dpkg-deb -x "$(deb_file "$APT_DIR/debs" "$pkg" "$ver")" "$dest"

@@ -6,7 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/apt-local.sh"
 
-series=$(pin_field src:qemu 4)
+series=$(pin_series src:qemu)
 series=${series#*:}     # the upstream series, 10.0.*
 if [ -n "${QEMU_SRC:-}" ]; then
     [ -f "$QEMU_SRC/VERSION" ] || { echo "QEMU_SRC=$QEMU_SRC: not a QEMU tree" >&2; exit 1; }
@@ -21,7 +21,7 @@ fi
 
 dest=$CRAM_CACHE/qemu-src
 have=$(cat "$dest/.cram-unpacked" 2>/dev/null || true)
-if [ -n "$have" ] && [ "$have" = "$(pin_field src:qemu 3)" ]; then
+if [ -n "$have" ] && [ "$have" = "$(pin_pinned src:qemu)" ]; then
     echo "$dest"
     exit 0
 fi

@@ -57,7 +57,9 @@ liblz4-1          trixie    1.10.0-4                      1.10.*
 libcrypt1         trixie    1:4.4.38-1                    1:4.4.*
 '
 
-if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+# Run as a command (apt-local.sh sources this file again: once is enough).
+if [ "${BASH_SOURCE[0]}" = "$0" ] && [ -z "${cram_versions_main:-}" ]; then
+    cram_versions_main=1
     # shellcheck source=scripts/apt-local.sh
     . "$(dirname "$0")/apt-local.sh"
     case ${1:-} in
