@@ -161,6 +161,7 @@ while read -r _p _s _v _r; do
 done <<<"$CRAM_PINS"
 unset _p _s _v _r
 
+# pin_known PKG: whether PKG has a pin (an error message when not);
 # pin_pinned PKG, pin_series PKG: its pinned version, its series.
 pin_known() {
     [ -n "${PIN_VERSION[$1]:-}" ] ||
@@ -233,12 +234,12 @@ pins_resolve() {
                 return 1
             fi
             if [ "${CRAM_PINS_STRICT:-0}" = 1 ]; then
-                echo "versions: $p $ver (scripts/versions.sh) is no longer in $suite;" \
-                    "bump the pin to $best (scripts/versions.sh --check)" >&2
+                echo "versions: $p $ver (scripts/versions.sh) is not in the $suite" \
+                    "archive; bump the pin to $best (scripts/versions.sh --check)" >&2
                 return 1
             fi
-            pin_note "$p $ver (pinned in scripts/versions.sh) is no longer in $suite;" \
-                "using $best, the newest of $series.  Bump the pin (make versions)."
+            pin_note "$p $ver (pinned in scripts/versions.sh) is not in the $suite" \
+                "archive; using $best, the newest of $series.  Bump the pin (make versions)."
             got[$p]=$best
         done
     done
