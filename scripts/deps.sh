@@ -16,9 +16,12 @@ install_host_pkgs "${BOOKWORM_PKGS[@]}"
 # Unpack an arch-all trixie package into .cache/tools/<name>; again only
 # when its pin moves (.done holds the version unpacked).
 unpack_trixie() {
-    local pkg=$1 dest=$CRAM_CACHE/tools/$1 ver
-    [ "$(cat "$dest/.done" 2>/dev/null)" = "$(pin_pinned "$pkg")" ] && return 0
-    ver=$(pin_fetch "$pkg" "$APT_DIR/debs")
+    local pkg=$1 dest=$CRAM_CACHE/tools/$1 have ver
+    have=$(cat "$dest/.done" 2>/dev/null || true)
+    [ "$have" = "$(pin_pinned "$pkg")" ] && return 0
+    ver=$(pin_version "$pkg")
+    [ "$have" = "$ver" ] && return 0    # a fallback of the pin, unpacked
+    ver=$(pin_fetch "$pkg" "$APT_DIR/debs" "$ver")
     rm -rf "$dest" && mkdir -p "$dest"
     dpkg-deb -x "$(deb_file "$APT_DIR/debs" "$pkg" "$ver")" "$dest"
     echo "$ver" >"$dest/.done"
