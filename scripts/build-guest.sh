@@ -43,9 +43,9 @@ die() { log "$*"; exit 1; }
 kernel_pkg() {
     local abi madison p
     abi=$(kernel_abi "$1")
-    madison=$(apt_cache bookworm madison "linux-image-$abi-unsigned" "linux-image-$abi")
+    madison=$(apt_cache bookworm madison "linux-image-$abi-unsigned" "linux-image-$abi" 2>/dev/null)
     for p in "linux-image-$abi-unsigned" "linux-image-$abi"; do
-        if madison_versions "$p" <<<"$madison" | grep -qxF -- "$1"; then
+        if grep -qxF -- "$1" <<<"$(madison_versions "$p" <<<"$madison")"; then
             echo "$p"
             return 0
         fi
