@@ -58,13 +58,62 @@ libcrypt1         trixie    1:4.4.38-1                    1:4.4.*
 '
 
 # Run as a command (apt-local.sh sources this file again: once is enough).
-if [ "${BASH_SOURCE[0]}" = "$0" ] && [ -z "${cram_versions_main:-}" ]; then
-    cram_versions_main=1
-    # shellcheck source=scripts/apt-local.sh
-    . "$(dirname "$0")/apt-local.sh"
-    case ${1:-} in
-    --check) pins_check ;;
-    --list) pins_list ;;
-    *) echo "usage: $0 --check | --list" >&2; exit 2 ;;
-    esac
-fi
+[ "${BASH_SOURCE[0]}" = "$0" ] && [ -z "${cram_versions_main:-}" ] || return 0
+cram_versions_main=1
+set -euo pipefail
+# shellcheck source=scripts/apt-local.sh
+. "$(dirname "$0")/apt-local.sh"
+
+pins_list() {
+    grep -v '^#' <<<"$CRAM_PINS" | grep . | awk '{printf "%-18s %-9s %s\n", $1, $2, $3}'
+}
+
+# Each pin against the archive, the lists refreshed first: whether its
+# version is still there, and the newer ones (within the series or not).
+# Exit status 1 when a pin is missing.
+pins_check() {
+    local p suite ver series name kind have newer inser out rc=0 v
+    local -A madison=()
+    for suite in bookworm trixie; do
+        apt_update "$suite" || echo "versions: (using the $suite lists as they are)" >&2
+        # shellcheck disable=SC2046
+        madison[$suite]=$(apt_cache "$suite" madison $(awk -v s="$suite" \
+            '!/^#/ && $2 == s { sub(/^src:/, "", $1); print $1 }' <<<"$CRAM_PINS") 2>/dev/null)
+    done
+    printf '%-18s %-9s %-34s %s\n' package from pinned "in the archive"
+    while read -r p suite ver series; do
+        case $p in '' | '#'*) continue ;; esac
+        name=${p#src:}
+        kind=; [ "${p#src:}" = "$p" ] || kind=src
+        have=$(madison_versions "$name" "$kind" <<<"${madison[$suite]}" | sort -u)
+        newer=() inser=()
+        while read -r v; do
+            if [ -z "$v" ] || ! dpkg --compare-versions "$v" gt "$ver"; then continue; fi
+            newer+=("$v")
+            # shellcheck disable=SC2254
+            case $v in $series) inser+=("$v") ;; esac
+        done <<<"$have"
+        if grep -qxF -- "$ver" <<<"$have"; then out=ok; else out=MISSING rc=1; fi
+        if [ ${#newer[@]} -gt 0 ]; then
+            out+=", newer: $(printf '%s\n' "${newer[@]}" | sort -V | tr '\n' ' ')"
+            [ ${#inser[@]} -gt 0 ] || out+="(outside $series)"
+        elif [ $out = ok ]; then
+            out+=", newest"
+        else
+            out+=", the archive has: $(tr '\n' ' ' <<<"${have:-nothing}")"
+        fi
+        printf '%-18s %-9s %-34s %s\n' "$p" "$suite" "$ver" "${out% }"
+    done <<<"$CRAM_PINS"
+    ver=${PIN_VERSION[linux-source-6.12]}
+    echo "(linux-source-6.12 also pins linux-image-$(kernel_abi "$ver")-unsigned and" \
+        "linux-headers-$(kernel_abi "$ver"))"
+    [ $rc = 0 ] || echo "A MISSING pin falls back to the newest of its series, with a" \
+        "warning, or fails when the series has none: bump it."
+    return $rc
+}
+
+case ${1:-} in
+--check) pins_check ;;
+--list) pins_list ;;
+*) echo "usage: $0 --check | --list" >&2; exit 2 ;;
+esac
