@@ -7,7 +7,9 @@
 #   make check-qtest   the device's qtests alone, with and without the
 #              page cache (no ASan tree, no guest kernel)
 #   make guest build the test guest image (see docs/guest.md)
-.PHONY: all run run-qtest test check-engine check-qtest qemu engine guest driver cram-info sanitize clean
+#   make versions  the pinned package versions (scripts/versions.sh)
+#              against what Debian's archive has now
+.PHONY: all run run-qtest test check-engine check-qtest qemu engine guest driver cram-info sanitize versions clean
 
 all: qemu engine
 
@@ -45,6 +47,9 @@ check-qtest: qemu
 	bash -c '. scripts/env.sh && export QTEST_QEMU_BINARY="$$CRAM_BUILD/qemu/qemu-system-x86_64" && \
 	  "$$CRAM_BUILD/qemu/tests/qtest/cxl-cram-test" && \
 	  CRAM_QTEST_PROPS=cache-size=0 "$$CRAM_BUILD/qemu/tests/qtest/cxl-cram-test"'
+
+versions:
+	bash scripts/versions.sh --check
 
 clean:
 	rm -rf build

@@ -4,8 +4,8 @@
 # headers of the guest's Debian 6.12 kernel.
 #
 # The kernel version is, in order: $KVER; the kernel of the guest image
-# (build/guest/inputs, written by scripts/build-guest.sh); the newest
-# linux-headers-6.12.*+deb12-amd64 that apt knows (bookworm-security).
+# (build/guest/inputs, written by scripts/build-guest.sh); that of the
+# linux-source-6.12 pin (scripts/versions.sh; bookworm-security).
 # Missing headers are installed with apt-get (they pull in the matching
 # -common, linux-kbuild-6.12 and, by Debian's dependencies, the image).
 #
@@ -19,6 +19,8 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/apt-local.sh
+. "$TOP/scripts/apt-local.sh"
 # CRAM_DRIVER_SRC: another module's directory (Kbuild, *.c, *.h), e.g. a
 # test module; give it its own CRAM_DRIVER_OUT.
 SRC=${CRAM_DRIVER_SRC:-$TOP/guest-driver}
@@ -41,18 +43,12 @@ guest_kver() {
         "$inputs" | head -n 1 | grep .
 }
 
-newest_kver() {
-    apt-cache search --names-only '^linux-headers-6\.12\.[0-9]+\+deb12-amd64$' |
-        awk '{print $1}' | sed 's/^linux-headers-//' | sort -V | tail -n 1 | grep .
-}
-
 resolve_kver() {
+    local ver
     if [ -n "${KVER:-}" ]; then echo "$KVER"; return; fi
     guest_kver && return
-    newest_kver && return
-    # apt's lists may be missing or stale on a fresh machine
-    apt-get update -q >&2 || true
-    newest_kver || die "no linux-headers-6.12.*+deb12-amd64 in apt's lists"
+    ver=$(pin_version linux-source-6.12) || die "no kernel version to build against"
+    kernel_abi "$ver"
 }
 
 install_headers() {
@@ -60,12 +56,7 @@ install_headers() {
     [ -f "/usr/src/linux-headers-$kver/Makefile" ] && return 0
     log "installing linux-headers-$kver"
     [ "$(id -u)" = 0 ] || die "linux-headers-$kver is missing; run as root to install it"
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        "linux-headers-$kver" >&2; then
-        apt-get update -q >&2
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-            "linux-headers-$kver" >&2
-    fi
+    install_host_pkgs "linux-headers-$kver"
     [ -f "/usr/src/linux-headers-$kver/Makefile" ] ||
         die "linux-headers-$kver installed, but /usr/src/linux-headers-$kver is missing"
 }

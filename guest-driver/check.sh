@@ -3,7 +3,9 @@
 # Kernel-style checks of guest-driver/:
 #  1. checkpatch.pl --strict --no-tree -f on every source file; the script
 #     (with spelling.txt and const_structs.checkpatch) is taken from
-#     Debian's linux-source-6.12 package into .cache/kernel-checkpatch/;
+#     Debian's linux-source-6.12 package (its pin, the .deb shared with
+#     scripts/build-kernel.sh in .cache/kernel-dl) into
+#     .cache/kernel-checkpatch/;
 #  2. checkpatch.pl --strict on each patch of the kernel series,
 #     guest-driver/kernel/*.patch (commit messages included);
 #  3. the register offsets of cram_regs.h against the device's own map,
@@ -12,26 +14,30 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/apt-local.sh
+. "$TOP/scripts/apt-local.sh"
 SRC=$TOP/guest-driver
-CACHE=${CRAM_CACHE:-$TOP/.cache}/kernel-checkpatch
+CACHE=$CRAM_CACHE/kernel-checkpatch
 CP=$CACHE/scripts/checkpatch.pl
 
 log() { echo "check: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-# Extract checkpatch from linux-source-6.12 (newest bookworm version)
+# Extract checkpatch from linux-source-6.12, again when the pin moves.
 get_checkpatch() {
-    [ -x "$CP" ] && [ -f "$CACHE/scripts/spelling.txt" ] &&
-        [ -f "$CACHE/scripts/const_structs.checkpatch" ] && return 0
-    local deb
+    local have ver deb
+    have=$(cat "$CACHE/VERSION" 2>/dev/null || true)
+    if [ -x "$CP" ] && [ -f "$CACHE/scripts/spelling.txt" ] &&
+        [ -f "$CACHE/scripts/const_structs.checkpatch" ]; then
+        [ "$have" = "$(pin_pinned linux-source-6.12)" ] && return 0
+        # a fallback of the pin (apt-local.sh), already extracted
+        [ "$have" = "$(pin_version linux-source-6.12)" ] && return 0
+    fi
     log "fetching checkpatch.pl from linux-source-6.12"
-    mkdir -p "$TMPD/src"
-    (cd "$TMPD/src" && apt-get download linux-source-6.12 >&2) || {
-        apt-get update -q >&2
-        (cd "$TMPD/src" && apt-get download linux-source-6.12 >&2)
-    }
-    deb=$(echo "$TMPD"/src/linux-source-6.12_*.deb)
-    [ -f "$deb" ] || die "could not download linux-source-6.12"
+    ver=$(pin_fetch linux-source-6.12 "$CRAM_CACHE/kernel-dl") ||
+        die "could not download linux-source-6.12"
+    deb=$(deb_file "$CRAM_CACHE/kernel-dl" linux-source-6.12 "$ver")
+    rm -rf "$CACHE"
     mkdir -p "$CACHE"
     dpkg-deb --fsys-tarfile "$deb" |
         tar -xO ./usr/src/linux-source-6.12.tar.xz |
@@ -40,7 +46,7 @@ get_checkpatch() {
             linux-source-6.12/scripts/spelling.txt \
             linux-source-6.12/scripts/const_structs.checkpatch
     chmod +x "$CP"
-    dpkg-deb -f "$deb" Version >"$CACHE/VERSION"
+    echo "$ver" >"$CACHE/VERSION"
 }
 
 run_checkpatch() {

@@ -2,8 +2,8 @@
 # Build the CXL test guest into build/guest: Debian's 6.12 kernel
 # (bookworm-security) and a busybox initramfs holding the CXL/DAX modules,
 # trixie's cxl and daxctl (bookworm's ndctl 76 cannot create RAM regions)
-# and guest/ (the /init script and helpers).  Package versions are resolved
-# from the archive on every run; when they and guest/ and this script are
+# and guest/ (the /init script and helpers).  Package versions are the
+# pins of scripts/versions.sh; when they and guest/ and this script are
 # unchanged, nothing is rebuilt.  Nothing is installed from trixie: the .debs
 # are only unpacked into .cache/guest.
 #
@@ -38,60 +38,33 @@ TRIXIE_PKGS=(cxl daxctl libc6 libcxl1 libdaxctl1 libndctl6 libkmod2 libudev1
 log() { echo "build-guest: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-# Newest of the Debian versions on stdin.
-newest_version() {
-    local v best=
-    while read -r v; do
-        if [ -z "$best" ] || dpkg --compare-versions "$v" gt "$best"; then
-            best=$v
+# The image package of kernel VERSION: the -unsigned one (the same kernel
+# and modules without the signature) when apt knows it.
+kernel_pkg() {
+    local abi madison p
+    abi=$(kernel_abi "$1")
+    madison=$(apt_cache bookworm madison "linux-image-$abi-unsigned" "linux-image-$abi" 2>/dev/null)
+    for p in "linux-image-$abi-unsigned" "linux-image-$abi"; do
+        if grep -qxF -- "$1" <<<"$(madison_versions "$p" <<<"$madison")"; then
+            echo "$p"
+            return 0
         fi
     done
-    echo "$best"
-}
-
-# "pkg version" of each package in the arguments, from `apt-cache madison`
-# output on stdin (binary packages only).
-pick_versions() {
-    local madison p v
-    madison=$(grep -v '| *Sources$' || true)
-    for p in "$@"; do
-        v=$(awk -F' *[|] *' -v p="$p" '{sub(/^ +/, "", $1)} $1 == p {print $2}' \
-            <<<"$madison" | newest_version)
-        [ -n "$v" ] || return 1
-        echo "$p $v"
-    done
-}
-
-# The newest linux-image-6.12.*+deb12-amd64 (bookworm-security); the
-# -unsigned package holds the same kernel and modules without the signature.
-kernel_pkg() {
-    local names abi
-    names=$(apt-cache search --names-only \
-        '^linux-image-6\.12\.[0-9]+\+deb12-amd64(-unsigned)?$' | awk '{print $1}')
-    abi=$(sort -uV <<<"${names//-unsigned/}" | tail -n 1)
-    [ -n "$abi" ] || return 1
-    if grep -qx -- "$abi-unsigned" <<<"$names"; then echo "$abi-unsigned"; else echo "$abi"; fi
+    log "no linux-image-$abi(-unsigned) $1 in apt's lists"
+    return 1
 }
 
 # Sets BOOKWORM (kernel + busybox-static) and TRIXIE: "pkg version" lines.
 resolve_versions() {
-    local kpkg
+    local kver kpkg
     if [ -n "$KTREE" ]; then
-        BOOKWORM=$(apt-cache madison busybox-static | pick_versions busybox-static) ||
-            return 1
+        BOOKWORM=$(pins_resolve busybox-static) || return 1
     else
-        kpkg=$(kernel_pkg) || return 1
-        BOOKWORM=$(apt-cache madison "$kpkg" busybox-static |
-            pick_versions "$kpkg" busybox-static) || return 1
+        kver=$(pin_version linux-source-6.12) || return 1
+        kpkg=$(kernel_pkg "$kver") || return 1
+        BOOKWORM="$kpkg $kver"$'\n'$(pins_resolve busybox-static) || return 1
     fi
-    TRIXIE=$(apt_local_cache madison "${TRIXIE_PKGS[@]}" |
-        pick_versions "${TRIXIE_PKGS[@]}") || return 1
-}
-
-apt_local_cache() {
-    apt-cache -o Dir::Etc::SourceList="$APT_DIR/sources.list" \
-        -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists="$APT_DIR/lists" \
-        -o Dir::Cache::pkgcache="" -o Dir::Cache::srcpkgcache="" "$@"
+    TRIXIE=$(pins_resolve "${TRIXIE_PKGS[@]}") || return 1
 }
 
 # Everything the image depends on, one line each: compared with the stamp
@@ -108,28 +81,13 @@ inputs() {
     (cd "$CRAM_TOP" && find guest -print0 | sort -z | xargs -0 stat -c '%a %n')
 }
 
-# The .deb of "pkg version" in DIR, downloaded with the apt command given
-# (apt-get or apt_local) unless present; older versions are removed.
-deb_file() { echo "$1/${2}_${3//:/%3a}_"*.deb; }
-fetch_deb() {
-    local dir=$1 pkg=$2 ver=$3 f
-    shift 3
-    f=$(deb_file "$dir" "$pkg" "$ver")
-    [ -f "$f" ] && return 0
-    mkdir -p "$dir"
-    rm -f "$dir/${pkg}_"*.deb
-    (cd "$dir" && "$@" -q -o APT::Sandbox::User=root download "$pkg=$ver" >&2) || return 1
-    f=$(deb_file "$dir" "$pkg" "$ver")
-    [ -f "$f" ]
-}
-
 fetch_all() {
     local pkg ver
     while read -r pkg ver; do
-        fetch_deb "$GCACHE/debs/bookworm" "$pkg" "$ver" apt-get || return 1
+        fetch_deb bookworm "$GCACHE/debs/bookworm" "$pkg" "$ver" || return 1
     done <<<"$BOOKWORM"
     while read -r pkg ver; do
-        fetch_deb "$GCACHE/debs/trixie" "$pkg" "$ver" apt_local || return 1
+        fetch_deb trixie "$GCACHE/debs/trixie" "$pkg" "$ver" || return 1
     done <<<"$TRIXIE"
 }
 
@@ -291,12 +249,7 @@ main() {
         die "no kernel in $KTREE: run scripts/build-kernel.sh first"
     fi
     install_host_pkgs "${HOST_PKGS[@]}"
-    apt_local_init >/dev/null
-    if ! resolve_versions; then
-        log "refreshing the bookworm package lists"
-        apt-get -q update >&2
-        resolve_versions || die "cannot resolve the guest packages"
-    fi
+    resolve_versions || die "cannot resolve the guest packages"
     local want
     want=$(inputs)
     if [ -f "$OUT/inputs" ] && [ "$(cat "$OUT/inputs")" = "$want" ] &&
@@ -308,7 +261,7 @@ main() {
     if ! fetch_all; then
         # The lists may name versions the archive no longer has.
         log "download failed; refreshing the package lists"
-        apt-get -q update >&2 && apt_local update >&2
+        apt_update bookworm && apt_update trixie
         if ! resolve_versions || ! fetch_all; then
             die "cannot download the guest packages"
         fi

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Build the cxl-cram guest kernel into build/kernel: Debian's
-# linux-source-6.12 (the newest in bookworm-security, resolved from apt on
-# every run), the patch series guest-driver/kernel/*.patch (in name order;
+# linux-source-6.12 (bookworm-security, at its pin in scripts/versions.sh),
+# the patch series guest-driver/kernel/*.patch (in name order;
 # none is fine) and the config fragment guest-driver/kernel/cram.config on
 # top of allnoconfig.  See docs/kernel.md.
 #
@@ -48,15 +48,6 @@ JOBS=${KERNEL_JOBS:-$(nproc)}
 log() { echo "build-kernel: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-# The newest version of linux-source-6.12 that apt knows.
-resolve_version() {
-    local v best=''
-    while read -r v; do
-        if [ -z "$best" ] || dpkg --compare-versions "$v" gt "$best"; then best=$v; fi
-    done < <(apt-cache madison "$SRC_PKG" | awk -F' *[|] *' '$3 !~ /Sources$/ {print $2}')
-    [ -n "$best" ] && echo "$best"
-}
-
 # The patch series, in order.
 patches() {
     local f
@@ -80,19 +71,7 @@ inputs() {
     done <<<"$(patches)"
 }
 
-deb_path() { echo "$DL/${SRC_PKG}_${VERSION//:/%3a}_all.deb"; }
-
-fetch_source() {
-    local deb
-    deb=$(deb_path)
-    [ -f "$deb" ] && return 0
-    mkdir -p "$DL"
-    rm -f "$DL/${SRC_PKG}"_*.deb
-    log "downloading $SRC_PKG $VERSION"
-    (cd "$DL" && apt-get -q -o APT::Sandbox::User=root download "$SRC_PKG=$VERSION" >&2) ||
-        return 1
-    [ -f "$deb" ]
-}
+deb_path() { deb_file "$DL" "$SRC_PKG" "$VERSION"; }
 
 # A fresh, unpatched source tree in $SRC; the old kbuild tree goes too.
 extract_source() {
@@ -223,11 +202,7 @@ main() {
     exec 9>"$OUT/.lock"
     flock 9   # one build at a time
     install_host_pkgs "${HOST_PKGS[@]}"
-    if ! VERSION=$(resolve_version); then
-        log "refreshing the bookworm package lists"
-        apt-get -q update >&2
-        VERSION=$(resolve_version) || die "no $SRC_PKG in apt's lists"
-    fi
+    VERSION=$(pin_version "$SRC_PKG") || die "no $SRC_PKG to build"
     [ -f "$FRAGMENT" ] || die "no config fragment $FRAGMENT"
     [ "$DEBUG" = 0 ] || [ -f "$DEBUG_FRAGMENT" ] || die "no config fragment $DEBUG_FRAGMENT"
     local want
@@ -237,13 +212,9 @@ main() {
         log "up to date ($SRC_PKG $VERSION)"
         return 0
     fi
-    if ! fetch_source; then
-        log "download failed; refreshing the package lists"
-        apt-get -q update >&2
-        VERSION=$(resolve_version) || die "no $SRC_PKG in apt's lists"
-        fetch_source || die "cannot download $SRC_PKG $VERSION"
-        want=$(inputs)
-    fi
+    [ -f "$(deb_path)" ] || log "downloading $SRC_PKG $VERSION"
+    VERSION=$(pin_fetch "$SRC_PKG" "$DL" "$VERSION") || die "cannot download $SRC_PKG $VERSION"
+    want=$(inputs)    # the version may have moved (pin_fetch)
     if [ "$(cat "$SRC/.cram-source-version" 2>/dev/null)" != "$VERSION" ]; then
         extract_source
     fi

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Build qemu-system-x86_64 with -device cxl-cram, incrementally:
 #  1. install build dependencies (deps.sh);
-#  2. fetch trixie's QEMU 10.0.x source, or use QEMU_SRC;
+#  2. fetch trixie's QEMU 10.0.x source (its pinned version), or use
+#     QEMU_SRC;
 #  3. overlay hw/mem/cxl-cram and tests/qtest files as symlinks, so that
 #     edits in this project are live, and apply patches/*.patch (the
 #     subdir(), Kconfig source, trace and qtest list hooks) once;
@@ -16,24 +17,21 @@ src=$(bash "$here/fetch-qemu.sh")
 bld=${CRAM_QEMU_BUILD:-$CRAM_BUILD/qemu}
 fw=$CRAM_BUILD/firmware
 
-# Overlay.
-ln -sfn "$CRAM_TOP/hw/mem/cxl-cram" "$src/hw/mem/cxl-cram"
-for f in "$CRAM_TOP"/tests/qtest/*.[ch]; do
-    ln -sfn "$f" "$src/tests/qtest/$(basename "$f")"
-done
-# Patches, in order.  The fetched tree records what it got; when the set
-# changes it is unpacked afresh, so patches never stack on stale ones.
+# The fetched tree records the patches it got; when the set changes it is
+# unpacked afresh, so patches never stack on stale ones.
 want=$(cd "$CRAM_TOP/patches" && sha256sum ./*.patch)
 if [ -z "${QEMU_SRC:-}" ] && [ -f "$src/.cram-patches" ] &&
     [ "$(cat "$src/.cram-patches")" != "$want" ]; then
     echo "build-qemu: patches changed: unpacking the QEMU source again"
     rm -rf "$src"
     src=$(bash "$here/fetch-qemu.sh")
-    ln -sfn "$CRAM_TOP/hw/mem/cxl-cram" "$src/hw/mem/cxl-cram"
-    for f in "$CRAM_TOP"/tests/qtest/*.[ch]; do
-        ln -sfn "$f" "$src/tests/qtest/$(basename "$f")"
-    done
 fi
+# Overlay (the patches touch none of these files).
+ln -sfn "$CRAM_TOP/hw/mem/cxl-cram" "$src/hw/mem/cxl-cram"
+for f in "$CRAM_TOP"/tests/qtest/*.[ch]; do
+    ln -sfn "$f" "$src/tests/qtest/$(basename "$f")"
+done
+# Patches, in order.
 if [ "$(cat "$src/.cram-patches" 2>/dev/null)" != "$want" ]; then
     for p in "$CRAM_TOP"/patches/*.patch; do
         if patch -d "$src" -p1 -R --dry-run -s -f <"$p" >/dev/null 2>&1; then

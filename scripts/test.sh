@@ -16,6 +16,9 @@ section() {
     echo "== $1 (at $((SECONDS / 60)) min $((SECONDS % 60)) s)"
 }
 
+# Pins that fall back to another version (scripts/versions.sh) are listed
+# at the end.
+rm -f "$CRAM_BUILD/pin-warnings"
 bash "$here/build-qemu.sh" || { echo "0 passed, 1 failed"; exit 1; }
 bash "$here/build-engine.sh" || { echo "0 passed, 1 failed"; exit 1; }
 bash "$here/build-sanitize.sh" || { echo "0 passed, 1 failed"; exit 1; }
@@ -205,6 +208,11 @@ if bash "$here/demo-guest.sh" >"$logdir/demo-guest.log" 2>&1; then
 else
     echo "   not ok demo-guest (log: $logdir/demo-guest.log)"
     failed=$((failed + 1))
+fi
+
+if [ -s "$CRAM_BUILD/pin-warnings" ]; then
+    section "pins not in the archive: this run used other versions"
+    sort -u "$CRAM_BUILD/pin-warnings" | sed 's/^/   warning: /'
 fi
 
 echo "$passed passed, $failed failed"

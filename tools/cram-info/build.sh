@@ -21,40 +21,24 @@ die() { log "$*"; exit 1; }
 
 # The libcxl1 version of the guest image (build/guest/inputs, written by
 # scripts/build-guest.sh), so the headers match the library the binary
-# meets; else the newest in trixie.
+# meets; else its pin (scripts/versions.sh).
 libcxl_version() {
     local inputs=$CRAM_TOP/build/guest/inputs v
     if [ -f "$inputs" ]; then
         v=$(sed -n 's/^libcxl1 //p' "$inputs" | head -n 1)
         [ -n "$v" ] && { echo "$v"; return; }
     fi
-    [ -d "$APT_DIR/lists" ] || apt_local_init >/dev/null
-    v=$(apt_local_version libcxl1 '*')
-    [ -n "$v" ] || { apt_local_init >/dev/null; v=$(apt_local_version libcxl1 '*'); }
-    [ -n "$v" ] || die "no libcxl1 in trixie's package lists"
-    echo "$v"
+    pin_version libcxl1 || die "no libcxl1 in trixie's package lists"
 }
 
-deb_file() { echo "$CACHE/debs/${1}_${2//:/%3a}_amd64.deb"; }
-
 fetch() {
-    local pkg=$1 ver=$2
-    [ -f "$(deb_file "$pkg" "$ver")" ] && return 0
-    mkdir -p "$CACHE/debs"
-    rm -f "$CACHE/debs/${pkg}_"*.deb
-    apt_local_init >/dev/null
-    log "fetching $pkg $ver (trixie)"
-    (cd "$CACHE/debs" && apt_local -o APT::Sandbox::User=root download "$pkg=$ver" >&2)
-    [ -f "$(deb_file "$pkg" "$ver")" ] || die "apt-get download $pkg=$ver gave no .deb"
+    [ -f "$(deb_file "$CACHE/debs" "$1" "$2")" ] || log "fetching $1 $2 (trixie)"
+    fetch_deb trixie "$CACHE/debs" "$1" "$2" || die "apt-get download $1=$2 gave no .deb"
 }
 
 # libcxl.h includes <uuid/uuid.h>: the host's uuid-dev (headers only)
 host_uuid() {
-    [ -f /usr/include/uuid/uuid.h ] && return 0
-    log "installing uuid-dev"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends uuid-dev >&2 ||
-        { apt-get update -q >&2 &&
-          DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends uuid-dev >&2; }
+    [ -f /usr/include/uuid/uuid.h ] || install_host_pkgs uuid-dev
 }
 
 # When the guest image's root is unpacked (scripts/build-guest.sh), run the
@@ -78,8 +62,8 @@ main() {
         fetch libcxl-dev "$ver"
         fetch libcxl1 "$ver"
         rm -rf "$root"
-        dpkg-deb -x "$(deb_file libcxl-dev "$ver")" "$root"
-        dpkg-deb -x "$(deb_file libcxl1 "$ver")" "$root"
+        dpkg-deb -x "$(deb_file "$CACHE/debs" libcxl-dev "$ver")" "$root"
+        dpkg-deb -x "$(deb_file "$CACHE/debs" libcxl1 "$ver")" "$root"
         echo "$ver" >"$root/.version"
     fi
     host_uuid
