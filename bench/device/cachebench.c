@@ -64,11 +64,9 @@ static inline void access8(CramStore *c, uint64_t word, int write,
     }
     if (write) {
         v = content(word, 1);
-        cram_store_access(c, word / PAGE_WORDS, (word % PAGE_WORDS) * 8, &v, 8,
-                          true);
+        cram_store_access(c, word * 8, &v, 8, true, NULL);
     } else {
-        cram_store_access(c, word / PAGE_WORDS, (word % PAGE_WORDS) * 8, &v, 8,
-                          false);
+        cram_store_access(c, word * 8, &v, 8, false, NULL);
         *sum += v;
     }
 }

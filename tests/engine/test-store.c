@@ -65,7 +65,8 @@ static void write_page(CramStore *s, uint64_t page, uint8_t *buf)
 
     /* as a guest does: 8 bytes at a time */
     for (off = 0; off < CRAM_PAGE_SIZE; off += 8) {
-        cram_store_access(s, page, off, buf + off, 8, true);
+        cram_store_access(s, page * CRAM_PAGE_SIZE + off, buf + off, 8, true,
+                          NULL);
     }
 }
 
@@ -121,8 +122,8 @@ static void test_worker_concurrency(void)
     w = (Writer) { s.s, 77, 6 };
     t = g_thread_new("writer", writer_main, &w);
     for (p = 0; p < 20000; p++) {
-        cram_store_access(s.s, (p * 7) % 256, (p * 64) % CRAM_PAGE_SIZE, got,
-                          64, false);
+        cram_store_access(s.s, (p * 7) % 256 * CRAM_PAGE_SIZE +
+                          (p * 64) % CRAM_PAGE_SIZE, got, 64, false, NULL);
     }
     g_thread_join(t);
     /* told after each of its stores, without the lock: never ahead */
@@ -137,8 +138,8 @@ static void test_worker_concurrency(void)
 
         round_page(w.seed, p, w.rounds - 1, want);
         for (off = 0; off < CRAM_PAGE_SIZE; off += 512) {
-            g_assert_false(cram_store_access(s.s, p, off, got + off, 512,
-                                             false));
+            g_assert_false(cram_store_access(s.s, p * CRAM_PAGE_SIZE + off,
+                                             got + off, 512, false, NULL));
         }
         g_assert_cmpmem(got, sizeof(got), want, sizeof(want));
     }
@@ -174,7 +175,8 @@ static void test_dropped(void)
     while (cram_store_take(s.s, &t)) {
         g_assert_cmpint(t.ev, ==, CRAM_CACHE_DROPPED);
         v = t.page;
-        g_assert_true(cram_store_access(s.s, v, 0, &first, 8, false));
+        g_assert_true(cram_store_access(s.s, v * CRAM_PAGE_SIZE, &first, 8,
+                                        false, NULL));
         g_assert_cmphex(first, ==, ~0ULL);
         g_assert_true(cram_store_poison_run(s.s, v, v + 1, &first, &n,
                                             &tag));
@@ -195,7 +197,8 @@ static void test_dropped(void)
     cram_store_flush(s.s);
     g_assert_false(cram_store_take(s.s, &t));
     g_assert_false(cram_store_poison_run(s.s, 0, 16, &first, &n, &tag));
-    g_assert_false(cram_store_access(s.s, 5, 64, &v, 8, false));
+    g_assert_false(cram_store_access(s.s, 5 * CRAM_PAGE_SIZE + 64, &v, 8,
+                                     false, NULL));
     g_assert_cmphex(v, ==, 0x3c3c3c3c3c3c3c3cULL);
     store_free(&s);
     g_rand_free(r);
@@ -231,7 +234,8 @@ static void test_free_drops(void)
     g_assert_cmpuint(st.poisoned_pages, ==, 1);
     /* a whole-page rewrite of the poisoned page, cached at the free */
     page_random(r, page);
-    cram_store_access(s.s, v, 0, page, CRAM_PAGE_SIZE, true);
+    cram_store_access(s.s, v * CRAM_PAGE_SIZE, page, CRAM_PAGE_SIZE, true,
+                      NULL);
     store_free(&s);
     g_rand_free(r);
 }
@@ -316,10 +320,12 @@ static void test_export_import(void)
     cram_store_get_stats(b.s, &st2, NULL, NULL);
     g_assert_cmpuint(st2.media_used, ==, st.media_used);
     for (p = 0; p < 40; p++) {
-        g_assert_false(cram_store_access(b.s, p * 3, 0, &v, 8, false));
+        g_assert_false(cram_store_access(b.s, p * 3 * CRAM_PAGE_SIZE, &v, 8,
+                                         false, NULL));
         g_assert_cmphex(v, ==, 0x0101010101010101ULL * (p + 1));
     }
-    g_assert_false(cram_store_access(b.s, 1, 0, &v, 8, false));
+    g_assert_false(cram_store_access(b.s, CRAM_PAGE_SIZE, &v, 8, false,
+                                     NULL));
     g_assert_cmphex(v, ==, 0);
     store_free(&a);
     store_free(&b);
@@ -372,7 +378,8 @@ static void test_zero_ranges(void)
     cram_store_zero_ranges(st.s, r, G_N_ELEMENTS(r));
     cram_store_flush(st.s);
     for (p = 0; p < 12; p++) {
-        cram_store_access(st.s, p, 0, page, sizeof(page), false);
+        cram_store_access(st.s, p * CRAM_PAGE_SIZE, page, sizeof(page), false,
+                          NULL);
         for (i = 0; i < sizeof(page); i++) {
             if (page[i] != zeroed_byte(p, i)) {
                 g_error("page %d byte %u: 0x%x, expected 0x%x", p, i,
@@ -388,6 +395,53 @@ static void test_zero_ranges(void)
     store_free(&st);
 }
 
+static uint64_t le64_at(const uint8_t *p)
+{
+    uint64_t v;
+
+    memcpy(&v, p, sizeof(v));
+    return GUINT64_FROM_LE(v);
+}
+
+/*
+ * Byte accesses cross pages under one call; past the capacity (8 GiB
+ * here) reads give all-ones and writes go nowhere; a read that meets
+ * poison names its first poisoned byte, in a later page too.
+ */
+static void test_access_bytes(void)
+{
+    const uint64_t end = 8 * GiB, edge = 3 * CRAM_PAGE_SIZE - 4;
+    uint64_t v = GUINT64_TO_LE(0x1122334455667788ULL), poison = 0;
+    uint8_t got[16];
+    CramStats st;
+    Store s;
+
+    store_new(&s, 64 * MiB, 16);
+    cram_store_access(s.s, edge, &v, 8, true, NULL);
+    v = 0;
+    g_assert_false(cram_store_access(s.s, edge, &v, 8, false, &poison));
+    g_assert_cmphex(GUINT64_FROM_LE(v), ==, 0x1122334455667788ULL);
+    g_assert_cmpuint(poison, ==, 0);
+
+    cram_store_access(s.s, end - 4, &v, 8, true, NULL);
+    cram_store_access(s.s, end + CRAM_PAGE_SIZE, &v, 8, true, NULL);
+    cram_store_flush(s.s);
+    cram_store_get_stats(s.s, &st, NULL, NULL);
+    g_assert_cmpuint(st.logical_bytes, ==, 3 * CRAM_PAGE_SIZE);
+    memset(got, 0, sizeof(got));
+    g_assert_false(cram_store_access(s.s, end - 8, got, 16, false, NULL));
+    g_assert_cmphex(le64_at(got), ==, 0x5566778800000000ULL);
+    g_assert_cmphex(le64_at(got + 8), ==, ~0ULL);
+    g_assert_false(cram_store_access(s.s, end, got, 8, false, NULL));
+    g_assert_cmphex(le64_at(got), ==, ~0ULL);
+
+    cram_store_poison(s.s, 3, DROP_TAG);
+    g_assert_true(cram_store_access(s.s, edge, got, 8, false, &poison));
+    g_assert_cmpuint(poison, ==, 3 * CRAM_PAGE_SIZE);
+    g_assert_cmphex(le64_at(got), ==, 0xffffffff55667788ULL);
+    store_free(&s);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -397,5 +451,6 @@ int main(int argc, char **argv)
     g_test_add_func("/store/worker-rose", test_worker_rose);
     g_test_add_func("/store/export-import", test_export_import);
     g_test_add_func("/store/zero-ranges", test_zero_ranges);
+    g_test_add_func("/store/access-bytes", test_access_bytes);
     return g_test_run();
 }

@@ -108,62 +108,27 @@ void cxl_cram_flush(CXLCramDev *cram)
 }
 
 /*
- * The bytes of an access at @dpa that lie inside the capacity.  An access
- * that runs past the end (a DPA skip, a decoder or window larger than the
+ * An access at @dpa of @size bytes, which may cross a page.  One that
+ * runs past the capacity (a DPA skip, a decoder or window larger than the
  * device, an unsplit access from qtest or DMA) is served as the host
  * bridge would split it into cache lines: the part inside the capacity
  * reaches the device, the rest decodes nowhere, so its writes are
- * discarded and its reads are all-ones (docs/robustness.md).
+ * discarded and its reads are all-ones (docs/robustness.md).  Reads of
+ * poison return all-ones too, and true with the first poisoned DPA.
  */
-static unsigned cxl_cram_clamp(CXLCramDev *cram, uint64_t dpa,
-                               uint8_t *bytes, unsigned size, bool write)
-{
-    unsigned inside = dpa < cram->capacity ?
-                      MIN(size, cram->capacity - dpa) : 0;
-
-    if (inside < size) {
-        trace_cxl_cram_beyond_capacity(dpa, size, inside);
-        if (!write) {
-            memset(bytes + inside, 0xff, size - inside);
-        }
-    }
-    return inside;
-}
-
-/*
- * Copy @size bytes at @dpa, which may cross one page boundary.  Reads of
- * poisoned bytes return all-ones; returns true then, with the DPA of the
- * first poisoned byte in @poison_dpa.
- */
-static bool cxl_cram_access(CXLCramDev *cram, uint64_t dpa, uint8_t *bytes,
+static bool cxl_cram_access(CXLCramDev *cram, uint64_t dpa, void *bytes,
                             unsigned size, bool write, uint64_t *poison_dpa)
 {
-    bool poisoned = false;
+    bool poisoned;
 
-    size = cxl_cram_clamp(cram, dpa, bytes, size, write);
-    while (size) {
-        uint64_t page = dpa >> CRAM_PAGE_SHIFT;
-        unsigned off = dpa & (CRAM_PAGE_SIZE - 1);
-        unsigned len = MIN(size, CRAM_PAGE_SIZE - off);
-
-        if (cram_store_access(cram->store, page, off, bytes, len, write) &&
-            !poisoned) {
-            *poison_dpa = dpa;
-            poisoned = true;
-        }
-        dpa += len;
-        bytes += len;
-        size -= len;
+    if (dpa >= cram->capacity || size > cram->capacity - dpa) {
+        trace_cxl_cram_beyond_capacity(dpa, size, dpa < cram->capacity ?
+                                       cram->capacity - dpa : 0);
     }
+    poisoned = cram_store_access(cram->store, dpa, bytes, size, write,
+                                 poison_dpa);
     cxl_cram_settle(cram);
     return poisoned;
-}
-
-/* Device-internal writes (Clear Poison, Media Operations) */
-void cxl_cram_write_bytes(CXLCramDev *cram, uint64_t dpa, const void *buf,
-                          unsigned len)
-{
-    cxl_cram_access(cram, dpa, (uint8_t *)buf, len, true, NULL);
 }
 
 /*
@@ -205,7 +170,7 @@ static MemTxResult cxl_cram_vmem_write(CXLType3Dev *ct3d, uint64_t dpa,
 {
     CXLCramDev *cram = container_of(ct3d, CXLCramDev, parent_obj);
 
-    cxl_cram_access(cram, dpa, (uint8_t *)buf, size, true, NULL);
+    cxl_cram_access(cram, dpa, (void *)buf, size, true, NULL);
     return MEMTX_OK;
 }
 

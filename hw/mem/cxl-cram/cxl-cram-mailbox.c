@@ -153,7 +153,8 @@ static CXLRetCode cxl_cram_cmd_clear_poison(const struct cxl_cmd *cmd,
         return CXL_MBOX_INVALID_INPUT;
     }
     cram_store_unpoison(cram->store, dpa >> CRAM_PAGE_SHIFT);
-    cxl_cram_write_bytes(cram, dpa, in + 8, CXL_CACHE_LINE_SIZE);
+    cram_store_access(cram->store, dpa, in + 8, CXL_CACHE_LINE_SIZE, true,
+                      NULL);
     cxl_cram_flush(cram);       /* complete when the command returns */
     *len_out = 0;
     return CXL_MBOX_SUCCESS;

@@ -23,6 +23,8 @@
  * transaction (all-ones, counted in machine-checks-abandoned), so that a
  * guest whose handler never finishes cannot livelock the vCPU.
  *
+ * x86 only (Kconfig): the check, its bank and its broadcast are x86's.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
@@ -35,9 +37,7 @@
 #include "hw/cxl/cxl.h"
 #include "cxl-cram.h"
 #include "trace.h"
-#ifdef TARGET_I386
 #include "cpu.h"
-#endif
 
 #define CXL_CRAM_HDM_INC \
     (R_CXL_HDM_DECODER1_BASE_LO - R_CXL_HDM_DECODER0_BASE_LO)
@@ -84,8 +84,6 @@ static bool cxl_cram_dpa_to_hpa(CXLType3Dev *ct3d, uint64_t dpa,
     }
     return false;
 }
-
-#ifdef TARGET_I386
 
 /* Bank 9; VAL UC EN MISCV ADDRV S AR, MCACOD 0x134 (data read). */
 #define CXL_CRAM_MCE_BANK       9
@@ -300,23 +298,6 @@ static bool cxl_cram_vcpu_load(CXLCramDev *cram, CPUState *self,
     }
     return true;
 }
-
-#else
-
-static bool cxl_cram_vcpu_load(CXLCramDev *cram, CPUState *self,
-                               uint64_t dpa)
-{
-    uint64_t hpa;
-
-    cxl_cram_poisoned_read(cram, dpa);
-    /* Still decode, so that the helper is built and checked everywhere */
-    if (cram->poison_mce && cxl_cram_dpa_to_hpa(CXL_TYPE3(cram), dpa, &hpa)) {
-        trace_cxl_cram_mce_skipped(dpa, "no machine checks on this target");
-    }
-    return false;
-}
-
-#endif
 
 /*
  * A guest load is an access by the vCPU running on this thread, with the

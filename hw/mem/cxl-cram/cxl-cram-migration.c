@@ -87,7 +87,7 @@ static int cxl_cram_put_store(QEMUFile *f, void *pv, size_t size,
     qemu_put_be64(f, cram->media_size);
     qemu_put_be32(f, cram->codec);
     for (i = 0; i < CXL_CRAM_MIG_FIGURES; i++) {
-        v = cxl_cram_figure_mig(&fig, i);
+        v = cxl_cram_figure_find(&fig, CXL_CRAM_REG_NONE, i);
         qemu_put_be64(f, v ? *v : 0);
     }
     n = cram_export_count(x);
@@ -144,7 +144,7 @@ static int cxl_cram_get_store(QEMUFile *f, void *pv, size_t size,
         return ret;
     }
     for (i = 0; i < CXL_CRAM_MIG_FIGURES; i++) {
-        v = cxl_cram_figure_mig(&fig, i);
+        v = cxl_cram_figure_find(&fig, CXL_CRAM_REG_NONE, i);
         *(v ? v : &none) |= qemu_get_be64(f);
     }
     count = qemu_get_be64(f);
@@ -294,12 +294,6 @@ static int cxl_cram_pre_save(void *opaque)
     return 0;
 }
 
-#define CXL_CRAM_STATUS_ALL (CXL_CRAM_STATUS_ABOVE_LOW | \
-                             CXL_CRAM_STATUS_ABOVE_HIGH | \
-                             CXL_CRAM_STATUS_NO_ALLOC | \
-                             CXL_CRAM_STATUS_EXHAUSTED | \
-                             CXL_CRAM_STATUS_POISON)
-
 /* The registers must be values the device itself could have held. */
 static int cxl_cram_post_load(void *opaque, int version_id)
 {
@@ -325,7 +319,7 @@ static int cxl_cram_post_load(void *opaque, int version_id)
     }
     if (s->irq_enable & ~CXL_CRAM_IRQ_MASK ||
         s->irq_status & ~CXL_CRAM_IRQ_MASK ||
-        s->status & ~CXL_CRAM_STATUS_ALL ||
+        s->status & ~CXL_CRAM_STATUS_MASK ||
         s->discard_result > CXL_CRAM_DISCARD_EMPTY) {
         return cxl_cram_mig_fail(cram, "register values out of range: irq "
                                  "enable 0x%x status 0x%x, status 0x%x, "
@@ -343,25 +337,6 @@ static int cxl_cram_post_load(void *opaque, int version_id)
     cram->media_gen = cram_store_media_gen(cram->store);
     return 0;
 }
-
-/* Sent only once a load was abandoned: older streams stay loadable. */
-static bool cxl_cram_mce_abandoned_needed(void *opaque)
-{
-    CXLCramDev *cram = opaque;
-
-    return cram->safety.mce_abandoned != 0;
-}
-
-static const VMStateDescription vmstate_cxl_cram_mce_abandoned = {
-    .name = "cxl-cram/mce-abandoned",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .needed = cxl_cram_mce_abandoned_needed,
-    .fields = (const VMStateField[]) {
-        VMSTATE_UINT64(safety.mce_abandoned, CXLCramDev),
-        VMSTATE_END_OF_LIST()
-    },
-};
 
 const VMStateDescription vmstate_cxl_cram = {
     .name = "cxl-cram",
@@ -399,6 +374,7 @@ const VMStateDescription vmstate_cxl_cram = {
         VMSTATE_UINT64(safety.safe_count, CXLCramDev),
         VMSTATE_UINT64(safety.poisoned_reads, CXLCramDev),
         VMSTATE_UINT64(safety.mce_raised, CXLCramDev),
+        VMSTATE_UINT64(safety.mce_abandoned, CXLCramDev),
         VMSTATE_UINT64(safety.discard_dpa, CXLCramDev),
         VMSTATE_UINT64(safety.discard_result, CXLCramDev),
         VMSTATE_UINT64(poison_query_start, CXLCramDev),
@@ -411,9 +387,5 @@ const VMStateDescription vmstate_cxl_cram = {
             .offset = 0,
         },
         VMSTATE_END_OF_LIST()
-    },
-    .subsections = (const VMStateDescription * const []) {
-        &vmstate_cxl_cram_mce_abandoned,
-        NULL
     },
 };

@@ -33,25 +33,6 @@ static void cxl_cram_discard(CXLCramDev *cram, uint64_t pages)
     trace_cxl_cram_discard(s->discard_dpa, pages, s->discard_result);
 }
 
-/* The control registers that are not figures (cxl-cram-figures.h) */
-static uint64_t cxl_cram_ctrl_read(CXLCramDev *cram, hwaddr reg)
-{
-    CXLCramSafety *s = &cram->safety;
-
-    switch (reg) {
-    case CXL_CRAM_REG_IRQ_ENABLE:
-        return s->irq_enable;
-    case CXL_CRAM_REG_IRQ_STATUS:
-        return s->irq_status;
-    case CXL_CRAM_REG_DISCARD_DPA:
-        return s->discard_dpa;
-    case CXL_CRAM_REG_DISCARD_RESULT:
-        return s->discard_result;
-    default:
-        return 0;
-    }
-}
-
 static void cxl_cram_set_watermark(CXLCramDev *cram, hwaddr reg,
                                    uint64_t val)
 {
@@ -101,11 +82,12 @@ static void cxl_cram_ctrl_write(CXLCramDev *cram, hwaddr reg, uint64_t val)
     }
 }
 
-/* The 64-bit register at @reg: identification, a figure, or control */
+/* The 64-bit register at @reg: identification, control, or a figure */
 static uint64_t cxl_cram_reg64(CXLCramDev *cram, hwaddr reg)
 {
+    CXLCramSafety *s = &cram->safety;
     CXLCramFigures f;
-    uint64_t val;
+    uint64_t *val;
 
     switch (reg) {
     case CXL_CRAM_REG_ID:
@@ -113,14 +95,18 @@ static uint64_t cxl_cram_reg64(CXLCramDev *cram, hwaddr reg)
     case CXL_CRAM_REG_CONFIG:
         return CRAM_PAGE_SHIFT | (cram->codec << 8) |
                ((uint64_t)cram->compress_level << 16);
+    case CXL_CRAM_REG_IRQ_ENABLE:
+        return s->irq_enable;
+    case CXL_CRAM_REG_IRQ_STATUS:
+        return s->irq_status;
+    case CXL_CRAM_REG_DISCARD_DPA:
+        return s->discard_dpa;
+    case CXL_CRAM_REG_DISCARD_RESULT:
+        return s->discard_result;
     }
-    if (reg < CXL_CRAM_REG_STATS_END || reg == CXL_CRAM_REG_WM_LOW ||
-        reg == CXL_CRAM_REG_WM_HIGH || reg == CXL_CRAM_REG_STATUS ||
-        reg == CXL_CRAM_REG_HEADROOM_PAGES) {
-        cxl_cram_figures(cram, &f);
-        return cxl_cram_figure_reg(&f, reg, &val) ? val : 0;
-    }
-    return cxl_cram_ctrl_read(cram, reg);
+    cxl_cram_figures(cram, &f);
+    val = cxl_cram_figure_find(&f, reg, -1);
+    return val ? *val : 0;
 }
 
 static uint64_t cxl_cram_regs_read(void *opaque, hwaddr addr, unsigned size)

@@ -83,6 +83,7 @@
 #define CXL_CRAM_STATUS_NO_ALLOC    (1u << 2)
 #define CXL_CRAM_STATUS_EXHAUSTED   (1u << 3)
 #define CXL_CRAM_STATUS_POISON      (1u << 4)
+#define CXL_CRAM_STATUS_MASK        0x1fu
 
 /* Interrupt causes: bit numbers of IRQ_ENABLE / IRQ_STATUS */
 #define CXL_CRAM_IRQ_LOW_RISE       0   /* used rose to >= low */

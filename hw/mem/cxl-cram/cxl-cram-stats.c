@@ -12,8 +12,6 @@
 #include "cxl-cram.h"
 #include "cxl-cram-figures.h"
 
-#define CXL_CRAM_REG_NONE       UINT64_MAX
-
 typedef struct CXLCramFigure {
     const char *name;
     hwaddr reg;
@@ -49,26 +47,16 @@ void cxl_cram_figures(CXLCramDev *cram, CXLCramFigures *f)
     f->s = *s;
 }
 
-bool cxl_cram_figure_reg(CXLCramFigures *f, hwaddr reg, uint64_t *val)
+uint64_t *cxl_cram_figure_find(CXLCramFigures *f, hwaddr reg, int slot)
 {
     size_t i;
 
     for (i = 0; i < ARRAY_SIZE(cxl_cram_figure_table); i++) {
-        if (cxl_cram_figure_table[i].reg == reg) {
-            *val = *cxl_cram_figure(f, &cxl_cram_figure_table[i]);
-            return true;
-        }
-    }
-    return false;
-}
+        const CXLCramFigure *d = &cxl_cram_figure_table[i];
 
-uint64_t *cxl_cram_figure_mig(CXLCramFigures *f, int slot)
-{
-    size_t i;
-
-    for (i = 0; i < ARRAY_SIZE(cxl_cram_figure_table); i++) {
-        if (cxl_cram_figure_table[i].mig == slot) {
-            return cxl_cram_figure(f, &cxl_cram_figure_table[i]);
+        if ((reg != CXL_CRAM_REG_NONE && d->reg == reg) ||
+            (slot >= 0 && d->mig == slot)) {
+            return cxl_cram_figure(f, d);
         }
     }
     return NULL;

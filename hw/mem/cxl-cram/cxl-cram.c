@@ -14,6 +14,7 @@
 #include "qapi/error.h"
 #include "qapi/util.h"
 #include "hw/qdev-properties.h"
+#include "hw/core/qdev-prop-internal.h"
 #include "hw/pci/msix.h"
 #include "system/hostmem.h"
 #include "migration/vmstate.h"
@@ -24,11 +25,15 @@
 #define CXL_CRAM_CACHE_DEFAULT  (8 * MiB)     /* see docs/properties.md */
 #define CXL_CRAM_CACHE_MAX      (1 * GiB)
 
+/*
+ * The device's own rules for its properties; the engine checks the rest
+ * (capacity at most 1 TiB, media-size, the codec level) when the store is
+ * made, also before cxl-type3's realize.
+ */
 static bool cxl_cram_check_props(CXLCramDev *cram, CramConfig *cfg,
                                  Error **errp)
 {
     CXLType3Dev *ct3d = CXL_TYPE3(cram);
-    g_autoptr(GError) gerr = NULL;
 
     if (ct3d->hostmem || ct3d->hostvmem || ct3d->hostpmem || ct3d->lsa ||
         ct3d->dc.num_regions) {
@@ -40,21 +45,6 @@ static bool cxl_cram_check_props(CXLCramDev *cram, CramConfig *cfg,
     if (!cram->capacity || cram->capacity % CXL_CRAM_CAPACITY_ALIGN) {
         error_setg(errp, "capacity %" PRIu64 " must be a non-zero multiple "
                    "of 256 MiB", cram->capacity);
-        return false;
-    }
-    if (cram->capacity > CRAM_MAX_CAPACITY) {
-        error_setg(errp, "capacity %" PRIu64 " exceeds the 1 TiB maximum",
-                   cram->capacity);
-        return false;
-    }
-    if (!cram->media_size || cram->media_size % CRAM_PAGE_SIZE) {
-        error_setg(errp, "media-size %" PRIu64 " must be a non-zero multiple "
-                   "of 4 KiB", cram->media_size);
-        return false;
-    }
-    if (cram->media_size > cram->capacity) {
-        error_setg(errp, "media-size %" PRIu64 " must not exceed capacity %"
-                   PRIu64, cram->media_size, cram->capacity);
         return false;
     }
     if (cram->cache_size % CRAM_PAGE_SIZE ||
@@ -70,41 +60,14 @@ static bool cxl_cram_check_props(CXLCramDev *cram, CramConfig *cfg,
                    cram->low_watermark, cram->high_watermark);
         return false;
     }
-    cfg->codec = cram->codec;
-    /* the codecs' levels are ints: anything above fails as itself */
-    if (!cram_codec_check_level(cfg->codec,
-                                MIN(cram->compress_level, INT_MAX), &gerr)) {
-        error_setg(errp, "%s", gerr->message);
-        return false;
-    }
-    cfg->capacity = cram->capacity;
-    cfg->media_size = cram->media_size;
-    cfg->level = cram->compress_level;
+    *cfg = (CramConfig) {
+        .capacity = cram->capacity,
+        .media_size = cram->media_size,
+        .codec = cram->codec,
+        /* the codecs' levels are ints: anything above fails as itself */
+        .level = MIN(cram->compress_level, INT_MAX),
+    };
     return true;
-}
-
-/*
- * cxl-type3's exit, then what it leaves behind in QEMU 10.0: its register
- * blocks stay subregions of their BAR 0 and BAR 2 containers, and a
- * subregion holds a reference on its owner, the device itself, for as
- * long as it is in a container.  An unplugged device was therefore never
- * finalized: no DEVICE_DELETED, and all it held stayed allocated
- * (docs/robustness.md).
- */
-static void cxl_cram_parent_exit(CXLCramDev *cram)
-{
-    CXLType3Dev *ct3d = CXL_TYPE3(cram);
-    ComponentRegisters *cregs = &ct3d->cxl_cstate.crb;
-    CXLDeviceState *ds = &ct3d->cxl_dstate;
-
-    CXL_CRAM_GET_CLASS(cram)->parent_exit(PCI_DEVICE(cram));
-    memory_region_del_subregion(&cregs->component_registers, &cregs->io);
-    memory_region_del_subregion(&cregs->component_registers,
-                                &cregs->cache_mem);
-    memory_region_del_subregion(&ds->device_registers, &ds->caps);
-    memory_region_del_subregion(&ds->device_registers, &ds->device);
-    memory_region_del_subregion(&ds->device_registers, &ds->mailbox);
-    memory_region_del_subregion(&ds->device_registers, &ds->memory_device);
 }
 
 /*
@@ -176,7 +139,7 @@ static void cxl_cram_realize(PCIDevice *pci_dev, Error **errp)
     }
     cxl_cram_regs_init(cram);
     if (!cxl_cram_msix_init(cram, errp)) {
-        cxl_cram_parent_exit(cram);
+        cc->parent_exit(pci_dev);
         goto err_memory;
     }
     cxl_cram_reset_regs(cram);
@@ -192,7 +155,7 @@ static void cxl_cram_exit(PCIDevice *pci_dev)
 {
     CXLCramDev *cram = CXL_CRAM(pci_dev);
 
-    cxl_cram_parent_exit(cram);
+    CXL_CRAM_GET_CLASS(cram)->parent_exit(pci_dev);
     cxl_cram_memory_fini(cram);
     g_free(cram->mce_wait);
     cram->mce_wait = NULL;
@@ -213,23 +176,7 @@ static void cxl_cram_reset(DeviceState *dev)
     }
 }
 
-static const Property cxl_cram_props[] = {
-    DEFINE_PROP_SIZE("capacity", CXLCramDev, capacity, 8 * GiB),
-    DEFINE_PROP_SIZE("media-size", CXLCramDev, media_size, 1 * GiB),
-    DEFINE_PROP_UINT32("compress-level", CXLCramDev, compress_level, 0),
-    DEFINE_PROP_UINT8("low-watermark", CXLCramDev, low_watermark, 75),
-    DEFINE_PROP_UINT8("high-watermark", CXLCramDev, high_watermark, 90),
-    DEFINE_PROP_BOOL("poison-mce", CXLCramDev, poison_mce, true),
-    DEFINE_PROP_SIZE("cache-size", CXLCramDev, cache_size,
-                     CXL_CRAM_CACHE_DEFAULT),
-};
-
-static void cxl_cram_instance_init(Object *obj)
-{
-    CXL_CRAM(obj)->codec = CRAM_CODEC_ZSTD;
-}
-
-/* compress: an enum of the codecs, by CramCodecId */
+/* compress: the codecs by CramCodecId, an enum property as QAPI's */
 static const QEnumLookup cxl_cram_codec_lookup = {
     .array = (const char *const[]) {
         [CRAM_CODEC_NONE] = "none",
@@ -239,19 +186,27 @@ static const QEnumLookup cxl_cram_codec_lookup = {
     .size = CRAM_CODEC__MAX,
 };
 
-static int cxl_cram_get_codec(Object *obj, Error **errp)
-{
-    return CXL_CRAM(obj)->codec;
-}
+static const PropertyInfo cxl_cram_prop_codec = {
+    .type = "CxlCramCompress",
+    .description = "Codec of the pages stored: zstd (default), lz4 or none",
+    .enum_table = &cxl_cram_codec_lookup,
+    .get = qdev_propinfo_get_enum,
+    .set = qdev_propinfo_set_enum,
+    .set_default_value = qdev_propinfo_set_default_value_enum,
+};
 
-static void cxl_cram_set_codec(Object *obj, int codec, Error **errp)
-{
-    if (DEVICE(obj)->realized) {
-        error_setg(errp, "compress cannot change once the device is realized");
-        return;
-    }
-    CXL_CRAM(obj)->codec = codec;
-}
+static const Property cxl_cram_props[] = {
+    DEFINE_PROP_SIZE("capacity", CXLCramDev, capacity, 8 * GiB),
+    DEFINE_PROP_SIZE("media-size", CXLCramDev, media_size, 1 * GiB),
+    DEFINE_PROP_SIGNED("compress", CXLCramDev, codec, CRAM_CODEC_ZSTD,
+                       cxl_cram_prop_codec, CramCodecId),
+    DEFINE_PROP_UINT32("compress-level", CXLCramDev, compress_level, 0),
+    DEFINE_PROP_UINT8("low-watermark", CXLCramDev, low_watermark, 75),
+    DEFINE_PROP_UINT8("high-watermark", CXLCramDev, high_watermark, 90),
+    DEFINE_PROP_BOOL("poison-mce", CXLCramDev, poison_mce, true),
+    DEFINE_PROP_SIZE("cache-size", CXLCramDev, cache_size,
+                     CXL_CRAM_CACHE_DEFAULT),
+};
 
 static void cxl_cram_class_init(ObjectClass *oc, void *data)
 {
@@ -274,11 +229,6 @@ static void cxl_cram_class_init(ObjectClass *oc, void *data)
     dc->vmsd = &vmstate_cxl_cram;
     device_class_set_props(dc, cxl_cram_props);
     CXL_TYPE3_CLASS(oc)->inject_poison = cxl_cram_qmp_poison;
-    object_class_property_add_enum(oc, "compress", "CxlCramCompress",
-                                   &cxl_cram_codec_lookup,
-                                   cxl_cram_get_codec, cxl_cram_set_codec);
-    object_class_property_set_description(oc, "compress",
-        "Codec of the pages stored: zstd (default), lz4 or none");
     cxl_cram_stats_class_init(oc);
     cxl_cram_datapath_class_init(oc);
     cc->cmd_set = cxl_cram_mailbox_cmd_set();
@@ -288,7 +238,6 @@ static const TypeInfo cxl_cram_info = {
     .name = TYPE_CXL_CRAM,
     .parent = TYPE_CXL_TYPE3,
     .instance_size = sizeof(CXLCramDev),
-    .instance_init = cxl_cram_instance_init,
     .class_size = sizeof(CXLCramClass),
     .class_init = cxl_cram_class_init,
 };

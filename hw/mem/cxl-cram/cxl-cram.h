@@ -123,8 +123,6 @@ void cxl_cram_memory_fini(CXLCramDev *cram);
 void cxl_cram_datapath_class_init(ObjectClass *oc);
 void cxl_cram_exact_figures(CXLCramDev *cram);
 void cxl_cram_flush(CXLCramDev *cram);
-void cxl_cram_write_bytes(CXLCramDev *cram, uint64_t dpa, const void *buf,
-                          unsigned len);
 void cxl_cram_discard_pages(CXLCramDev *cram, uint64_t first,
                             uint64_t n);
 
@@ -140,10 +138,12 @@ typedef struct CXLCramFigures {
 } CXLCramFigures;
 
 void cxl_cram_figures(CXLCramDev *cram, CXLCramFigures *f);
-/* The figure held in register @reg; false when none is */
-bool cxl_cram_figure_reg(CXLCramFigures *f, hwaddr reg, uint64_t *val);
-/* The figure in slot @slot of the migration stream's store header */
-uint64_t *cxl_cram_figure_mig(CXLCramFigures *f, int slot);
+/*
+ * The figure held in register @reg, or in slot @slot (>= 0) of the
+ * migration stream's store header; NULL when none is.
+ */
+#define CXL_CRAM_REG_NONE       UINT64_MAX
+uint64_t *cxl_cram_figure_find(CXLCramFigures *f, hwaddr reg, int slot);
 void cxl_cram_stats_class_init(ObjectClass *oc);
 
 /* Mailbox command sets and commands cxl-cram implements (CXL r3.2 8.2.10) */

@@ -19,6 +19,7 @@ struct CramStore {
     CramEngine *e;
     CramCache *c;
     CramStoreConfig cfg;
+    uint64_t capacity;          /* bytes */
 
     /* worker */
     pthread_cond_t wake;
@@ -33,6 +34,7 @@ CramStore *cram_store_new(CramEngine *e, const CramStoreConfig *cfg,
                           GError **errp)
 {
     CramStore *s;
+    CramStats st;
     CramCache *c = cram_cache_new(e, cfg->cache_pages, cfg->worker,
                                   cfg->drop_tag, errp);
 
@@ -46,6 +48,8 @@ CramStore *cram_store_new(CramEngine *e, const CramStoreConfig *cfg,
     s->e = e;
     s->c = c;
     s->cfg = *cfg;
+    cram_engine_get_stats(e, &st);
+    s->capacity = st.capacity;
     if (cfg->worker) {
         s->wscratch = cram_engine_scratch_new(e);
         s->wbuf = g_malloc(CRAM_PAGE_SIZE);
@@ -129,16 +133,33 @@ void cram_store_worker_stop(CramStore *s)
     pthread_mutex_unlock(&s->lock);
 }
 
-bool cram_store_access(CramStore *s, uint64_t page, unsigned off, void *buf,
-                       unsigned len, bool write)
+bool cram_store_access(CramStore *s, uint64_t addr, void *buf, size_t len,
+                       bool write, uint64_t *poison_addr)
 {
+    size_t inside = addr < s->capacity ? MIN(len, s->capacity - addr) : 0;
     bool poisoned = false;
+    uint8_t *p = buf;
 
+    if (!write) {
+        memset(p + inside, 0xff, len - inside);
+    }
     store_lock(s);
-    if (write) {
-        cram_cache_write(s->c, page, off, buf, len);
-    } else {
-        poisoned = cram_cache_read(s->c, page, off, buf, len);
+    while (inside) {
+        uint64_t page = addr / CRAM_PAGE_SIZE;
+        unsigned off = addr % CRAM_PAGE_SIZE;
+        unsigned n = MIN(inside, CRAM_PAGE_SIZE - off);
+
+        if (write) {
+            cram_cache_write(s->c, page, off, p, n);
+        } else if (cram_cache_read(s->c, page, off, p, n) && !poisoned) {
+            poisoned = true;
+            if (poison_addr) {
+                *poison_addr = addr;
+            }
+        }
+        addr += n;
+        p += n;
+        inside -= n;
     }
     store_unlock(s);
     return poisoned;
@@ -218,7 +239,7 @@ void cram_store_zero_ranges(CramStore *s, const CramByteRange *r,
                 continue;
             }
             if (!discarded_after(whole, i, nr, page)) {
-                cram_store_access(s, page, off, zero, len, true);
+                cram_store_access(s, at, zero, len, true, NULL);
             }
             at += len;
         }

@@ -53,12 +53,14 @@ void cram_store_worker_run(CramStore *s);
 void cram_store_worker_stop(CramStore *s);
 
 /*
- * cram_cache_write() of @len bytes at @off of @page from @buf, or
- * cram_cache_read() into it, under the store's lock; a read of poisoned
- * bytes returns true.
+ * Write @len bytes at byte address @addr from @buf, or read them into it,
+ * across pages (cram_cache_write(), cram_cache_read()) under one hold of
+ * the lock.  Bytes past the capacity decode nowhere: writes to them are
+ * dropped and reads give all-ones.  A read of poisoned bytes returns
+ * true, with the address of the first in @poison_addr (may be NULL).
  */
-bool cram_store_access(CramStore *s, uint64_t page, unsigned off, void *buf,
-                       unsigned len, bool write);
+bool cram_store_access(CramStore *s, uint64_t addr, void *buf, size_t len,
+                       bool write, uint64_t *poison_addr);
 
 /* Store every cached dirty page now, on the caller's thread. */
 void cram_store_flush(CramStore *s);
