@@ -29,7 +29,7 @@ typedef struct Fixture {
 static CramCache *new_cache(Fixture *f, size_t pages, bool worker)
 {
     f->dropped = g_array_new(false, false, sizeof(uint64_t));
-    f->c = cram_cache_new(f->e, pages, worker, 0, NULL);
+    f->c = cram_cache_new(f->e, pages, worker, 0, NULL, NULL);
     f->scratch = cram_engine_scratch_new(f->e);
     g_assert_nonnull(f->c);
     return f->c;
@@ -269,7 +269,7 @@ static void test_no_mapping(void)
         CramCache *c;
 
         g_assert_cmpint(setrlimit(RLIMIT_AS, &rl), ==, 0);
-        c = cram_cache_new(e, GiB / CRAM_PAGE_SIZE, true, 0, &err);
+        c = cram_cache_new(e, GiB / CRAM_PAGE_SIZE, true, 0, NULL, &err);
         g_assert_null(c);
         g_assert_nonnull(err);
         g_assert_nonnull(strstr(err->message, "cannot map"));

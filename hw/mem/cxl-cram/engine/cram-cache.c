@@ -24,6 +24,16 @@
  * cached instead of being compressed and dirtied again pass after pass.
  * Under pressure it passes a page over once.
  *
+ * Mapped (a CramMap): each entry's buffer is its page's own place in a
+ * mapping of the whole capacity, which others may reach directly.  The
+ * cache fills a page when it loads it and drops it when the entry goes;
+ * a clean page is write-protected, so that a direct write faults, and
+ * cram_cache_fault() charges and dirties it as cram_cache_write() would.
+ * The cache never writes a protected page itself: it lifts the
+ * protection first.  A page is protected again before it is copied for
+ * its store, so that a write after the copy faults and is seen.  Direct
+ * reads are not seen: pages touched only that way age in load order.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
@@ -50,6 +60,7 @@ typedef struct CramCacheEntry {
     bool queued;                /* in the worker's queue */
     bool referenced;            /* used since the worker last looked */
     bool reserved;              /* holds one media page reservation */
+    bool wp;                    /* mapped: its page is write-protected */
     bool poisoned;              /* only the bytes in @written are real */
     uint8_t *written;           /* bitmap, CRAM_PAGE_SIZE bits */
 } CramCacheEntry;
@@ -63,6 +74,8 @@ struct CramCache {
     uint32_t n;
     CramCacheEntry *ent;
     uint8_t *slab;              /* the page buffers, contiguous */
+    CramMap *map;               /* or the pages in place, there */
+    uint8_t *bounce;            /* mapped: a page being filled */
     uint8_t *written_maps;      /* the entries' @written bitmaps */
     uint32_t *bucket;
     uint32_t mask;
@@ -196,6 +209,11 @@ static void entry_free(CramCache *c, uint32_t idx)
     lru_unlink(c, idx);
     c->st.cached--;
     x->state = ENTRY_FREE;
+    if (c->map) {
+        /* the worker, if busy with it, has its copy: the page can go */
+        cram_map_drop(c->map, x->page);
+        x->buf = NULL;
+    }
     if (c->last == idx) {
         c->last = NIL;
     }
@@ -254,6 +272,15 @@ static void taken(CramCache *c, CramCacheEvent ev, uint64_t page)
     }
 }
 
+/* Mapped: write-protect @x's page, or lift its protection */
+static void entry_protect(CramCache *c, CramCacheEntry *x, bool wp)
+{
+    if (c->map && x->wp != wp) {
+        cram_map_protect(c->map, x->page, wp);
+        x->wp = wp;
+    }
+}
+
 /*
  * Store a dirty entry on the caller's thread.  A store that finds no
  * media loses the new content: the page is poisoned, its entry freed
@@ -277,9 +304,12 @@ static bool writeback(CramCache *c, uint32_t idx)
         if (!bits_all(x->written, 0, CRAM_PAGE_SIZE)) {
             memset(x->buf, 0xff, CRAM_PAGE_SIZE);
             memset(x->written, 0, CRAM_PAGE_SIZE / 8);
+            entry_protect(c, x, true);
             return true;
         }
     }
+    /* written from here on, the page is dirty again and seen */
+    entry_protect(c, x, true);
     if (x->reserved) {
         x->reserved = false;
         cram_page_encode(c->scratch, x->buf, &enc);
@@ -333,10 +363,56 @@ static uint32_t pick_victim(CramCache *c)
     g_assert_not_reached();     /* the worker holds one entry at most */
 }
 
+/*
+ * Load @page into a free entry (evicting one if none is): from the
+ * engine, or all-ones where it is poisoned.
+ */
+static uint32_t load_entry(CramCache *c, uint64_t page)
+{
+    CramCacheEntry *x;
+    uint32_t idx;
+
+    c->st.misses++;
+    taken(c, CRAM_CACHE_MISS, page);
+    while (c->free_head == NIL) {
+        uint32_t v = pick_victim(c);
+
+        if (writeback(c, v)) {
+            entry_free(c, v);
+        }
+    }
+    idx = c->free_head;
+    x = &c->ent[idx];
+    c->free_head = x->next;
+
+    x->page = page;
+    x->state = ENTRY_CLEAN;
+    x->zombie = false;
+    x->referenced = false;
+    x->gen = 0;
+    if (c->map) {
+        x->buf = cram_map_page(c->map, page);
+    }
+    x->poisoned = cram_engine_page_poisoned(c->e, page) ||
+                  !cram_engine_load(c->e, page, c->map ? c->bounce : x->buf);
+    if (x->poisoned) {
+        memset(c->map ? c->bounce : x->buf, 0xff, CRAM_PAGE_SIZE);
+        memset(x->written, 0, CRAM_PAGE_SIZE / 8);
+    }
+    if (c->map) {
+        cram_map_fill(c->map, page, c->bounce, false);
+        x->wp = true;
+    }
+    x->hnext = c->bucket[hash_page(c, page)];
+    c->bucket[hash_page(c, page)] = idx;
+    lru_push_head(c, idx);
+    c->st.cached++;
+    return idx;
+}
+
 /* Entry for @page, loaded on a miss, most recently used. */
 static uint32_t get_entry(CramCache *c, uint64_t page)
 {
-    CramCacheEntry *x;
     uint32_t idx;
 
     if (c->last != NIL && c->ent[c->last].page == page) {
@@ -361,36 +437,8 @@ static uint32_t get_entry(CramCache *c, uint64_t page)
         return idx;
     }
 
-    c->st.misses++;
-    taken(c, CRAM_CACHE_MISS, page);
-    while (c->free_head == NIL) {
-        uint32_t v = pick_victim(c);
-
-        if (writeback(c, v)) {
-            entry_free(c, v);
-        }
-    }
-    idx = c->free_head;
-    x = &c->ent[idx];
-    c->free_head = x->next;
-
-    x->page = page;
-    x->state = ENTRY_CLEAN;
-    x->zombie = false;
-    x->referenced = false;
-    x->gen = 0;
-    x->poisoned = cram_engine_page_poisoned(c->e, page) ||
-                  !cram_engine_load(c->e, page, x->buf);
-    if (x->poisoned) {
-        memset(x->buf, 0xff, CRAM_PAGE_SIZE);
-        memset(x->written, 0, CRAM_PAGE_SIZE / 8);
-    }
-    x->hnext = c->bucket[hash_page(c, page)];
-    c->bucket[hash_page(c, page)] = idx;
-    lru_push_head(c, idx);
-    c->st.cached++;
-    c->last = idx;
-    return idx;
+    c->last = load_entry(c, page);
+    return c->last;
 }
 
 /* Guests mostly move 8 bytes: let that copy be two moves, not a call. */
@@ -412,29 +460,70 @@ bool cram_cache_read(CramCache *c, uint64_t page, unsigned off, void *dst,
     return x->poisoned && !bits_all(x->written, off, len);
 }
 
+/*
+ * @x is being written: dirty, charged its worst case if it can be; false
+ * when it cannot (nothing charged).
+ */
+static bool entry_dirty(CramCache *c, CramCacheEntry *x)
+{
+    x->gen++;
+    entry_protect(c, x, false);
+    if (x->state != ENTRY_CLEAN) {
+        return true;
+    }
+    x->state = ENTRY_DIRTY;
+    c->st.dirty++;
+    if (c->sync || x->poisoned) {
+        return true;
+    }
+    if (!cram_engine_reserve(c->e)) {
+        return false;
+    }
+    x->reserved = true;
+    media_changed(c);
+    return true;
+}
+
 void cram_cache_write(CramCache *c, uint64_t page, unsigned off,
                       const void *src, unsigned len)
 {
     uint32_t idx = get_entry(c, page);
     CramCacheEntry *x = &c->ent[idx];
+    bool charged = entry_dirty(c, x);
 
     copy_bytes(x->buf + off, src, len);
-    x->gen++;
     if (x->poisoned) {
         bits_set(x->written, off, len);
     }
-    if (x->state == ENTRY_CLEAN) {
-        x->state = ENTRY_DIRTY;
-        c->st.dirty++;
-        if (!c->sync && !x->poisoned) {
-            if (cram_engine_reserve(c->e)) {
-                x->reserved = true;
-                media_changed(c);
-            } else {
-                /* No worst case to charge: store now, honestly. */
-                writeback(c, idx);
-            }
-        }
+    if (!charged) {
+        /* No worst case to charge: store now, honestly. */
+        writeback(c, idx);
+    }
+}
+
+void cram_cache_fault(CramCache *c, uint64_t page, bool write)
+{
+    uint32_t idx = lookup(c, page);
+    CramCacheEntry *x;
+
+    g_assert(c->map);
+    c->st.faults++;
+    if (idx == NIL) {
+        idx = load_entry(c, page);
+    } else if (!write) {
+        /* filled since the fault was raised: its thread may still wait */
+        cram_map_wake(c->map, page);
+    }
+    x = &c->ent[idx];
+    if (x->poisoned) {
+        c->st.faults_poisoned++;
+    }
+    if (write && !entry_dirty(c, x)) {
+        /* Written before it could be charged: stored when it leaves. */
+        c->st.faults_uncharged++;
+    }
+    if (write && !x->wp) {
+        cram_map_wake(c->map, page);
     }
 }
 
@@ -589,6 +678,7 @@ bool cram_cache_worker_take(CramCache *c, CramCacheTicket *t, void *buf)
     t->idx = idx;
     t->gen = x->gen;
     t->page = x->page;
+    entry_protect(c, x, true);
     memcpy(buf, x->buf, CRAM_PAGE_SIZE);
     return true;
 }
@@ -647,14 +737,15 @@ static uint8_t *slab_new(size_t pages, GError **errp)
 }
 
 CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
-                          unsigned drop_tag, GError **errp)
+                          unsigned drop_tag, CramMap *map, GError **errp)
 {
-    uint8_t *slab = slab_new(pages, errp);
+    uint8_t *slab = map ? NULL : slab_new(pages, errp);
     CramCache *c;
     uint32_t nb = 1, i;
 
     g_assert(pages >= 1 && pages < NIL / 2);
-    if (!slab) {
+    g_assert(!map || worker || pages > 1);
+    if (!slab && !map) {
         return NULL;
     }
     c = g_new0(CramCache, 1);
@@ -675,9 +766,11 @@ CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
     c->last = NIL;
     c->free_head = NIL;
     c->slab = slab;
+    c->map = map;
+    c->bounce = map ? g_malloc(CRAM_PAGE_SIZE) : NULL;
     c->written_maps = g_malloc0(pages * (CRAM_PAGE_SIZE / 8));
     for (i = pages; i-- > 0;) {
-        c->ent[i].buf = c->slab + (size_t)i * CRAM_PAGE_SIZE;
+        c->ent[i].buf = slab ? slab + (size_t)i * CRAM_PAGE_SIZE : NULL;
         c->ent[i].written = c->written_maps + (size_t)i * (CRAM_PAGE_SIZE / 8);
         c->ent[i].next = c->free_head;
         c->free_head = i;
@@ -707,7 +800,10 @@ void cram_cache_free(CramCache *c)
     for (i = 0; i < c->n; i++) {
         release_reservation(c, &c->ent[i]);
     }
-    munmap(c->slab, (size_t)c->n * CRAM_PAGE_SIZE);
+    if (c->slab) {
+        munmap(c->slab, (size_t)c->n * CRAM_PAGE_SIZE);
+    }
+    g_free(c->bounce);
     g_free(c->written_maps);
     cram_scratch_free(c->scratch);
     g_free(c->ent);

@@ -21,6 +21,7 @@
 
 #include "cram-engine.h"
 #include "cram-encode.h"
+#include "cram-map.h"
 
 typedef struct CramCache CramCache;
 
@@ -38,17 +39,21 @@ typedef struct CramCacheStats {
     uint64_t async_writebacks;  /* stored by the worker */
     uint64_t cached;            /* pages in the cache */
     uint64_t dirty;             /* of which dirty */
+    uint64_t faults;            /* mapped: cram_cache_fault() calls */
+    uint64_t faults_poisoned;   /* of which on a poisoned page */
+    uint64_t faults_uncharged;  /* writes no worst case could be charged */
 } CramCacheStats;
 
 /*
  * @pages >= 1.  With @pages == 1 and no worker the cache is the exact,
  * synchronous one-page write-combining buffer: no reservation is taken
  * and the page is stored when the caller moves to another page.  A page
- * whose store finds no media is poisoned with @drop_tag.  NULL, with
- * @errp set, when the page buffers cannot be mapped.
+ * whose store finds no media is poisoned with @drop_tag.  With @map
+ * (not the one-page buffer), pages live in place there (cram-cache.c).
+ * NULL, with @errp set, when the page buffers cannot be mapped.
  */
 CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
-                          unsigned drop_tag, GError **errp);
+                          unsigned drop_tag, CramMap *map, GError **errp);
 /* Writes every dirty page back and frees the cache (the worker is gone). */
 void cram_cache_free(CramCache *c);
 
@@ -60,6 +65,16 @@ bool cram_cache_read(CramCache *c, uint64_t page, unsigned off, void *dst,
                      unsigned len);
 void cram_cache_write(CramCache *c, uint64_t page, unsigned off,
                       const void *src, unsigned len);
+
+/*
+ * Mapped: resolve a fault on @page (cram_map_wait_fault()).  A write to
+ * a page that no worst case can be charged for (media is short) is let
+ * through uncharged, counted in faults_uncharged; its store, when the
+ * page leaves the cache or is flushed, may then drop it.  The caller
+ * keeps direct access away from poisoned pages (faults_poisoned counts
+ * those that came anyway: they read all-ones, without poison).
+ */
+void cram_cache_fault(CramCache *c, uint64_t page, bool write);
 
 /* Store every dirty page now, on the caller's thread. */
 void cram_cache_flush(CramCache *c);

@@ -18,6 +18,7 @@ struct CramStore {
     pthread_mutex_t lock;
     CramEngine *e;
     CramCache *c;
+    CramMap *map;               /* mapped: where the cached pages live */
     CramStoreConfig cfg;
     uint64_t capacity;          /* bytes */
 
@@ -35,10 +36,19 @@ CramStore *cram_store_new(CramEngine *e, const CramStoreConfig *cfg,
 {
     CramStore *s;
     CramStats st;
-    CramCache *c = cram_cache_new(e, cfg->cache_pages, cfg->worker,
-                                  cfg->drop_tag, errp);
+    CramMap *map = NULL;
+    CramCache *c;
 
+    cram_engine_get_stats(e, &st);
+    g_assert(!cfg->mapped || cfg->worker);
+    if (cfg->mapped) {
+        map = cram_map_new(st.capacity, errp);
+    }
+    c = cfg->mapped && !map ? NULL :
+        cram_cache_new(e, cfg->cache_pages, cfg->worker, cfg->drop_tag, map,
+                       errp);
     if (!c) {
+        cram_map_free(map);
         cram_engine_free(e);
         return NULL;
     }
@@ -47,8 +57,8 @@ CramStore *cram_store_new(CramEngine *e, const CramStoreConfig *cfg,
     pthread_cond_init(&s->wake, NULL);
     s->e = e;
     s->c = c;
+    s->map = map;
     s->cfg = *cfg;
-    cram_engine_get_stats(e, &st);
     s->capacity = st.capacity;
     if (cfg->worker) {
         s->wscratch = cram_engine_scratch_new(e);
@@ -63,6 +73,7 @@ void cram_store_free(CramStore *s)
         return;
     }
     cram_cache_free(s->c);
+    cram_map_free(s->map);
     cram_engine_free(s->e);
     cram_scratch_free(s->wscratch);
     g_free(s->wbuf);
@@ -123,6 +134,36 @@ void cram_store_worker_run(CramStore *s)
         }
     }
     pthread_mutex_unlock(&s->lock);
+}
+
+uint8_t *cram_store_map(CramStore *s)
+{
+    return s->map ? cram_map_base(s->map) : NULL;
+}
+
+void cram_store_fault_run(CramStore *s)
+{
+    unsigned gen;
+    CramFault f;
+    bool tell;
+
+    g_assert(s->map);
+    while (cram_map_wait_fault(s->map, &f)) {
+        store_lock(s);
+        gen = cram_cache_media_gen(s->c);
+        cram_cache_fault(s->c, f.page, f.write);
+        tell = gen != cram_cache_media_gen(s->c) ||
+               cram_cache_has_taken(s->c);
+        store_unlock(s);
+        if (tell && s->cfg.faulted) {
+            s->cfg.faulted(s->cfg.opaque);
+        }
+    }
+}
+
+void cram_store_fault_stop(CramStore *s)
+{
+    cram_map_stop(s->map);
 }
 
 void cram_store_worker_stop(CramStore *s)

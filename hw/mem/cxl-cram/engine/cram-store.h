@@ -33,6 +33,17 @@ typedef struct CramStoreConfig {
      * Runs on the worker's thread, without the lock.  Optional.
      */
     void (*worker_stored)(void *opaque, bool rose);
+    /*
+     * Mapped: the cached pages live in place in a mapping of the whole
+     * capacity (cram_store_map()), which others may reach directly: their
+     * faults are served by cram_store_fault_run().  Needs the worker.
+     */
+    bool mapped;
+    /*
+     * A fault was served and media use changed, or something was left to
+     * take.  Runs on the fault thread, without the lock.  Optional.
+     */
+    void (*faulted)(void *opaque);
     void *opaque;
 } CramStoreConfig;
 
@@ -41,7 +52,8 @@ CramStore *cram_store_new(CramEngine *e, const CramStoreConfig *cfg,
                           GError **errp);
 /*
  * Writes the cached pages back and frees everything.  A worker must have
- * returned from cram_store_worker_run() first.
+ * returned from cram_store_worker_run() first, and the fault thread from
+ * cram_store_fault_run().
  */
 void cram_store_free(CramStore *s);
 
@@ -51,6 +63,18 @@ void cram_store_free(CramStore *s);
  */
 void cram_store_worker_run(CramStore *s);
 void cram_store_worker_stop(CramStore *s);
+
+/*
+ * Mapped: the capacity's mapping, whose resident pages read and write
+ * at memory speed; its other pages fault, and cram_store_fault_run(),
+ * on a thread of the caller's, serves those faults until
+ * cram_store_fault_stop().  It must run before anyone touches the
+ * mapping, and must never wait for a thread that does (the caller's own
+ * calls may then block until it serves them).  NULL when not mapped.
+ */
+uint8_t *cram_store_map(CramStore *s);
+void cram_store_fault_run(CramStore *s);
+void cram_store_fault_stop(CramStore *s);
 
 /*
  * Write @len bytes at byte address @addr from @buf, or read them into it,
