@@ -338,10 +338,11 @@ static int cxl_cram_post_load(void *opaque, int version_id)
     return 0;
 }
 
+/* 2: machine-checks-abandoned is a field of its own, not a subsection */
 const VMStateDescription vmstate_cxl_cram = {
     .name = "cxl-cram",
-    .version_id = 1,
-    .minimum_version_id = 1,
+    .version_id = 2,
+    .minimum_version_id = 2,
     .pre_save = cxl_cram_pre_save,
     .post_load = cxl_cram_post_load,
     .fields = (const VMStateField[]) {
