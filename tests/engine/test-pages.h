@@ -109,4 +109,43 @@ static inline bool page_is_zero(const uint8_t *p)
     return page_is_filled(p, 0);
 }
 
+/* Page @p of round @round of a writer: text or random, by parity */
+static inline void round_page(uint32_t seed, int p, int round, uint8_t *page)
+{
+    GRand *r = g_rand_new_with_seed(seed + p * 1000 + round);
+
+    if ((p + round) % 2) {
+        page_text(r, page);
+    } else {
+        page_random(r, page);
+    }
+    g_rand_free(r);
+}
+
+/*
+ * A vCPU for concurrency tests: rewrites pages [0, @pages) with
+ * round_page(), round after round, through @write.
+ */
+typedef struct RoundWriter {
+    void (*write)(void *opaque, int p, const uint8_t *page);
+    void *opaque;
+    uint32_t seed;
+    int pages, rounds;
+} RoundWriter;
+
+static inline gpointer round_writer_main(gpointer opaque)
+{
+    RoundWriter *w = opaque;
+    uint8_t page[CRAM_PAGE_SIZE];
+    int round, p;
+
+    for (round = 0; round < w->rounds; round++) {
+        for (p = 0; p < w->pages; p++) {
+            round_page(w->seed, p, round, page);
+            w->write(w->opaque, p, page);
+        }
+    }
+    return NULL;
+}
+
 #endif /* TEST_PAGES_H */

@@ -1,10 +1,15 @@
 /*
  * Unit tests of the store: the engine and its cache under one lock, the
- * worker on a thread, and what the store hands back to its caller
+ * worker on a thread, and what the store hands back to its caller; and
+ * the mapped store: cached pages in place in a mapping of the whole
+ * capacity, read and written there directly (as a guest does through a
+ * RAM region over it), faults served by the store's fault thread,
+ * accounting and write-back as through the store's own calls
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include <sys/mman.h>
 #include "cram-store.h"
 #include "test-pages.h"
 
@@ -15,6 +20,9 @@ typedef struct Store {
     GThread *worker;
     gint worker_stored;         /* cfg.worker_stored() calls */
     gint worker_rose;           /* of which media use rose */
+    uint8_t *map;               /* mapped: the capacity */
+    GThread *faults;            /* mapped: cram_store_fault_run() */
+    gint faulted;               /* cfg.faulted() calls */
 } Store;
 
 static void on_worker_stored(void *opaque, bool rose)
@@ -27,35 +35,68 @@ static void on_worker_stored(void *opaque, bool rose)
     }
 }
 
+static void on_faulted(void *opaque)
+{
+    Store *st = opaque;
+
+    g_atomic_int_inc(&st->faulted);
+}
+
 static gpointer worker_main(gpointer opaque)
 {
     cram_store_worker_run(opaque);
     return NULL;
 }
 
-static void store_new(Store *st, uint64_t media, size_t pages)
+static gpointer faults_main(gpointer opaque)
+{
+    cram_store_fault_run(opaque);
+    return NULL;
+}
+
+/* A store of 8 GiB over @media with a cache of @pages, and its threads */
+static void store_start(Store *st, uint64_t media, size_t pages, bool mapped)
 {
     CramStoreConfig scfg = {
         .cache_pages = pages,
         .worker = true,
+        .mapped = mapped,
         .drop_tag = DROP_TAG,
         .worker_stored = on_worker_stored,
+        .faulted = on_faulted,
         .opaque = st,
     };
     CramEngine *e = new_engine(8 * GiB, media, CRAM_CODEC_ZSTD);
     GError *err = NULL;
 
-    st->worker_stored = 0;
-    st->worker_rose = 0;
+    memset(st, 0, sizeof(*st));
     st->s = cram_store_new(e, &scfg, &err);
     g_assert_no_error(err);
     st->worker = g_thread_new("cram-worker", worker_main, st->s);
+    if (mapped) {
+        st->map = cram_store_map(st->s);
+        st->faults = g_thread_new("cram-faults", faults_main, st->s);
+    }
+}
+
+static void store_new(Store *st, uint64_t media, size_t pages)
+{
+    store_start(st, media, pages, false);
+}
+
+static void store_new_mapped(Store *st, uint64_t media, size_t pages)
+{
+    store_start(st, media, pages, true);
 }
 
 static void store_free(Store *st)
 {
     cram_store_worker_stop(st->s);
     g_thread_join(st->worker);
+    if (st->faults) {
+        cram_store_fault_stop(st->s);
+        g_thread_join(st->faults);
+    }
     cram_store_free(st->s);
 }
 
@@ -70,39 +111,9 @@ static void write_page(CramStore *s, uint64_t page, uint8_t *buf)
     }
 }
 
-/* Page @p of round @round, as writer_main() writes it */
-static void round_page(uint32_t seed, int p, int round, uint8_t *page)
+static void writer_write(void *opaque, int p, const uint8_t *page)
 {
-    GRand *r = g_rand_new_with_seed(seed + p * 1000 + round);
-
-    if ((p + round) % 2) {
-        page_text(r, page);
-    } else {
-        page_random(r, page);
-    }
-    g_rand_free(r);
-}
-
-typedef struct Writer {
-    CramStore *s;
-    uint32_t seed;
-    int rounds;
-} Writer;
-
-/* A vCPU: rewrites pages 0..255, round after round. */
-static gpointer writer_main(gpointer opaque)
-{
-    Writer *w = opaque;
-    uint8_t page[CRAM_PAGE_SIZE];
-    int round, p;
-
-    for (round = 0; round < w->rounds; round++) {
-        for (p = 0; p < 256; p++) {
-            round_page(w->seed, p, round, page);
-            write_page(w->s, p, page);
-        }
-    }
-    return NULL;
+    write_page(opaque, p, (uint8_t *)page);
 }
 
 /* A writer, a reader and the worker race over the same pages. */
@@ -112,15 +123,15 @@ static void test_worker_concurrency(void)
     CramCacheStats cs;
     CramStats st;
     Store s;
-    Writer w;
+    RoundWriter w;
     GThread *t;
     CramCacheTaken taken;
     uint64_t told;
     int p;
 
     store_new(&s, 256 * MiB, 32);
-    w = (Writer) { s.s, 77, 6 };
-    t = g_thread_new("writer", writer_main, &w);
+    w = (RoundWriter) { writer_write, s.s, 77, 256, 6 };
+    t = g_thread_new("writer", round_writer_main, &w);
     for (p = 0; p < 20000; p++) {
         cram_store_access(s.s, (p * 7) % 256 * CRAM_PAGE_SIZE +
                           (p * 64) % CRAM_PAGE_SIZE, got, 64, false, NULL);
@@ -442,6 +453,208 @@ static void test_access_bytes(void)
     store_free(&s);
 }
 
+/* Pages of [first, first + n) present in the mapping */
+static unsigned resident(Store *m, uint64_t first, uint64_t n)
+{
+    g_autofree unsigned char *vec = g_malloc(n);
+    unsigned i, count = 0;
+
+    g_assert_cmpint(mincore(m->map + first * CRAM_PAGE_SIZE,
+                            n * CRAM_PAGE_SIZE, vec), ==, 0);
+    for (i = 0; i < n; i++) {
+        count += vec[i] & 1;
+    }
+    return count;
+}
+
+/* Page @p's content in round @round */
+static void content(int p, int round, uint8_t *page)
+{
+    round_page(0, p, round, page);
+}
+
+/*
+ * Pages stored through the store's calls read back directly, each
+ * loaded on its first touch; no more pages are resident than the cache
+ * holds.
+ */
+static void test_mapped_read(void)
+{
+    uint8_t page[CRAM_PAGE_SIZE];
+    CramCacheStats cs;
+    Store m;
+    int p;
+
+    store_new_mapped(&m, 64 * MiB, 16);
+    for (p = 0; p < 64; p++) {
+        content(p, 0, page);
+        cram_store_access(m.s, p * CRAM_PAGE_SIZE, page, sizeof(page), true,
+                          NULL);
+    }
+    cram_store_flush(m.s);
+    g_assert_cmpuint(resident(&m, 0, 64), <=, 16);
+    for (p = 0; p < 64; p++) {
+        content(p, 0, page);
+        g_assert_cmpmem(m.map + p * CRAM_PAGE_SIZE, CRAM_PAGE_SIZE, page,
+                        CRAM_PAGE_SIZE);
+    }
+    cram_store_get_stats(m.s, NULL, &cs, NULL);
+    g_assert_cmpuint(cs.faults, >=, 64 - 16);
+    g_assert_cmpuint(cs.faults_poisoned + cs.faults_uncharged, ==, 0);
+    g_assert_cmpuint(resident(&m, 0, 64), <=, 16);
+    /* a page never written reads as zero, directly too */
+    g_assert_cmpuint(m.map[100 * CRAM_PAGE_SIZE + 7], ==, 0);
+    store_free(&m);
+}
+
+/*
+ * Direct writes are seen: each page turns dirty, charged its worst case
+ * while it is, and its store holds the last content written, whether the
+ * worker or an eviction stored it.
+ */
+static void test_mapped_write(void)
+{
+    uint8_t page[CRAM_PAGE_SIZE], got[CRAM_PAGE_SIZE];
+    CramCacheStats cs;
+    CramStats st;
+    Store m;
+    int p;
+
+    /* one byte in each of 8 pages: 8 dirty pages, each charged a page */
+    store_new_mapped(&m, 64 * MiB, 32);
+    memset(m.map + 8, 0x5a, 1);
+    for (p = 1; p < 8; p++) {
+        m.map[p * CRAM_PAGE_SIZE + 8] = 0x5a;
+    }
+    cram_store_get_stats(m.s, &st, &cs, NULL);
+    g_assert_cmpuint(cs.dirty, ==, 8);
+    g_assert_cmpuint(st.media_reserved, ==, 8 * CRAM_PAGE_SIZE);
+
+    for (p = 0; p < 300; p++) {
+        content(p, 1, page);
+        memcpy(m.map + p * CRAM_PAGE_SIZE, page, CRAM_PAGE_SIZE);
+    }
+    g_assert_cmpuint(resident(&m, 0, 300), <=, 32);
+    cram_store_flush(m.s);
+    cram_store_get_stats(m.s, &st, &cs, NULL);
+    g_assert_cmpuint(st.media_reserved, ==, 0);
+    g_assert_cmpuint(st.pages[CRAM_KIND_COMPRESSED] +
+                     st.pages[CRAM_KIND_RAW], ==, 300);
+    g_assert_cmpuint(cs.faults_uncharged, ==, 0);
+    g_assert_cmpint(g_atomic_int_get(&m.faulted), >, 0);
+    for (p = 0; p < 300; p++) {
+        content(p, 1, page);
+        g_assert_false(cram_store_access(m.s, p * CRAM_PAGE_SIZE, got,
+                                         sizeof(got), false, NULL));
+        g_assert_cmpmem(got, sizeof(got), page, sizeof(page));
+    }
+    store_free(&m);
+}
+
+/* As a vCPU writes: 8 bytes at a time, straight into the mapping */
+static void direct_write(void *opaque, int p, const uint8_t *page)
+{
+    uint8_t *dst = (uint8_t *)opaque + p * CRAM_PAGE_SIZE;
+    unsigned off;
+
+    for (off = 0; off < CRAM_PAGE_SIZE; off += 8) {
+        memcpy(dst + off, page + off, 8);
+    }
+}
+
+/*
+ * A direct writer, a reader through the store's calls and the worker
+ * race over more pages than the cache holds; at the end every page
+ * holds its last round, through both ways of reading it.
+ */
+static void test_mapped_race(void)
+{
+    uint8_t want[CRAM_PAGE_SIZE], got[CRAM_PAGE_SIZE];
+    RoundWriter w;
+    GThread *t;
+    Store m;
+    int p, i;
+
+    store_new_mapped(&m, 64 * MiB, 24);
+    w = (RoundWriter) { direct_write, m.map, 0, 128, 4 };
+    t = g_thread_new("writer", round_writer_main, &w);
+    for (i = 0; i < 5000; i++) {
+        cram_store_access(m.s, (i * 7 % 128) * CRAM_PAGE_SIZE + i % 512 * 8,
+                          got, 8, false, NULL);
+    }
+    g_thread_join(t);
+    cram_store_flush(m.s);
+    for (p = 0; p < 128; p++) {
+        content(p, w.rounds - 1, want);
+        g_assert_false(cram_store_access(m.s, p * CRAM_PAGE_SIZE, got,
+                                         sizeof(got), false, NULL));
+        g_assert_cmpmem(got, sizeof(got), want, sizeof(want));
+        g_assert_cmpmem(m.map + p * CRAM_PAGE_SIZE, CRAM_PAGE_SIZE, want,
+                        sizeof(want));
+    }
+    store_free(&m);
+}
+
+/* A discarded page is gone from the mapping too: it reads as zero. */
+static void test_mapped_discard(void)
+{
+    CramRange r = { .first = 5, .n = 1 };
+    CramStats st;
+    Store m;
+
+    store_new_mapped(&m, 64 * MiB, 16);
+    memset(m.map + 5 * CRAM_PAGE_SIZE, 0x77, CRAM_PAGE_SIZE);
+    cram_store_flush(m.s);
+    cram_store_discard_ranges(m.s, &r, 1);
+    g_assert_cmpuint(resident(&m, 5, 1), ==, 0);
+    g_assert_cmpuint(m.map[5 * CRAM_PAGE_SIZE + 100], ==, 0);
+    cram_store_get_stats(m.s, &st, NULL, NULL);
+    g_assert_cmpuint(st.logical_bytes, ==, 0);
+    store_free(&m);
+}
+
+/*
+ * Media runs out under direct writes: the writes that could not be
+ * charged are counted, and each page whose store then found no media is
+ * handed back once, poisoned; a direct read of it is counted as a fault
+ * on poison and reads all-ones.
+ */
+static void test_mapped_short(void)
+{
+    GRand *r = g_rand_new_with_seed(9);
+    uint8_t page[CRAM_PAGE_SIZE];
+    CramCacheTaken t;
+    CramCacheStats cs;
+    CramStats st;
+    uint64_t dropped = 0, v = 0;
+    Store m;
+    int p;
+
+    store_new_mapped(&m, 1 * MiB, 16);                /* 256 media pages */
+    for (p = 0; p < 300; p++) {
+        page_random(r, page);
+        memcpy(m.map + p * CRAM_PAGE_SIZE, page, CRAM_PAGE_SIZE);
+    }
+    cram_store_flush(m.s);
+    while (cram_store_take(m.s, &t)) {
+        if (t.ev == CRAM_CACHE_DROPPED) {
+            dropped++;
+            v = t.page;
+        }
+    }
+    cram_store_get_stats(m.s, &st, &cs, NULL);
+    g_assert_cmpuint(dropped, >, 0);
+    g_assert_cmpuint(st.poisoned_pages, ==, dropped);
+    g_assert_cmpuint(cs.faults_uncharged, >, 0);
+    g_assert_cmpuint(st.media_used, <=, st.media_size);
+    memcpy(&v, m.map + v * CRAM_PAGE_SIZE, sizeof(v));
+    g_assert_cmphex(v, ==, ~0ULL);
+    cram_store_get_stats(m.s, NULL, &cs, NULL);
+    g_assert_cmpuint(cs.faults_poisoned, >, 0);
+    store_free(&m);
+    g_rand_free(r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -452,5 +665,10 @@ int main(int argc, char **argv)
     g_test_add_func("/store/export-import", test_export_import);
     g_test_add_func("/store/zero-ranges", test_zero_ranges);
     g_test_add_func("/store/access-bytes", test_access_bytes);
+    g_test_add_func("/store/map/read", test_mapped_read);
+    g_test_add_func("/store/map/write", test_mapped_write);
+    g_test_add_func("/store/map/race", test_mapped_race);
+    g_test_add_func("/store/map/discard", test_mapped_discard);
+    g_test_add_func("/store/map/short", test_mapped_short);
     return g_test_run();
 }
