@@ -57,6 +57,7 @@ scenario() {
         --cmd "sh /root/guest-test.sh $name" >"$RES" 2>&1
     rc=$?
     check "$name: the guest command completed (status $rc)" "$rc" -eq 0
+    [ "$rc" -eq 0 ] || why "$RES"
     check_reports "$name"
     return $rc
 }

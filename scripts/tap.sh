@@ -30,6 +30,19 @@ check() {
     if [ "$@" ] 2>/dev/null; then ok "$what"; else not_ok "$what ($*)"; fi
 }
 
+# why OUT: after a failed run-guest run, why it failed, from its output
+# OUT: run-guest's reason and the console lines it shows, or the last
+# lines the command printed; as TAP comments, so that the CI log says it.
+why() {
+    local from
+    from=$(grep -n -m1 '^run-guest: ' "$1" 2>/dev/null | cut -d: -f1)
+    if [ -n "$from" ]; then
+        tail -n "+$from" "$1" | head -n 45
+    else
+        tail -n 15 "$1" 2>/dev/null
+    fi | sed 's/^/#   /'
+}
+
 # v KEY: the value of KEY= in the scenario's output $RES ('' if none)
 v() {
     sed -n "s|^$1=||p" "$RES" | tail -n 1

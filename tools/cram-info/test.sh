@@ -61,6 +61,7 @@ scenario() {
         --cmd "sh /root/guest-test.sh $name" >"$RES" 2>&1
     status=$?
     check "$name: the guest command completed (status $status)" "$status" -eq 0
+    [ "$status" -eq 0 ] || why "$RES"
     return $status
 }
 

@@ -152,6 +152,7 @@ scenario() {
     rm -f "$qmp"
     [ ! -f "$LOGS/cram-mce-$name.host" ] || cat "$LOGS/cram-mce-$name.host" >>"$RES"
     check "$name: the guest command completed (status $status)" "$status" -eq 0
+    [ "$status" -eq 0 ] || why "$RES"
     return $status
 }
 

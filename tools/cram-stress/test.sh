@@ -112,6 +112,7 @@ main() {
     rm -f "$qmp"
     check "the guest command completed (status $status; log: build/test-logs/cram-stress.out)" \
         "$status" -eq 0
+    [ "$status" -eq 0 ] || why "$RES"
 
     # MTTCG is on: one host thread per vCPU, each of which ran
     cpus=$(sed -n 's/^mttcg.cpu_seconds=//p' "$LOGS/cram-stress.mttcg")

@@ -109,6 +109,7 @@ main() {
         --cmd "sh /root/sysfs-race-guest.sh ${node%% *} ${pages%% *}" >"$RES" 2>&1
     rc=$?
     check "the guest command completed (status $rc)" "$rc" -eq 0
+    [ "$rc" -eq 0 ] || why "$RES"
     check "private node $(v private_node) attached (region node $(v region.node))" \
         "$(v load)/$(v private_node)" = "0/$(v region.node)"
     check "sysfs_race.ko armed its breakpoints (its checks of the loads passed)" \
