@@ -3,11 +3,12 @@
 # Build cxl_cram.ko (the cxl-cram guest driver) with kbuild against the
 # headers of the guest's Debian 6.12 kernel.
 #
-# The kernel version is, in order: $KVER; the kernel of the guest image
-# (build/guest/inputs, written by scripts/build-guest.sh); that of the
-# linux-source-6.12 pin (scripts/versions.sh; bookworm-security).
-# Missing headers are installed with apt-get (they pull in the matching
-# -common, linux-kbuild-6.12 and, by Debian's dependencies, the image).
+# The kernel is, in order: $KVER (a release whose headers are installed
+# in /usr/src); the kernel of the guest image (build/guest/inputs,
+# written by scripts/build-guest.sh); that of the linux-source-6.12 pin
+# (scripts/versions.sh; bookworm-security).  Debian's headers of the
+# last two are unpacked into .cache/kheaders, never installed: installed,
+# they would pull in the kernel image itself, and upgrades, on the host.
 #
 # The sources are copied to build/guest-driver/ and built there, so the
 # source directory stays clean (kbuild 6.12 has no separate output
@@ -43,22 +44,38 @@ guest_kver() {
         "$inputs" | head -n 1 | grep .
 }
 
-resolve_kver() {
-    local ver
-    if [ -n "${KVER:-}" ]; then echo "$KVER"; return; fi
-    guest_kver && return
-    ver=$(pin_version linux-source-6.12) || die "no kernel version to build against"
-    kernel_abi "$ver"
+# The Debian version of the guest image's kernel, e.g. 6.12.117-1~deb12u1
+guest_debver() {
+    sed -n 's/^linux-image-6\.12\.[0-9]*+deb12-amd64\(-unsigned\)\? //p' \
+        "$TOP/build/guest/inputs" 2>/dev/null | head -n 1 | grep .
 }
 
-install_headers() {
-    local kver=$1
-    [ -f "/usr/src/linux-headers-$kver/Makefile" ] && return 0
-    log "installing linux-headers-$kver"
-    [ "$(id -u)" = 0 ] || die "linux-headers-$kver is missing; run as root to install it"
-    install_host_pkgs "linux-headers-$kver"
-    [ -f "/usr/src/linux-headers-$kver/Makefile" ] ||
-        die "linux-headers-$kver installed, but /usr/src/linux-headers-$kver is missing"
+# unpack_headers: prints the kbuild directory of the Debian kernel to
+# build against: linux-headers-<release>, its -common headers and
+# linux-kbuild unpacked into .cache/kheaders/<release>/ (again when the
+# version moves).  Their first Makefile includes the -common one by its
+# absolute path: it is pointed at the unpacked copy.
+unpack_headers() {
+    local ver kver dest base pkg
+    if ver=$(guest_debver); then
+        kver=$(guest_kver)
+    else
+        ver=$(pin_version linux-source-6.12) || die "no kernel version to build against"
+        kver=$(kernel_abi "$ver")
+    fi
+    dest=$CRAM_CACHE/kheaders/$kver base=${kver%-amd64}
+    if [ "$(cat "$dest/.done" 2>/dev/null)" != "$ver" ]; then
+        log "unpacking the headers of $kver ($ver) into $dest"
+        rm -rf "$dest" && mkdir -p "$dest"
+        for pkg in "linux-headers-$kver" "linux-headers-$base-common" "linux-kbuild-$base"; do
+            fetch_deb bookworm "$CRAM_CACHE/kheaders/debs" "$pkg" "$ver" ||
+                die "cannot download $pkg $ver"
+            dpkg-deb -x "$(deb_file "$CRAM_CACHE/kheaders/debs" "$pkg" "$ver")" "$dest"
+        done
+        sed -i "s|/usr/src/|$dest/usr/src/|" "$dest/usr/src/linux-headers-$kver/Makefile"
+        echo "$ver" >"$dest/.done"
+    fi
+    echo "$dest/usr/src/linux-headers-$kver"
 }
 
 main() {
@@ -68,10 +85,12 @@ main() {
             die "$KTREE is not a built kernel tree: run scripts/build-kernel.sh"
         kver=$(cat "$KTREE/include/config/kernel.release")
         kdir=$KTREE
+    elif [ -n "${KVER:-}" ]; then
+        kver=$KVER kdir=/usr/src/linux-headers-$KVER
+        [ -f "$kdir/Makefile" ] || die "KVER=$KVER: no $kdir"
     else
-        kver=$(resolve_kver)
-        install_headers "$kver"
-        kdir=/usr/src/linux-headers-$kver
+        kdir=$(unpack_headers) || exit 1
+        kver=${kdir##*/linux-headers-}
     fi
     mkdir -p "$OUT"
     # Copy the sources (only what changed, so kbuild rebuilds only that)
