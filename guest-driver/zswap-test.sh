@@ -47,12 +47,15 @@ scenario() {
     JSON=$LOGS/$TAG-$name.json
     echo "== $TAG-$name"
     rm -f "$JSON"
-    "$TOP/scripts/run-guest" --cram-kernel --offline --mem "$MEM" --swap 1G \
-        --props "capacity=1G,$props" --append "mce=recovery log_buf_len=1M" \
-        --timeout 900 \
-        --add "$STAGE" --stats "$JSON" --log "$LOGS/$TAG-$name.console" \
-        --cmd "sh /root/zswap-guest.sh $name" >"$RES" 2>&1
-    rc=$?
+    for try in 1 2; do
+        "$TOP/scripts/run-guest" --cram-kernel --offline --mem "$MEM" --swap 1G \
+            --props "capacity=1G,$props" --append "mce=recovery log_buf_len=1M" \
+            --timeout 900 \
+            --add "$STAGE" --stats "$JSON" --log "$LOGS/$TAG-$name.console" \
+            --cmd "sh /root/zswap-guest.sh $name" >"$RES" 2>&1
+        rc=$?
+        [ "$try" = 1 ] && lost_interrupt_retry "$rc" "$RES" || break
+    done
     check "$name: the guest command completed (status $rc)" "$rc" -eq 0
     [ "$rc" -eq 0 ] || why "$RES"
     check_reports "$name"

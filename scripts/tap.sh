@@ -43,6 +43,16 @@ why() {
     fi | sed 's/^/#   /'
 }
 
+# lost_interrupt_retry STATUS OUT: after a run-guest run that ended with
+# STATUS, its output in OUT.  When QEMU's TCG lost an interrupt (status
+# 123: a vCPU halted for good, docs/guest.md), keep OUT as OUT.lost, say
+# so in a '#' line and succeed: the caller boots the guest once more.
+lost_interrupt_retry() {
+    [ "$1" -eq 123 ] || return 1
+    mv "$2" "$2.lost"
+    echo "# $(sed -n 's/^run-guest: //p' "$2.lost" | head -n 1); ran again (first output: $2.lost)"
+}
+
 # v KEY: the value of KEY= in the scenario's output $RES ('' if none)
 v() {
     sed -n "s|^$1=||p" "$RES" | tail -n 1

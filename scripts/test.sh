@@ -72,7 +72,7 @@ run_check() {
 run_script() {
     local log=$logdir/$1.log ok bad
     bash "${@:2}" >"$log" 2>&1
-    grep -E '^(ok|not ok)' "$log" | sed 's/^/   /'
+    grep -E '^(ok|not ok|# )' "$log" | sed 's/^/   /'
     ok=$(grep -c '^ok ' "$log")
     bad=$(grep -c '^not ok ' "$log")
     [ "$ok" -gt 0 ] || bad=$((bad + 1))     # built nothing, ran nothing

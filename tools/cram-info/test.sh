@@ -56,10 +56,13 @@ scenario() {
     JSON=$LOGS/cram-info-$name.json
     echo "== cram-info-$name"
     rm -f "$JSON"
-    "$TOP/scripts/run-guest" --timeout 600 --add "$STAGE" --stats "$JSON" \
-        --log "$LOGS/cram-info-$name.console" "$@" \
-        --cmd "sh /root/guest-test.sh $name" >"$RES" 2>&1
-    status=$?
+    for try in 1 2; do
+        "$TOP/scripts/run-guest" --timeout 600 --add "$STAGE" --stats "$JSON" \
+            --log "$LOGS/cram-info-$name.console" "$@" \
+            --cmd "sh /root/guest-test.sh $name" >"$RES" 2>&1
+        status=$?
+        [ "$try" = 1 ] && lost_interrupt_retry "$status" "$RES" || break
+    done
     check "$name: the guest command completed (status $status)" "$status" -eq 0
     [ "$status" -eq 0 ] || why "$RES"
     return $status

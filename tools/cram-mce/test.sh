@@ -137,19 +137,22 @@ scenario() {
     JSON=$LOGS/cram-mce-$name.json
     echo "== cram-mce-$name"
     rm -f "$JSON" "$LOGS/cram-mce-$name.host"
-    qmp=$(mktemp -u "${TMPDIR:-/tmp}/cram-mce-qmp.XXXXXX")
-    if [ "$name" = xp ]; then
-        host_xp "$qmp" >"$LOGS/cram-mce-$name.host" 2>&1 &
-        host=$!
-    fi
-    # cram.nomod=kmem: dax0.0 stays a device-dax, nothing else touches it
-    "$TOP/scripts/run-guest" --timeout 600 --append cram.nomod=kmem \
-        --add "$OUT/root" --qmp "$qmp" --stats "$JSON" \
-        --log "$LOGS/cram-mce-$name.console" "$@" \
-        --cmd "$(guest_cmd "$name")" >"$RES" 2>&1
-    status=$?
-    [ -z "$host" ] || wait "$host"
-    rm -f "$qmp"
+    for try in 1 2; do
+        qmp=$(mktemp -u "${TMPDIR:-/tmp}/cram-mce-qmp.XXXXXX")
+        if [ "$name" = xp ]; then
+            host_xp "$qmp" >"$LOGS/cram-mce-$name.host" 2>&1 &
+            host=$!
+        fi
+        # cram.nomod=kmem: dax0.0 stays a device-dax, nothing else touches it
+        "$TOP/scripts/run-guest" --timeout 600 --append cram.nomod=kmem \
+            --add "$OUT/root" --qmp "$qmp" --stats "$JSON" \
+            --log "$LOGS/cram-mce-$name.console" "$@" \
+            --cmd "$(guest_cmd "$name")" >"$RES" 2>&1
+        status=$?
+        [ -z "$host" ] || wait "$host"
+        rm -f "$qmp"
+        [ "$try" = 1 ] && lost_interrupt_retry "$status" "$RES" || break
+    done
     [ ! -f "$LOGS/cram-mce-$name.host" ] || cat "$LOGS/cram-mce-$name.host" >>"$RES"
     check "$name: the guest command completed (status $status)" "$status" -eq 0
     [ "$status" -eq 0 ] || why "$RES"

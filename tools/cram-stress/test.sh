@@ -96,20 +96,23 @@ main() {
     check "cram-stress builds static (log: build/test-logs/cram-stress-build.log)" $? -eq 0
     [ -x "$OUT/root/root/cram-stress" ] || finish
 
-    qmp=$(mktemp -u "${TMPDIR:-/tmp}/cram-stress-qmp.XXXXXX")
-    watch_vcpus "$qmp" >"$LOGS/cram-stress.mttcg" 2>&1 &
-    watcher=$!
-    echo "== cram-stress: seed $SEED, $ARGS"
-    # cram.nomod=kmem: dax0.0 stays a device-dax, to be enabled by daxctl
-    GUEST_TCG_OPTS=thread=multi "$TOP/scripts/run-guest" --smp 4 --timeout 600 \
-        --append cram.nomod=kmem --add "$OUT/root" --qmp "$qmp" --stats "$JSON" \
-        --log "$LOGS/cram-stress.console" ${CRAM_STRESS_PROPS:+--props "$CRAM_STRESS_PROPS"} \
-        --cmd "cram-region && daxctl reconfigure-device -m devdax -f dax0.0 &&
-               echo guest.cpus=\$(nproc) && /root/cram-stress -f -S $SEED $ARGS" \
-        >"$RES" 2>&1
-    status=$?
-    wait "$watcher"
-    rm -f "$qmp"
+    for try in 1 2; do
+        qmp=$(mktemp -u "${TMPDIR:-/tmp}/cram-stress-qmp.XXXXXX")
+        watch_vcpus "$qmp" >"$LOGS/cram-stress.mttcg" 2>&1 &
+        watcher=$!
+        echo "== cram-stress: seed $SEED, $ARGS"
+        # cram.nomod=kmem: dax0.0 stays a device-dax, to be enabled by daxctl
+        GUEST_TCG_OPTS=thread=multi "$TOP/scripts/run-guest" --smp 4 --timeout 600 \
+            --append cram.nomod=kmem --add "$OUT/root" --qmp "$qmp" --stats "$JSON" \
+            --log "$LOGS/cram-stress.console" ${CRAM_STRESS_PROPS:+--props "$CRAM_STRESS_PROPS"} \
+            --cmd "cram-region && daxctl reconfigure-device -m devdax -f dax0.0 &&
+                   echo guest.cpus=\$(nproc) && /root/cram-stress -f -S $SEED $ARGS" \
+            >"$RES" 2>&1
+        status=$?
+        wait "$watcher"
+        rm -f "$qmp"
+        [ "$try" = 1 ] && lost_interrupt_retry "$status" "$RES" || break
+    done
     check "the guest command completed (status $status; log: build/test-logs/cram-stress.out)" \
         "$status" -eq 0
     [ "$status" -eq 0 ] || why "$RES"

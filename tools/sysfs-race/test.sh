@@ -102,12 +102,15 @@ main() {
         exit 1
     fi
 
-    "$TOP/scripts/run-guest" --cram-kernel --offline --mem 1G \
-        --props "capacity=1G,media-size=128M" \
-        --append "kasan_multi_shot log_buf_len=1M" --timeout 200 \
-        --add "$OUT/root" --log "$LOGS/$TAG.console" \
-        --cmd "sh /root/sysfs-race-guest.sh ${node%% *} ${pages%% *}" >"$RES" 2>&1
-    rc=$?
+    for try in 1 2; do
+        "$TOP/scripts/run-guest" --cram-kernel --offline --mem 1G \
+            --props "capacity=1G,media-size=128M" \
+            --append "kasan_multi_shot log_buf_len=1M" --timeout 200 \
+            --add "$OUT/root" --log "$LOGS/$TAG.console" \
+            --cmd "sh /root/sysfs-race-guest.sh ${node%% *} ${pages%% *}" >"$RES" 2>&1
+        rc=$?
+        [ "$try" = 1 ] && lost_interrupt_retry "$rc" "$RES" || break
+    done
     check "the guest command completed (status $rc)" "$rc" -eq 0
     [ "$rc" -eq 0 ] || why "$RES"
     check "private node $(v private_node) attached (region node $(v region.node))" \
