@@ -68,7 +68,7 @@ scenario() {
             --log "$LOGS/$TAG-$name.console" --append log_buf_len=1M "$@" \
             --cmd "sh /root/guest-test.sh $name" >"$RES" 2>&1
         rc=$?
-        [ "$try" = 1 ] && lost_interrupt_retry "$rc" "$RES" || break
+        if [ "$try" = 2 ] || ! lost_interrupt_retry "$rc" "$RES"; then break; fi
     done
     check "$name: the guest command completed (status $rc)" "$rc" -eq 0
     [ "$rc" -eq 0 ] || why "$RES"

@@ -54,7 +54,7 @@ scenario() {
             --add "$STAGE" --stats "$JSON" --log "$LOGS/$TAG-$name.console" \
             --cmd "sh /root/zswap-guest.sh $name" >"$RES" 2>&1
         rc=$?
-        [ "$try" = 1 ] && lost_interrupt_retry "$rc" "$RES" || break
+        if [ "$try" = 2 ] || ! lost_interrupt_retry "$rc" "$RES"; then break; fi
     done
     check "$name: the guest command completed (status $rc)" "$rc" -eq 0
     [ "$rc" -eq 0 ] || why "$RES"

@@ -61,7 +61,7 @@ scenario() {
             --log "$LOGS/cram-info-$name.console" "$@" \
             --cmd "sh /root/guest-test.sh $name" >"$RES" 2>&1
         status=$?
-        [ "$try" = 1 ] && lost_interrupt_retry "$status" "$RES" || break
+        if [ "$try" = 2 ] || ! lost_interrupt_retry "$status" "$RES"; then break; fi
     done
     check "$name: the guest command completed (status $status)" "$status" -eq 0
     [ "$status" -eq 0 ] || why "$RES"

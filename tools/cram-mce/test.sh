@@ -151,7 +151,7 @@ scenario() {
         status=$?
         [ -z "$host" ] || wait "$host"
         rm -f "$qmp"
-        [ "$try" = 1 ] && lost_interrupt_retry "$status" "$RES" || break
+        if [ "$try" = 2 ] || ! lost_interrupt_retry "$status" "$RES"; then break; fi
     done
     [ ! -f "$LOGS/cram-mce-$name.host" ] || cat "$LOGS/cram-mce-$name.host" >>"$RES"
     check "$name: the guest command completed (status $status)" "$status" -eq 0

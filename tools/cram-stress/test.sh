@@ -111,7 +111,7 @@ main() {
         status=$?
         wait "$watcher"
         rm -f "$qmp"
-        [ "$try" = 1 ] && lost_interrupt_retry "$status" "$RES" || break
+        if [ "$try" = 2 ] || ! lost_interrupt_retry "$status" "$RES"; then break; fi
     done
     check "the guest command completed (status $status; log: build/test-logs/cram-stress.out)" \
         "$status" -eq 0

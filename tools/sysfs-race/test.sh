@@ -109,7 +109,7 @@ main() {
             --add "$OUT/root" --log "$LOGS/$TAG.console" \
             --cmd "sh /root/sysfs-race-guest.sh ${node%% *} ${pages%% *}" >"$RES" 2>&1
         rc=$?
-        [ "$try" = 1 ] && lost_interrupt_retry "$rc" "$RES" || break
+        if [ "$try" = 2 ] || ! lost_interrupt_retry "$rc" "$RES"; then break; fi
     done
     check "the guest command completed (status $rc)" "$rc" -eq 0
     [ "$rc" -eq 0 ] || why "$RES"
