@@ -21,6 +21,14 @@
 # directory of *.patch instead of guest-driver/kernel), KERNEL_JOBS (-j),
 # CRAM_KERNEL_DEBUG=1 (add guest-driver/kernel/debug.config: KASAN,
 # lockdep, DEBUG_ATOMIC_SLEEP; into build/kernel-debug by default).
+#
+# KERNEL_SRC=DIR builds your own tree instead (any kernel from 6.12 on),
+# as it is: no patches, nothing written into DIR (kbuild O=), x86_64
+# defconfig with guest-driver/kernel/guest.config merged on it
+# (scripts/kconfig/merge_config.sh), into build/kernel-<name of DIR>.
+# KERNEL_CONFIG=NAME,... merges more fragments: guest-driver/kernel/
+# NAME.config (debug: KASAN and lockdep; kmemleak; tracing) or a path.
+# make runs every time: kbuild rebuilds what changed in DIR.
 set -euo pipefail
 # shellcheck source=scripts/apt-local.sh
 . "$(dirname "$0")/apt-local.sh"
@@ -31,9 +39,14 @@ case $DEBUG in
 1) SUFFIX=-debug ;;
 *) echo "build-kernel: CRAM_KERNEL_DEBUG is 0 or 1" >&2; exit 1 ;;
 esac
+OWN=${KERNEL_SRC:-}
+if [ -n "$OWN" ]; then
+    OWN=$(cd "$OWN" 2>/dev/null && pwd) || { echo "build-kernel: no directory $KERNEL_SRC" >&2; exit 1; }
+    SUFFIX=-${OWN##*/}
+fi
 # The debug kernel has a tree of its own: switching does not rebuild.
 OUT=${KERNEL_OUT:-$CRAM_TOP/build/kernel$SUFFIX}
-SRC=$OUT/src
+SRC=${OWN:-$OUT/src}
 OBJ=$OUT/obj
 APPLIED=$OUT/applied            # copies of the patches applied to $SRC
 DL=$CRAM_CACHE/kernel-dl
@@ -157,20 +170,51 @@ kmake() {
         KBUILD_BUILD_HOST=cxl-cram KBUILD_BUILD_VERSION=1 "$@"
 }
 
-# allnoconfig + the fragment (and the debug one), then check that every
+# The fragments of KERNEL_CONFIG (NAME,...), as paths.
+own_fragments() {
+    local f
+    for f in ${KERNEL_CONFIG:+${KERNEL_CONFIG//,/ }}; do
+        case $f in */*) ;; *) f=$KDIR/$f.config ;; esac
+        [ -f "$f" ] || die "KERNEL_CONFIG: no fragment $f"
+        echo "$f"
+    done
+}
+
+# Whether the tree's Kconfig knows CONFIG_$1 (a fragment for several
+# kernels names symbols that some of them lack).
+known_symbol() {
+    grep -rqE --include='Kconfig*' "^(menu)?config ${1#CONFIG_}\$" "$SRC"
+}
+
+# allnoconfig + the fragment (and the debug one); for a tree of your own,
+# defconfig + guest.config (and KERNEL_CONFIG's); then check that every
 # line took effect.
 configure() {
-    local line sym val got bad=() all=$OUT/config.fragment
+    local line sym val got bad=() unknown=() all=$OUT/config.fragment
     mkdir -p "$OBJ"
-    cat "$FRAGMENT" >"$all"
-    [ "$DEBUG" = 0 ] || cat "$DEBUG_FRAGMENT" >>"$all"
-    kmake -s KCONFIG_ALLCONFIG="$all" allnoconfig >&2
+    if [ -n "$OWN" ]; then
+        local list frags=()
+        list=$(own_fragments) || exit 1
+        [ -z "$list" ] || mapfile -t frags <<<"$list"
+        cat "$KDIR/guest.config" "${frags[@]}" >"$all"
+        kmake -s defconfig >&2
+        "$SRC/scripts/kconfig/merge_config.sh" -m -O "$OBJ" "$OBJ/.config" "$all" >/dev/null
+        kmake -s olddefconfig >&2
+    else
+        cat "$FRAGMENT" >"$all"
+        [ "$DEBUG" = 0 ] || cat "$DEBUG_FRAGMENT" >>"$all"
+        kmake -s KCONFIG_ALLCONFIG="$all" allnoconfig >&2
+    fi
     while IFS= read -r line; do
         case $line in
         CONFIG_*=*) sym=${line%%=*} val=${line#*=} ;;
         "# CONFIG_"*" is not set") sym=${line#\# } sym=${sym%% *} val=n ;;
         *) continue ;;
         esac
+        if [ -n "$OWN" ] && ! known_symbol "$sym"; then
+            unknown+=("$sym")
+            continue
+        fi
         got=$(grep -E "^$sym=|^# $sym is not set" "$OBJ/.config" | head -n 1 || true)
         case $got in
         "$sym=$val") ;;
@@ -178,7 +222,18 @@ configure() {
         *) bad+=("$sym=$val (got $got)") ;;
         esac
     done <"$all"
+    [ ${#unknown[@]} -eq 0 ] || log "not in this tree, left out: ${unknown[*]}"
     [ ${#bad[@]} -eq 0 ] || die "config fragment lines without effect: ${bad[*]}"
+}
+
+# A tree of your own: configured and made every time (kbuild keeps it
+# incremental), never patched.
+build_own() {
+    { [ -f "$SRC/Makefile" ] && [ -d "$SRC/arch/x86" ]; } || die "$SRC is not a kernel tree"
+    SRC_PKG=${SRC##*/} VERSION="(own tree)"
+    log "your tree $SRC, built in $OBJ"
+    build
+    echo "$VERSION" >"$OUT/stamp"
 }
 
 build() {
@@ -202,6 +257,10 @@ main() {
     exec 9>"$OUT/.lock"
     flock 9   # one build at a time
     install_host_pkgs "${HOST_PKGS[@]}"
+    if [ -n "$OWN" ]; then
+        build_own
+        return
+    fi
     VERSION=$(pin_version "$SRC_PKG") || die "no $SRC_PKG to build"
     [ -f "$FRAGMENT" ] || die "no config fragment $FRAGMENT"
     [ "$DEBUG" = 0 ] || [ -f "$DEBUG_FRAGMENT" ] || die "no config fragment $DEBUG_FRAGMENT"
