@@ -89,6 +89,10 @@ main() {
         kver=$KVER kdir=/usr/src/linux-headers-$KVER
         [ -f "$kdir/Makefile" ] || die "KVER=$KVER: no $kdir"
     else
+        # Debian's kernel has BTF for modules (CONFIG_DEBUG_INFO_BTF_MODULES):
+        # kbuild runs pahole on the module, a build tool that the
+        # installed headers used to pull in
+        install_host_pkgs pahole
         kdir=$(unpack_headers) || exit 1
         kver=${kdir##*/linux-headers-}
     fi
