@@ -1,9 +1,10 @@
 /*
  * devbench: the guest data-path benchmark, run in the test guest against
  * two device-dax devices of the same QEMU process: an
- * upstream cxl-type3 (the baseline) and a cxl-cram.  Every pattern runs on
- * both devices in turn, round after round (the device that goes first
- * alternates), so that machine noise hits both; the summary is the median
+ * upstream cxl-type3 (the baseline) and a cxl-cram, and with -R against a
+ * file in the guest's own RAM (the physical limit).  Every pattern runs on
+ * every device in turn, round after round (the device that goes first
+ * rotates), so that machine noise hits all; the summary is the median
  * over the rounds.  Built on the host with `gcc -O2 -static` by
  * bench/device/run.sh; see docs/performance-device.md.
  *
@@ -21,7 +22,9 @@
  *   -P LIST   only these patterns (comma-separated names, see pat_name);
  *             stream-write always runs in round 0 when page-miss or
  *             rand-read do, since it writes their working set
- *   -D DEV    only this device (type3 or cram): for profiling one path
+ *   -D DEV    only this device (type3, cram or ram): for profiling one path
+ *   -R FILE   also run every pattern on FILE, created and sized here, on a
+ *             RAM file system of the guest (tmpfs, ramfs): guest RAM
  *
  * Output: one "RUN" line per (round, device, pattern), then one "RES" line
  * per (device, pattern) with the medians, as comma-separated key=value.
@@ -55,8 +58,8 @@
 #define REG_HITS        0x0e8
 #define REG_MISSES      0x0f0
 
-enum { DEV_T3, DEV_CRAM, NDEV };
-static const char *dev_name[NDEV] = { "type3", "cram" };
+enum { DEV_T3, DEV_CRAM, DEV_RAM, NDEV };
+static const char *dev_name[NDEV] = { "type3", "cram", "ram" };
 
 enum {
     P_HOT_SEQ_READ, P_HOT_SEQ_WRITE, P_HOT_RAND_READ, P_HOT_RAND_WRITE,
@@ -76,8 +79,10 @@ static struct {
     unsigned miss_passes;
     const char *bar;
     unsigned pats;              /* bit mask of the patterns to run */
-    int only;                   /* a device index, or -1 for both */
-} opt = { 3, 2048 * KIB, 2, 262144, 64 * MIB, 2, NULL, (1u << NPAT) - 1, -1 };
+    int only;                   /* a device index, or -1 for all */
+    const char *ram;            /* -R: the guest RAM file */
+} opt = { 3, 2048 * KIB, 2, 262144, 64 * MIB, 2, NULL, (1u << NPAT) - 1, -1,
+          NULL };
 
 static volatile uint64_t *dev_mem[NDEV];
 static volatile uint64_t *regs;
@@ -297,12 +302,14 @@ static int cmp_sec(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static volatile uint64_t *map_file(const char *path, uint64_t len, int sync)
+static volatile uint64_t *map_file(const char *path, uint64_t len, int sync,
+                                   int create)
 {
-    int fd = open(path, O_RDWR | (sync ? O_SYNC : 0));
+    int fd = open(path, O_RDWR | (sync ? O_SYNC : 0) |
+                  (create ? O_CREAT | O_TRUNC : 0), 0600);
     void *p;
 
-    if (fd < 0) {
+    if (fd < 0 || (create && ftruncate(fd, len))) {
         die(path);
     }
     p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -357,9 +364,9 @@ int main(int argc, char **argv)
 {
     uint64_t len;
     unsigned round;
-    int c, pat, dev, k;
+    int c, pat, dev, k, ndev;
 
-    while ((c = getopt(argc, argv, "r:H:p:n:S:m:b:P:D:")) != -1) {
+    while ((c = getopt(argc, argv, "r:H:p:n:S:m:b:P:D:R:")) != -1) {
         switch (c) {
         case 'r': opt.rounds = parse_size(optarg, 1); break;
         case 'H': opt.hot_bytes = parse_size(optarg, KIB); break;
@@ -369,11 +376,13 @@ int main(int argc, char **argv)
         case 'm': opt.miss_passes = parse_size(optarg, 1); break;
         case 'b': opt.bar = optarg; break;
         case 'P': opt.pats = parse_patterns(optarg); break;
+        case 'R': opt.ram = optarg; break;
         case 'D':
-            opt.only = !strcmp(optarg, "cram") ? DEV_CRAM :
-                       !strcmp(optarg, "type3") ? DEV_T3 : -2;
-            if (opt.only == -2) {
-                fprintf(stderr, "devbench: -D type3 or -D cram\n");
+            for (opt.only = 0; opt.only < NDEV &&
+                 strcmp(optarg, dev_name[opt.only]); opt.only++) {
+            }
+            if (opt.only == NDEV) {
+                fprintf(stderr, "devbench: -D type3, cram or ram\n");
                 return 2;
             }
             break;
@@ -381,10 +390,15 @@ int main(int argc, char **argv)
             fprintf(stderr, "usage: devbench [-r rounds] [-H hot-KiB] "
                     "[-p passes] [-n rand-ops] [-S stream-MiB] "
                     "[-m miss-passes] [-b cram-bar5] [-P patterns] [-D dev] "
-                    "T3_DAX CRAM_DAX\n");
+                    "[-R ram-file] T3_DAX CRAM_DAX\n");
             return 2;
         }
     }
+    if (opt.only == DEV_RAM && !opt.ram) {
+        fprintf(stderr, "devbench: -D ram needs -R\n");
+        return 2;
+    }
+    ndev = opt.ram ? NDEV : DEV_RAM;
     if (argc - optind != 2 || opt.rounds > MAX_ROUNDS ||
         !pow2(opt.hot_bytes) || !pow2(opt.stream_bytes) ||
         opt.hot_bytes > STREAM_OFF) {
@@ -394,11 +408,14 @@ int main(int argc, char **argv)
     }
     len = STREAM_OFF + opt.rounds * opt.stream_bytes;
     len = (len + ALIGN_2M - 1) & ~(ALIGN_2M - 1);
-    for (dev = 0; dev < NDEV; dev++) {
-        dev_mem[dev] = map_file(argv[optind + dev], len, 0);
+    for (dev = 0; dev < DEV_RAM; dev++) {
+        dev_mem[dev] = map_file(argv[optind + dev], len, 0, 0);
+    }
+    if (opt.ram) {
+        dev_mem[DEV_RAM] = map_file(opt.ram, len, 0, 1);
     }
     if (opt.bar) {
-        regs = map_file(opt.bar, 4096, 1);
+        regs = map_file(opt.bar, 4096, 1, 0);
         if ((uint32_t)regs[0] != 0x4d415243) {
             fprintf(stderr, "devbench: %s is not a cxl-cram BAR 5\n", opt.bar);
             return 1;
@@ -409,8 +426,8 @@ int main(int argc, char **argv)
            opt.hot_bytes / KIB, opt.hot_passes, opt.rand_ops,
            opt.stream_bytes / MIB, opt.miss_passes);
 
-    /* Warm-up: the hot set written with compressible data on both. */
-    for (dev = 0; dev < NDEV; dev++) {
+    /* Warm-up: the hot set written with compressible data on each. */
+    for (dev = 0; dev < ndev; dev++) {
         seq_write(at(dev, HOT_OFF), opt.hot_bytes / 8, 1, 0);
         seq_read(at(dev, HOT_OFF), opt.hot_bytes / 8, 1);
     }
@@ -420,9 +437,9 @@ int main(int argc, char **argv)
             if (!(opt.pats & 1u << pat)) {
                 continue;
             }
-            for (k = 0; k < NDEV; k++) {
-                /* odd rounds run cram first */
-                dev = (k + round) % NDEV;
+            for (k = 0; k < ndev; k++) {
+                /* each round starts with the next device */
+                dev = (k + round) % ndev;
                 if (opt.only < 0 || opt.only == dev) {
                     measure(pat, dev, round);
                 }
@@ -434,7 +451,7 @@ int main(int argc, char **argv)
         if (!(opt.pats & 1u << pat)) {
             continue;
         }
-        for (dev = 0; dev < NDEV; dev++) {
+        for (dev = 0; dev < ndev; dev++) {
             Result sorted[MAX_ROUNDS], med;
 
             if (opt.only >= 0 && opt.only != dev) {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # In the test guest (booted by bench/device/run.sh with cram.nomod=kmem):
 # create a 1-way RAM region on the cxl-type3 and on the cxl-cram, keep both
-# as device-dax, and run devbench on them.  Arguments go to devbench.
+# as device-dax, and run devbench on them and on a file in the guest's own
+# RAM (the initramfs is a RAM file system).  Arguments go to devbench.
 set -e
 
 # cxl-cram is PCI 1b36:00cc (docs/registers.md); the other memdev is type3.
@@ -48,4 +49,6 @@ dax_of() {
 t3dax=$(dax_of "$t3mem")
 cramdax=$(dax_of "$crammem")
 echo "DEVS,type3=$t3mem/$t3dax,cram=$crammem/$cramdax,cram_pci=${crampci##*/}"
-exec devbench -b "$crampci/resource5" "$@" "/dev/$t3dax" "/dev/$cramdax"
+mkdir -p /tmp
+exec devbench -b "$crampci/resource5" -R /tmp/devbench-ram "$@" \
+    "/dev/$t3dax" "/dev/$cramdax"
