@@ -26,6 +26,7 @@ typedef struct CramQT {
     uint64_t bar[6];
     uint64_t mbox;          /* mailbox registers */
     uint64_t regs;          /* vendor register block */
+    int devno;              /* its id is cram<devno> (0 unless set) */
 } CramQT;
 
 static inline uint64_t cram_ecam(int bus, int devfn, int off)
@@ -250,19 +251,27 @@ static inline void cram_launch(CramQT *t, uint64_t capacity,
     cram_launch_window(t, capacity, capacity, props, args);
 }
 
-/* Root port 52:00.0: buses, memory window, forwarding. */
+/*
+ * Root port 52:@devfn: secondary bus @bus, a 256 MiB memory window at
+ * @mmio, forwarding.
+ */
+static inline void cram_setup_rp_at(QTestState *qts, int devfn, int bus,
+                                    uint64_t mmio)
+{
+    qtest_writeb(qts, cram_ecam(CRAM_HB_BUS, devfn, 0x18), CRAM_HB_BUS);
+    qtest_writeb(qts, cram_ecam(CRAM_HB_BUS, devfn, 0x19), bus);
+    qtest_writeb(qts, cram_ecam(CRAM_HB_BUS, devfn, 0x1a), bus);
+    qtest_writew(qts, cram_ecam(CRAM_HB_BUS, devfn, 0x20),
+                 (mmio >> 16) & 0xfff0);
+    qtest_writew(qts, cram_ecam(CRAM_HB_BUS, devfn, 0x22),
+                 ((mmio + 0x0fffffff) >> 16) & 0xfff0);
+    qtest_writew(qts, cram_ecam(CRAM_HB_BUS, devfn, 0x04), 0x6);
+}
+
+/* Root port 52:00.0, the cxl-cram's */
 static inline void cram_setup_rp(QTestState *qts)
 {
-    int devfn = 0;
-
-    qtest_writeb(qts, cram_ecam(CRAM_HB_BUS, devfn, 0x18), CRAM_HB_BUS);
-    qtest_writeb(qts, cram_ecam(CRAM_HB_BUS, devfn, 0x19), CRAM_DEV_BUS);
-    qtest_writeb(qts, cram_ecam(CRAM_HB_BUS, devfn, 0x1a), CRAM_DEV_BUS);
-    qtest_writew(qts, cram_ecam(CRAM_HB_BUS, devfn, 0x20),
-                 (CRAM_MMIO_BASE >> 16) & 0xfff0);
-    qtest_writew(qts, cram_ecam(CRAM_HB_BUS, devfn, 0x22),
-                 ((CRAM_MMIO_BASE + 0x0fffffff) >> 16) & 0xfff0);
-    qtest_writew(qts, cram_ecam(CRAM_HB_BUS, devfn, 0x04), 0x6);
+    cram_setup_rp_at(qts, 0, CRAM_DEV_BUS, CRAM_MMIO_BASE);
 }
 
 /*
@@ -347,9 +356,10 @@ static inline int cram_mbox(CramQT *t, uint16_t opcode, const void *in,
 /* qom-get of the device's "stats"; the caller unrefs. */
 static inline QDict *cram_stats(CramQT *t)
 {
+    g_autofree char *path = g_strdup_printf("/machine/peripheral/cram%d",
+                                            t->devno);
     QDict *rsp = qtest_qmp(t->qts, "{'execute': 'qom-get', 'arguments': "
-                           "{'path': '/machine/peripheral/cram0', "
-                           "'property': 'stats'}}");
+                           "{'path': %s, 'property': 'stats'}}", path);
     QDict *ret = qdict_get_qdict(rsp, "return");
 
     g_assert_nonnull(ret);

@@ -16,6 +16,7 @@
 #include "hw/pci/pci_regs.h"
 #include "cxl-cram-qtest.h"
 #include "cxl-cram-hostinput-test.h"
+#include "cxl-cram-interleave-test.h"
 
 #define CAP_8G      (8 * GiB)
 #define PAGE        4096
@@ -2266,6 +2267,7 @@ int main(int argc, char **argv)
     qtest_add_func("/cxl-cram/reset", test_reset);
     qtest_add_func("/cxl-cram/demo", test_demo);
     cxl_cram_hostinput_add_tests();
+    cxl_cram_interleave_add_tests();
     qtest_add_func("/cxl-cram/media-ops-1tib", test_media_ops_1tib);
     qtest_add_func("/cxl-cram/poison-coalesced", test_poison_coalesced);
     qtest_add_func("/cxl-cram/device-del/idle", test_device_del_idle);

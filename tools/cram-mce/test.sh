@@ -11,12 +11,18 @@
 #   nosmp  -smp 2 with nosmp: vCPU 1 never starts (CR4.MCE clear); the
 #          guest's load of poison gives SIGBUS and the guest survives (the
 #          broadcast share used to reset the machine).
+#   interleave  two cxl-crams, one region interleaved across them with
+#          4 KiB granules (run-guest --devices 2 --interleave): a page
+#          poisoned on the device at position 1 takes the check at its
+#          own place in the region (SIGBUS, BUS_MCEERR_AR); the same DPA
+#          on the other device reads data.  The machine check and the
+#          poisoned read are that device's alone.
 #   storm  2 vCPUs, a process on each loading STORM_PAGES poisoned pages
 #          back to back: every load ends in its own machine check and
 #          SIGBUS, none is abandoned, and the guest survives.  (User-mode
 #          loads do not reproduce the nested-check race of the reckless
 #          scenario: docs/driver.md.)
-# Usage: tools/cram-mce/test.sh [xp|nosmp|storm]...
+# Usage: tools/cram-mce/test.sh [xp|nosmp|interleave|storm]...
 # Prints "ok"/"not ok" lines and ends with "N passed, N failed, N skipped".
 # Logs: build/test-logs/cram-mce-<scenario>.{out,console,json,host}
 set -uo pipefail
@@ -28,6 +34,11 @@ POISON_DPA=0x200000             # page 512, in the region's second 2 MiB
 REG_POISONED_READS=0x0a0
 STORM_PAGES=32                  # per CPU
 STORM_DPA=(0x400000 0x600000)   # CPU 0's pages, CPU 1's (2 MiB apart)
+IL_GRAN=4096                    # interleave granule: a page
+# POISON_DPA's place in a 2-way region, on the device at position 0 and 1
+# (granule g of a device is the region's granule 2g + position; the DPA is
+# granule-aligned)
+IL_OFF=($((POISON_DPA * 2)) $((POISON_DPA * 2 + IL_GRAN)))
 # shellcheck source=scripts/tap.sh
 . "$TOP/scripts/tap.sh"
 
@@ -44,6 +55,7 @@ storm_pages() {
 # The guest side: a region as device-dax, poison at POISON_DPA, then the
 # host's read (xp), then its own load.  KEY=VALUE lines.
 guest_cmd() {
+    [ "$1" != interleave ] || { guest_interleave; return; }
     cat <<EOF
 set -e
 dmesg -n 1
@@ -74,6 +86,31 @@ fi
 echo after.poisoned_reads=\$(/root/cram-mce reg $REG_POISONED_READS)
 echo after.memory_failure=\$(dmesg | grep -c 'Memory failure')
 echo after.cpus_online=\$(cat /sys/devices/system/cpu/online)
+echo guest.alive=yes
+EOF
+}
+
+# interleave: the region over mem0 and mem1; the page is poisoned on the
+# memdev at position 1 of the region (its target1 decoder's), then read
+# through the region at both devices' copies of that DPA.
+guest_interleave() {
+    cat <<EOF
+set -e
+dmesg -n 1
+CRAM_GRAN=$IL_GRAN cram-region mem0 mem1 >/dev/null
+daxctl reconfigure-device -m devdax -f dax0.0 >/dev/null 2>&1
+echo region.ways=\$(cat /sys/bus/cxl/devices/region0/interleave_ways)
+echo region.gran=\$(cat /sys/bus/cxl/devices/region0/interleave_granularity)
+echo region.start=\$(cat /sys/bus/cxl/devices/region0/resource)
+d=\$(cat /sys/bus/cxl/devices/region0/target1)
+e=endpoint\$(echo \$d | sed 's/^decoder\([0-9]*\)\..*/\1/')
+m=\$(basename \$(readlink -f /sys/bus/cxl/devices/\$e/uport))
+echo pos1.memdev=\$m
+echo $POISON_DPA >/sys/kernel/debug/cxl/\$m/inject_poison
+set +e
+/root/cram-mce read /dev/dax0.0 ${IL_OFF[0]} | sed 's/^/pos0./'
+/root/cram-mce read /dev/dax0.0 ${IL_OFF[1]} | sed 's/^/pos1./'
+echo after.memory_failure=\$(dmesg | grep -c 'Memory failure')
 echo guest.alive=yes
 EOF
 }
@@ -187,6 +224,36 @@ test_nosmp() {
         "$(q machine-checks)/$(q poisoned-reads)" = 1/1
 }
 
+# il_dev KEY: the figure KEY of each device, "cram0/cram1"
+il_dev() {
+    python3 -c 'import json,sys; s = json.load(open(sys.argv[1]))
+print("/".join(str(s["cram%d" % i][sys.argv[2]]) for i in (0, 1)))' \
+        "$JSON" "$1" 2>/dev/null
+}
+
+test_interleave() {
+    local who addr
+    scenario interleave --devices 2 --interleave --props capacity=4G || return
+    check "interleave: a 2-way region with 4 KiB granules" \
+        "$(v region.ways)/$(v region.gran)" = 2/$IL_GRAN
+    check "interleave: position 0's copy of the DPA reads data" \
+        "$(v pos0.read.sigbus)/$(v pos0.read.value)" = 0/0x0000000000000000
+    check "interleave: position 1's takes the check: SIGBUS, BUS_MCEERR_AR (si_code $(v pos1.read.si_code))" \
+        "$(v pos1.read.sigbus)/$(v pos1.read.si_code)" = 1/4
+    check "interleave: the guest survived and handled it (memory failure logged)" \
+        "$(v guest.alive)/$(($(v after.memory_failure) > 0))" = yes/1
+    # the kernel's report of the check: "... ADDR 110401000 MISC 8c"
+    addr=$(sed -n 's/.* ADDR \([0-9a-f]*\) .*/\1/p' "$RES" | head -n 1)
+    check "interleave: the check names position 1's copy (ADDR 0x$addr)" \
+        "$((0x${addr:-0}))" -eq "$(($(v region.start) + IL_OFF[1]))"
+    # which cxl-cram is position 1 is the guest's choice: mem<N> is not cram<N>
+    who=$(il_dev poisoned-pages)
+    check "interleave: one device holds the poisoned page ($who)" \
+        "$who" = 0/1 -o "$who" = 1/0
+    check "interleave: that device took the one machine check and the poisoned read" \
+        "$(il_dev machine-checks)/$(il_dev poisoned-reads)" = "$who/$who"
+}
+
 test_storm() {
     scenario storm || return
     check "storm: each CPU's $STORM_PAGES loads got SIGBUS, BUS_MCEERR_AR, and no data" \
@@ -208,7 +275,7 @@ main() {
         "$TOP/tools/cram-mce/cram-mce.c" >"$LOGS/cram-mce-build.log" 2>&1
     check "cram-mce builds static (log: build/test-logs/cram-mce-build.log)" $? -eq 0
     if [ -x "$OUT/root/root/cram-mce" ]; then
-        for t in "${@:-xp nosmp storm}"; do
+        for t in "${@:-xp nosmp interleave storm}"; do
             for t in $t; do
                 "test_$t"
             done

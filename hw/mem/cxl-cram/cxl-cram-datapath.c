@@ -152,21 +152,26 @@ void cxl_cram_discard_pages(CXLCramDev *cram, uint64_t first, uint64_t n)
  * arrive, and with them machine checks.
  */
 static MemTxResult cxl_cram_vmem_read(CXLType3Dev *ct3d, uint64_t dpa,
-                                      void *buf, unsigned size,
+                                      hwaddr hpa, void *buf, unsigned size,
                                       MemTxAttrs attrs)
 {
     CXLCramDev *cram = container_of(ct3d, CXLCramDev, parent_obj);
     uint64_t poison_dpa;
 
     if (cxl_cram_access(cram, dpa, buf, size, false, &poison_dpa)) {
-        return cxl_cram_poisoned_load(cram, poison_dpa, attrs);
+        /*
+         * An access of at most 8 bytes lies in one interleave granule
+         * (256 bytes at least): its bytes are contiguous in both spaces.
+         */
+        return cxl_cram_poisoned_load(cram, poison_dpa,
+                                      hpa + (poison_dpa - dpa), attrs);
     }
     return MEMTX_OK;
 }
 
 static MemTxResult cxl_cram_vmem_write(CXLType3Dev *ct3d, uint64_t dpa,
-                                       const void *buf, unsigned size,
-                                       MemTxAttrs attrs)
+                                       hwaddr hpa, const void *buf,
+                                       unsigned size, MemTxAttrs attrs)
 {
     CXLCramDev *cram = container_of(ct3d, CXLCramDev, parent_obj);
 
@@ -177,14 +182,14 @@ static MemTxResult cxl_cram_vmem_write(CXLType3Dev *ct3d, uint64_t dpa,
 /*
  * The I/O region: the same, reached through cxl-type3's address space of
  * its backend by the device's own users of it, never a vCPU (poison is
- * then a failed transaction).
+ * then a failed transaction), so with no host address.
  */
 static MemTxResult cxl_cram_mem_read(void *opaque, hwaddr addr,
                                      uint64_t *data, unsigned size,
                                      MemTxAttrs attrs)
 {
     uint8_t bytes[8] = { 0 };
-    MemTxResult r = cxl_cram_vmem_read(opaque, addr, bytes, size, attrs);
+    MemTxResult r = cxl_cram_vmem_read(opaque, addr, 0, bytes, size, attrs);
 
     *data = ldq_le_p(bytes);
     return r;
@@ -197,7 +202,7 @@ static MemTxResult cxl_cram_mem_write(void *opaque, hwaddr addr,
     uint8_t bytes[8];
 
     stq_le_p(bytes, data);
-    return cxl_cram_vmem_write(opaque, addr, bytes, size, attrs);
+    return cxl_cram_vmem_write(opaque, addr, 0, bytes, size, attrs);
 }
 
 void cxl_cram_datapath_class_init(ObjectClass *oc)

@@ -1,7 +1,9 @@
 /*
  * cxl-cram machine checks: a guest load of a poisoned page raises an SRAR
  * machine check in the guest at the host physical address read, as a real
- * CXL expander's poisoned read would on x86.
+ * CXL expander's poisoned read would on x86.  cxl-type3 gives that
+ * address with the access, so it is exact however the decoders
+ * interleave.
  *
  * Only a load that a vCPU executes takes a check.  Anything else that
  * reads poison (device DMA, HMP xp and pmemsave, QMP, the gdbstub, a
@@ -38,52 +40,6 @@
 #include "cxl-cram.h"
 #include "trace.h"
 #include "cpu.h"
-
-#define CXL_CRAM_HDM_INC \
-    (R_CXL_HDM_DECODER1_BASE_LO - R_CXL_HDM_DECODER0_BASE_LO)
-
-/* Decoder @i's 64-bit field at @lo: its _HI register, and _LO's 31:28 */
-static uint64_t cxl_cram_hdm64(uint32_t *cm, int lo, int i)
-{
-    cm += lo + i * CXL_CRAM_HDM_INC;
-    return ((uint64_t)ldl_le_p(cm + 1) << 32) | (ldl_le_p(cm) & 0xf0000000);
-}
-
-/*
- * Reverse of cxl-type3's HPA to DPA decode, for non-interleaved decoders:
- * an interleaved decoder's position in its set is not known here.
- */
-static bool cxl_cram_dpa_to_hpa(CXLType3Dev *ct3d, uint64_t dpa,
-                                uint64_t *hpa)
-{
-    uint32_t *cm = ct3d->cxl_cstate.crb.cache_mem_registers;
-    uint32_t cap = ldl_le_p(cm + R_CXL_HDM_DECODER_CAPABILITY);
-    int n = cxl_decoder_count_dec(FIELD_EX32(cap, CXL_HDM_DECODER_CAPABILITY,
-                                             DECODER_COUNT));
-    uint64_t dpa_base = 0;
-    int i;
-
-    for (i = 0; i < n; i++) {
-        uint32_t ctrl = ldl_le_p(cm + R_CXL_HDM_DECODER0_CTRL +
-                                 i * CXL_CRAM_HDM_INC);
-        uint64_t base = cxl_cram_hdm64(cm, R_CXL_HDM_DECODER0_BASE_LO, i);
-        uint64_t size = cxl_cram_hdm64(cm, R_CXL_HDM_DECODER0_SIZE_LO, i);
-
-        if (!FIELD_EX32(ctrl, CXL_HDM_DECODER0_CTRL, COMMITTED)) {
-            return false;
-        }
-        dpa_base += cxl_cram_hdm64(cm, R_CXL_HDM_DECODER0_DPA_SKIP_LO, i);
-        if (FIELD_EX32(ctrl, CXL_HDM_DECODER0_CTRL, IW)) {
-            return false;
-        }
-        if (dpa >= dpa_base && dpa - dpa_base < size) {
-            *hpa = base + (dpa - dpa_base);
-            return true;
-        }
-        dpa_base += size;
-    }
-    return false;
-}
 
 /* Bank 9; VAL UC EN MISCV ADDRV S AR, MCACOD 0x134 (data read). */
 #define CXL_CRAM_MCE_BANK       9
@@ -251,13 +207,12 @@ static G_NORETURN void cxl_cram_restart_load(CPUState *self)
 }
 
 static bool cxl_cram_vcpu_load(CXLCramDev *cram, CPUState *self,
-                               uint64_t dpa)
+                               uint64_t dpa, uint64_t hpa)
 {
     CXLCramMceWait *w = cxl_cram_mce_wait(cram, self);
     int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
     bool again = w->held && w->dpa == dpa;
     bool restartable = tcg_enabled();
-    uint64_t hpa;
     int mcip;
 
     if (!again) {
@@ -267,10 +222,6 @@ static bool cxl_cram_vcpu_load(CXLCramDev *cram, CPUState *self,
     }
     w->held = false;
     if (!cram->poison_mce) {
-        return false;
-    }
-    if (!cxl_cram_dpa_to_hpa(CXL_TYPE3(cram), dpa, &hpa)) {
-        trace_cxl_cram_mce_skipped(dpa, "no HPA for this DPA");
         return false;
     }
     if (X86_CPU(self)->env.mcg_status & MCG_STATUS_MCIP) {
@@ -311,13 +262,13 @@ static bool cxl_cram_is_vcpu_load(MemTxAttrs attrs)
 }
 
 MemTxResult cxl_cram_poisoned_load(CXLCramDev *cram, uint64_t dpa,
-                                   MemTxAttrs attrs)
+                                   hwaddr hpa, MemTxAttrs attrs)
 {
     if (!cxl_cram_is_vcpu_load(attrs)) {
         cxl_cram_poisoned_read(cram, dpa);
         trace_cxl_cram_mce_skipped(dpa, "not a vCPU load: failed transaction");
         return MEMTX_ERROR;
     }
-    cxl_cram_vcpu_load(cram, current_cpu, dpa);
+    cxl_cram_vcpu_load(cram, current_cpu, dpa, hpa);
     return MEMTX_OK;
 }

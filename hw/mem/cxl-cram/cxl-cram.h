@@ -110,11 +110,12 @@ bool cxl_cram_poison_next(CXLCramDev *cram, uint64_t from, uint64_t end,
                           uint64_t *s, uint64_t *e, uint8_t *type);
 
 /*
- * 3. cxl-cram-mce.c: what a read of poison at @dpa gets; a vCPU's load may
- * not return (it is restarted to take its machine check).
+ * 3. cxl-cram-mce.c: what a read of poison at @dpa, host address @hpa,
+ * gets; a vCPU's load may not return (it is restarted to take its machine
+ * check).
  */
 MemTxResult cxl_cram_poisoned_load(CXLCramDev *cram, uint64_t dpa,
-                                   MemTxAttrs attrs);
+                                   hwaddr hpa, MemTxAttrs attrs);
 
 /* 4. cxl-cram-datapath.c: accesses, discards, the memory backend */
 bool cxl_cram_memory_init(CXLCramDev *cram, const CramConfig *cfg,
