@@ -15,6 +15,10 @@
  *                                BUS_MCEERR_AR), storm.other (other
  *                                SIGBUS) and storm.data (loads that
  *                                returned data)
+ *   cram-mce fill DEV OFFSET LEN write LEN bytes of compressible data (no
+ *                                zero or same-filled page) at OFFSET, read
+ *                                them back; prints fill.bad, the words
+ *                                that did not read back
  *   cram-mce reg OFFSET          print one vendor register (BAR 5) in
  *                                decimal
  *   cram-mce wait-reg OFFSET MIN SECONDS
@@ -131,6 +135,32 @@ static int cmd_storm(const char *dev, unsigned long off, unsigned long count,
 	return 0;
 }
 
+/* Word @i of the fill: its page number and a short repeating run */
+static uint64_t fill_word(unsigned long i)
+{
+	return (uint64_t)(i / 512) << 32 | (i % 16);
+}
+
+static int cmd_fill(const char *dev, unsigned long off, unsigned long len)
+{
+	unsigned long base, i, n = len / 8, bad = 0;
+	volatile uint64_t *p;
+	uint8_t *map;
+
+	if (!n || off % 8)
+		return 2;
+	map = map_span(dev, off, len, &base);
+	if (!map)
+		return 2;
+	p = (volatile uint64_t *)(map + (off - base));
+	for (i = 0; i < n; i++)
+		p[i] = fill_word(i);
+	for (i = 0; i < n; i++)
+		bad += p[i] != fill_word(i);
+	printf("fill.bad=%lu\n", bad);
+	return 0;
+}
+
 static uint64_t reg(unsigned long off)
 {
 	static uint64_t *regs;
@@ -167,6 +197,9 @@ int main(int argc, char **argv)
 		return cmd_storm(argv[2], strtoul(argv[3], NULL, 0),
 				 strtoul(argv[4], NULL, 0),
 				 strtoul(argv[5], NULL, 0));
+	if (argc == 5 && !strcmp(argv[1], "fill"))
+		return cmd_fill(argv[2], strtoul(argv[3], NULL, 0),
+				strtoul(argv[4], NULL, 0));
 	if (argc == 3 && !strcmp(argv[1], "reg")) {
 		printf("%llu\n",
 		       (unsigned long long)reg(strtoul(argv[2], NULL, 0)));
@@ -177,7 +210,8 @@ int main(int argc, char **argv)
 				    strtoull(argv[3], NULL, 0),
 				    strtoul(argv[4], NULL, 0));
 	fprintf(stderr, "usage: cram-mce read DEV OFFSET | "
-		"storm DEV OFFSET COUNT STRIDE | reg OFFSET | "
+		"storm DEV OFFSET COUNT STRIDE | fill DEV OFFSET LEN | "
+		"reg OFFSET | "
 		"wait-reg OFFSET MIN SECONDS\n");
 	return 2;
 }

@@ -16,7 +16,9 @@
 #          poisoned on the device at position 1 takes the check at its
 #          own place in the region (SIGBUS, BUS_MCEERR_AR); the same DPA
 #          on the other device reads data.  The machine check and the
-#          poisoned read are that device's alone.
+#          poisoned read are that device's alone.  Before that, IL_FILL
+#          bytes written through the region read back, and each device
+#          stores its half, compressed.
 #   storm  2 vCPUs, a process on each loading STORM_PAGES poisoned pages
 #          back to back: every load ends in its own machine check and
 #          SIGBUS, none is abandoned, and the guest survives.  (User-mode
@@ -35,6 +37,7 @@ REG_POISONED_READS=0x0a0
 STORM_PAGES=32                  # per CPU
 STORM_DPA=(0x400000 0x600000)   # CPU 0's pages, CPU 1's (2 MiB apart)
 IL_GRAN=4096                    # interleave granule: a page
+IL_FILL=$((32 << 20))           # written through the region: 16 MiB each
 # POISON_DPA's place in a 2-way region, on the device at position 0 and 1
 # (granule g of a device is the region's granule 2g + position; the DPA is
 # granule-aligned)
@@ -102,6 +105,7 @@ daxctl reconfigure-device -m devdax -f dax0.0 >/dev/null 2>&1
 echo region.ways=\$(cat /sys/bus/cxl/devices/region0/interleave_ways)
 echo region.gran=\$(cat /sys/bus/cxl/devices/region0/interleave_granularity)
 echo region.start=\$(cat /sys/bus/cxl/devices/region0/resource)
+/root/cram-mce fill /dev/dax0.0 0 $IL_FILL
 d=\$(cat /sys/bus/cxl/devices/region0/target1)
 e=endpoint\$(echo \$d | sed 's/^decoder\([0-9]*\)\..*/\1/')
 m=\$(basename \$(readlink -f /sys/bus/cxl/devices/\$e/uport))
@@ -231,13 +235,21 @@ print("/".join(str(s["cram%d" % i][sys.argv[2]]) for i in (0, 1)))' \
         "$JSON" "$1" 2>/dev/null
 }
 
+# il_min KEY: the smaller of the two devices' figure KEY
+il_min() {
+    python3 -c 'import json,sys; s = json.load(open(sys.argv[1]))
+print(min(s["cram%d" % i][sys.argv[2]] for i in (0, 1)))' \
+        "$JSON" "$1" 2>/dev/null
+}
+
 test_interleave() {
     local who addr
     scenario interleave --devices 2 --interleave --props capacity=4G || return
     check "interleave: a 2-way region with 4 KiB granules" \
         "$(v region.ways)/$(v region.gran)" = 2/$IL_GRAN
-    check "interleave: position 0's copy of the DPA reads data" \
-        "$(v pos0.read.sigbus)/$(v pos0.read.value)" = 0/0x0000000000000000
+    check "interleave: position 0's copy of the DPA reads its data" \
+        "$(v pos0.read.sigbus)/$(v pos0.read.value)" = "0/$(printf 0x%016x \
+            $(((IL_OFF[0] / 8 / 512) << 32 | (IL_OFF[0] / 8 % 16))))"
     check "interleave: position 1's takes the check: SIGBUS, BUS_MCEERR_AR (si_code $(v pos1.read.si_code))" \
         "$(v pos1.read.sigbus)/$(v pos1.read.si_code)" = 1/4
     check "interleave: the guest survived and handled it (memory failure logged)" \
@@ -246,6 +258,13 @@ test_interleave() {
     addr=$(sed -n 's/.* ADDR \([0-9a-f]*\) .*/\1/p' "$RES" | head -n 1)
     check "interleave: the check names position 1's copy (ADDR 0x$addr)" \
         "$((0x${addr:-0}))" -eq "$(($(v region.start) + IL_OFF[1]))"
+    check "interleave: $IL_FILL bytes through the region read back" \
+        "$(v fill.bad)" = 0
+    # At most the cache (8 MiB) of each device's 16 MiB is not stored yet.
+    check "interleave: each device stores at least 8 MiB of its half ($(il_dev logical-held))" \
+        "$(il_min logical-held)" -ge $((8 << 20))
+    check "interleave: each device compresses it (ratios $(il_dev ratio))" \
+        "$(il_min ratio | cut -d. -f1)" -ge 4
     # which cxl-cram is position 1 is the guest's choice: mem<N> is not cram<N>
     who=$(il_dev poisoned-pages)
     check "interleave: one device holds the poisoned page ($who)" \
