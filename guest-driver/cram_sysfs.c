@@ -222,21 +222,30 @@ static ssize_t reserve_pages_store(struct device *dev,
 }
 static DEVICE_ATTR_RW(reserve_pages);
 
-static int cram_match_memdev(struct device *dev, void *data)
+/*
+ * device_for_each_child(), not device_find_child(): its match callback
+ * takes a const void * from Linux 6.14 on, and this builds on 6.12 too.
+ */
+static int cram_find_memdev(struct device *dev, void *data)
 {
-	return dev->bus && !strcmp(dev->bus->name, "cxl") &&
-	       !strncmp(dev_name(dev), "mem", 3);
+	struct device **mem = data;
+
+	if (!dev->bus || strcmp(dev->bus->name, "cxl") ||
+	    strncmp(dev_name(dev), "mem", 3))
+		return 0;
+	*mem = get_device(dev);
+	return 1;
 }
 
 /* The cxl_pci memdev of the same function, e.g. "mem0" */
 static ssize_t memdev_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
 {
-	struct device *mem;
+	struct device *mem = NULL;
 	ssize_t n;
 
-	mem = device_find_child(&to_cram(dev)->pdev->dev, NULL,
-				cram_match_memdev);
+	device_for_each_child(&to_cram(dev)->pdev->dev, &mem,
+			      cram_find_memdev);
 	if (!mem)
 		return -ENODEV;
 	n = sysfs_emit(buf, "%s\n", dev_name(mem));

@@ -61,10 +61,21 @@ sysfs_dump() {
 	done
 }
 
+# wait_online: until the region's memory is online on a node, or 10 s.
+# kmem onlines it after the DAX device appears (asynchronously on 7.2).
+wait_online() {
+	i=0
+	while [ "$(cat $D/numa_node)" -lt 0 ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 region() {
 	cxl create-region -m -t ram -d decoder0.0 -w 1 "$(cat $D/memdev)" >/dev/null
 	kv region $?
 	wait_for /sys/bus/dax/devices/dax0.0
+	wait_online
 	kv node "$(cat $D/numa_node)"
 	kv hpa_range "$(cat $D/hpa_range)"
 }

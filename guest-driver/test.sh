@@ -27,12 +27,14 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$TOP/build/guest-driver
 LOGS=$TOP/build/test-logs
 KOPT=() TAG=driver
-# Device-wide figures are the test's alone, except on the debug kernel:
-# it writes about 1/8 of the capacity (the size of KASAN's shadow) into
-# the cxl-cram node, and rewrites some of it as pages of the node are
-# allocated and freed, so media used and the figures move under the test.
-# There, the checks of exact device-wide figures are left out (docs/kernel.md).
-EXACT_FIGURES=1
+# Device-wide figures are the test's alone, except on the debug kernel
+# and on a kernel that keeps memory of its own on the node (basic checks
+# it).  The debug kernel writes about 1/8 of the capacity (the size of
+# KASAN's shadow) into the cxl-cram node, and rewrites some of it as pages
+# of the node are allocated and freed, so media used and the figures move
+# under the test.  There, the checks of exact device-wide figures are left
+# out (docs/kernel.md).
+EXACT_FIGURES=1 WHY='debug kernel'
 if [ "${1:-}" = --cram-kernel ]; then
     shift
     # CRAM_KERNEL_DEBUG=1: the debug kernel (KASAN, lockdep), in build/*-debug
@@ -98,12 +100,20 @@ test_basic() {
         "$(v compressible.verified)/$(v compressible.mismatched)" = 4096/0
     check "compressible: ratio above 2 (device ratio_fp16 $(v compressible.stored.ratio_fp16))" \
         "$(v compressible.stored.ratio_fp16)" -gt 131072
+    # A kernel that puts memory of its own on the node as it comes online
+    # (7.2: slab structures, the stacks of the node's kswapd and
+    # kcompactd) moves the device-wide figures under the test, as KASAN.
+    local own
+    own=$(v compressible.before.logical_held)
+    if [ "$EXACT_FIGURES" = 1 ] && [ "$own" != 0 ]; then
+        EXACT_FIGURES=0 WHY="the kernel's own $own bytes on the node"
+    fi
     if [ "$EXACT_FIGURES" = 1 ]; then
         check "compressible: freeing discards every page (media used back to 0)" \
             "$(v compressible.freed)/$(v compressible.after.media_used)" = 4096/0
     else
         check "compressible: every page freed" "$(v compressible.freed)" = 4096
-        echo "# compressible: media used back to its value not checked (debug kernel)"
+        echo "# compressible: media used back to its value not checked ($WHY)"
     fi
     check "mixed: pages verified, ratio above 2" \
         "$(v mixed.verified)/$(($(v mixed.stored.ratio_fp16) > 131072))" = 1024/1
@@ -136,7 +146,7 @@ test_basic() {
     if [ "$EXACT_FIGURES" = 1 ]; then
         check "sysfs equals QMP stats (25 figures; $s)${bad:+:$bad}" -z "$bad"
     else
-        echo "# sysfs against QMP not checked (debug kernel)${bad:+; differing:$bad}"
+        echo "# sysfs against QMP not checked ($WHY)${bad:+; differing:$bad}"
     fi
 }
 
