@@ -29,10 +29,10 @@ RCACHE=$CRAM_CACHE/rootfs
 SUITE=trixie
 SIZE=${ROOTFS_SIZE:-2G}
 HOST_PKGS=(mmdebstrap e2fsprogs cpio kmod xz-utils gzip)
-# What a memory-management developer reaches for; cxl and daxctl are
-# pinned (below).  No recommends: stress-ng alone would pull in X and
-# Mesa's recommends.
-PKGS=(numactl stress-ng fio linux-perf kmod procps pciutils strace less)
+# What a memory-management developer reaches for (mount: for swapon and
+# cram-tmpfs); cxl and daxctl are pinned (below).  Without recommends.
+PKGS=(numactl stress-ng fio linux-perf kmod procps pciutils strace less mount
+    time)
 read -ra EXTRA <<<"${ROOTFS_EXTRA_PKGS:-}"
 PKGS+=("${EXTRA[@]}")
 PINNED=(cxl daxctl)
