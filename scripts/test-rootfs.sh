@@ -10,8 +10,7 @@
 #   - cxl_cram.ko and cram-info, when built (make driver cram-info),
 #     are in the root file system and work;
 #   - a second boot finds the image as built (snapshot=on).
-# Not in `make test`: the first build of the image takes minutes
-# (docs/guest.md).  Usage: scripts/test-rootfs.sh (make test-rootfs)
+# In `make test`, and alone: scripts/test-rootfs.sh (make test-rootfs).
 # Prints "ok"/"not ok" lines and ends with "N passed, N failed, N skipped".
 # Logs: build/test-logs/rootfs-*.
 set -uo pipefail
