@@ -1,8 +1,9 @@
 #!/bin/bash
 # The Debian root file system of scripts/build-rootfs.sh in the test guest
 # (docs/guest.md, "A real userspace"): built (or found up to date), booted
-# with run-guest --rootfs --cmd:
+# with run-guest --rootfs --script:
 #   - the command's status comes back, and its output;
+#   - an --add directory's files are in the root file system;
 #   - numactl -H shows the CXL node once a region is onlined, and a
 #     process bound to it runs (stress-ng) and reads a file into it
 #     (virtio-blk DMA into CXL memory);
@@ -52,6 +53,7 @@ if command -v cram-info >/dev/null; then
     echo "cram-info.rc=$?"
     echo "cram-info.mem=$(grep -c '^mem[0-9]' /tmp/ci.out)"
 fi
+echo "add=$(rootfs-hello)"
 echo marker >/root/rootfs-test.marker
 exit 7
 EOF
@@ -67,9 +69,14 @@ main() {
     echo "# build-rootfs.sh: $((SECONDS - t0)) s; $(tail -n 1 "$LOGS/rootfs-build.log")"
     [ -f "$TOP/build/rootfs/rootfs.ext4" ] || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
     guest_script >"$LOGS/rootfs-test.sh"
+    rm -rf "$LOGS/rootfs-add"
+    mkdir -p "$LOGS/rootfs-add/usr/local/bin"
+    printf '#!/bin/sh\necho hello\n' >"$LOGS/rootfs-add/usr/local/bin/rootfs-hello"
+    chmod 755 "$LOGS/rootfs-add/usr/local/bin/rootfs-hello"
     for try in 1 2; do
         t0=$SECONDS
         "$TOP/scripts/run-guest" --rootfs --timeout 600 --log "$LOGS/rootfs-test.console" \
+            --add "$LOGS/rootfs-add" \
             --script "$LOGS/rootfs-test.sh" >"$RES" 2>&1
         status=$?
         boot=$((SECONDS - t0))
@@ -78,6 +85,7 @@ main() {
     echo "# boot, command and poweroff: $boot s"
     check "the command's status comes back (7: $status)" "$status" -eq 7
     [ "$status" -eq 7 ] || why "$RES"
+    check "an --add directory's program runs" "$(v add)" = hello
     check "numactl -H: 2 nodes, the CXL node 1 with 8 GiB" \
         "$(v nodes)/$(v node1.size)" = 2/8192
     check "cxl list -M: mem0" "$(v memdev)" = mem0
