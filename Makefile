@@ -7,9 +7,12 @@
 #   make check-qtest   the device's qtests alone, with and without the
 #              page cache (no ASan tree, no guest kernel)
 #   make guest build the test guest image (see docs/guest.md)
+#   make rootfs    a Debian root file system for the guest (run-guest
+#              --rootfs; docs/guest.md, "A real userspace")
+#   make test-rootfs   boot it and check its tools (not in make test)
 #   make versions  the pinned package versions (scripts/versions.sh)
 #              against what Debian's archive has now
-.PHONY: all run run-qtest test check-engine check-qtest qemu engine guest driver cram-info sanitize versions clean
+.PHONY: all run run-qtest test check-engine check-qtest qemu engine guest rootfs test-rootfs driver cram-info sanitize versions clean
 
 all: qemu engine
 
@@ -21,6 +24,12 @@ engine:
 
 guest:
 	bash scripts/build-guest.sh
+
+rootfs:
+	bash scripts/build-rootfs.sh
+
+test-rootfs: qemu
+	bash scripts/test-rootfs.sh
 
 driver:
 	bash guest-driver/build.sh

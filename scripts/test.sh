@@ -200,6 +200,12 @@ run_script cram-stress-test "$CRAM_TOP/tools/cram-stress/test.sh"
 section "stuck-cpu"
 run_script stuck-cpu-test "$CRAM_TOP/tools/stuck-cpu/test.sh"
 
+# The Debian root file system (scripts/build-rootfs.sh: about 2 minutes
+# the first time, seconds after) and its tools in a guest booted with
+# run-guest --rootfs: numactl, cxl, stress-ng, fio, perf, the driver
+section "rootfs"
+run_script rootfs-test "$here/test-rootfs.sh"
+
 # The run command's guest demo: the driver's and the device's figures agree.
 section "demo-guest"
 if bash "$here/demo-guest.sh" >"$logdir/demo-guest.log" 2>&1; then
