@@ -7,7 +7,8 @@
 #     scripts/build-kernel.sh in .cache/kernel-dl) into
 #     .cache/kernel-checkpatch/;
 #  2. checkpatch.pl --strict on each patch of the kernel series,
-#     guest-driver/kernel/*.patch (commit messages included);
+#     guest-driver/kernel/*.patch for 6.12 and
+#     guest-driver/kernel/linux-7.2/*.patch (commit messages included);
 #  3. the register offsets of cram_regs.h against the device's own map,
 #     hw/mem/cxl-cram/cxl-cram-regs.h.
 # Exits non-zero on any checkpatch warning or check or offset mismatch.
@@ -72,7 +73,7 @@ run_checkpatch() {
 
 run_checkpatch_series() {
     local p rc=0 n=0
-    for p in "$SRC"/kernel/*.patch; do
+    for p in "$SRC"/kernel/*.patch "$SRC"/kernel/linux-7.2/*.patch; do
         [ -f "$p" ] || continue
         n=$((n + 1))
         if ! perl "$CP" --strict --no-tree --no-summary --quiet --show-types \
@@ -80,7 +81,7 @@ run_checkpatch_series() {
             rc=1
         fi
     done
-    [ $rc = 0 ] && log "checkpatch --strict: kernel series, $n patches clean"
+    [ $rc = 0 ] && log "checkpatch --strict: kernel series (6.12, 7.2), $n patches clean"
     return $rc
 }
 
