@@ -16,6 +16,10 @@
 #             init's or the scenario shell's pages would reach the device
 #             after its media is gone too, and die of SIGBUS with it.
 # Usage: [CRAM_KERNEL_DEBUG=1] guest-driver/zswap-test.sh [direct|fallback|forced]...
+#        guest-driver/zswap-test.sh --kernel-src DIR [scenario]...
+# --kernel-src DIR: your own kernel tree DIR with the series applied (for
+# 7.2: guest-driver/kernel/linux-7.2/), built first (scripts/own-kernel.sh),
+# instead of ours; logs zswap-<name of DIR>-<scenario>.*
 # Prints "ok"/"not ok" lines and ends with "N passed, N failed, N skipped".
 # Every scenario fails on a kernel report (KASAN, lockdep, WARN, BUG).
 # Logs: build/test-logs/zswap-<scenario>.{out,console,json}
@@ -26,11 +30,20 @@ LOGS=$TOP/build/test-logs
 # CRAM_KERNEL_DEBUG=1: the debug kernel (KASAN, lockdep), kept apart in
 # build/*-debug, with logs zswap-debug-<scenario>.*
 D=$([ "${CRAM_KERNEL_DEBUG:-0}" != 1 ] || echo -debug)
-export CRAM_KERNEL_TREE=${CRAM_KERNEL_TREE:-$TOP/build/kernel$D/obj}
-export GUEST_DIR=${GUEST_DIR:-$TOP/build/guest-cram$D}
-OUT=$TOP/build/guest-driver-cram$D
-STAGE=$TOP/build/zswap-test$D
-TAG=zswap$D
+OWN='' SUF=$D   # SUF: the suffix of this kernel's outputs and logs
+if [ "${1:-}" = --kernel-src ]; then
+    OWN=${2:-}
+    shift 2 || { echo "zswap-test: --kernel-src DIR" >&2; exit 2; }
+    # own_kernel (in main) exports CRAM_KERNEL_TREE and GUEST_DIR
+    SUF=${OWN%/}
+    SUF=-${SUF##*/}
+else
+    export CRAM_KERNEL_TREE=${CRAM_KERNEL_TREE:-$TOP/build/kernel$D/obj}
+    export GUEST_DIR=${GUEST_DIR:-$TOP/build/guest-cram$D}
+fi
+OUT=$TOP/build/guest-driver-cram$SUF
+STAGE=$TOP/build/zswap-test$SUF
+TAG=zswap$SUF
 # The guest's RAM: the workloads are sized for what 384M leaves (about
 # 367 MB of MemTotal).  The debug kernel takes about 92 MB more for
 # itself (KASAN's shadow, lockdep), so it gets 480M.
@@ -156,8 +169,15 @@ test_forced() {
 
 main() {
     mkdir -p "$LOGS" "$STAGE/root"
-    bash "$TOP/scripts/build-kernel.sh" >"$LOGS/$TAG-kernel.log" 2>&1
-    check "guest kernel with the series builds (log: build/test-logs/$TAG-kernel.log)" $? -eq 0
+    if [ -n "$OWN" ]; then
+        # shellcheck source=scripts/own-kernel.sh
+        . "$TOP/scripts/own-kernel.sh"
+        own_kernel "$OWN" >"$LOGS/$TAG-kernel.log" 2>&1
+        check "your kernel $OWN builds (log: build/test-logs/$TAG-kernel.log)" $? -eq 0
+    else
+        bash "$TOP/scripts/build-kernel.sh" >"$LOGS/$TAG-kernel.log" 2>&1
+        check "guest kernel with the series builds (log: build/test-logs/$TAG-kernel.log)" $? -eq 0
+    fi
     CRAM_DRIVER_OUT=$OUT bash "$TOP/guest-driver/build.sh" >"$LOGS/$TAG-build.log" 2>&1
     check "cxl_cram.ko builds against it with the hooks" \
         "$(grep -c cram_private "$OUT/cxl_cram.mod" 2>/dev/null)" -gt 0
