@@ -64,13 +64,6 @@ setup() {
 	set -- $(cram-region)
 	kv region.node "$3"
 	NID=$3
-	# kmem may bind the DAX device after cram-region returns (7.2)
-	i=0
-	while [ -d /sys/bus/dax/drivers/kmem ] &&
-	      [ ! -e "/sys/bus/dax/drivers/kmem/$2" ] && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
 	if [ -e "/sys/bus/dax/drivers/kmem/$2" ]; then
 		echo "$2" >/sys/bus/dax/drivers/kmem/unbind
 		kv kmem_unbind $?
