@@ -15,6 +15,8 @@
 set -euo pipefail
 # shellcheck source=scripts/apt-local.sh
 . "$(dirname "$0")/apt-local.sh"
+# shellcheck source=scripts/guest-modules.sh
+. "$(dirname "$0")/guest-modules.sh"
 
 KTREE=${CRAM_KERNEL_TREE:-}
 if [ -n "$KTREE" ]; then
@@ -145,29 +147,12 @@ install_builtin() {
 # order for /init, and index them with depmod for busybox modprobe.
 install_modules() {
     local kdir=$STAGE/bookworm/lib/modules/$KVER dst=$ROOT/usr/lib/modules/$KVER
-    local m line rel seen=" "
     depmod -b "$STAGE/bookworm" "$KVER"
     mkdir -p "$dst"
     cp "$kdir"/modules.builtin* "$kdir/modules.order" "$dst/"
     : >"$ROOT/etc/cram/modules"
-    for m in "${MODULES[@]}"; do
-        modprobe -d "$STAGE/bookworm" -S "$KVER" --show-depends "$m" >"$STAGE/deps" ||
-            die "module $m not found in $KVER"
-        while read -r line; do
-            case $line in insmod\ *) ;; *) continue ;; esac   # "builtin x"
-            rel=${line#insmod "$kdir"/}
-            rel=${rel%% *}
-            case $seen in *" $rel "*) continue ;; esac
-            seen+="$rel "
-            mkdir -p "$dst/$(dirname "$rel")"
-            case $rel in
-            *.xz) xz -dc "$kdir/$rel" >"$dst/${rel%.xz}"; rel=${rel%.xz} ;;
-            *) cp "$kdir/$rel" "$dst/$rel" ;;
-            esac
-            m=$(basename "$rel" .ko)
-            echo "${m//-/_} $rel" >>"$ROOT/etc/cram/modules"
-        done <"$STAGE/deps"
-    done
+    copy_modules "$STAGE/bookworm" "$KVER" "$ROOT" "$ROOT/etc/cram/modules" \
+        "${MODULES[@]}"
     depmod -b "$ROOT" "$KVER"
 }
 

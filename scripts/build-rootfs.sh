@@ -23,6 +23,8 @@
 set -euo pipefail
 # shellcheck source=scripts/apt-local.sh
 . "$(dirname "$0")/apt-local.sh"
+# shellcheck source=scripts/guest-modules.sh
+. "$(dirname "$0")/guest-modules.sh"
 
 OUT=${ROOTFS_OUT:-$CRAM_BUILD/rootfs}
 RCACHE=$CRAM_CACHE/rootfs
@@ -98,7 +100,7 @@ debootstrap_tree() {
 # ROOT_MODULES decompressed into initrd-root.cpio.gz for the initramfs,
 # listed in load order in its /etc/cram/modules-root.
 install_kernel() {
-    local tree=$1 stage=$RCACHE/kernel kver kdir m line rel seen=" "
+    local tree=$1 stage=$RCACHE/kernel kver kdir
     rm -rf "$stage" && mkdir -p "$stage"
     dpkg-deb -x "$KDEB" "$stage/deb"
     kver=$(basename "$(echo "$stage"/deb/lib/modules/*)")
@@ -109,23 +111,8 @@ install_kernel() {
     local iroot=$stage/initrd
     mkdir -p "$iroot/etc/cram"
     : >"$iroot/etc/cram/modules-root"
-    for m in "${ROOT_MODULES[@]}"; do
-        modprobe -d "$tree" -S "$kver" --show-depends "$m" >"$stage/deps" ||
-            die "module $m not found in $kver"
-        while read -r line; do
-            case $line in insmod\ *) ;; *) continue ;; esac   # "builtin x"
-            rel=${line#insmod *"/lib/modules/$kver/"}
-            rel=${rel%% *}
-            # crc32c-intel needs SSE4.2, which qemu64 lacks: crc32c_generic does
-            case $rel in */arch/x86/crypto/*) continue ;; esac
-            case $seen in *" $rel "*) continue ;; esac
-            seen+="$rel "
-            mkdir -p "$iroot/usr/lib/modules/$kver/$(dirname "$rel")"
-            xz -dc "$tree/usr/lib/modules/$kver/$rel" >"$iroot/usr/lib/modules/$kver/${rel%.xz}"
-            m=$(basename "${rel%.xz}" .ko)
-            echo "${m//-/_} ${rel%.xz}" >>"$iroot/etc/cram/modules-root"
-        done <"$stage/deps"
-    done
+    copy_modules "$tree" "$kver" "$iroot" "$iroot/etc/cram/modules-root" \
+        "${ROOT_MODULES[@]}"
     (cd "$iroot" && find . -print0 | LC_ALL=C sort -z |
         cpio --null --quiet -o -H newc --owner=0:0 --reproducible) |
         gzip -6n >"$OUT/initrd-root.cpio.gz.tmp"
