@@ -160,8 +160,8 @@ static MemTxResult cxl_cram_vmem_read(CXLType3Dev *ct3d, uint64_t dpa,
 
     if (cxl_cram_access(cram, dpa, buf, size, false, &poison_dpa)) {
         /*
-         * An access of at most 8 bytes lies in one interleave granule
-         * (256 bytes at least): its bytes are contiguous in both spaces.
+         * cxl-type3 routes a whole access (at most 8 bytes) by its first
+         * byte, so its bytes follow each other in DPA as in HPA.
          */
         return cxl_cram_poisoned_load(cram, poison_dpa,
                                       hpa + (poison_dpa - dpa), attrs);
