@@ -41,13 +41,26 @@ enum cram_irq_slot {
 	CRAM_IRQ_SLOTS
 };
 
-/* One committed HDM decoder of the device, as read from its registers */
+/**
+ * struct cram_decoder - one committed HDM decoder, as read from its registers
+ * @hpa_base: first host physical address of the (whole) region it decodes
+ * @hpa_size: size of that range
+ * @dpa_base: first device physical address it maps to
+ * @ways: devices interleaved in the range (0: a reserved encoding)
+ * @gran: interleave granule in bytes
+ * @pos: the device's position among @ways, or -1 while unknown
+ */
 struct cram_decoder {
 	u64 hpa_base;
 	u64 hpa_size;
 	u64 dpa_base;
 	unsigned int ways;
+	unsigned int gran;
+	int pos;
 };
+
+/* cram_hdm.c: "the first decoder that translates", not an address */
+#define CRAM_HPA_ANY	U64_MAX
 
 struct cram_selftest;
 struct cram_private;
@@ -70,6 +83,9 @@ struct cram_private;
  * @irq_name: names of the requested IRQs
  * @polling: no MSI-X vector could be requested: poll IRQ_STATUS instead
  * @poll_work: the polling work
+ * @place: the device's position in an interleaved region, learnt where
+ *	it can be (cram_place.c) for translations made where it cannot:
+ *	the decoder's HPA base | (position + 1), or 0
  * @last_status: STATUS as last seen by the interrupt path
  * @no_alloc: NO_ALLOC as last reported in the log
  * @count: driver-side counters
@@ -94,6 +110,7 @@ struct cram_dev {
 	char irq_name[CRAM_IRQ_SLOTS][24];
 	bool polling;
 	struct delayed_work poll_work;
+	u64 place;
 	u64 last_status;
 	bool no_alloc;
 	atomic64_t count[CRAM_CNT_NR];
@@ -128,12 +145,20 @@ extern struct mutex cram_list_lock;
 extern struct list_head cram_list;
 
 /* cram_hdm.c */
+void __iomem *cram_cm_hdm(void __iomem *cm);
+int cram_cm_hdm_count(void __iomem *cm, void __iomem *hdm);
+u64 cram_cm_hdm_addr(void __iomem *hdm, unsigned int lo, unsigned int hi);
+unsigned int cram_decode_ways(unsigned int eniw);
 int cram_hdm_map(struct cram_dev *cd, u64 component_phys);
 void cram_hdm_unmap(struct cram_dev *cd);
 int cram_hdm_decoders(struct cram_dev *cd, struct cram_decoder *dec, int max);
+int cram_decoder_translates(const struct cram_decoder *dec);
 int cram_hpa_to_dpa(struct cram_dev *cd, phys_addr_t pa, u64 *dpa);
-int cram_hpa_range(struct cram_dev *cd, u64 *base, u64 *size);
+int cram_hpa_range(struct cram_dev *cd, struct cram_decoder *dec);
 int cram_memory_node(struct cram_dev *cd);
+
+/* cram_place.c */
+int cram_place_learn(struct cram_dev *cd);
 
 /* cram_verdict.c */
 int cram_page_allocated(struct cram_dev *cd, phys_addr_t pa);

@@ -219,6 +219,8 @@ static int cram_mce_notify(struct notifier_block *nb, unsigned long val,
 	pa = m->addr & MCI_ADDR_PHYSADDR;
 	mutex_lock(&cram_list_lock);
 	list_for_each_entry(cd, &cram_list, list) {
+		/* a region may have been created since: which granules are ours */
+		cram_place_learn(cd);
 		if (cram_hpa_to_dpa(cd, pa, &dpa))
 			continue;
 		cram_count(cd, CRAM_CNT_MCE);

@@ -10,11 +10,18 @@
  *  3. makes the node a zswap direct node.
  * Detaching undoes it in reverse order.
  *
+ * An interleaved region becomes one private node once every device of it
+ * has attached: each page's verdict and discard go to the device that
+ * holds the page's granule (granules are at least a page, see
+ * cram_decoder_translates()).  Detaching any of them takes the node down;
+ * the others wait for it to attach again.
+ *
  * Every page the verdict accepts holds a reference to this module until
  * zswap frees it, so the module can't be unloaded while zswap keeps pages
  * on the device (swapoff releases them).  If cxl_pci unbinds meanwhile,
  * the range stays online and registered, inert, until the module goes.
  */
+#include <linux/log2.h>
 #include <linux/memory.h>
 #include <linux/memory_hotplug.h>
 #include <linux/module.h>
@@ -43,12 +50,19 @@ MODULE_PARM_DESC(force_accept,
 		 "Debug: accept every page whatever the device's headroom; the device then drops writes and poisons pages (default off)");
 
 #define CRAM_PRIVATE_RES_NAME	"System RAM (cxl_cram)"
+#define CRAM_MAX_WAYS		16	/* CXL r3.1 8.2.4.20.7 */
 
 /**
- * struct cram_private - a device's range as a private node
- * @list: entry in cram_orphans once its device detached while busy
+ * struct cram_private - a region's range as a private node
+ * @list: entry in cram_regions, or in cram_orphans once it went down busy
  * @ops: the registered range and callbacks
- * @cd: the device, or NULL once it detached (readers: RCU)
+ * @cd: the device at each interleave position, or NULL (readers: RCU)
+ * @ways: devices interleaved in the region
+ * @gran: interleave granule in bytes
+ * @members: devices attached
+ * @region: first byte of the region (the decoders' HPA base)
+ * @region_size: its size
+ * @online: registered and onlined
  * @nid: the node
  * @base: first byte of the onlined range
  * @size: its size
@@ -57,22 +71,43 @@ MODULE_PARM_DESC(force_accept,
 struct cram_private {
 	struct list_head list;
 	struct private_node_ops ops;
-	struct cram_dev __rcu *cd;
+	struct cram_dev __rcu *cd[CRAM_MAX_WAYS];
+	unsigned int ways;
+	unsigned int gran;
+	unsigned int members;
+	u64 region;
+	u64 region_size;
+	bool online;
 	int nid;
 	u64 base;
 	u64 size;
 	atomic_long_t pages;
 };
 
-/* Ranges whose device detached while zswap still held pages on them */
+/*
+ * Regions being formed or online, and those whose devices went while
+ * zswap still held pages on them; cram_private_lock also guards each
+ * device's priv, and nests inside the PCI function's device lock.
+ */
+static LIST_HEAD(cram_regions);
 static LIST_HEAD(cram_orphans);
-static DEFINE_MUTEX(cram_orphans_lock);
+static DEFINE_MUTEX(cram_private_lock);
+
+/* The device that holds @page's granule, or NULL.  Under RCU. */
+static struct cram_dev *cram_private_owner(struct cram_private *cp,
+					   struct page *page)
+{
+	u64 off = page_to_phys(page) - cp->region;
+
+	return rcu_dereference(cp->cd[(off >> ilog2(cp->gran)) &
+				      (cp->ways - 1)]);
+}
 
 /* page_allocated callback: called under RCU, must not sleep */
 static int cram_private_allocated(struct page *page, void *data)
 {
 	struct cram_private *cp = data;
-	struct cram_dev *cd = rcu_dereference(cp->cd);
+	struct cram_dev *cd = cram_private_owner(cp, page);
 	int rc;
 
 	if (!cd || !try_module_get(THIS_MODULE))
@@ -92,7 +127,7 @@ static int cram_private_allocated(struct page *page, void *data)
 static void cram_private_freed(struct page *page, void *data)
 {
 	struct cram_private *cp = data;
-	struct cram_dev *cd = rcu_dereference(cp->cd);
+	struct cram_dev *cd = cram_private_owner(cp, page);
 
 	if (cd) {
 		/* A dirty line written back after the discard would store it again */
@@ -103,24 +138,20 @@ static void cram_private_freed(struct page *page, void *data)
 	module_put(THIS_MODULE);
 }
 
-/* The range to online: the decoded one, memory-block aligned, capped. */
-static int cram_private_range(struct cram_dev *cd, u64 *base, u64 *size)
+/* The range to online: the region, memory-block aligned, capped. */
+static int cram_private_range(struct cram_private *cp)
 {
 	u64 block = memory_block_size_bytes();
 	u64 start, end;
-	int rc;
 
-	rc = cram_hpa_range(cd, base, size);
-	if (rc)
-		return rc;
-	start = ALIGN(*base, block);
-	end = ALIGN_DOWN(*base + *size, block);
+	start = ALIGN(cp->region, block);
+	end = ALIGN_DOWN(cp->region + cp->region_size, block);
 	if (private_max_mb && end - start > ((u64)private_max_mb << 20))
 		end = start + ALIGN_DOWN((u64)private_max_mb << 20, block);
 	if (end <= start)
 		return -ERANGE;
-	*base = start;
-	*size = end - start;
+	cp->base = start;
+	cp->size = end - start;
 	return 0;
 }
 
@@ -129,6 +160,110 @@ static int cram_private_nid(u64 base)
 	int nid = phys_to_target_node(base);
 
 	return nid != NUMA_NO_NODE ? nid : memory_add_physaddr_to_nid(base);
+}
+
+/* The first attached device, to report on: there is one while forming */
+static struct device *cram_private_dev(struct cram_private *cp)
+{
+	struct cram_dev *cd;
+	unsigned int i;
+
+	for (i = 0; i < cp->ways; i++) {
+		cd = rcu_dereference_protected(cp->cd[i],
+					       lockdep_is_held(&cram_private_lock));
+		if (cd)
+			return cd->dev;
+	}
+	return NULL;
+}
+
+/* Register, online and hand to zswap a region that has all its devices. */
+static void cram_private_online(struct cram_private *cp)
+{
+	struct device *dev = cram_private_dev(cp);
+	struct cram_dev *cd;
+	unsigned int i;
+	int rc;
+
+	rc = cram_private_range(cp);
+	if (rc) {
+		dev_warn(dev, "private node: the region at %#llx holds no whole memory block\n",
+			 cp->region);
+		return;
+	}
+	cp->nid = cram_private_nid(cp->base);
+	cp->ops.res_start = cp->base;
+	cp->ops.res_end = cp->base + cp->size - 1;
+	cp->ops.memtype = PRIVATE_MEMTYPE_ZSWAP;
+	cp->ops.page_allocated = cram_private_allocated;
+	cp->ops.page_freed = cram_private_freed;
+	cp->ops.data = cp;
+
+	rc = node_register_private(cp->nid, &cp->ops);
+	if (rc == -EBUSY)
+		dev_err(dev, "private node: node %d holds ordinary memory (was the region onlined as System RAM?)\n",
+			cp->nid);
+	else if (rc)
+		dev_err(dev, "private node: node %d refused: %d\n", cp->nid, rc);
+	if (rc)
+		return;
+	rc = node_private_add_memory(cp->nid, cp->base, cp->size,
+				     CRAM_PRIVATE_RES_NAME);
+	if (rc == -EBUSY)
+		dev_err(dev, "private node: %#llx-%#llx is claimed or would not online (a dax device? daxctl disable-device)\n",
+			cp->base, cp->base + cp->size - 1);
+	else if (rc)
+		dev_err(dev, "private node: onlining %#llx-%#llx failed: %d\n",
+			cp->base, cp->base + cp->size - 1, rc);
+	if (rc) {
+		node_unregister_private(cp->nid, &cp->ops);
+		return;
+	}
+	zswap_add_direct_node(cp->nid);
+	cp->online = true;
+	for (i = 0; i < cp->ways; i++) {
+		cd = rcu_dereference_protected(cp->cd[i],
+					       lockdep_is_held(&cram_private_lock));
+		rcu_assign_pointer(cd->priv, cp);
+	}
+	dev_info(dev, "private node %d: %llu MiB at %#llx over %u device%s, zswap direct node\n",
+		 cp->nid, cp->size >> 20, cp->base, cp->ways,
+		 cp->ways > 1 ? "s" : "");
+}
+
+/* Join the region @dec decodes, as the device at position @dec->pos. */
+static struct cram_private *cram_private_join(struct cram_dev *cd,
+					      const struct cram_decoder *dec)
+{
+	struct cram_private *cp;
+
+	if (dec->ways > CRAM_MAX_WAYS)
+		return NULL;
+	list_for_each_entry(cp, &cram_regions, list)
+		if (cp->region == dec->hpa_base)
+			goto found;
+	cp = kzalloc(sizeof(*cp), GFP_KERNEL);
+	if (!cp)
+		return NULL;
+	cp->region = dec->hpa_base;
+	cp->region_size = dec->hpa_size;
+	cp->ways = dec->ways;
+	cp->gran = dec->gran;
+	list_add_tail(&cp->list, &cram_regions);
+found:
+	if (cp->online || cp->ways != dec->ways || cp->gran != dec->gran ||
+	    rcu_access_pointer(cp->cd[dec->pos])) {
+		dev_err(cd->dev, "private node: cannot join the region at %#llx as position %d of %u (taken, or the devices disagree on its ways or granularity)\n",
+			cp->region, dec->pos, dec->ways);
+		return NULL;
+	}
+	rcu_assign_pointer(cp->cd[dec->pos], cd);
+	cp->members++;
+	if (cp->members < cp->ways)
+		dev_info(cd->dev, "private node: position %d of the %u-way region at %#llx: waiting for %u more device%s\n",
+			 dec->pos, cp->ways, cp->region, cp->ways - cp->members,
+			 cp->ways - cp->members > 1 ? "s" : "");
+	return cp;
 }
 
 /**
@@ -141,59 +276,22 @@ static int cram_private_nid(u64 base)
 void cram_private_attach(struct cram_dev *cd)
 {
 	struct cram_private *cp;
-	u64 base, size;
-	int nid, rc;
+	struct cram_decoder dec;
+	int rc;
 
 	if (!private_node)
 		return;
-	rc = cram_private_range(cd, &base, &size);
-	if (rc) {
-		dev_warn(cd->dev, "private node: no committed region (%d): create the region, then load the driver\n",
+	rc = cram_place_learn(cd);
+	if (cram_hpa_range(cd, &dec)) {
+		dev_warn(cd->dev, "private node: no committed region the driver translates (interleave position: %d): create the region, then load the driver\n",
 			 rc);
 		return;
 	}
-	nid = cram_private_nid(base);
-	cp = kzalloc(sizeof(*cp), GFP_KERNEL);
-	if (!cp)
-		return;
-	cp->nid = nid;
-	cp->base = base;
-	cp->size = size;
-	cp->ops.res_start = base;
-	cp->ops.res_end = base + size - 1;
-	cp->ops.memtype = PRIVATE_MEMTYPE_ZSWAP;
-	cp->ops.page_allocated = cram_private_allocated;
-	cp->ops.page_freed = cram_private_freed;
-	cp->ops.data = cp;
-	RCU_INIT_POINTER(cp->cd, cd);
-
-	rc = node_register_private(nid, &cp->ops);
-	if (rc == -EBUSY)
-		dev_err(cd->dev, "private node: node %d holds ordinary memory (was the region onlined as System RAM?)\n",
-			nid);
-	else if (rc)
-		dev_err(cd->dev, "private node: node %d refused: %d\n", nid, rc);
-	if (rc)
-		goto err_free;
-	rc = node_private_add_memory(nid, base, size, CRAM_PRIVATE_RES_NAME);
-	if (rc == -EBUSY)
-		dev_err(cd->dev, "private node: %#llx-%#llx is claimed or would not online (a dax device? daxctl disable-device)\n",
-			base, base + size - 1);
-	else if (rc)
-		dev_err(cd->dev, "private node: onlining %#llx-%#llx failed: %d\n",
-			base, base + size - 1, rc);
-	if (rc)
-		goto err_unregister;
-	zswap_add_direct_node(nid);
-	rcu_assign_pointer(cd->priv, cp);
-	dev_info(cd->dev, "private node %d: %llu MiB at %#llx, zswap direct node\n",
-		 nid, size >> 20, base);
-	return;
-
-err_unregister:
-	node_unregister_private(nid, &cp->ops);
-err_free:
-	kfree(cp);
+	mutex_lock(&cram_private_lock);
+	cp = cram_private_join(cd, &dec);
+	if (cp && cp->members == cp->ways)
+		cram_private_online(cp);
+	mutex_unlock(&cram_private_lock);
 }
 
 /*
@@ -214,6 +312,54 @@ static int cram_private_release(struct cram_private *cp, bool force)
 	return rc;
 }
 
+/*
+ * Take an online region down because @leaving detaches.  Its other
+ * devices form it again, to come back when @leaving attaches again.
+ */
+static void cram_private_offline(struct cram_private *cp,
+				 struct cram_dev *leaving)
+{
+	struct cram_dev *cd[CRAM_MAX_WAYS];
+	struct cram_decoder dec = {
+		.hpa_base = cp->region, .hpa_size = cp->region_size,
+		.ways = cp->ways, .gran = cp->gran,
+	};
+	int nid = cp->nid, rc;
+	unsigned int i;
+	long held;
+
+	list_del(&cp->list);
+	for (i = 0; i < cp->ways; i++) {
+		cd[i] = rcu_dereference_protected(cp->cd[i],
+						  lockdep_is_held(&cram_private_lock));
+		/* sysfs readers (cram_private_node/pages) are done after this */
+		RCU_INIT_POINTER(cd[i]->priv, NULL);
+	}
+	synchronize_rcu();
+	zswap_remove_direct_node(nid);
+	held = atomic_long_read(&cp->pages);
+	rc = cram_private_release(cp, false);
+	if (!rc) {
+		/* cp is freed: log the saved node number */
+		dev_info(leaving->dev, "private node %d: offline and unregistered\n",
+			 nid);
+	} else {
+		/* zswap still holds pages: keep the range, inert, until they go */
+		for (i = 0; i < cp->ways; i++)
+			RCU_INIT_POINTER(cp->cd[i], NULL);
+		synchronize_rcu();
+		dev_warn(leaving->dev, "private node %d: %ld pages still stored by zswap (%d): the range stays online until they are freed and the module is unloaded\n",
+			 nid, held, rc);
+		list_add_tail(&cp->list, &cram_orphans);
+	}
+	for (i = 0; i < dec.ways; i++) {
+		if (cd[i] == leaving)
+			continue;
+		dec.pos = i;
+		cram_private_join(cd[i], &dec);
+	}
+}
+
 /**
  * cram_private_detach - undo cram_private_attach()
  * @cd: the device
@@ -222,35 +368,28 @@ static int cram_private_release(struct cram_private *cp, bool force)
  */
 void cram_private_detach(struct cram_dev *cd)
 {
-	struct cram_private *cp;
-	long held;
-	int nid, rc;
+	struct cram_private *cp, *next;
+	unsigned int i;
 
-	cp = rcu_dereference_protected(cd->priv,
-				       lockdep_is_held(&cd->pdev->dev.mutex));
-	if (!cp)
-		return;
-	/* sysfs readers (cram_private_node/pages) are done with it after this */
-	RCU_INIT_POINTER(cd->priv, NULL);
-	synchronize_rcu();
-	nid = cp->nid;
-	zswap_remove_direct_node(nid);
-	rc = cram_private_release(cp, false);
-	if (!rc) {
-		/* cp is freed: log the saved node number */
-		dev_info(cd->dev, "private node %d: offline and unregistered\n",
-			 nid);
-		return;
+	mutex_lock(&cram_private_lock);
+	list_for_each_entry_safe(cp, next, &cram_regions, list) {
+		for (i = 0; i < cp->ways; i++)
+			if (rcu_access_pointer(cp->cd[i]) == cd)
+				break;
+		if (i == cp->ways)
+			continue;
+		if (cp->online) {
+			cram_private_offline(cp, cd);
+			break;
+		}
+		RCU_INIT_POINTER(cp->cd[i], NULL);
+		if (!--cp->members) {
+			list_del(&cp->list);
+			kfree(cp);
+		}
+		break;
 	}
-	/* zswap still holds pages: keep the range, inert, until they go */
-	held = atomic_long_read(&cp->pages);
-	rcu_assign_pointer(cp->cd, NULL);
-	synchronize_rcu();
-	dev_warn(cd->dev, "private node %d: %ld pages still stored by zswap (%d): the range stays online until they are freed and the module is unloaded\n",
-		 nid, held, rc);
-	mutex_lock(&cram_orphans_lock);
-	list_add_tail(&cp->list, &cram_orphans);
-	mutex_unlock(&cram_orphans_lock);
+	mutex_unlock(&cram_private_lock);
 }
 
 /* Module exit: no page is held any more (each holds a module reference). */
@@ -258,13 +397,13 @@ void cram_private_exit(void)
 {
 	struct cram_private *cp, *next;
 
-	mutex_lock(&cram_orphans_lock);
+	mutex_lock(&cram_private_lock);
 	list_for_each_entry_safe(cp, next, &cram_orphans, list) {
 		list_del(&cp->list);
 		if (cram_private_release(cp, true))
 			pr_err("cxl_cram: a private node's range could not be removed: it stays online, unused\n");
 	}
-	mutex_unlock(&cram_orphans_lock);
+	mutex_unlock(&cram_private_lock);
 }
 
 /**

@@ -134,11 +134,16 @@
 #define CRAM_HDM_SIZE_LO(i)		(0x20 * (i) + 0x18)
 #define CRAM_HDM_SIZE_HI(i)		(0x20 * (i) + 0x1c)
 #define CRAM_HDM_CTRL(i)		(0x20 * (i) + 0x20)
+#define   CRAM_HDM_CTRL_IG_MASK		GENMASK(3, 0)
 #define   CRAM_HDM_CTRL_IW_MASK		GENMASK(7, 4)
 #define   CRAM_HDM_CTRL_COMMITTED	BIT(10)
 #define CRAM_HDM_SKIP_LO(i)		(0x20 * (i) + 0x24)
 #define CRAM_HDM_SKIP_HI(i)		(0x20 * (i) + 0x28)
+/* in a host bridge's or a switch's decoder: one port number per way */
+#define CRAM_HDM_TARGET_LO(i)		CRAM_HDM_SKIP_LO(i)
+#define CRAM_HDM_TARGET_HI(i)		CRAM_HDM_SKIP_HI(i)
 #define   CRAM_HDM_ADDR_LO_MASK		GENMASK(31, 28)
+#define   CRAM_HDM_ADDR_MASK		GENMASK_ULL(63, 28)
 #define CRAM_HDM_MAX			32 /* decoders per device, CXL r3.1 */
 
 #endif /* __CXL_CRAM_REGS_H__ */

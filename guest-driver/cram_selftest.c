@@ -211,13 +211,13 @@ static int cram_st_parse(char *cmd, struct cram_st_args *a)
 /* Phase 1: allocate, ask the verdict, fill.  Returns the pages stored. */
 static unsigned int cram_st_store(struct cram_dev *cd, struct cram_st_args *a,
 				  struct cram_st_result *r, struct cram_st_page *pp,
-				  u64 base, u64 size, void *buf,
-				  struct list_head *foreign)
+				  void *buf, struct list_head *foreign)
 {
 	gfp_t gfp = GFP_KERNEL | __GFP_THISNODE | __GFP_NOWARN | __GFP_NORETRY;
 	unsigned int n = 0;
 	struct page *page;
 	phys_addr_t pa;
+	u64 dpa;
 	int rc;
 
 	while (r->attempted < a->pages) {
@@ -232,8 +232,11 @@ static unsigned int cram_st_store(struct cram_dev *cd, struct cram_st_args *a,
 			break;
 		}
 		pa = page_to_phys(page);
-		if (pa < base || pa - base >= size) {
-			/* other memory of the same node: keep it out of the way */
+		if (cram_hpa_to_dpa(cd, pa, &dpa)) {
+			/*
+			 * other memory of the same node, or another device's
+			 * granule of an interleaved region: keep it out of the way
+			 */
 			list_add(&page->lru, foreign);
 			if (++r->foreign > a->pages)
 				break;
@@ -342,13 +345,16 @@ static int cram_st_run(struct cram_dev *cd, struct cram_st_args *a,
 	struct cram_st_page *pp;
 	struct page *page, *tmp;
 	LIST_HEAD(foreign);
+	struct cram_decoder dec;
 	void *buf, *chk;
-	u64 base, size;
 	unsigned int n;
+	int rc;
 
 	r->first_refusal = -1;
-	if (cram_hpa_range(cd, &base, &size)) {
-		dev_info(cd->dev, "self-test: no committed non-interleaved HDM decoder (create a region first)\n");
+	rc = cram_place_learn(cd);
+	if (cram_hpa_range(cd, &dec)) {
+		dev_info(cd->dev, "self-test: no committed HDM decoder that translates (create a region first; interleave position: %d)\n",
+			 rc);
 		return -ENXIO;
 	}
 	r->node = a->node != NUMA_NO_NODE ? a->node : cram_memory_node(cd);
@@ -368,12 +374,14 @@ static int cram_st_run(struct cram_dev *cd, struct cram_st_args *a,
 		 cram_pattern_names[a->pattern], r->node,
 		 a->reckless ? ", reckless (ignoring verdicts)" : "");
 	cram_snap(cd, &r->before);
-	n = cram_st_store(cd, a, r, pp, base, size, buf, &foreign);
+	n = cram_st_store(cd, a, r, pp, buf, &foreign);
 	cram_snap(cd, &r->stored_snap);
 	cram_st_check(a, r, pp, n, buf, chk);
 	cram_st_free(cd, a, r, pp, n);
 	cram_snap(cd, &r->after);
-	r->verdict_after = cram_page_allocated(cd, base);
+	/* the device's first granule of the range */
+	r->verdict_after = cram_page_allocated(cd, dec.hpa_base +
+					       (u64)dec.pos * dec.gran);
 out:
 	list_for_each_entry_safe(page, tmp, &foreign, lru) {
 		list_del(&page->lru);
@@ -497,11 +505,14 @@ static int cram_decoders_show(struct seq_file *s, void *unused)
 	dec = kcalloc(CRAM_HDM_MAX, sizeof(*dec), GFP_KERNEL);
 	if (!dec)
 		return -ENOMEM;
+	cram_place_learn(cd);
 	n = cram_hdm_decoders(cd, dec, CRAM_HDM_MAX);
 	for (i = 0; i < n; i++)
-		seq_printf(s, "decoder%d hpa=%#llx-%#llx dpa=%#llx ways=%u\n", i,
-			   dec[i].hpa_base, dec[i].hpa_base + dec[i].hpa_size - 1,
-			   dec[i].dpa_base, dec[i].ways);
+		seq_printf(s, "decoder%d hpa=%#llx-%#llx dpa=%#llx ways=%u granularity=%u position=%d\n",
+			   i, dec[i].hpa_base,
+			   dec[i].hpa_base + dec[i].hpa_size - 1,
+			   dec[i].dpa_base, dec[i].ways, dec[i].gran,
+			   dec[i].pos);
 	kfree(dec);
 	return n < 0 ? n : 0;
 }

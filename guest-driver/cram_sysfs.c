@@ -257,17 +257,33 @@ static DEVICE_ATTR_RO(memdev);
 static ssize_t hpa_range_show(struct device *dev, struct device_attribute *attr,
 			      char *buf)
 {
-	u64 base, size;
+	struct cram_decoder dec;
 
-	if (cram_hpa_range(to_cram(dev), &base, &size))
+	cram_place_learn(to_cram(dev));
+	if (cram_hpa_range(to_cram(dev), &dec))
 		return sysfs_emit(buf, "none\n");
-	return sysfs_emit(buf, "%#llx-%#llx\n", base, base + size - 1);
+	return sysfs_emit(buf, "%#llx-%#llx\n", dec.hpa_base,
+			  dec.hpa_base + dec.hpa_size - 1);
 }
 static DEVICE_ATTR_RO(hpa_range);
+
+/* "ways granularity position" of the first committed decoder */
+static ssize_t interleave_show(struct device *dev, struct device_attribute *attr,
+			       char *buf)
+{
+	struct cram_decoder dec;
+
+	cram_place_learn(to_cram(dev));
+	if (cram_hdm_decoders(to_cram(dev), &dec, 1) < 1)
+		return sysfs_emit(buf, "none\n");
+	return sysfs_emit(buf, "%u %u %d\n", dec.ways, dec.gran, dec.pos);
+}
+static DEVICE_ATTR_RO(interleave);
 
 static ssize_t numa_node_show(struct device *dev, struct device_attribute *attr,
 			      char *buf)
 {
+	cram_place_learn(to_cram(dev));
 	return sysfs_emit(buf, "%d\n", cram_memory_node(to_cram(dev)));
 }
 static DEVICE_ATTR_RO(numa_node);
@@ -329,6 +345,7 @@ static struct attribute *cram_attrs[] = {
 	&dev_attr_reserve_pages.attr,
 	&dev_attr_memdev.attr,
 	&dev_attr_hpa_range.attr,
+	&dev_attr_interleave.attr,
 	&dev_attr_numa_node.attr,
 	&dev_attr_private_node.attr,
 	&dev_attr_private_pages.attr,

@@ -3,8 +3,11 @@
 # Guest side of guest-driver/zswap-test.sh: runs in a guest booted with our
 # kernel (the private-node series), a swap disk on /dev/vda and little RAM;
 # /root holds cxl_cram.ko and cram-hog.  Prints KEY=VALUE lines for the host.
-#   sh zswap-guest.sh direct|fallback|forced
+#   sh zswap-guest.sh direct|fallback|forced|interleave
 # direct:   compressible anonymous memory beyond RAM goes to the cram node
+# interleave: direct, on one region interleaved over cram0 and cram1
+#           (run-guest --devices 2 --interleave): each page's verdict and
+#           discard go to the device that holds it
 # fallback: incompressible memory: the verdicts refuse, zswap falls back
 # forced:   verdicts forced off (force_accept=1): dropped writes, poison;
 #           the workload pages itself out (MADV_PAGEOUT) instead of
@@ -19,6 +22,7 @@ D=/sys/class/cxl_cram/cram0
 Z=/sys/kernel/debug/zswap
 NODES=/sys/devices/system/node
 NID=
+MEMDEVS=mem0	# the region's memdevs: cram-region's arguments
 
 kv() { echo "$1=$2"; }
 
@@ -37,9 +41,26 @@ node_inuse() {
 		END { print managed - free - pcp }' /proc/zoneinfo
 }
 
-# dev PREFIX: the device's figures after a flush (exact), and zswap's
+# devn PREFIX N: figures of cram<N> alone, for regions over several devices
+devn() {
+	for f in media_used logical_held ratio_fp16 dropped_writes \
+		poisoned_pages private_node private_pages hpa_range; do
+		kv "$1.cram$2.$f" "$(cat /sys/class/cxl_cram/cram$2/$f)"
+	done
+	kv "$1.cram$2.interleave" "$(tr ' ' , </sys/class/cxl_cram/cram$2/interleave)"
+	for f in verdicts_accepted verdicts_refused discards_done discard_errors; do
+		kv "$1.cram$2.$f" "$(cat /sys/class/cxl_cram/cram$2/driver_stats/$f)"
+	done
+}
+
+# dev PREFIX: the device's figures after a flush (exact), and zswap's;
+# with several memdevs, each device's own too
 dev() {
-	echo 1 >$D/flush
+	for d in /sys/class/cxl_cram/cram*; do echo 1 >"$d/flush"; done
+	if [ "$MEMDEVS" != mem0 ]; then
+		devn "$1" 0
+		devn "$1" 1
+	fi
 	for f in media_used logical_held ratio_fp16 headroom_pages \
 		dropped_writes poisoned_pages private_pages; do
 		kv "$1.$f" "$(cat $D/$f)"
@@ -61,7 +82,8 @@ dev() {
 # offline), a swap device, zswap on, then the driver with a private node.
 setup() {
 	kv boot.memtotal_kb "$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
-	set -- $(cram-region)
+	# shellcheck disable=SC2086  # one argument per memdev
+	set -- $(cram-region $MEMDEVS)
 	kv region.node "$3"
 	NID=$3
 	if [ -e "/sys/bus/dax/drivers/kmem/$2" ]; then
@@ -141,6 +163,14 @@ direct() {
 	teardown
 }
 
+interleave() {
+	MEMDEVS="mem0 mem1"
+	setup
+	contract
+	hog 384 text
+	teardown
+}
+
 fallback() {
 	setup
 	hog 384 random
@@ -160,14 +190,14 @@ forced() {
 }
 
 case ${1:-} in
-direct | fallback | forced)
+direct | fallback | forced | interleave)
 	"$1"
 	rc=$?
 	kreports
 	exit $rc
 	;;
 *)
-	echo "usage: zswap-guest.sh direct|fallback|forced" >&2
+	echo "usage: zswap-guest.sh direct|fallback|forced|interleave" >&2
 	exit 2
 	;;
 esac

@@ -15,7 +15,10 @@
 #             up.  Only the workload's pages go out: under memory pressure,
 #             init's or the scenario shell's pages would reach the device
 #             after its media is gone too, and die of SIGBUS with it.
-# Usage: [CRAM_KERNEL_DEBUG=1] guest-driver/zswap-test.sh [direct|fallback|forced]...
+#   interleave  direct, on one region interleaved over two cxl-crams of
+#             512 MiB (run-guest --devices 2 --interleave, 4 KiB granules):
+#             verdicts and discards from both devices, data from both
+# Usage: [CRAM_KERNEL_DEBUG=1] guest-driver/zswap-test.sh [direct|fallback|forced|interleave]...
 #        guest-driver/zswap-test.sh --kernel-src DIR [scenario]...
 # --kernel-src DIR: your own kernel tree DIR with the series applied (for
 # 7.2: guest-driver/kernel/linux-7.2/), built first (scripts/own-kernel.sh),
@@ -53,17 +56,18 @@ MEM=384M
 # shellcheck source=guest-driver/kreports.sh
 . "$TOP/guest-driver/kreports.sh"   # check_reports
 
-# scenario NAME PROPS: boot our kernel and run NAME in it
+# scenario NAME PROPS [RUN-GUEST OPTION...]: boot our kernel and run NAME in it
 scenario() {
     local name=$1 props=$2 rc
+    shift 2
     RES=$LOGS/$TAG-$name.out
     JSON=$LOGS/$TAG-$name.json
     echo "== $TAG-$name"
     rm -f "$JSON"
     for try in 1 2; do
         "$TOP/scripts/run-guest" --cram-kernel --offline --mem "$MEM" --swap 1G \
-            --props "capacity=1G,$props" --append "mce=recovery log_buf_len=1M" \
-            --timeout 900 \
+            --props "$props" --append "mce=recovery log_buf_len=1M" \
+            --timeout 900 "$@" \
             --add "$STAGE" --stats "$JSON" --log "$LOGS/$TAG-$name.console" \
             --cmd "sh /root/zswap-guest.sh $name" >"$RES" 2>&1
         rc=$?
@@ -112,28 +116,35 @@ check_teardown() {
         "$(v unload)/$(v unloaded.has_private_memory)/$(v unloaded.iomem)" = 0//0
 }
 
-test_direct() {
-    scenario direct media-size=128M || return
-    check_setup direct
-    check "direct: the private-node API holds its contract ($(v contract.ok) checks)" \
+# What every direct scenario shows: the API's contract on the live node,
+# pages stored there and loaded back without a refusal, and the data intact.
+check_direct() {
+    local n=$1
+    check "$n: the private-node API holds its contract ($(v contract.ok) checks)" \
         "$(v contract.load)/$(v contract.not_ok)/$(v contract.ok)" = 0/0/13
-    check "direct: pages stored on the cram node ($(v filled.direct_stores) direct stores)" \
+    check "$n: pages stored on the cram node ($(v filled.direct_stores) direct stores)" \
         "$(v filled.direct_stores)" -gt 1000
-    check "direct: no verdict refused, no fallback" \
+    check "$n: no verdict refused, no fallback" \
         "$(v filled.direct_refusals)/$(v filled.direct_fallbacks)" = 0/0
+    check "$n: loads came back from the node ($(v after.direct_loads))" \
+        "$(v after.direct_loads)" -gt 1000
+    check "$n: the workload verified every page by checksum" \
+        "$(v hog.rc)/$(v hog.mismatched)/$(v hog.verified)" = "0/0/$(v hog.pages)"
+}
+
+test_direct() {
+    scenario direct capacity=1G,media-size=128M || return
+    check_setup direct
+    check_direct direct
     check "direct: device ratio above 2 ($(v filled.ratio_fp16)/65536)" \
         "$(v filled.ratio_fp16)" -gt 131072
-    check "direct: loads came back from the node ($(v after.direct_loads))" \
-        "$(v after.direct_loads)" -gt 1000
-    check "direct: the workload verified every page by checksum" \
-        "$(v hog.rc)/$(v hog.mismatched)/$(v hog.verified)" = "0/0/$(v hog.pages)"
     check "direct: no dropped write, no poison" \
         "$(q dropped-writes)/$(q poisoned-pages)" = 0/0
     check_teardown direct
 }
 
 test_fallback() {
-    scenario fallback media-size=64M || return
+    scenario fallback capacity=1G,media-size=64M || return
     check_setup fallback
     check "fallback: some pages went to the node first ($(v filled.direct_stores))" \
         "$(v filled.direct_stores)" -gt 0
@@ -150,7 +161,7 @@ test_fallback() {
 }
 
 test_forced() {
-    scenario forced media-size=64M || return
+    scenario forced capacity=1G,media-size=64M || return
     check_setup forced
     local out=$(v hog.paged_out) filled=$(v hog.filled)
     check "forced: the workload paged itself out (${out:-no} of ${filled:-no} pages)" \
@@ -165,6 +176,40 @@ test_forced() {
     check "forced: the workload got SIGBUS (exit status $(v hog.rc))" "$(v hog.rc)" = 135
     check "forced: the guest stayed up" "$(v alive)" = yes
     check_teardown forced
+}
+
+# A 2-way region: one private node, each page's verdict and discard from
+# the device that holds it
+test_interleave() {
+    local d p0 p1 ok no held ratio disc err was now
+    scenario interleave capacity=512M,media-size=128M --devices 2 --interleave ||
+        return
+    check_setup interleave
+    p0=$(v before.cram0.interleave) p1=$(v before.cram1.interleave)
+    check "interleave: the driver found both positions ($p0, $p1)" \
+        "$p0/$p1" = 2,4096,0/2,4096,1
+    check "interleave: both devices give the region's range ($(v before.cram0.hpa_range))" \
+        "$(v before.cram1.hpa_range)" = "$(v before.cram0.hpa_range)"
+    p1=$(v before.cram1.private_node)
+    check "interleave: one private node over both (cram1: $p1)" "$p1" = "$(v region.node)"
+    check_direct interleave
+    for d in 0 1; do
+        ok=$(v filled.cram$d.verdicts_accepted) no=$(v filled.cram$d.verdicts_refused)
+        check "interleave: cram$d gave verdicts ($ok accepted, $no refused)" \
+            "$((ok > 500))/$no" = 1/0
+        held=$(v filled.cram$d.logical_held) ratio=$(v filled.cram$d.ratio_fp16)
+        check "interleave: cram$d holds its share ($held B, ratio $ratio/65536)" \
+            "$((held > 4 << 20 && ratio > 131072))" = 1
+        disc=$(v drained.cram$d.discards_done) err=$(v drained.cram$d.discard_errors)
+        check "interleave: cram$d discarded its pages ($disc discards, $err errors)" \
+            "$((disc > 500))/$err" = 1/0
+        was=$(v before.cram$d.media_used) now=$(v drained.cram$d.media_used)
+        check "interleave: cram$d media back to baseline ($was -> $now)" \
+            "$now" -le $((was + 65536))
+        check "interleave: cram$d dropped nothing, holds no poison" \
+            "$(qd cram$d dropped-writes)/$(qd cram$d poisoned-pages)" = 0/0
+    done
+    check_teardown interleave
 }
 
 main() {
@@ -191,10 +236,10 @@ main() {
     cp "$OUT/cxl_cram.ko" "$OUT/node_private_test.ko" \
         "$TOP/guest-driver/zswap-guest.sh" "$TOP/guest-driver/kreports.sh" "$STAGE/root/"
     local t tests=("$@")
-    [ ${#tests[@]} -gt 0 ] || tests=(direct fallback forced)
+    [ ${#tests[@]} -gt 0 ] || tests=(direct fallback forced interleave)
     for t in "${tests[@]}"; do
         case $t in
-        direct | fallback | forced) "test_$t" ;;
+        direct | fallback | forced | interleave) "test_$t" ;;
         *) not_ok "no scenario $t" ;;
         esac
     done

@@ -63,3 +63,9 @@ q() {
     python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
         "$JSON" "$1" 2>/dev/null
 }
+
+# qd DEV KEY: the same with several devices (run-guest --devices N)
+qd() {
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]][sys.argv[3]])' \
+        "$JSON" "$1" "$2" 2>/dev/null
+}

@@ -164,10 +164,11 @@ run_script driver-test "$CRAM_TOP/guest-driver/test.sh"
 
 # The private-node series and zswap direct nodes: our own guest kernel
 # (scripts/build-kernel.sh) in its debug variant (KASAN, lockdep, atomic
-# sleep), the driver with private_node=1, and the direct, fallback and
-# forced scenarios.  Every scenario fails on a kernel report.  The plain
-# variant runs them by hand (guest-driver/zswap-test.sh): building both
-# would cost a fresh machine 12 more minutes for the same scenarios.
+# sleep), the driver with private_node=1, and the direct, fallback,
+# forced and interleave scenarios.  Every scenario fails on a kernel
+# report.  The plain variant runs them by hand (guest-driver/zswap-test.sh):
+# building both would cost a fresh machine 12 more minutes for the same
+# scenarios.
 section "zswap-direct-nodes (debug kernel)"
 CRAM_KERNEL_DEBUG=1 run_script zswap-debug-test \
     "$CRAM_TOP/guest-driver/zswap-test.sh"
