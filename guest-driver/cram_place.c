@@ -76,7 +76,8 @@ static int cram_cedt_read(struct cram_cedt *c)
 
 /*
  * The index of root port number @port in the targets of the host bridge
- * decoder that decodes @hpa, and that decoder's ways.
+ * decoder that decodes @hpa, and that decoder's ways; without decoders
+ * (a passthrough host bridge), index 0 of 1.
  */
 static int cram_hb_index(u64 chbs_base, u64 hpa, unsigned int port,
 			 unsigned int *ways, unsigned int *index)
@@ -91,6 +92,12 @@ static int cram_hb_index(u64 chbs_base, u64 hpa, unsigned int port,
 	if (!cm)
 		return -ENOMEM;
 	hdm = cram_cm_hdm(cm);
+	if (!hdm) {
+		/* a host bridge of one root port may decode nothing itself */
+		*ways = 1;
+		*index = 0;
+		rc = 0;
+	}
 	n = hdm ? cram_cm_hdm_count(cm, hdm) : 0;
 	for (i = 0; i < n; i++) {
 		ctrl = readl(hdm + CRAM_HDM_CTRL(i));

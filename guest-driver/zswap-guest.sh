@@ -3,11 +3,11 @@
 # Guest side of guest-driver/zswap-test.sh: runs in a guest booted with our
 # kernel (the private-node series), a swap disk on /dev/vda and little RAM;
 # /root holds cxl_cram.ko and cram-hog.  Prints KEY=VALUE lines for the host.
-#   sh zswap-guest.sh direct|fallback|forced|interleave
+#   sh zswap-guest.sh direct|fallback|forced|interleave[-bridges]
 # direct:   compressible anonymous memory beyond RAM goes to the cram node
 # interleave: direct, on one region interleaved over cram0 and cram1
-#           (run-guest --devices 2 --interleave): each page's verdict and
-#           discard go to the device that holds it
+#           (run-guest --devices 2 --interleave, or --interleave-bridges):
+#           each page's verdict and discard go to the device that holds it
 # fallback: incompressible memory: the verdicts refuse, zswap falls back
 # forced:   verdicts forced off (force_accept=1): dropped writes, poison;
 #           the workload pages itself out (MADV_PAGEOUT) instead of
@@ -44,7 +44,7 @@ node_inuse() {
 # devn PREFIX N: figures of cram<N> alone, for regions over several devices
 devn() {
 	for f in media_used logical_held ratio_fp16 dropped_writes \
-		poisoned_pages private_node private_pages hpa_range; do
+		poisoned_pages private_node private_pages hpa_range memdev; do
 		kv "$1.cram$2.$f" "$(cat /sys/class/cxl_cram/cram$2/$f)"
 	done
 	kv "$1.cram$2.interleave" "$(tr ' ' , </sys/class/cxl_cram/cram$2/interleave)"
@@ -86,6 +86,12 @@ setup() {
 	set -- $(cram-region $MEMDEVS)
 	kv region.node "$3"
 	NID=$3
+	# the memdev at each position, as cxl_core placed them: targetN names
+	# an endpoint decoder, decoderK.J of endpointK, whose uport is memN
+	for t in /sys/bus/cxl/devices/"$1"/target[0-9]*; do
+		dec=$(readlink -f "/sys/bus/cxl/devices/$(cat "$t")")
+		kv "region.${t##*/}" "$(basename "$(readlink -f "${dec%/*}/uport")")"
+	done
 	if [ -e "/sys/bus/dax/drivers/kmem/$2" ]; then
 		echo "$2" >/sys/bus/dax/drivers/kmem/unbind
 		kv kmem_unbind $?
@@ -164,7 +170,12 @@ direct() {
 }
 
 interleave() {
-	MEMDEVS="mem0 mem1"
+	# In PCI order, which is the window's order of host bridges (run-guest
+	# --interleave-bridges): across host bridges cxl_core wants each at
+	# its own position, and memN are numbered as they probe.
+	MEMDEVS=$(for m in /sys/bus/cxl/devices/mem[0-9]*; do
+		echo "$(readlink -f "$m") ${m##*/}"
+	done | sort | sed 's/.* //' | tr '\n' ' ')
 	setup
 	contract
 	hog 384 text
@@ -189,6 +200,8 @@ forced() {
 	teardown
 }
 
+# the same guest side, whatever the topology
+[ "${1:-}" != interleave-bridges ] || set -- interleave
 case ${1:-} in
 direct | fallback | forced | interleave)
 	"$1"
@@ -197,7 +210,7 @@ direct | fallback | forced | interleave)
 	exit $rc
 	;;
 *)
-	echo "usage: zswap-guest.sh direct|fallback|forced|interleave" >&2
+	echo "usage: zswap-guest.sh direct|fallback|forced|interleave[-bridges]" >&2
 	exit 2
 	;;
 esac

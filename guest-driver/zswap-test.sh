@@ -18,7 +18,9 @@
 #   interleave  direct, on one region interleaved over two cxl-crams of
 #             512 MiB (run-guest --devices 2 --interleave, 4 KiB granules):
 #             verdicts and discards from both devices, data from both
-# Usage: [CRAM_KERNEL_DEBUG=1] guest-driver/zswap-test.sh [direct|fallback|forced|interleave]...
+#   interleave-bridges  the same across two host bridges (by hand)
+# SCENARIO: one of those; by default all but interleave-bridges.
+# Usage: [CRAM_KERNEL_DEBUG=1] guest-driver/zswap-test.sh [SCENARIO]...
 #        guest-driver/zswap-test.sh --kernel-src DIR [scenario]...
 # --kernel-src DIR: your own kernel tree DIR with the series applied (for
 # 7.2: guest-driver/kernel/linux-7.2/), built first (scripts/own-kernel.sh),
@@ -178,38 +180,42 @@ test_forced() {
     check_teardown forced
 }
 
-# A 2-way region: one private node, each page's verdict and discard from
-# the device that holds it
+# test_interleave NAME OPTION: a 2-way region (run-guest OPTION: across
+# root ports or host bridges), one private node, each page's verdict and
+# discard from the device that holds it
 test_interleave() {
-    local d p0 p1 ok no held ratio disc err was now
-    scenario interleave capacity=512M,media-size=128M --devices 2 --interleave ||
-        return
-    check_setup interleave
-    p0=$(v before.cram0.interleave) p1=$(v before.cram1.interleave)
-    check "interleave: the driver found both positions ($p0, $p1)" \
-        "$p0/$p1" = 2,4096,0/2,4096,1
-    check "interleave: both devices give the region's range ($(v before.cram0.hpa_range))" \
+    local n=$1 d pos m at ok no held ratio disc err was now
+    scenario "$n" capacity=512M,media-size=128M --devices 2 "$2" || return
+    check_setup "$n"
+    # the driver's positions against cxl_core's order (the region's targets)
+    for d in 0 1; do
+        pos=$(v before.cram$d.interleave) m=$(v before.cram$d.memdev)
+        at=$(v "region.target${pos##*,}")
+        check "$n: cram$d ($m) at position ${pos##*,}, where cxl_core has $at" \
+            "${pos%,*}/$at" = "2,4096/$m"
+    done
+    check "$n: both devices give the region's range ($(v before.cram0.hpa_range))" \
         "$(v before.cram1.hpa_range)" = "$(v before.cram0.hpa_range)"
-    p1=$(v before.cram1.private_node)
-    check "interleave: one private node over both (cram1: $p1)" "$p1" = "$(v region.node)"
-    check_direct interleave
+    d=$(v before.cram1.private_node)
+    check "$n: one private node over both (cram1: $d)" "$d" = "$(v region.node)"
+    check_direct "$n"
     for d in 0 1; do
         ok=$(v filled.cram$d.verdicts_accepted) no=$(v filled.cram$d.verdicts_refused)
-        check "interleave: cram$d gave verdicts ($ok accepted, $no refused)" \
+        check "$n: cram$d gave verdicts ($ok accepted, $no refused)" \
             "$((ok > 500))/$no" = 1/0
         held=$(v filled.cram$d.logical_held) ratio=$(v filled.cram$d.ratio_fp16)
-        check "interleave: cram$d holds its share ($held B, ratio $ratio/65536)" \
+        check "$n: cram$d holds its share ($held B, ratio $ratio/65536)" \
             "$((held > 4 << 20 && ratio > 131072))" = 1
         disc=$(v drained.cram$d.discards_done) err=$(v drained.cram$d.discard_errors)
-        check "interleave: cram$d discarded its pages ($disc discards, $err errors)" \
+        check "$n: cram$d discarded its pages ($disc discards, $err errors)" \
             "$((disc > 500))/$err" = 1/0
         was=$(v before.cram$d.media_used) now=$(v drained.cram$d.media_used)
-        check "interleave: cram$d media back to baseline ($was -> $now)" \
+        check "$n: cram$d media back to baseline ($was -> $now)" \
             "$now" -le $((was + 65536))
-        check "interleave: cram$d dropped nothing, holds no poison" \
+        check "$n: cram$d dropped nothing, holds no poison" \
             "$(qd cram$d dropped-writes)/$(qd cram$d poisoned-pages)" = 0/0
     done
-    check_teardown interleave
+    check_teardown "$n"
 }
 
 main() {
@@ -239,7 +245,9 @@ main() {
     [ ${#tests[@]} -gt 0 ] || tests=(direct fallback forced interleave)
     for t in "${tests[@]}"; do
         case $t in
-        direct | fallback | forced | interleave) "test_$t" ;;
+        direct | fallback | forced) "test_$t" ;;
+        interleave) test_interleave interleave --interleave ;;
+        interleave-bridges) test_interleave interleave-bridges --interleave-bridges ;;
         *) not_ok "no scenario $t" ;;
         esac
     done
