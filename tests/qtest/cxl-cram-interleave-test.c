@@ -173,7 +173,37 @@ static void test_interleave_2way(void)
     qtest_quit(r.qts);
 }
 
+/*
+ * ram-path=on on both devices: the path is interleaved, so neither maps
+ * its store into the window; data still lands on both and reads back.
+ */
+static void test_interleave_ram_path(void)
+{
+    g_autofree char *mtree = NULL;
+    uint64_t off;
+    IlRig r;
+    int i;
+
+    il_start(&r, "media-size=16M,poison-mce=off,ram-path=on");
+    mtree = qtest_hmp(r.qts, "info mtree");
+    g_assert_null(strstr(mtree, "cxl-cram-ram-alias"));
+    for (off = 0; off < 32 * KiB; off += 8) {
+        qtest_writeq(r.qts, r.window + off, il_pattern(off));
+    }
+    for (off = 0; off < 32 * KiB; off += 8) {
+        g_assert_cmphex(qtest_readq(r.qts, r.window + off), ==,
+                        il_pattern(off));
+    }
+    for (i = 0; i < IL_WAYS; i++) {
+        cram_flush(&r.dev[i]);
+        g_assert_cmpuint(il_stat(&r, i, "logical-held"), ==, 16 * KiB);
+        g_assert_cmpuint(il_stat(&r, i, "cache-faults"), ==, 0);
+    }
+    qtest_quit(r.qts);
+}
+
 void cxl_cram_interleave_add_tests(void)
 {
     qtest_add_func("/cxl-cram/interleave/2way", test_interleave_2way);
+    qtest_add_func("/cxl-cram/interleave/ram-path", test_interleave_ram_path);
 }
