@@ -40,8 +40,9 @@
 
 /* One HDM decoder's registers */
 typedef struct CramDecoder {
-    uint64_t base, size, skip;  /* skip: the target list of a port */
+    uint64_t base, size, skip;  /* skip: a device's */
     uint32_t ctrl;
+    uint32_t target_lo;         /* a port's: targets 0 to 3, a byte each */
 } CramDecoder;
 
 static uint64_t hdm_reg64(const uint32_t *cm, int lo, int i)
@@ -66,6 +67,8 @@ static void hdm_read(const uint32_t *cm, int i, CramDecoder *d)
     d->size = hdm_reg64(cm, R_CXL_HDM_DECODER0_SIZE_LO, i);
     d->skip = hdm_reg64(cm, R_CXL_HDM_DECODER0_DPA_SKIP_LO, i);
     d->ctrl = ldl_le_p(cm + R_CXL_HDM_DECODER0_CTRL + i * HDM_INC);
+    d->target_lo = ldl_le_p(cm + R_CXL_HDM_DECODER0_TARGET_LIST_LO +
+                            i * HDM_INC);
 }
 
 static bool hdm_committed(const uint32_t *cm, uint32_t ctrl)
@@ -134,7 +137,7 @@ static bool cram_route_direct(CXLFixedWindow *fw, PCIDevice *rp,
         return hdm_committed(cm, d.ctrl) &&
                FIELD_EX32(d.ctrl, CXL_HDM_DECODER0_CTRL, IW) == 0 &&
                base >= d.base && base + size <= d.base + d.size &&
-               pcie_find_port_by_pn(hb->bus, d.skip & 0xff) == rp;
+               pcie_find_port_by_pn(hb->bus, d.target_lo & 0xff) == rp;
     }
     return false;
 }
