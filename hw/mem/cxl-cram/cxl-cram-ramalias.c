@@ -177,7 +177,14 @@ static bool cram_alias_place(CXLCramDev *cram, int i, CXLFixedWindow **fw,
     if (ways != 1 || !d.size || dpa_base >= cram->capacity) {
         return false;
     }
-    *len = MIN(d.size, cram->capacity - dpa_base);
+    /*
+     * The last page stays on the I/O path: cxl-type3 routes an access by
+     * its first byte, so one that straddles the end of the range or of
+     * the capacity reaches the device whole, which reads the bytes past
+     * the capacity as all-ones (docs/robustness.md).  Split at the end of
+     * an alias, its tail would be decoded alone, as nowhere.
+     */
+    *len = MIN(d.size, cram->capacity - dpa_base) - CRAM_PAGE_SIZE;
     /* cxl-type3 decodes by the first decoder that holds an address */
     for (j = 0; j < i; j++) {
         CramDecoder e;
