@@ -232,7 +232,8 @@ static void test_interleave_ram_path(void)
  * Not interleaved, but the host bridge has two ports: its 1-way decoder
  * sends the first 256 MiB of the window to port 1 (cram1).  Both devices
  * commit a 1-way decoder there; only cram1 is on the path, so only its
- * store is mapped, and the data lands in it.
+ * store is mapped, and the data lands in it.  Re-aimed at port 0, the
+ * same happens with cram0.
  */
 static void test_interleave_ram_path_1way(void)
 {
@@ -261,6 +262,25 @@ static void test_interleave_ram_path_1way(void)
     g_assert_cmpuint(il_stat(&r, 0, "logical-held"), ==, 0);
     g_assert_cmpuint(il_stat(&r, 1, "logical-held"), ==, 16 * KiB);
     g_assert_cmpuint(il_stat(&r, 1, "cache-faults"), >=, 4);
+
+    /* Re-aimed at port 0: cram0 is mapped now, and takes new data. */
+    qtest_writel(r.qts, il_hb_hdm(&r) + 0x10 + 0x10, 0);    /* uncommit */
+    g_free(mtree);
+    mtree = qtest_hmp(r.qts, "info mtree");
+    g_assert_null(strstr(mtree, "cxl-cram-ram-alias"));
+    il_commit_n(r.qts, il_hb_hdm(&r), r.window, IL_CAP, 0, 0);  /* port 0 */
+    for (off = 0; off < 8 * KiB; off += 8) {
+        qtest_writeq(r.qts, r.window + off, 0xbeef0000 + off);
+    }
+    for (off = 0; off < 8 * KiB; off += 8) {
+        g_assert_cmphex(qtest_readq(r.qts, r.window + off), ==,
+                        0xbeef0000 + off);
+    }
+    cram_flush(&r.dev[0]);
+    cram_flush(&r.dev[1]);
+    g_assert_cmpuint(il_stat(&r, 0, "logical-held"), ==, 8 * KiB);
+    g_assert_cmpuint(il_stat(&r, 0, "cache-faults"), >=, 2);
+    g_assert_cmpuint(il_stat(&r, 1, "logical-held"), ==, 16 * KiB);
     qtest_quit(r.qts);
 }
 

@@ -220,7 +220,13 @@ static void cram_check_foreign(CXLCramDev *cram, CXLFixedWindow *fw,
     QTAILQ_FOREACH(sub, &fw->mr.subregions, subregions_link) {
         uint64_t end = sub->addr + int128_get64(sub->size);
 
-        if (sub >= ra->alias && sub < ra->alias + CXL_CRAM_RAMALIAS_MAX) {
+        /*
+         * Its own, or another cxl-cram's: that one's path changed in the
+         * same event (one HDM decoder notification), and it takes its
+         * alias out when told, before any guest access.
+         */
+        if ((sub >= ra->alias && sub < ra->alias + CXL_CRAM_RAMALIAS_MAX) ||
+            object_dynamic_cast(memory_region_owner(sub), TYPE_CXL_CRAM)) {
             continue;
         }
         if (sub->addr < off + len && off < end) {
