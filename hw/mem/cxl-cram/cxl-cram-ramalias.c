@@ -267,7 +267,6 @@ void cxl_cram_ramalias_update(CXLCramDev *cram)
                           int128_get64(mr->size) != len)) {
             memory_region_del_subregion(ra->in[i], mr);
             ra->in[i] = NULL;
-            ra->switches++;
             trace_cxl_cram_ram_alias(i, mr->addr, mr->alias_offset,
                                      int128_get64(mr->size), false);
         }
@@ -277,7 +276,6 @@ void cxl_cram_ramalias_update(CXLCramDev *cram)
             memory_region_add_subregion_overlap(&fw->mr, hpa - fw->base, mr,
                                                 1);
             ra->in[i] = &fw->mr;
-            ra->switches++;
             trace_cxl_cram_ram_alias(i, hpa - fw->base, dpa, len, true);
         }
     }

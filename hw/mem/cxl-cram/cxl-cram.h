@@ -58,7 +58,6 @@ typedef struct CXLCramRamAlias {
     bool ready;
     Notifier decoders;                  /* an HDM decoder (un)committed */
     VMChangeStateEntry *vmstate;
-    uint64_t switches;                  /* aliases put in or taken out */
 } CXLCramRamAlias;
 
 struct CXLCramDev {
