@@ -535,6 +535,9 @@ static void test_mapped_write(void)
         memcpy(m.map + p * CRAM_PAGE_SIZE, page, CRAM_PAGE_SIZE);
     }
     g_assert_cmpuint(resident(&m, 0, 300), <=, 32);
+    /* direct writes are queued for the worker, as the store's own are */
+    cram_store_get_stats(m.s, &st, &cs, NULL);
+    g_assert_cmpuint(cs.async_writebacks, >, 0);
     cram_store_flush(m.s);
     cram_store_get_stats(m.s, &st, &cs, NULL);
     g_assert_cmpuint(st.media_reserved, ==, 0);

@@ -34,27 +34,35 @@ typedef struct IlRig {
     CramQT dev[IL_WAYS];        /* their qts, BARs, mailbox, registers */
 } IlRig;
 
-/* Decoder 0 of the HDM capability at @hdm over the whole region. */
-static void il_commit(QTestState *qts, uint64_t hdm, uint64_t base,
-                      uint32_t targets)
+/* Decoder 0 of the HDM capability at @hdm: @size bytes, control @iw. */
+static void il_commit_n(QTestState *qts, uint64_t hdm, uint64_t base,
+                        uint64_t size, uint32_t iw, uint32_t targets)
 {
     uint64_t d0 = hdm + 0x10;
 
     qtest_writel(qts, hdm + 0x4, 0x2);                  /* enable */
     qtest_writel(qts, d0 + 0x0, (uint32_t)base);
     qtest_writel(qts, d0 + 0x4, base >> 32);
-    qtest_writel(qts, d0 + 0x8, (uint32_t)IL_SPAN);
-    qtest_writel(qts, d0 + 0xc, (uint64_t)IL_SPAN >> 32);
+    qtest_writel(qts, d0 + 0x8, (uint32_t)size);
+    qtest_writel(qts, d0 + 0xc, size >> 32);
     qtest_writel(qts, d0 + 0x14, targets);      /* target list / DPA skip */
     qtest_writel(qts, d0 + 0x18, 0);
-    qtest_writel(qts, d0 + 0x10, IL_IW_2WAY | IL_COMMIT);
+    qtest_writel(qts, d0 + 0x10, iw | IL_COMMIT);
     g_assert_cmphex(qtest_readl(qts, d0 + 0x10) & IL_COMMITTED, ==,
                     IL_COMMITTED);
 }
 
-static void il_start(IlRig *r, const char *props)
+/* The same over the whole region, 2 ways. */
+static void il_commit(QTestState *qts, uint64_t hdm, uint64_t base,
+                      uint32_t targets)
 {
-    uint64_t next, hb;
+    il_commit_n(qts, hdm, base, IL_SPAN, IL_IW_2WAY, targets);
+}
+
+/* Boot the rig: ECAM, root ports, BARs; no decoder committed. */
+static void il_boot(IlRig *r, const char *props)
+{
+    uint64_t next;
     int i;
 
     memset(r, 0, sizeof(*r));
@@ -87,14 +95,32 @@ static void il_start(IlRig *r, const char *props)
         cram_assign_bars(r->qts, bus, 0, &next, t->bar);
         t->mbox = cram_find_dev_cap(r->qts, t->bar[2], 2);
         t->regs = t->bar[CXL_CRAM_REGS_BAR];
-        /* every device decodes the whole region, two ways */
-        il_commit(r->qts, cram_find_cm_cap(r->qts, t->bar[0] + 0x1000, 5),
-                  r->window, 0);
+    }
+}
+
+static uint64_t il_hdm(IlRig *r, int dev)
+{
+    return cram_find_cm_cap(r->qts, r->dev[dev].bar[0] + 0x1000, 5);
+}
+
+static uint64_t il_hb_hdm(IlRig *r)
+{
+    return cram_find_cm_cap(r->qts,
+                            cram_find_region(r->qts, "pxb-cxl-host") + 0x1000,
+                            5);
+}
+
+static void il_start(IlRig *r, const char *props)
+{
+    int i;
+
+    il_boot(r, props);
+    /* every device decodes the whole region, two ways */
+    for (i = 0; i < IL_WAYS; i++) {
+        il_commit(r->qts, il_hdm(r, i), r->window, 0);
     }
     /* The host bridge: granule k to root port k % 2 */
-    hb = cram_find_region(r->qts, "pxb-cxl-host");
-    il_commit(r->qts, cram_find_cm_cap(r->qts, hb + 0x1000, 5), r->window,
-              0 | 1 << 8);
+    il_commit(r->qts, il_hb_hdm(r), r->window, 0 | 1 << 8);
 }
 
 /* The device that holds HPA offset @off, and the DPA there */
@@ -173,7 +199,95 @@ static void test_interleave_2way(void)
     qtest_quit(r.qts);
 }
 
+/*
+ * ram-path=on on both devices: the path is interleaved, so neither maps
+ * its store into the window; data still lands on both and reads back.
+ */
+static void test_interleave_ram_path(void)
+{
+    g_autofree char *mtree = NULL;
+    uint64_t off;
+    IlRig r;
+    int i;
+
+    il_start(&r, "media-size=16M,poison-mce=off,ram-path=on");
+    mtree = qtest_hmp(r.qts, "info mtree");
+    g_assert_null(strstr(mtree, "cxl-cram-ram-alias"));
+    for (off = 0; off < 32 * KiB; off += 8) {
+        qtest_writeq(r.qts, r.window + off, il_pattern(off));
+    }
+    for (off = 0; off < 32 * KiB; off += 8) {
+        g_assert_cmphex(qtest_readq(r.qts, r.window + off), ==,
+                        il_pattern(off));
+    }
+    for (i = 0; i < IL_WAYS; i++) {
+        cram_flush(&r.dev[i]);
+        g_assert_cmpuint(il_stat(&r, i, "logical-held"), ==, 16 * KiB);
+        g_assert_cmpuint(il_stat(&r, i, "cache-faults"), ==, 0);
+    }
+    qtest_quit(r.qts);
+}
+
+/*
+ * Not interleaved, but the host bridge has two ports: its 1-way decoder
+ * sends the first 256 MiB of the window to port 1 (cram1).  Both devices
+ * commit a 1-way decoder there; only cram1 is on the path, so only its
+ * store is mapped, and the data lands in it.  Re-aimed at port 0, the
+ * same happens with cram0.
+ */
+static void test_interleave_ram_path_1way(void)
+{
+    g_autofree char *mtree = NULL;
+    uint64_t off;
+    IlRig r;
+
+    il_boot(&r, "media-size=16M,poison-mce=off,ram-path=on");
+    il_commit_n(r.qts, il_hdm(&r, 0), r.window, IL_CAP, 0, 0);
+    il_commit_n(r.qts, il_hdm(&r, 1), r.window, IL_CAP, 0, 0);
+    mtree = qtest_hmp(r.qts, "info mtree");
+    g_assert_null(strstr(mtree, "cxl-cram-ram-alias"));
+    il_commit_n(r.qts, il_hb_hdm(&r), r.window, IL_CAP, 0, 1);  /* port 1 */
+    g_free(mtree);
+    mtree = qtest_hmp(r.qts, "info mtree");
+    g_assert_nonnull(strstr(mtree, "cxl-cram-ram-alias"));
+    for (off = 0; off < 16 * KiB; off += 8) {
+        qtest_writeq(r.qts, r.window + off, 0xabcd0000 + off);
+    }
+    for (off = 0; off < 16 * KiB; off += 8) {
+        g_assert_cmphex(qtest_readq(r.qts, r.window + off), ==,
+                        0xabcd0000 + off);
+    }
+    cram_flush(&r.dev[0]);
+    cram_flush(&r.dev[1]);
+    g_assert_cmpuint(il_stat(&r, 0, "logical-held"), ==, 0);
+    g_assert_cmpuint(il_stat(&r, 1, "logical-held"), ==, 16 * KiB);
+    g_assert_cmpuint(il_stat(&r, 1, "cache-faults"), >=, 4);
+
+    /* Re-aimed at port 0: cram0 is mapped now, and takes new data. */
+    qtest_writel(r.qts, il_hb_hdm(&r) + 0x10 + 0x10, 0);    /* uncommit */
+    g_free(mtree);
+    mtree = qtest_hmp(r.qts, "info mtree");
+    g_assert_null(strstr(mtree, "cxl-cram-ram-alias"));
+    il_commit_n(r.qts, il_hb_hdm(&r), r.window, IL_CAP, 0, 0);  /* port 0 */
+    for (off = 0; off < 8 * KiB; off += 8) {
+        qtest_writeq(r.qts, r.window + off, 0xbeef0000 + off);
+    }
+    for (off = 0; off < 8 * KiB; off += 8) {
+        g_assert_cmphex(qtest_readq(r.qts, r.window + off), ==,
+                        0xbeef0000 + off);
+    }
+    cram_flush(&r.dev[0]);
+    cram_flush(&r.dev[1]);
+    g_assert_cmpuint(il_stat(&r, 0, "logical-held"), ==, 8 * KiB);
+    g_assert_cmpuint(il_stat(&r, 0, "cache-faults"), >=, 2);
+    g_assert_cmpuint(il_stat(&r, 1, "logical-held"), ==, 16 * KiB);
+    qtest_quit(r.qts);
+}
+
 void cxl_cram_interleave_add_tests(void)
 {
     qtest_add_func("/cxl-cram/interleave/2way", test_interleave_2way);
+    qtest_add_func("/cxl-cram/interleave/ram-path", test_interleave_ram_path);
+    qtest_add_func("/cxl-cram/interleave/ram-path-1way",
+                   test_interleave_ram_path_1way);
 }

@@ -17,6 +17,7 @@
 #include "cxl-cram-qtest.h"
 #include "cxl-cram-hostinput-test.h"
 #include "cxl-cram-interleave-test.h"
+#include "cxl-cram-rampath-test.h"
 
 #define CAP_8G      (8 * GiB)
 #define PAGE        4096
@@ -127,6 +128,7 @@ static void test_bad_props(void)
         { "'cache-size': 2147483648", "at most 1 GiB" },
         { "'low-watermark': 90, 'high-watermark': 80",
           "watermarks must satisfy" },
+        { "'ram-path': true, 'cache-size': 0", "needs cache-size > 0" },
     };
 
     expect_bad_props(cases, G_N_ELEMENTS(cases));
@@ -1171,7 +1173,7 @@ static bool mig_host_figure(const char *key)
 {
     static const char *const keys[] = {
         "metadata-bytes", "cache-pages", "cache-hits", "cache-misses",
-        "writebacks-sync", "writebacks-async",
+        "writebacks-sync", "writebacks-async", "cache-faults",
     };
     int i;
 
@@ -2268,6 +2270,7 @@ int main(int argc, char **argv)
     qtest_add_func("/cxl-cram/demo", test_demo);
     cxl_cram_hostinput_add_tests();
     cxl_cram_interleave_add_tests();
+    cxl_cram_rampath_add_tests();
     qtest_add_func("/cxl-cram/media-ops-1tib", test_media_ops_1tib);
     qtest_add_func("/cxl-cram/poison-coalesced", test_poison_coalesced);
     qtest_add_func("/cxl-cram/device-del/idle", test_device_del_idle);

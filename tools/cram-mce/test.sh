@@ -24,7 +24,12 @@
 #          SIGBUS, none is abandoned, and the guest survives.  (User-mode
 #          loads do not reproduce the nested-check race of the reckless
 #          scenario: docs/driver.md.)
-# Usage: tools/cram-mce/test.sh [xp|nosmp|interleave|storm]...
+#   mapped  ram-path=on (docs/ram-path.md):
+#          MAPPED_FILL bytes written and read back through the RAM alias
+#          (the mapping serves them: cache-faults), then the guest poisons
+#          a page it has just read through the mapping: the alias goes
+#          out and its next load takes the machine check, as without it.
+# Usage: tools/cram-mce/test.sh [xp|nosmp|interleave|storm|mapped]...
 # Prints "ok"/"not ok" lines and ends with "N passed, N failed, N skipped".
 # Logs: build/test-logs/cram-mce-<scenario>.{out,console,json,host}
 set -uo pipefail
@@ -38,6 +43,7 @@ STORM_PAGES=32                  # per CPU
 STORM_DPA=(0x400000 0x600000)   # CPU 0's pages, CPU 1's (2 MiB apart)
 IL_GRAN=4096                    # interleave granule: a page
 IL_FILL=$((32 << 20))           # written through the region: 16 MiB each
+MAPPED_FILL=$((4 << 20))        # mapped: POISON_DPA's page among them
 # POISON_DPA's place in a 2-way region, on the device at position 0 and 1
 # (granule g of a device is the region's granule 2g + position; the DPA is
 # granule-aligned)
@@ -59,6 +65,7 @@ storm_pages() {
 # host's read (xp), then its own load.  KEY=VALUE lines.
 guest_cmd() {
     [ "$1" != interleave ] || { guest_interleave; return; }
+    [ "$1" != mapped ] || { guest_mapped; return; }
     cat <<EOF
 set -e
 dmesg -n 1
@@ -114,6 +121,23 @@ echo $POISON_DPA >/sys/kernel/debug/cxl/\$m/inject_poison
 set +e
 /root/cram-mce read /dev/dax0.0 ${IL_OFF[0]} | sed 's/^/pos0./'
 /root/cram-mce read /dev/dax0.0 ${IL_OFF[1]} | sed 's/^/pos1./'
+echo after.memory_failure=\$(dmesg | grep -c 'Memory failure')
+echo guest.alive=yes
+EOF
+}
+
+# mapped: fill through the alias, read the page, poison it, load it.
+guest_mapped() {
+    cat <<EOF
+set -e
+dmesg -n 1
+cram-region >/dev/null
+daxctl reconfigure-device -m devdax -f dax0.0 >/dev/null 2>&1
+/root/cram-mce fill /dev/dax0.0 0 $MAPPED_FILL
+/root/cram-mce read /dev/dax0.0 $POISON_DPA | sed 's/^/before./'
+echo $POISON_DPA >/sys/kernel/debug/cxl/mem0/inject_poison
+set +e
+/root/cram-mce read /dev/dax0.0 $POISON_DPA
 echo after.memory_failure=\$(dmesg | grep -c 'Memory failure')
 echo guest.alive=yes
 EOF
@@ -287,6 +311,23 @@ test_storm() {
     check "storm: the guest survived" "$(v guest.alive)" = yes
 }
 
+test_mapped() {
+    scenario mapped --props ram-path=on || return
+    check "mapped: $MAPPED_FILL bytes through the alias read back" \
+        "$(v fill.bad)" = 0
+    check "mapped: the mapping served them ($(q cache-faults) faults)" \
+        "$(q cache-faults)" -ge $((MAPPED_FILL / 4096))
+    check "mapped: the page read its data before the poison" \
+        "$(v before.read.sigbus)/$(v before.read.value)" = "0/$(printf 0x%016x \
+            $(((POISON_DPA / 8 / 512) << 32 | (POISON_DPA / 8 % 16))))"
+    check "mapped: then the load took the check: SIGBUS, BUS_MCEERR_AR (si_code $(v read.si_code))" \
+        "$(v read.sigbus)/$(v read.si_code)" = 1/4
+    check "mapped: the guest survived and handled it (memory failure logged)" \
+        "$(v guest.alive)/$(($(v after.memory_failure) > 0))" = yes/1
+    check "mapped: one machine check, one poisoned read" \
+        "$(q machine-checks)/$(q poisoned-reads)" = 1/1
+}
+
 main() {
     local t
     mkdir -p "$LOGS" "$OUT/root/root"
@@ -295,7 +336,7 @@ main() {
         "$TOP/tools/cram-mce/cram-mce.c" >"$LOGS/cram-mce-build.log" 2>&1
     check "cram-mce builds static (log: build/test-logs/cram-mce-build.log)" $? -eq 0
     if [ -x "$OUT/root/root/cram-mce" ]; then
-        for t in "${@:-xp nosmp interleave storm}"; do
+        for t in "${@:-xp nosmp interleave storm mapped}"; do
             for t in $t; do
                 "test_$t"
             done

@@ -244,6 +244,8 @@ static bool cxl_cram_store_init(CXLCramDev *cram, const CramConfig *cfg,
     };
     CramEngine *e = cram_engine_new(cfg, &gerr);
 
+    cxl_cram_ramalias_config(cram, &scfg);
+
     cram->store = e ? cram_store_new(e, &scfg, &gerr) : NULL;
     if (!cram->store) {
         error_setg(errp, "cxl-cram: %s", gerr->message);
@@ -254,6 +256,7 @@ static bool cxl_cram_store_init(CXLCramDev *cram, const CramConfig *cfg,
                            cxl_cram_worker, cram, QEMU_THREAD_JOINABLE);
         cram->has_worker = true;
     }
+    cxl_cram_ramalias_init(cram);
     return true;
 }
 
@@ -283,6 +286,7 @@ bool cxl_cram_memory_init(CXLCramDev *cram, const CramConfig *cfg,
 
 void cxl_cram_memory_fini(CXLCramDev *cram)
 {
+    cxl_cram_ramalias_fini(cram);
     if (cram->has_worker) {
         cram_store_worker_stop(cram->store);
         qemu_thread_join(&cram->worker);

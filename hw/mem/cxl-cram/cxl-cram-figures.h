@@ -57,7 +57,8 @@
     X("cache-hits", CACHE_HITS, cs.hits, -1) \
     X("cache-misses", CACHE_MISSES, cs.misses, -1) \
     X("writebacks-sync", NONE, cs.sync_writebacks, -1) \
-    X("writebacks-async", NONE, cs.async_writebacks, -1)
+    X("writebacks-async", NONE, cs.async_writebacks, -1) \
+    X("cache-faults", NONE, cs.faults, -1)
 
 /*
  * The store header's figures: 13 slots; slot 3 (empty pages) is always

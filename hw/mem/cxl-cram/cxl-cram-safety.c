@@ -67,6 +67,7 @@ void cxl_cram_safety_update(CXLCramDev *cram)
     cram_store_get_stats(cram->store, &st, NULL, NULL);
     now = cxl_cram_status_next(old, &st, s->wm_low, s->wm_high);
     s->status = now;
+    cxl_cram_ramalias_update(cram);
     if (now == old) {
         return;
     }

@@ -60,6 +60,10 @@ static bool cxl_cram_check_props(CXLCramDev *cram, CramConfig *cfg,
                    cram->low_watermark, cram->high_watermark);
         return false;
     }
+    if (cram->ram_path && !cram->cache_size) {
+        error_setg(errp, "ram-path maps the cache: it needs cache-size > 0");
+        return false;
+    }
     *cfg = (CramConfig) {
         .capacity = cram->capacity,
         .media_size = cram->media_size,
@@ -170,6 +174,7 @@ static void cxl_cram_reset(DeviceState *dev)
     cc->parent_reset(dev);
     cxl_cram_mailbox_init(cram);
     cxl_cram_reset_regs(cram);
+    cxl_cram_ramalias_update(cram);     /* the decoders were reset */
     /* A load held back for a machine check died with the reset. */
     if (cram->mce_wait_n) {
         memset(cram->mce_wait, 0, cram->mce_wait_n * sizeof(*cram->mce_wait));
@@ -206,6 +211,7 @@ static const Property cxl_cram_props[] = {
     DEFINE_PROP_BOOL("poison-mce", CXLCramDev, poison_mce, true),
     DEFINE_PROP_SIZE("cache-size", CXLCramDev, cache_size,
                      CXL_CRAM_CACHE_DEFAULT),
+    DEFINE_PROP_BOOL("ram-path", CXLCramDev, ram_path, false),
 };
 
 static void cxl_cram_class_init(ObjectClass *oc, void *data)

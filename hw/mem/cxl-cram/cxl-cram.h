@@ -13,6 +13,7 @@
 #include "qemu/bitmap.h"
 #include "hw/cxl/cxl.h"
 #include "qemu/thread.h"
+#include "qemu/notify.h"
 #include "engine/cram-store.h"
 #include "cxl-cram-regs.h"
 
@@ -46,6 +47,19 @@ typedef struct CXLCramMceWait {
     int64_t since;              /* QEMU_CLOCK_REALTIME ms of its first try */
 } CXLCramMceWait;
 
+/* ram-path: the store's mapping aliased into the window (ramalias.c) */
+#define CXL_CRAM_RAMALIAS_MAX 4         /* cxl-type3's HDM decoders */
+typedef struct CXLCramRamAlias {
+    MemoryRegion ram;                   /* over cram_store_map() */
+    MemoryRegion alias[CXL_CRAM_RAMALIAS_MAX];  /* by HDM decoder */
+    MemoryRegion *in[CXL_CRAM_RAMALIAS_MAX];    /* its window, or NULL */
+    QemuThread faults;                  /* cram_store_fault_run() */
+    bool has_faults;
+    bool ready;
+    Notifier decoders;                  /* an HDM decoder (un)committed */
+    VMChangeStateEntry *vmstate;
+} CXLCramRamAlias;
+
 struct CXLCramDev {
     CXLType3Dev parent_obj;
 
@@ -58,6 +72,7 @@ struct CXLCramDev {
     uint8_t high_watermark;
     bool poison_mce;            /* reads of poison raise machine checks */
     uint64_t cache_size;        /* bytes of uncompressed page cache */
+    bool ram_path;              /* map the cache into the window */
 
     CramStore *store;           /* engine, cache and their lock */
     QemuThread worker;          /* cram_store_worker_run() */
@@ -68,6 +83,7 @@ struct CXLCramDev {
     unsigned media_gen;         /* cram_store_media_gen() last seen */
     bool tracing;               /* the store lists misses, write-backs */
     CXLCramSafety safety;
+    CXLCramRamAlias ra;
 
     /* Get Poison List resumes here when asked the same range again */
     uint64_t poison_query_start;
@@ -92,6 +108,12 @@ struct CXLCramClass {
  * layers below its own (scripts/check-layers.sh checks it; the graph is
  * in docs/design.md).  Under all of them, the store (engine/cram-store.h).
  */
+
+/* 0. cxl-cram-ramalias.c: ram-path, the store's mapping in the window */
+void cxl_cram_ramalias_config(CXLCramDev *cram, CramStoreConfig *scfg);
+void cxl_cram_ramalias_init(CXLCramDev *cram);
+void cxl_cram_ramalias_update(CXLCramDev *cram);
+void cxl_cram_ramalias_fini(CXLCramDev *cram);
 
 /* 1. cxl-cram-safety.c: the status media use implies, interrupts */
 uint32_t cxl_cram_status_next(uint32_t old, const CramStats *st,

@@ -521,6 +521,9 @@ void cram_cache_fault(CramCache *c, uint64_t page, bool write)
     if (write && !entry_dirty(c, x)) {
         /* Written before it could be charged: stored when it leaves. */
         c->st.faults_uncharged++;
+    } else if (write) {
+        /* charged: the worker stores it, off the path of a later miss */
+        worker_kick(c, idx);
     }
     if (write && !x->wp) {
         cram_map_wake(c->map, page);
