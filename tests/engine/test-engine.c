@@ -397,6 +397,12 @@ static void test_take_media(void)
     g_assert_cmpint(cram_engine_store(e, 13, page), ==, 0);
     g_assert_true(cram_engine_load(e, 13, back));
     g_assert_cmpmem(back, CRAM_PAGE_SIZE, page, CRAM_PAGE_SIZE);
+    /* discarding everything (Sanitize) leaves the host's hold */
+    g_assert_true(cram_engine_take_media(e, 10));
+    cram_engine_discard_all(e);
+    st = get_stats(e);
+    g_assert_cmpuint(st.media_taken, ==, 10 * CRAM_PAGE_SIZE);
+    g_assert_cmpuint(st.media_used, ==, 10 * CRAM_PAGE_SIZE);
     cram_engine_free(e);
     g_rand_free(r);
 }

@@ -57,6 +57,8 @@ struct CXLCramDev {
     uint8_t low_watermark;      /* percent of media-size */
     uint8_t high_watermark;
     bool poison_mce;            /* reads of poison raise machine checks */
+    bool poison_mce_set;        /* changed by QMP cxl-cram-set: migrated */
+    Error *media_blocker;       /* the host holds media: no migration */
     uint64_t cache_size;        /* bytes of uncompressed page cache */
 
     CramStore *store;           /* engine, cache and their lock */
@@ -92,6 +94,11 @@ struct CXLCramClass {
  * layers below its own (scripts/check-layers.sh checks it; the graph is
  * in docs/design.md).  Under all of them, the store (engine/cram-store.h).
  */
+
+/* 0. cxl-cram-events.c: QMP events (qapi/cxl-cram.json) */
+void cxl_cram_notify_status(CXLCramDev *cram, uint32_t old, uint32_t now,
+                            const CramStats *st);
+void cxl_cram_notify_dropped(CXLCramDev *cram, uint64_t page);
 
 /* 1. cxl-cram-safety.c: the status media use implies, interrupts */
 uint32_t cxl_cram_status_next(uint32_t old, const CramStats *st,
@@ -160,6 +167,9 @@ void cxl_cram_stats_class_init(ObjectClass *oc);
 void cxl_cram_regs_init(CXLCramDev *cram);
 /* cxl-cram-migration.c */
 extern const VMStateDescription vmstate_cxl_cram;
+/* cxl-cram-qmp.c: QMP commands (qapi/cxl-cram.json); their vmstate */
+extern const VMStateDescription vmstate_cxl_cram_settings;
+void cxl_cram_qmp_fini(CXLCramDev *cram);
 /* cxl-cram-mediaops.c: Media Operations (4402h) */
 void cxl_cram_media_ops_cmds(struct cxl_cmd (*set)[256]);
 
