@@ -31,6 +31,8 @@ ln -sfn "$CRAM_TOP/hw/mem/cxl-cram" "$src/hw/mem/cxl-cram"
 for f in "$CRAM_TOP"/tests/qtest/*.[ch]; do
     ln -sfn "$f" "$src/tests/qtest/$(basename "$f")"
 done
+# The QMP schema of cxl-cram's commands (patches/0010 includes it).
+ln -sfn "$CRAM_TOP/qapi/cxl-cram.json" "$src/qapi/cxl-cram.json"
 # Patches, in order.
 if [ "$(cat "$src/.cram-patches" 2>/dev/null)" != "$want" ]; then
     for p in "$CRAM_TOP"/patches/*.patch; do

@@ -345,6 +345,68 @@ static bool stats_equal_but_failed(const CramStats *a, const CramStats *b)
     return memcmp(&x, &y, sizeof(x)) == 0;
 }
 
+/*
+ * Media the host takes away counts as used, holds nothing, and no store
+ * or reservation gets it; only free media can be taken; given back, it
+ * stores again.  The ratio is the data's own.
+ */
+static void test_take_media(void)
+{
+    enum { MEDIA_PAGES = 64 };
+    CramEngine *e = new_engine(1024 * CRAM_PAGE_SIZE,
+                               MEDIA_PAGES * CRAM_PAGE_SIZE, CRAM_CODEC_LZ4);
+    GRand *r = g_rand_new_with_seed(9);
+    uint8_t page[CRAM_PAGE_SIZE], back[CRAM_PAGE_SIZE];
+    uint32_t ratio;
+    CramStats st;
+    int i;
+
+    for (i = 0; i < 8; i++) {
+        page_random(r, page);
+        g_assert_cmpint(cram_engine_store(e, i, page), ==, 0);
+    }
+    st = get_stats(e);
+    ratio = cram_ratio_fp16(&st);
+    g_assert_true(cram_engine_take_media(e, 50));
+    st = get_stats(e);
+    g_assert_cmpuint(st.media_taken, ==, 50 * CRAM_PAGE_SIZE);
+    g_assert_cmpuint(st.media_used, ==, 58 * CRAM_PAGE_SIZE);
+    g_assert_cmpuint(st.media_free, ==, 6 * CRAM_PAGE_SIZE);
+    g_assert_cmpuint(cram_ratio_fp16(&st), ==, ratio);
+    /* 6 pages free: a reservation and 5 stores fit, the 6th does not */
+    g_assert_true(cram_engine_reserve(e));
+    for (i = 8; i < 13; i++) {
+        page_random(r, page);
+        g_assert_cmpint(cram_engine_store(e, i, page), ==, 0);
+    }
+    page_random(r, page);
+    g_assert_cmpint(cram_engine_store(e, 13, page), ==, -ENOSPC);
+    g_assert_false(cram_engine_reserve(e));
+    /* more than is free: refused, nothing changes */
+    g_assert_false(cram_engine_take_media(e, 51));
+    st = get_stats(e);
+    g_assert_cmpuint(st.media_taken, ==, 50 * CRAM_PAGE_SIZE);
+    g_assert_cmpuint(st.media_free, ==, 0);
+    cram_engine_unreserve(e);
+    g_assert_true(cram_engine_take_media(e, 51));
+    /* given back: the refused store fits */
+    g_assert_true(cram_engine_take_media(e, 0));
+    st = get_stats(e);
+    g_assert_cmpuint(st.media_taken, ==, 0);
+    g_assert_cmpuint(st.media_used, ==, 13 * CRAM_PAGE_SIZE);
+    g_assert_cmpint(cram_engine_store(e, 13, page), ==, 0);
+    g_assert_true(cram_engine_load(e, 13, back));
+    g_assert_cmpmem(back, CRAM_PAGE_SIZE, page, CRAM_PAGE_SIZE);
+    /* discarding everything (Sanitize) leaves the host's hold */
+    g_assert_true(cram_engine_take_media(e, 10));
+    cram_engine_discard_all(e);
+    st = get_stats(e);
+    g_assert_cmpuint(st.media_taken, ==, 10 * CRAM_PAGE_SIZE);
+    g_assert_cmpuint(st.media_used, ==, 10 * CRAM_PAGE_SIZE);
+    cram_engine_free(e);
+    g_rand_free(r);
+}
+
 static void test_media_full(void)
 {
     enum { N = 1024, MEDIA_PAGES = 64 };
@@ -793,6 +855,7 @@ int main(int argc, char **argv)
     g_test_add_func("/engine/random-raw", test_random_raw);
     g_test_add_func("/engine/rewrite-no-leak", test_rewrite_no_leak);
     g_test_add_func("/engine/media-full", test_media_full);
+    g_test_add_func("/engine/take-media", test_take_media);
     g_test_add_func("/engine/sparse-1tib", test_sparse_1tib);
     g_test_add_func("/engine/meta-per-page", test_meta_per_page);
     g_test_add_func("/engine/last-page", test_last_page);

@@ -296,6 +296,71 @@ static void test_worker_rose(void)
     g_rand_free(r);
 }
 
+/*
+ * A paused worker stores nothing: dirty pages stay cached and charged a
+ * whole media page each, evictions and flushes store on the caller's
+ * thread; resumed, it writes back its queue.
+ */
+static void test_worker_pause(void)
+{
+    GRand *r = g_rand_new_with_seed(17);
+    uint8_t page[CRAM_PAGE_SIZE], back[CRAM_PAGE_SIZE];
+    CramCacheStats cs;
+    CramStats es;
+    Store s;
+    int p, i;
+
+    store_new(&s, 64 * MiB, 64);
+    cram_store_worker_pause(s.s, true);
+    g_assert_true(cram_store_worker_paused(s.s));
+    /* 60 of 64 cached pages dirty: past the worker's wake-up mark */
+    for (p = 0; p < 60; p++) {
+        page_text(r, page);
+        write_page(s.s, p, page);
+    }
+    g_usleep(200 * 1000);
+    cram_store_get_stats(s.s, &es, &cs, NULL);
+    g_assert_cmpint(g_atomic_int_get(&s.worker_stored), ==, 0);
+    g_assert_cmpuint(cs.dirty, ==, 60);
+    g_assert_cmpuint(cs.async_writebacks, ==, 0);
+    g_assert_cmpuint(es.media_reserved, ==, 60 * CRAM_PAGE_SIZE);
+
+    /* resumed: it writes back to half the cache, not more */
+    cram_store_worker_pause(s.s, false);
+    g_assert_false(cram_store_worker_paused(s.s));
+    for (i = 0; i < 500; i++) {
+        cram_store_get_stats(s.s, NULL, &cs, NULL);
+        if (cs.dirty <= 32) {
+            break;
+        }
+        g_usleep(10 * 1000);
+    }
+    g_assert_cmpuint(cs.dirty, <=, 32);
+    g_assert_cmpuint(cs.async_writebacks, >=, 28);
+
+    /* paused again: evictions and a flush store on this thread */
+    cram_store_worker_pause(s.s, true);
+    g_atomic_int_set(&s.worker_stored, 0);
+    for (p = 100; p < 300; p++) {
+        page_same(page, p);
+        write_page(s.s, p, page);
+    }
+    cram_store_flush(s.s);
+    cram_store_get_stats(s.s, &es, &cs, NULL);
+    g_assert_cmpint(g_atomic_int_get(&s.worker_stored), ==, 0);
+    g_assert_cmpuint(cs.dirty, ==, 0);
+    g_assert_cmpuint(es.media_reserved, ==, 0);
+    for (p = 100; p < 300; p++) {
+        page_same(page, p);
+        cram_store_access(s.s, (uint64_t)p * CRAM_PAGE_SIZE, back,
+                          CRAM_PAGE_SIZE, false, NULL);
+        g_assert_cmpmem(back, CRAM_PAGE_SIZE, page, CRAM_PAGE_SIZE);
+    }
+    /* stopped while paused: store_free() joins it */
+    store_free(&s);
+    g_rand_free(r);
+}
+
 /* The export sees a flushed store; an import replaces it whole. */
 static void test_export_import(void)
 {
@@ -665,6 +730,7 @@ int main(int argc, char **argv)
     g_test_add_func("/store/dropped", test_dropped);
     g_test_add_func("/store/free-drops", test_free_drops);
     g_test_add_func("/store/worker-rose", test_worker_rose);
+    g_test_add_func("/store/worker-pause", test_worker_pause);
     g_test_add_func("/store/export-import", test_export_import);
     g_test_add_func("/store/zero-ranges", test_zero_ranges);
     g_test_add_func("/store/access-bytes", test_access_bytes);

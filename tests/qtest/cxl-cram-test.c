@@ -18,6 +18,7 @@
 #include "cxl-cram-hostinput-test.h"
 #include "cxl-cram-interleave-test.h"
 #include "cxl-cram-rampath-test.h"
+#include "cxl-cram-qmp-test.h"
 
 #define CAP_8G      (8 * GiB)
 #define PAGE        4096
@@ -1208,7 +1209,7 @@ static void mig_assert_same_figures(CramQT *s, CramQT *d)
         }
         compared++;
     }
-    g_assert_cmpint(compared, ==, 32);
+    g_assert_cmpint(compared, ==, 33);
     for (reg = 0; reg < CXL_CRAM_REG_CACHE_FLUSH; reg += 8) {
         if (reg == CXL_CRAM_REG_METADATA_BYTES ||
             reg == CXL_CRAM_REG_CACHE_HITS ||
@@ -2271,6 +2272,7 @@ int main(int argc, char **argv)
     cxl_cram_hostinput_add_tests();
     cxl_cram_interleave_add_tests();
     cxl_cram_rampath_add_tests();
+    cxl_cram_qmp_add_tests();
     qtest_add_func("/cxl-cram/media-ops-1tib", test_media_ops_1tib);
     qtest_add_func("/cxl-cram/poison-coalesced", test_poison_coalesced);
     qtest_add_func("/cxl-cram/device-del/idle", test_device_del_idle);

@@ -50,6 +50,7 @@
     X("irq-danger", IRQ_DANGER, s.danger_count, -1) \
     X("irq-safe", IRQ_SAFE, s.safe_count, -1) \
     X("media-reserved", MEDIA_RESERVED, st.media_reserved, 1) \
+    X("media-taken", NONE, st.media_taken, -1) \
     X("wm-low", WM_LOW, s.wm_low, -1) \
     X("wm-high", WM_HIGH, s.wm_high, -1) \
     X("cache-pages", NONE, cs.cached, -1) \

@@ -389,4 +389,8 @@ const VMStateDescription vmstate_cxl_cram = {
         },
         VMSTATE_END_OF_LIST()
     },
+    .subsections = (const VMStateDescription * const []) {
+        &vmstate_cxl_cram_settings,
+        NULL
+    },
 };

@@ -72,6 +72,7 @@ void cxl_cram_safety_update(CXLCramDev *cram)
         return;
     }
     trace_cxl_cram_status(old, now, st.media_used);
+    cxl_cram_notify_status(cram, old, now, &st);
 
     if ((now & ~old) & CXL_CRAM_STATUS_ABOVE_LOW) {
         cxl_cram_irq(cram, CXL_CRAM_IRQ_LOW_RISE);

@@ -160,6 +160,7 @@ static void cxl_cram_exit(PCIDevice *pci_dev)
     CXLCramDev *cram = CXL_CRAM(pci_dev);
 
     CXL_CRAM_GET_CLASS(cram)->parent_exit(pci_dev);
+    cxl_cram_qmp_fini(cram);
     cxl_cram_memory_fini(cram);
     g_free(cram->mce_wait);
     cram->mce_wait = NULL;

@@ -71,6 +71,8 @@ struct CXLCramDev {
     uint8_t low_watermark;      /* percent of media-size */
     uint8_t high_watermark;
     bool poison_mce;            /* reads of poison raise machine checks */
+    bool poison_mce_set;        /* changed by QMP cxl-cram-set: migrated */
+    Error *media_blocker;       /* the host holds media: no migration */
     uint64_t cache_size;        /* bytes of uncompressed page cache */
     bool ram_path;              /* map the cache into the window */
 
@@ -114,6 +116,10 @@ void cxl_cram_ramalias_config(CXLCramDev *cram, CramStoreConfig *scfg);
 void cxl_cram_ramalias_init(CXLCramDev *cram);
 void cxl_cram_ramalias_update(CXLCramDev *cram);
 void cxl_cram_ramalias_fini(CXLCramDev *cram);
+/* 0. cxl-cram-events.c: QMP events (qapi/cxl-cram.json) */
+void cxl_cram_notify_status(CXLCramDev *cram, uint32_t old, uint32_t now,
+                            const CramStats *st);
+void cxl_cram_notify_dropped(CXLCramDev *cram, uint64_t page);
 
 /* 1. cxl-cram-safety.c: the status media use implies, interrupts */
 uint32_t cxl_cram_status_next(uint32_t old, const CramStats *st,
@@ -182,6 +188,9 @@ void cxl_cram_stats_class_init(ObjectClass *oc);
 void cxl_cram_regs_init(CXLCramDev *cram);
 /* cxl-cram-migration.c */
 extern const VMStateDescription vmstate_cxl_cram;
+/* cxl-cram-qmp.c: QMP commands (qapi/cxl-cram.json); their vmstate */
+extern const VMStateDescription vmstate_cxl_cram_settings;
+void cxl_cram_qmp_fini(CXLCramDev *cram);
 /* cxl-cram-mediaops.c: Media Operations (4402h) */
 void cxl_cram_media_ops_cmds(struct cxl_cmd (*set)[256]);
 

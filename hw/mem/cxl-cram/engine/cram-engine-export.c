@@ -161,6 +161,11 @@ CramImport *cram_import_new(CramEngine *e, unsigned max_tag, GError **err)
                     "reserved by cached pages: cannot import", e->reserved);
         return NULL;
     }
+    if (e->taken) {
+        g_set_error(err, CRAM_ERROR, 0, "%" PRIu64 " media pages are "
+                    "taken by the host: cannot import", e->taken);
+        return NULL;
+    }
     engine_empty(e);
     im = g_new0(CramImport, 1);
     im->e = e;

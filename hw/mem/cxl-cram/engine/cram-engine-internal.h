@@ -29,6 +29,7 @@ struct CramEngine {
     uint64_t discards;
     uint64_t poisoned;
     uint64_t reserved;          /* media pages promised to cached pages */
+    uint64_t taken;             /* media pages the host took away */
     uint64_t last_load;         /* page of the last load: readahead */
     int level;
 };

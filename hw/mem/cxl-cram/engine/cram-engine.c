@@ -137,7 +137,7 @@ static bool alloc_unreserved(CramEngine *e, size_t size, uint64_t *handle)
     if (!cram_alloc_obj(e->alloc, size, handle)) {
         return false;
     }
-    if (free_media_pages(e) < e->reserved) {
+    if (free_media_pages(e) < e->reserved + e->taken) {
         cram_alloc_free_obj(e->alloc, *handle);
         return false;
     }
@@ -196,7 +196,7 @@ int cram_engine_store(CramEngine *e, uint64_t page_index, const void *src)
 
 bool cram_engine_reserve(CramEngine *e)
 {
-    if (free_media_pages(e) <= e->reserved) {
+    if (free_media_pages(e) <= e->reserved + e->taken) {
         return false;
     }
     e->reserved++;
@@ -207,6 +207,18 @@ void cram_engine_unreserve(CramEngine *e)
 {
     g_assert(e->reserved);
     e->reserved--;
+}
+
+bool cram_engine_take_media(CramEngine *e, uint64_t pages)
+{
+    uint64_t held = e->reserved + e->taken, free = free_media_pages(e);
+    uint64_t avail = free > held ? free - held : 0;
+
+    if (pages > e->taken && pages - e->taken > avail) {
+        return false;
+    }
+    e->taken = pages;
+    return true;
 }
 
 /*
@@ -448,7 +460,9 @@ void cram_engine_get_stats(CramEngine *e, CramStats *st)
     st->capacity = e->capacity;
     st->media_size = e->media_size;
     st->media_reserved = e->reserved * CRAM_PAGE_SIZE;
-    st->media_used = cram_alloc_used(e->alloc) + st->media_reserved;
+    st->media_taken = e->taken * CRAM_PAGE_SIZE;
+    st->media_used = cram_alloc_used(e->alloc) + st->media_reserved +
+                     st->media_taken;
     st->media_free = e->media_size - st->media_used;
     st->logical_bytes = (e->pages[CRAM_KIND_SAME] +
                          e->pages[CRAM_KIND_COMPRESSED] +
@@ -477,7 +491,7 @@ uint32_t cram_ratio_fp16(const CramStats *st)
     uint64_t held = st->pages[CRAM_KIND_ZERO] + st->pages[CRAM_KIND_SAME] +
                     st->pages[CRAM_KIND_COMPRESSED] +
                     st->pages[CRAM_KIND_RAW];
-    uint64_t stored = st->media_used - st->media_reserved;
+    uint64_t stored = st->media_used - st->media_reserved - st->media_taken;
     uint64_t r;
 
     if (!stored) {

@@ -42,6 +42,16 @@ bool cram_engine_reserve(CramEngine *e);
 void cram_engine_unreserve(CramEngine *e);
 
 /*
+ * Media taken away by the host (a failing or shared device): the engine
+ * holds @pages media pages out of use from now on, more or fewer than
+ * it did.  They count in media_used (and media_taken), never hold data,
+ * and no store or reservation gets them.  Only free media that no
+ * reservation holds can be taken: false, and nothing changes, when
+ * fewer pages than that are free.  Giving back always succeeds.
+ */
+bool cram_engine_take_media(CramEngine *e, uint64_t pages);
+
+/*
  * Load one page into @dst (CRAM_PAGE_SIZE bytes). Empty pages read zero.
  * A stored object that fails to decompress (corrupt media) poisons the
  * page: @dst is all-ones and false is returned.
@@ -106,7 +116,7 @@ uint64_t cram_engine_metadata_bytes(CramEngine *e);
 
 /*
  * Compression ratio as 16.16 fixed point: logical_bytes / media stored
- * (media_used - media_reserved).
+ * (media_used - media_reserved - media_taken).
  * 0 when nothing uses media and nothing is held; when pages are held but
  * no media is used (zero/same pages only) it saturates to UINT32_MAX.
  */

@@ -24,8 +24,11 @@ struct CramStore {
 
     /* worker */
     pthread_cond_t wake;
+    pthread_cond_t idle;        /* signalled when it puts a page down */
     bool stop;
     bool pending;               /* woken since it last looked */
+    bool paused;                /* takes no page: cram_store_worker_pause() */
+    bool busy;                  /* holds a page outside the lock */
     gint has_taken;             /* see cram_store_has_taken() */
     CramScratch *wscratch;
     uint8_t *wbuf;
@@ -55,6 +58,7 @@ CramStore *cram_store_new(CramEngine *e, const CramStoreConfig *cfg,
     s = g_new0(CramStore, 1);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->wake, NULL);
+    pthread_cond_init(&s->idle, NULL);
     s->e = e;
     s->c = c;
     s->map = map;
@@ -78,6 +82,7 @@ void cram_store_free(CramStore *s)
     cram_scratch_free(s->wscratch);
     g_free(s->wbuf);
     pthread_cond_destroy(&s->wake);
+    pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->lock);
     g_free(s);
 }
@@ -113,16 +118,19 @@ void cram_store_worker_run(CramStore *s)
     g_assert(s->cfg.worker);
     store_lock(s);
     while (!s->stop) {
-        if (!cram_cache_worker_take(s->c, &t, s->wbuf)) {
-            while (!s->stop && !s->pending) {
+        if (s->paused || !cram_cache_worker_take(s->c, &t, s->wbuf)) {
+            while (!s->stop && (s->paused || !s->pending)) {
                 pthread_cond_wait(&s->wake, &s->lock);
             }
             s->pending = false;
             continue;
         }
+        s->busy = true;
         pthread_mutex_unlock(&s->lock);
         cram_page_encode(s->wscratch, s->wbuf, &enc);
         store_lock(s);
+        s->busy = false;
+        pthread_cond_broadcast(&s->idle);
         cram_engine_get_stats(s->e, &before);
         stored = cram_cache_worker_commit(s->c, &t, s->wbuf, &enc);
         if (stored && s->cfg.worker_stored) {
@@ -164,6 +172,42 @@ void cram_store_fault_run(CramStore *s)
 void cram_store_fault_stop(CramStore *s)
 {
     cram_map_stop(s->map);
+}
+
+void cram_store_worker_pause(CramStore *s, bool paused)
+{
+    store_lock(s);
+    s->paused = paused;
+    if (paused) {
+        /* its page in hand is committed (or not) before this returns */
+        while (s->busy) {
+            pthread_cond_wait(&s->idle, &s->lock);
+        }
+    } else {
+        s->pending = true;
+        pthread_cond_signal(&s->wake);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+bool cram_store_worker_paused(CramStore *s)
+{
+    bool paused;
+
+    store_lock(s);
+    paused = s->paused;
+    pthread_mutex_unlock(&s->lock);
+    return paused;
+}
+
+bool cram_store_take_media(CramStore *s, uint64_t pages)
+{
+    bool ok;
+
+    store_lock(s);
+    ok = cram_engine_take_media(s->e, pages);
+    store_unlock(s);
+    return ok;
 }
 
 void cram_store_worker_stop(CramStore *s)

@@ -63,6 +63,14 @@ void cram_store_free(CramStore *s);
  */
 void cram_store_worker_run(CramStore *s);
 void cram_store_worker_stop(CramStore *s);
+/*
+ * Pause the worker: once this returns it stores nothing (a page it had
+ * in hand was committed first) until resumed; dirty pages stay cached
+ * and reserved, and an eviction stores them on the caller's thread as
+ * without a worker.  Resuming wakes it to look at its queue again.
+ */
+void cram_store_worker_pause(CramStore *s, bool paused);
+bool cram_store_worker_paused(CramStore *s);
 
 /*
  * Mapped: the capacity's mapping, whose resident pages read and write
@@ -104,6 +112,9 @@ void cram_store_discard_ranges(CramStore *s, const CramRange *r,
  */
 void cram_store_zero_ranges(CramStore *s, const CramByteRange *r,
                             unsigned nr);
+
+/* Hold @pages media pages out of use: cram_engine_take_media() */
+bool cram_store_take_media(CramStore *s, uint64_t pages);
 
 /* Discard every page (Sanitize): as cram_engine_discard_all() */
 void cram_store_discard_all(CramStore *s);

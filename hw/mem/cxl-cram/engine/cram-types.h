@@ -49,6 +49,7 @@ typedef struct CramStats {
     uint64_t media_used;        /* bytes taken from media, overhead and */
                                 /* reservations included */
     uint64_t media_reserved;    /* of which promised to cached dirty pages */
+    uint64_t media_taken;       /* of which taken away by the host */
     uint64_t media_free;        /* media_size - media_used */
     uint64_t logical_bytes;     /* non-zero pages held * CRAM_PAGE_SIZE */
     uint64_t stored_bytes;      /* sum of stored object sizes */

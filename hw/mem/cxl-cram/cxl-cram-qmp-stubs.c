@@ -1,0 +1,33 @@
+/*
+ * cxl-cram QMP commands for a QEMU built without the device (its targets
+ * are x86 only, the schema is common to all)
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/qapi-commands-cxl-cram.h"
+
+void qmp_cxl_cram_set(const char *path,
+                      bool has_low_watermark, uint64_t low_watermark,
+                      bool has_high_watermark, uint64_t high_watermark,
+                      bool has_poison_mce, bool poison_mce, Error **errp)
+{
+    error_setg(errp, "cxl-cram is not built into this QEMU");
+}
+
+void qmp_cxl_cram_take_media(const char *path, uint64_t size, Error **errp)
+{
+    error_setg(errp, "cxl-cram is not built into this QEMU");
+}
+
+void qmp_cxl_cram_worker(const char *path, bool paused, Error **errp)
+{
+    error_setg(errp, "cxl-cram is not built into this QEMU");
+}
+
+void qmp_cxl_cram_flush(const char *path, Error **errp)
+{
+    error_setg(errp, "cxl-cram is not built into this QEMU");
+}

@@ -1,0 +1,171 @@
+/*
+ * cxl-cram QMP commands (qapi/cxl-cram.json): steer a running device
+ * from the host, addressed by its QOM path as cxl-type3's commands are.
+ *
+ * Each command does what the guest's own interface would do where there
+ * is one (the watermark registers, CACHE_FLUSH), through the same
+ * functions, so status, interrupts and figures move exactly as they do
+ * for the guest.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/qapi-commands-cxl-cram.h"
+#include "migration/blocker.h"
+#include "migration/vmstate.h"
+#include "cxl-cram.h"
+#include "trace.h"
+
+/* The realized cxl-cram at @path, or NULL with @errp set */
+static CXLCramDev *cxl_cram_at(const char *path, Error **errp)
+{
+    Object *obj = object_resolve_path(path, NULL);
+
+    if (!obj) {
+        error_setg(errp, "Unable to resolve path '%s'", path);
+        return NULL;
+    }
+    if (!object_dynamic_cast(obj, TYPE_CXL_CRAM)) {
+        error_setg(errp, "Path '%s' does not point to a cxl-cram device",
+                   path);
+        return NULL;
+    }
+    if (!DEVICE(obj)->realized || !CXL_CRAM(obj)->store) {
+        error_setg(errp, "cxl-cram '%s' is not realized", path);
+        return NULL;
+    }
+    return CXL_CRAM(obj);
+}
+
+void qmp_cxl_cram_set(const char *path,
+                      bool has_low_watermark, uint64_t low_watermark,
+                      bool has_high_watermark, uint64_t high_watermark,
+                      bool has_poison_mce, bool poison_mce, Error **errp)
+{
+    CXLCramDev *cram = cxl_cram_at(path, errp);
+    CXLCramSafety *s;
+    uint64_t low, high;
+
+    if (!cram) {
+        return;
+    }
+    s = &cram->safety;
+    low = has_low_watermark ? low_watermark : s->wm_low;
+    high = has_high_watermark ? high_watermark : s->wm_high;
+    if (low >= high || high > cram->media_size) {
+        error_setg(errp, "watermarks must satisfy low (%" PRIu64 ") < high "
+                   "(%" PRIu64 ") <= media-size (%" PRIu64 ")", low, high,
+                   cram->media_size);
+        return;
+    }
+    trace_cxl_cram_qmp_set(low, high, has_poison_mce ? poison_mce :
+                           cram->poison_mce);
+    if (has_poison_mce && poison_mce != cram->poison_mce) {
+        cram->poison_mce = poison_mce;
+        cram->poison_mce_set = true;
+    }
+    if (low != s->wm_low || high != s->wm_high) {
+        /* as the guest's write of WM_LOW/WM_HIGH (cxl-cram-regs.c) */
+        s->wm_low = low;
+        s->wm_high = high;
+        cxl_cram_exact_figures(cram);
+        cxl_cram_safety_update(cram);
+    }
+}
+
+void qmp_cxl_cram_take_media(const char *path, uint64_t size, Error **errp)
+{
+    CXLCramDev *cram = cxl_cram_at(path, errp);
+    CramStats st;
+
+    if (!cram) {
+        return;
+    }
+    if (size % CRAM_PAGE_SIZE || size > cram->media_size) {
+        error_setg(errp, "size %" PRIu64 " must be a multiple of 4 KiB of "
+                   "at most media-size (%" PRIu64 ")", size,
+                   cram->media_size);
+        return;
+    }
+    /* while the host holds media, the store cannot travel */
+    if (size && !cram->media_blocker) {
+        error_setg(&cram->media_blocker, "cxl-cram '%s': the host holds "
+                   "media (cxl-cram-take-media); give it back to migrate",
+                   path);
+        if (migrate_add_blocker(&cram->media_blocker, errp) < 0) {
+            return;
+        }
+    }
+    if (!cram_store_take_media(cram->store, size >> CRAM_PAGE_SHIFT)) {
+        cram_store_get_stats(cram->store, &st, NULL, NULL);
+        error_setg(errp, "cannot hold %" PRIu64 " bytes of media: the host "
+                   "holds %" PRIu64 " and %" PRIu64 " more are free",
+                   size, st.media_taken, st.media_free);
+        size = st.media_taken;
+    } else {
+        trace_cxl_cram_qmp_take_media(size);
+        cxl_cram_exact_figures(cram);
+        cxl_cram_safety_update(cram);
+    }
+    if (!size && cram->media_blocker) {
+        migrate_del_blocker(&cram->media_blocker);
+    }
+}
+
+/* The device goes: so does its migration blocker */
+void cxl_cram_qmp_fini(CXLCramDev *cram)
+{
+    if (cram->media_blocker) {
+        migrate_del_blocker(&cram->media_blocker);
+    }
+}
+
+void qmp_cxl_cram_worker(const char *path, bool paused, Error **errp)
+{
+    CXLCramDev *cram = cxl_cram_at(path, errp);
+
+    if (!cram) {
+        return;
+    }
+    if (!cram->has_worker) {
+        error_setg(errp, "cxl-cram '%s' has no worker (cache-size=0)", path);
+        return;
+    }
+    trace_cxl_cram_qmp_worker(paused);
+    cram_store_worker_pause(cram->store, paused);
+}
+
+void qmp_cxl_cram_flush(const char *path, Error **errp)
+{
+    CXLCramDev *cram = cxl_cram_at(path, errp);
+
+    if (cram) {
+        cxl_cram_flush(cram);
+    }
+}
+
+/*
+ * poison-mce set by cxl-cram-set travels with the device: the
+ * destination's property would otherwise win.  Sent only then, so that
+ * a stream without it still loads where the subsection is unknown.
+ */
+static bool cxl_cram_settings_needed(void *opaque)
+{
+    CXLCramDev *cram = opaque;
+
+    return cram->poison_mce_set;
+}
+
+const VMStateDescription vmstate_cxl_cram_settings = {
+    .name = "cxl-cram/settings",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = cxl_cram_settings_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_BOOL(poison_mce, CXLCramDev),
+        VMSTATE_BOOL(poison_mce_set, CXLCramDev),
+        VMSTATE_END_OF_LIST()
+    },
+};

@@ -1,0 +1,590 @@
+/*
+ * cxl-cram qtests of the QMP commands of qapi/cxl-cram.json: each
+ * command's effect is asserted on what the guest and the host observe
+ * (registers, pending MSI-X vectors, QMP stats, data read back), and bad
+ * arguments get an error and change nothing.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/units.h"
+#include "qemu/bswap.h"
+#include "qobject/qjson.h"
+#include "qapi/error.h"
+#include "cxl-cram-qtest.h"
+#include "cxl-cram-qmp-test.h"
+
+#define CRAM0       "/machine/peripheral/cram0"
+#define PAGE        4096
+
+/* Run a cxl-cram command; NULL when it succeeded, else its error's desc */
+static char *cram_cmd(CramQT *t, const char *cmd, const char *args)
+{
+    QDict *rsp = qtest_qmp(t->qts, "{'execute': %s, 'arguments': %p}", cmd,
+                           qobject_from_json(args, &error_abort));
+    char *desc = NULL;
+
+    if (qdict_haskey(rsp, "error")) {
+        desc = g_strdup(qdict_get_str(qdict_get_qdict(rsp, "error"),
+                                      "desc"));
+    } else {
+        g_assert_nonnull(qdict_get_qdict(rsp, "return"));
+    }
+    qobject_unref(rsp);
+    return desc;
+}
+
+static void cram_cmd_ok(CramQT *t, const char *cmd, const char *args)
+{
+    g_autofree char *err = cram_cmd(t, cmd, args);
+
+    g_assert_null(err);
+}
+
+/* The command fails and its message contains @want */
+static void cram_cmd_fails(CramQT *t, const char *cmd, const char *args,
+                           const char *want)
+{
+    g_autofree char *err = cram_cmd(t, cmd, args);
+
+    g_assert_nonnull(err);
+    g_test_message("%s %s: %s", cmd, args, err);
+    g_assert_nonnull(strstr(err, want));
+}
+
+static uint64_t figure(CramQT *t, const char *name)
+{
+    QDict *st = cram_stats(t);
+    uint64_t v = qdict_get_int(st, name);
+
+    qobject_unref(st);
+    return v;
+}
+
+/* A register as it stands, without the flush that cram_reg() does */
+static uint64_t reg_now(CramQT *t, uint64_t reg)
+{
+    return qtest_readq(t->qts, t->regs + reg);
+}
+
+/* MSI-X is not enabled here, so a vector that fired is pending. */
+static bool msix_pending(CramQT *t, int vector)
+{
+    return qtest_readq(t->qts, t->bar[CXL_CRAM_MSIX_BAR] +
+                       CXL_CRAM_MSIX_PBA) & (1ULL << vector);
+}
+
+/* @n pages of random data (raw, one media page each) from @dpa */
+static void write_random(CramQT *t, uint64_t dpa, int n, uint32_t seed)
+{
+    GRand *r = g_rand_new_with_seed(seed);
+    uint32_t buf[PAGE / 4];
+    int p, i;
+
+    for (p = 0; p < n; p++) {
+        for (i = 0; i < PAGE / 4; i++) {
+            buf[i] = g_rand_int(r);
+        }
+        qtest_memwrite(t->qts, t->window + dpa + (uint64_t)p * PAGE, buf,
+                       PAGE);
+    }
+    g_rand_free(r);
+}
+
+/* A page of text: compresses well */
+static void fill_text(uint8_t *buf, int p)
+{
+    int i;
+
+    for (i = 0; i < PAGE; i++) {
+        buf[i] = "the quick brown fox jumps over the lazy dog "[(i + p) % 44];
+    }
+    stl_le_p(buf, p);
+}
+
+static void set_wm(CramQT *t, uint64_t low, uint64_t high)
+{
+    g_autofree char *a = g_strdup_printf("{'path': '" CRAM0 "', "
+                                         "'low-watermark': %" PRIu64 ", "
+                                         "'high-watermark': %" PRIu64 "}",
+                                         low, high);
+
+    cram_cmd_ok(t, "cxl-cram-set", a);
+    g_assert_cmpuint(cram_reg(t, CXL_CRAM_REG_WM_LOW), ==, low);
+    g_assert_cmpuint(cram_reg(t, CXL_CRAM_REG_WM_HIGH), ==, high);
+    g_assert_cmpuint(figure(t, "wm-low"), ==, low);
+    g_assert_cmpuint(figure(t, "wm-high"), ==, high);
+}
+
+/*
+ * Watermarks moved under 6 MiB of media used: the status, the causes
+ * latched, the interrupts and the counters move as the device's own
+ * logic has them move for the guest's registers (hysteresis included);
+ * a reset returns to the properties.
+ */
+static void test_set_watermarks(void)
+{
+    const uint64_t st_high = CXL_CRAM_STATUS_ABOVE_LOW |
+                             CXL_CRAM_STATUS_ABOVE_HIGH |
+                             CXL_CRAM_STATUS_NO_ALLOC;
+    uint64_t used;
+    CramQT t;
+
+    cram_start(&t, 8 * GiB, "media-size=16M");
+    qtest_writeq(t.qts, t.regs + CXL_CRAM_REG_IRQ_ENABLE, CXL_CRAM_IRQ_MASK);
+    write_random(&t, 0, 1536, 1);                   /* 6 MiB */
+    used = cram_reg(&t, CXL_CRAM_REG_MEDIA_USED);
+    g_assert_cmpuint(used, >=, 6 * MiB);
+    g_assert_cmpuint(used, <, 7 * MiB);
+    g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_STATUS), ==, 0);
+    g_assert_false(msix_pending(&t, CXL_CRAM_MSIX_DANGER));
+
+    /* both under media used: NO_ALLOC, LOW_RISE, HIGH_RISE, vector 12 */
+    set_wm(&t, 4 * MiB, 5 * MiB);
+    g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_STATUS), ==, st_high);
+    g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_IRQ_STATUS), ==,
+                    (1 << CXL_CRAM_IRQ_LOW_RISE) |
+                    (1 << CXL_CRAM_IRQ_HIGH_RISE));
+    g_assert_cmpuint(figure(&t, "irq-low-rise"), ==, 1);
+    g_assert_cmpuint(figure(&t, "irq-high-rise"), ==, 1);
+    g_assert_cmpuint(figure(&t, "irq-danger"), ==, 1);
+    g_assert_true(msix_pending(&t, CXL_CRAM_MSIX_VECTOR));
+    g_assert_true(msix_pending(&t, CXL_CRAM_MSIX_DANGER));
+    g_assert_false(msix_pending(&t, CXL_CRAM_MSIX_SAFE));
+    g_assert_cmpuint(figure(&t, "status"), ==, st_high);
+
+    /* high above media used, low under it: NO_ALLOC holds (hysteresis) */
+    set_wm(&t, 4 * MiB, 8 * MiB);
+    g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_STATUS), ==,
+                    CXL_CRAM_STATUS_ABOVE_LOW | CXL_CRAM_STATUS_NO_ALLOC);
+    g_assert_cmpuint(figure(&t, "irq-high-fall"), ==, 1);
+    g_assert_cmpuint(figure(&t, "irq-safe"), ==, 0);
+
+    /* both above: NO_ALLOC clears, LOW_FALL, vector 13 */
+    qtest_writeq(t.qts, t.regs + CXL_CRAM_REG_IRQ_STATUS, CXL_CRAM_IRQ_MASK);
+    set_wm(&t, 7 * MiB, 8 * MiB);
+    g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_STATUS), ==, 0);
+    g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_IRQ_STATUS), ==,
+                    1 << CXL_CRAM_IRQ_LOW_FALL);
+    g_assert_cmpuint(figure(&t, "irq-low-fall"), ==, 1);
+    g_assert_cmpuint(figure(&t, "irq-safe"), ==, 1);
+    g_assert_true(msix_pending(&t, CXL_CRAM_MSIX_SAFE));
+
+    /* one watermark alone: the other stays; ABOVE_LOW, no NO_ALLOC */
+    cram_cmd_ok(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                "'low-watermark': 5242880}");
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_LOW), ==, 5 * MiB);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_HIGH), ==, 8 * MiB);
+    g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_STATUS), ==,
+                    CXL_CRAM_STATUS_ABOVE_LOW);
+
+    /* a reset returns to the properties (75 % and 90 % of 16 MiB) */
+    qtest_system_reset(t.qts);
+    cram_setup(&t);
+    cram_commit_hdm(&t);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_LOW), ==,
+                     16 * MiB / 100 * 75);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_HIGH), ==,
+                     16 * MiB / 100 * 90);
+    cram_stop(&t);
+}
+
+static bool qom_bool(CramQT *t, const char *prop)
+{
+    QDict *rsp = qtest_qmp(t->qts, "{'execute': 'qom-get', 'arguments': "
+                           "{'path': '" CRAM0 "', 'property': %s}}", prop);
+    bool v = qdict_get_bool(rsp, "return");
+
+    qobject_unref(rsp);
+    return v;
+}
+
+/*
+ * poison-mce changes at run time, where qom-set refuses it, and travels
+ * with the device to a destination started with the other value.
+ */
+static void test_set_poison_mce(void)
+{
+    g_autofree char *uri = g_strdup_printf("unix:%s/cram-qmp-mig-%d.sock",
+                                           g_get_tmp_dir(), getpid());
+    QDict *rsp;
+    CramQT s, d;
+
+    cram_start(&s, 8 * GiB, "media-size=16M");
+    g_assert_true(qom_bool(&s, "poison-mce"));
+    rsp = qtest_qmp(s.qts, "{'execute': 'qom-set', 'arguments': "
+                    "{'path': '" CRAM0 "', 'property': 'poison-mce', "
+                    "'value': false}}");
+    g_assert_true(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+    cram_cmd_ok(&s, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                "'poison-mce': false}");
+    g_assert_false(qom_bool(&s, "poison-mce"));
+    qtest_writeq(s.qts, s.window, 0x1234);
+
+    cram_mig_launch(&d, 8 * GiB, "media-size=16M,poison-mce=on", NULL);
+    g_assert_true(qom_bool(&d, "poison-mce"));
+    cram_mig_incoming(&d, uri);
+    cram_migrate(&s, uri);
+    g_free(cram_mig_wait(s.qts, NULL));
+    cram_mig_attach(&d, &s);
+    g_assert_false(qom_bool(&d, "poison-mce"));
+    g_assert_cmphex(qtest_readq(d.qts, d.window), ==, 0x1234);
+    qtest_quit(s.qts);
+    cram_stop(&d);
+}
+
+/*
+ * A paused worker stores nothing: pages the guest dirtied stay cached,
+ * each charged a whole media page, past the mark where the worker would
+ * have written them back; resumed, it writes back to half the cache;
+ * cxl-cram-flush stores the rest, paused or not.
+ */
+static void test_worker(void)
+{
+    const int n = 1800;     /* of a 2048-page cache: past 3/4 dirty */
+    uint8_t buf[PAGE], got[PAGE];
+    uint64_t async;
+    QDict *rsp;
+    CramQT t;
+    int p, i;
+
+    cram_start(&t, 8 * GiB, "media-size=64M");
+    rsp = qtest_qmp(t.qts, "{'execute': 'qom-get', 'arguments': "
+                    "{'path': '" CRAM0 "', 'property': 'cache-size'}}");
+    if (!qdict_get_int(rsp, "return")) {
+        /* CRAM_QTEST_PROPS=cache-size=0: no worker to pause */
+        qobject_unref(rsp);
+        cram_cmd_fails(&t, "cxl-cram-worker", "{'path': '" CRAM0 "', "
+                       "'paused': true}", "has no worker");
+        cram_stop(&t);
+        return;
+    }
+    qobject_unref(rsp);
+
+    cram_cmd_ok(&t, "cxl-cram-worker", "{'path': '" CRAM0 "', "
+                "'paused': true}");
+    for (p = 0; p < n; p++) {
+        fill_text(buf, p);
+        qtest_memwrite(t.qts, t.window + (uint64_t)p * PAGE, buf, PAGE);
+    }
+    g_usleep(300 * 1000);
+    g_assert_cmpuint(figure(&t, "cache-dirty"), ==, n);
+    g_assert_cmpuint(figure(&t, "writebacks-async"), ==, 0);
+    g_assert_cmpuint(figure(&t, "media-reserved"), ==, (uint64_t)n * PAGE);
+    g_assert_cmpuint(reg_now(&t, CXL_CRAM_REG_HEADROOM_PAGES), ==,
+                     (64 * MiB - (uint64_t)n * PAGE) / PAGE);
+
+    cram_cmd_ok(&t, "cxl-cram-worker", "{'path': '" CRAM0 "', "
+                "'paused': false}");
+    for (i = 0; i < 1000 && figure(&t, "cache-dirty") > 1024; i++) {
+        g_usleep(10 * 1000);
+    }
+    g_assert_cmpuint(figure(&t, "cache-dirty"), <=, 1024);
+    async = figure(&t, "writebacks-async");
+    g_assert_cmpuint(async, >=, n - 1024);
+
+    cram_cmd_ok(&t, "cxl-cram-worker", "{'path': '" CRAM0 "', "
+                "'paused': true}");
+    cram_cmd_ok(&t, "cxl-cram-flush", "{'path': '" CRAM0 "'}");
+    g_assert_cmpuint(figure(&t, "cache-dirty"), ==, 0);
+    g_assert_cmpuint(figure(&t, "media-reserved"), ==, 0);
+    g_assert_cmpuint(figure(&t, "writebacks-async"), ==, async);
+    g_assert_cmpuint(figure(&t, "media-used"), <, (uint64_t)n * PAGE / 2);
+    for (p = 0; p < n; p += 97) {
+        fill_text(buf, p);
+        qtest_memread(t.qts, t.window + (uint64_t)p * PAGE, got, PAGE);
+        g_assert_cmpmem(got, PAGE, buf, PAGE);
+    }
+    cram_stop(&t);
+}
+
+static void take_media(CramQT *t, uint64_t size)
+{
+    g_autofree char *a = g_strdup_printf("{'path': '" CRAM0 "', "
+                                         "'size': %" PRIu64 "}", size);
+
+    cram_cmd_ok(t, "cxl-cram-take-media", a);
+    g_assert_cmpuint(figure(t, "media-taken"), ==, size);
+}
+
+/*
+ * Media the host takes counts as used: the watermarks, NO_ALLOC, the
+ * interrupts and at last dropped writes react as to the guest's data;
+ * migration is blocked while the host holds media; given back, the
+ * device is safe again and migrates.
+ */
+static void test_take_media(void)
+{
+    uint64_t used, ratio, media = 16 * MiB;
+    g_autofree char *desc = NULL;
+    QDict *rsp;
+    CramQT t;
+
+    cram_start(&t, 8 * GiB, "media-size=16M");
+    qtest_writeq(t.qts, t.regs + CXL_CRAM_REG_IRQ_ENABLE, CXL_CRAM_IRQ_MASK);
+    write_random(&t, 0, 1024, 3);                   /* 4 MiB */
+    used = cram_reg(&t, CXL_CRAM_REG_MEDIA_USED);
+    ratio = figure(&t, "ratio");
+    g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_STATUS), ==, 0);
+
+    /* past the low watermark (12 MiB) */
+    take_media(&t, 9 * MiB);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_USED), ==,
+                     used + 9 * MiB);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_FREE), ==,
+                     media - used - 9 * MiB);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_HEADROOM_PAGES), ==,
+                     (media - used - 9 * MiB) / PAGE);
+    g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_STATUS), ==,
+                    CXL_CRAM_STATUS_ABOVE_LOW);
+    g_assert_cmpuint(figure(&t, "irq-low-rise"), ==, 1);
+    g_assert_cmpuint(figure(&t, "ratio"), ==, ratio);
+
+    /* past the high one (14.4 MiB): NO_ALLOC, vector 12 */
+    take_media(&t, 11 * MiB);
+    g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_STATUS), ==,
+                    CXL_CRAM_STATUS_ABOVE_LOW | CXL_CRAM_STATUS_ABOVE_HIGH |
+                    CXL_CRAM_STATUS_NO_ALLOC);
+    g_assert_cmpuint(figure(&t, "irq-high-rise"), ==, 1);
+    g_assert_cmpuint(figure(&t, "irq-danger"), ==, 1);
+    g_assert_true(msix_pending(&t, CXL_CRAM_MSIX_DANGER));
+
+    /* the guest writes on: what does not fit is dropped */
+    write_random(&t, 64 * MiB, 512, 4);             /* 2 MiB, ~1 free */
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_DROPPED_WRITES), >, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_FREE), <, PAGE);
+    g_assert_true(cram_reg(&t, CXL_CRAM_REG_STATUS) &
+                  CXL_CRAM_STATUS_EXHAUSTED);
+    g_assert_cmpuint(figure(&t, "irq-dropped"), ==, 1);
+
+    /* nothing is free: taking more fails and changes nothing */
+    cram_cmd_fails(&t, "cxl-cram-take-media", "{'path': '" CRAM0 "', "
+                   "'size': 12582912}", "cannot hold 12582912 bytes");
+    g_assert_cmpuint(figure(&t, "media-taken"), ==, 11 * MiB);
+    cram_cmd_fails(&t, "cxl-cram-take-media", "{'path': '" CRAM0 "', "
+                   "'size': 5000}", "multiple of 4 KiB");
+    cram_cmd_fails(&t, "cxl-cram-take-media", "{'path': '" CRAM0 "', "
+                   "'size': 16781312}", "at most media-size (16777216)");
+    g_assert_cmpuint(figure(&t, "media-taken"), ==, 11 * MiB);
+
+    /* held media blocks migration */
+    rsp = qtest_qmp(t.qts, "{'execute': 'migrate', 'arguments': "
+                    "{'uri': 'exec:cat >/dev/null'}}");
+    g_assert_true(qdict_haskey(rsp, "error"));
+    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(rsp, "error"),
+                                          "desc"), "holds media"));
+    qobject_unref(rsp);
+
+    /* given back: below the low watermark, safe again, vector 13 */
+    take_media(&t, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_USED), <, 12 * MiB);
+    g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_STATUS) &
+                    ~CXL_CRAM_STATUS_POISON, ==, 0);
+    g_assert_cmpuint(figure(&t, "irq-safe"), ==, 1);
+    g_assert_cmpuint(figure(&t, "irq-low-fall"), ==, 1);
+    g_assert_true(msix_pending(&t, CXL_CRAM_MSIX_SAFE));
+    cram_check_accounts(&t);
+    cram_migrate(&t, "exec:cat >/dev/null");
+    desc = cram_mig_wait(t.qts, NULL);
+    g_assert_cmpstr(desc, ==, "completed");
+    qtest_quit(t.qts);
+}
+
+/* Every event QEMU sent, in order: the callback logs them all */
+static bool log_event(QTestState *qts, const char *name, QDict *event,
+                      void *opaque)
+{
+    g_queue_push_tail(opaque, qobject_ref(event));
+    return true;
+}
+
+/* Every event QEMU sent until now has been received (and logged). */
+static void sync_events(CramQT *t)
+{
+    qobject_unref(qtest_qmp(t->qts, "{'execute': 'query-status'}"));
+}
+
+/*
+ * The next event QEMU sent is a @name of this device: its data.  Events
+ * go out while QEMU handles the command or qtest step that caused them,
+ * so after one QMP round trip the log holds every event due.
+ */
+static QDict *event_data(CramQT *t, GQueue *log, const char *name)
+{
+    QDict *ev, *data;
+
+    if (g_queue_is_empty(log)) {
+        sync_events(t);
+    }
+    ev = g_queue_pop_head(log);
+    g_assert_nonnull(ev);
+    g_assert_cmpstr(qdict_get_str(ev, "event"), ==, name);
+    data = qdict_get_qdict(ev, "data");
+    qobject_ref(data);
+    qobject_unref(ev);
+    g_assert_cmpstr(qdict_get_str(data, "qom-path"), ==, CRAM0);
+    return data;
+}
+
+static void expect_crossing(CramQT *t, GQueue *log, const char *crossing,
+                            uint64_t used)
+{
+    QDict *d = event_data(t, log, "CXL_CRAM_WATERMARK");
+
+    g_assert_cmpstr(qdict_get_str(d, "crossing"), ==, crossing);
+    g_assert_cmpuint(qdict_get_int(d, "media-used"), ==, used);
+    g_assert_cmpuint(qdict_get_int(d, "wm-low"), ==, 16 * MiB / 100 * 75);
+    g_assert_cmpuint(qdict_get_int(d, "wm-high"), ==, 16 * MiB / 100 * 90);
+    qobject_unref(d);
+}
+
+/* No event is due */
+static void expect_none(CramQT *t, GQueue *log)
+{
+    sync_events(t);
+    if (!g_queue_is_empty(log)) {
+        g_error("unexpected event %s",
+                qdict_get_str(g_queue_peek_head(log), "event"));
+    }
+}
+
+/*
+ * The events come with the status changes and the first dropped write,
+ * each rate-limited per device as QEMU's guest-triggerable events are:
+ * one at once, then the last of a second when the second is over (the
+ * monitor's clock is the virtual clock under qtest).
+ */
+static void test_events(void)
+{
+    const int64_t second = 1000 * 1000 * 1000;
+    uint64_t dropped, used;
+    GQueue log = G_QUEUE_INIT;
+    QDict *d;
+    CramQT t;
+
+    cram_start(&t, 8 * GiB, "media-size=16M");
+    qtest_qmp_set_event_callback(t.qts, log_event, &log);
+    take_media(&t, 13 * MiB);
+    expect_crossing(&t, &log, "low-rise", 13 * MiB);
+
+    /* high-rise is held back behind low-rise; NO_ALLOC goes at once */
+    take_media(&t, 15 * MiB);
+    d = event_data(&t, &log, "CXL_CRAM_NO_ALLOC");
+    g_assert_true(qdict_get_bool(d, "set"));
+    g_assert_cmpuint(qdict_get_int(d, "media-used"), ==, 15 * MiB);
+    qobject_unref(d);
+    expect_none(&t, &log);
+    qtest_clock_step(t.qts, second);
+    expect_crossing(&t, &log, "high-rise", 15 * MiB);
+
+    /* the guest fills the last MiB and more: the first drop, poison */
+    write_random(&t, 0, 300, 5);
+    dropped = cram_reg(&t, CXL_CRAM_REG_DROPPED_WRITES);
+    g_assert_cmpuint(dropped, >, 0);
+    d = event_data(&t, &log, "CXL_CRAM_WRITE_DROPPED");
+    g_assert_cmpuint(qdict_get_int(d, "dpa"), ==, 256 * PAGE);
+    g_assert_cmpuint(qdict_get_int(d, "dropped-writes"), ==, 1);
+    qobject_unref(d);
+    d = event_data(&t, &log, "CXL_CRAM_POISON");
+    g_assert_true(qdict_get_bool(d, "poisoned"));
+    g_assert_cmpuint(qdict_get_int(d, "poisoned-pages"), ==, 1);
+    qobject_unref(d);
+    /* the burst's later drops and poisoned pages: no event */
+    qtest_clock_step(t.qts, second);
+    expect_none(&t, &log);
+
+    /*
+     * Media given back: NO_ALLOC clears; high-fall goes at once (the
+     * second that high-rise's release opened is over), low-fall is held
+     * back; media taken again within that second: low-rise replaces it,
+     * and is what comes a second on.
+     */
+    take_media(&t, 0);
+    used = cram_reg(&t, CXL_CRAM_REG_MEDIA_USED);
+    g_assert_cmpuint(used, ==, 256 * PAGE);
+    expect_crossing(&t, &log, "high-fall", used);
+    d = event_data(&t, &log, "CXL_CRAM_NO_ALLOC");
+    g_assert_false(qdict_get_bool(d, "set"));
+    qobject_unref(d);
+    expect_none(&t, &log);
+    take_media(&t, 13 * MiB);
+    expect_none(&t, &log);
+    qtest_clock_step(t.qts, second);
+    expect_crossing(&t, &log, "low-rise", used + 13 * MiB);
+    expect_none(&t, &log);
+    take_media(&t, 0);
+    expect_none(&t, &log);
+    qtest_clock_step(t.qts, second);
+    expect_crossing(&t, &log, "low-fall", used);
+
+    /* poison discarded: the last poisoned page goes */
+    qtest_writeq(t.qts, t.regs + CXL_CRAM_REG_DISCARD_DPA, 0);
+    qtest_writeq(t.qts, t.regs + CXL_CRAM_REG_DISCARD_PAGES, 300);
+    d = event_data(&t, &log, "CXL_CRAM_POISON");
+    g_assert_false(qdict_get_bool(d, "poisoned"));
+    g_assert_cmpuint(qdict_get_int(d, "poisoned-pages"), ==, 0);
+    qobject_unref(d);
+    expect_none(&t, &log);
+    cram_stop(&t);
+}
+
+/* Bad arguments: an error that says why, nothing changes, QEMU lives on */
+static void test_bad_args(void)
+{
+    uint64_t low, high;
+    QDict *rsp;
+    CramQT t;
+
+    cram_start(&t, 8 * GiB, "media-size=16M");
+    low = cram_reg(&t, CXL_CRAM_REG_WM_LOW);
+    high = cram_reg(&t, CXL_CRAM_REG_WM_HIGH);
+
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '/machine/peripheral/no', "
+                   "'poison-mce': false}", "Unable to resolve path");
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '/machine/peripheral/rp0', "
+                   "'poison-mce': false}", "does not point to a cxl-cram");
+    cram_cmd_fails(&t, "cxl-cram-worker", "{'path': '/machine', "
+                   "'paused': true}", "does not point to a cxl-cram");
+    cram_cmd_fails(&t, "cxl-cram-flush", "{'path': '/machine/peripheral'}",
+                   "does not point to a cxl-cram");
+    /* low >= high; high above the media; one alone against the other */
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                   "'low-watermark': 4096, 'high-watermark': 4096}",
+                   "low (4096) < high (4096)");
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                   "'low-watermark': 0, 'high-watermark': 16777217}",
+                   "<= media-size (16777216)");
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                   "'low-watermark': 16000000, 'poison-mce': false}",
+                   "low (16000000) < high");
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                   "'high-watermark': 4096}", "< high (4096)");
+    /* the whole command failed: poison-mce did not change either */
+    g_assert_true(qom_bool(&t, "poison-mce"));
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_LOW), ==, low);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_HIGH), ==, high);
+    /* QAPI takes -1 as a size: 2^64 - 1, over high */
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                   "'low-watermark': -1}", "low (18446744073709551615) <");
+    /* QAPI's own checks: a member's type, a missing member */
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                   "'low-watermark': 'x'}", "low-watermark");
+    cram_cmd_fails(&t, "cxl-cram-worker", "{'path': '" CRAM0 "'}",
+                   "paused");
+    rsp = qtest_qmp(t.qts, "{'execute': 'query-status'}");
+    g_assert_true(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    cram_stop(&t);
+}
+
+void cxl_cram_qmp_add_tests(void)
+{
+    qtest_add_func("/cxl-cram/qmp/set-watermarks", test_set_watermarks);
+    qtest_add_func("/cxl-cram/qmp/set-poison-mce", test_set_poison_mce);
+    qtest_add_func("/cxl-cram/qmp/worker", test_worker);
+    qtest_add_func("/cxl-cram/qmp/take-media", test_take_media);
+    qtest_add_func("/cxl-cram/qmp/events", test_events);
+    qtest_add_func("/cxl-cram/qmp/bad-args", test_bad_args);
+}
