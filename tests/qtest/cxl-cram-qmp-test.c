@@ -531,6 +531,90 @@ static void test_events(void)
 }
 
 /* Bad arguments: an error that says why, nothing changes, QEMU lives on */
+/* QMP gives the ratio as a number with a fraction */
+static double ratio(CramQT *t)
+{
+    QDict *st = cram_stats(t);
+    double v = qdict_get_double(st, "ratio");
+
+    qobject_unref(st);
+    return v;
+}
+
+static void store_raw(CramQT *t, const char *args)
+{
+    g_autofree char *a = g_strdup_printf("{'path': '" CRAM0 "', %s}", args);
+
+    cram_cmd_ok(t, "cxl-cram-store-raw", a);
+}
+
+/* Write pages [@from, @to) of text and flush: the stores are done */
+static void write_text(CramQT *t, int from, int to)
+{
+    uint8_t buf[PAGE];
+    int p;
+
+    for (p = from; p < to; p++) {
+        fill_text(buf, p);
+        qtest_memwrite(t->qts, t->window + (uint64_t)p * PAGE, buf, PAGE);
+    }
+    cram_cmd_ok(t, "cxl-cram-flush", "{'path': '" CRAM0 "'}");
+}
+
+/*
+ * Pages in the host's raw range are stored raw from then on: a whole
+ * media page each, the ratio collapses, the data reads back; outside
+ * it, and once stopped, pages compress again.  The range migrates.
+ */
+static void test_store_raw(void)
+{
+    g_autofree char *uri = g_strdup_printf("unix:%s/cram-raw-%d.sock",
+                                           g_get_tmp_dir(), getpid());
+    uint8_t buf[PAGE], got[PAGE];
+    uint64_t used;
+    CramQT t, d;
+    int p;
+
+    cram_start(&t, 8 * GiB, "media-size=64M");
+    write_text(&t, 0, 256);
+    g_assert_cmpuint(figure(&t, "pages-raw"), ==, 0);
+    used = figure(&t, "media-used");
+    g_assert_cmpuint(used, <, 256 * PAGE / 4);
+    g_assert_cmpfloat(ratio(&t), >, 4);
+
+    /* pages 64 to 191 raw: written again, they take 128 media pages */
+    store_raw(&t, "'enable': true, 'dpa': 262144, 'length': 524288");
+    write_text(&t, 0, 256);
+    g_assert_cmpuint(figure(&t, "pages-raw"), ==, 128);
+    g_assert_cmpuint(figure(&t, "pages-compressed"), ==, 128);
+    g_assert_cmpuint(figure(&t, "media-used"), >=, 128 * PAGE);
+    g_assert_cmpfloat(ratio(&t), <, 2);
+    for (p = 0; p < 256; p += 17) {
+        fill_text(buf, p);
+        qtest_memread(t.qts, t.window + (uint64_t)p * PAGE, got, PAGE);
+        g_assert_cmpmem(got, PAGE, buf, PAGE);
+    }
+
+    /* the range travels: the destination stores page 100 raw too */
+    cram_mig_launch(&d, 8 * GiB, "media-size=64M", NULL);
+    cram_mig_incoming(&d, uri);
+    cram_migrate(&t, uri);
+    g_free(cram_mig_wait(t.qts, NULL));
+    cram_mig_attach(&d, &t);
+    qtest_quit(t.qts);
+    write_text(&d, 192, 256);
+    g_assert_cmpuint(figure(&d, "pages-raw"), ==, 128);
+    write_text(&d, 100, 101);
+    g_assert_cmpuint(figure(&d, "pages-raw"), ==, 128);
+
+    /* stopped: the pages compress when written again */
+    store_raw(&d, "'enable': false");
+    write_text(&d, 0, 256);
+    g_assert_cmpuint(figure(&d, "pages-raw"), ==, 0);
+    g_assert_cmpuint(figure(&d, "media-used"), <=, used + 8 * PAGE);
+    cram_stop(&d);
+}
+
 static void test_bad_args(void)
 {
     uint64_t low, high;
@@ -573,6 +657,18 @@ static void test_bad_args(void)
                    "'low-watermark': 'x'}", "low-watermark");
     cram_cmd_fails(&t, "cxl-cram-worker", "{'path': '" CRAM0 "'}",
                    "paused");
+    /* store-raw: unaligned, empty, past the capacity (8 GiB) */
+    cram_cmd_fails(&t, "cxl-cram-store-raw", "{'path': '" CRAM0 "', "
+                   "'enable': true, 'dpa': 100}", "multiples of 4 KiB");
+    cram_cmd_fails(&t, "cxl-cram-store-raw", "{'path': '" CRAM0 "', "
+                   "'enable': true, 'length': 0}", "length not 0");
+    cram_cmd_fails(&t, "cxl-cram-store-raw", "{'path': '" CRAM0 "', "
+                   "'enable': true, 'dpa': 8589934592}", "within the capacity");
+    cram_cmd_fails(&t, "cxl-cram-store-raw", "{'path': '" CRAM0 "', "
+                   "'enable': true, 'dpa': 4096, 'length': -4096}",
+                   "within the capacity");
+    cram_cmd_fails(&t, "cxl-cram-store-raw", "{'path': '/machine', "
+                   "'enable': true}", "does not point to a cxl-cram");
     rsp = qtest_qmp(t.qts, "{'execute': 'query-status'}");
     g_assert_true(qdict_haskey(rsp, "return"));
     qobject_unref(rsp);
@@ -585,6 +681,7 @@ void cxl_cram_qmp_add_tests(void)
     qtest_add_func("/cxl-cram/qmp/set-poison-mce", test_set_poison_mce);
     qtest_add_func("/cxl-cram/qmp/worker", test_worker);
     qtest_add_func("/cxl-cram/qmp/take-media", test_take_media);
+    qtest_add_func("/cxl-cram/qmp/store-raw", test_store_raw);
     qtest_add_func("/cxl-cram/qmp/events", test_events);
     qtest_add_func("/cxl-cram/qmp/bad-args", test_bad_args);
 }

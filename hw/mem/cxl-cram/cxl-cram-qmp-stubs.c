@@ -31,3 +31,10 @@ void qmp_cxl_cram_flush(const char *path, Error **errp)
 {
     error_setg(errp, "cxl-cram is not built into this QEMU");
 }
+
+void qmp_cxl_cram_store_raw(const char *path, bool enable,
+                            bool has_dpa, uint64_t dpa,
+                            bool has_length, uint64_t length, Error **errp)
+{
+    error_setg(errp, "cxl-cram is not built into this QEMU");
+}

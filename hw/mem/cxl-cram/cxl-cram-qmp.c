@@ -11,6 +11,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/error-report.h"
 #include "qapi/error.h"
 #include "qapi/qapi-commands-cxl-cram.h"
 #include "migration/blocker.h"
@@ -137,6 +138,36 @@ void qmp_cxl_cram_worker(const char *path, bool paused, Error **errp)
     cram_store_worker_pause(cram->store, paused);
 }
 
+void qmp_cxl_cram_store_raw(const char *path, bool enable,
+                            bool has_dpa, uint64_t dpa,
+                            bool has_length, uint64_t length, Error **errp)
+{
+    CXLCramDev *cram = cxl_cram_at(path, errp);
+
+    if (!cram) {
+        return;
+    }
+    if (!has_dpa) {
+        dpa = 0;
+    }
+    if (!has_length) {
+        length = dpa < cram->capacity ? cram->capacity - dpa : 0;
+    }
+    if (!enable) {
+        dpa = length = 0;
+    } else if ((dpa | length) % CRAM_PAGE_SIZE || !length ||
+               dpa >= cram->capacity || length > cram->capacity - dpa) {
+        error_setg(errp, "dpa 0x%" PRIx64 " and length 0x%" PRIx64 " must be "
+                   "multiples of 4 KiB, length not 0, within the capacity "
+                   "(0x%" PRIx64 ")", dpa, length, cram->capacity);
+        return;
+    }
+    trace_cxl_cram_qmp_store_raw(dpa, length);
+    cram->raw_from = dpa >> CRAM_PAGE_SHIFT;
+    cram->raw_end = (dpa + length) >> CRAM_PAGE_SHIFT;
+    cram_store_store_raw(cram->store, cram->raw_from, cram->raw_end);
+}
+
 void qmp_cxl_cram_flush(const char *path, Error **errp)
 {
     CXLCramDev *cram = cxl_cram_at(path, errp);
@@ -157,6 +188,42 @@ static bool cxl_cram_settings_needed(void *opaque)
 
     return cram->poison_mce_set;
 }
+
+/* cxl-cram-store-raw's range travels: the host asked it of the device */
+static bool cxl_cram_store_raw_needed(void *opaque)
+{
+    CXLCramDev *cram = opaque;
+
+    return cram->raw_end > cram->raw_from;
+}
+
+static int cxl_cram_store_raw_post_load(void *opaque, int version_id)
+{
+    CXLCramDev *cram = opaque;
+    uint64_t npages = cram->capacity >> CRAM_PAGE_SHIFT;
+
+    if (cram->raw_from > cram->raw_end || cram->raw_end > npages) {
+        error_report("cxl-cram: raw pages %" PRIu64 "-%" PRIu64 " outside "
+                     "the capacity (%" PRIu64 " pages)", cram->raw_from,
+                     cram->raw_end, npages);
+        return -EINVAL;
+    }
+    cram_store_store_raw(cram->store, cram->raw_from, cram->raw_end);
+    return 0;
+}
+
+const VMStateDescription vmstate_cxl_cram_store_raw = {
+    .name = "cxl-cram/store-raw",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = cxl_cram_store_raw_needed,
+    .post_load = cxl_cram_store_raw_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(raw_from, CXLCramDev),
+        VMSTATE_UINT64(raw_end, CXLCramDev),
+        VMSTATE_END_OF_LIST()
+    },
+};
 
 const VMStateDescription vmstate_cxl_cram_settings = {
     .name = "cxl-cram/settings",

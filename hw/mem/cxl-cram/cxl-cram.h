@@ -73,6 +73,7 @@ struct CXLCramDev {
     bool poison_mce;            /* reads of poison raise machine checks */
     bool poison_mce_set;        /* changed by QMP cxl-cram-set: migrated */
     Error *media_blocker;       /* the host holds media: no migration */
+    uint64_t raw_from, raw_end; /* cxl-cram-store-raw's pages: migrated */
     uint64_t cache_size;        /* bytes of uncompressed page cache */
     bool ram_path;              /* map the cache into the window */
 
@@ -190,6 +191,7 @@ void cxl_cram_regs_init(CXLCramDev *cram);
 extern const VMStateDescription vmstate_cxl_cram;
 /* cxl-cram-qmp.c: QMP commands (qapi/cxl-cram.json); their vmstate */
 extern const VMStateDescription vmstate_cxl_cram_settings;
+extern const VMStateDescription vmstate_cxl_cram_store_raw;
 void cxl_cram_qmp_fini(CXLCramDev *cram);
 /* cxl-cram-mediaops.c: Media Operations (4402h) */
 void cxl_cram_media_ops_cmds(struct cxl_cmd (*set)[256]);

@@ -30,6 +30,7 @@ struct CramEngine {
     uint64_t poisoned;
     uint64_t reserved;          /* media pages promised to cached pages */
     uint64_t taken;             /* media pages the host took away */
+    uint64_t raw_from, raw_end; /* pages stored raw whatever they hold */
     uint64_t last_load;         /* page of the last load: readahead */
     int level;
 };

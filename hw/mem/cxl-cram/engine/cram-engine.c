@@ -181,13 +181,36 @@ static int store_encoded(CramEngine *e, uint64_t page_index,
     return 0;
 }
 
+void cram_engine_store_raw(CramEngine *e, uint64_t from, uint64_t end)
+{
+    g_assert(from <= end && end <= e->npages);
+    e->raw_from = from;
+    e->raw_end = end;
+}
+
+/* @enc, or @src raw in @raw where the host asked for raw pages */
+static const CramEncoded *store_as(CramEngine *e, uint64_t page_index,
+                                   const void *src, const CramEncoded *enc,
+                                   CramEncoded *raw)
+{
+    if (enc->kind != CRAM_KIND_COMPRESSED ||
+        page_index < e->raw_from || page_index >= e->raw_end) {
+        return enc;
+    }
+    *raw = (CramEncoded) {
+        .kind = CRAM_KIND_RAW, .size = CRAM_PAGE_SIZE, .data = src,
+    };
+    return raw;
+}
+
 int cram_engine_store(CramEngine *e, uint64_t page_index, const void *src)
 {
-    CramEncoded enc;
+    CramEncoded enc, raw;
 
     g_assert(page_index < e->npages);
     cram_page_encode(e->scratch, src, &enc);
-    if (store_encoded(e, page_index, &enc) < 0) {
+    if (store_encoded(e, page_index,
+                      store_as(e, page_index, src, &enc, &raw)) < 0) {
         e->failed_stores++;
         return -ENOSPC;
     }
@@ -235,9 +258,12 @@ void cram_engine_store_reserved(CramEngine *e, uint64_t page_index,
         .kind = CRAM_KIND_RAW, .size = CRAM_PAGE_SIZE, .data = src,
     };
 
+    CramEncoded as;
+
     g_assert(page_index < e->npages);
     cram_engine_unreserve(e);
-    if (store_encoded(e, page_index, enc) == 0) {
+    if (store_encoded(e, page_index,
+                      store_as(e, page_index, src, enc, &as)) == 0) {
         return;
     }
     if (store_encoded(e, page_index, &raw) < 0) {

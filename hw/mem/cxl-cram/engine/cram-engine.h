@@ -52,6 +52,15 @@ void cram_engine_unreserve(CramEngine *e);
 bool cram_engine_take_media(CramEngine *e, uint64_t pages);
 
 /*
+ * Store the pages of [@from, @end) raw from now on, as if they did not
+ * compress, until another call (@from == @end: none).  Pages stored
+ * before keep their objects until they are written again; zero and
+ * same-filled pages stay metadata only, as a device detects them before
+ * compressing.  This is how a host collapses the ratio at a chosen moment.
+ */
+void cram_engine_store_raw(CramEngine *e, uint64_t from, uint64_t end);
+
+/*
  * Load one page into @dst (CRAM_PAGE_SIZE bytes). Empty pages read zero.
  * A stored object that fails to decompress (corrupt media) poisons the
  * page: @dst is all-ones and false is returned.

@@ -210,6 +210,13 @@ bool cram_store_take_media(CramStore *s, uint64_t pages)
     return ok;
 }
 
+void cram_store_store_raw(CramStore *s, uint64_t from, uint64_t end)
+{
+    store_lock(s);
+    cram_engine_store_raw(s->e, from, end);
+    store_unlock(s);
+}
+
 void cram_store_worker_stop(CramStore *s)
 {
     store_lock(s);

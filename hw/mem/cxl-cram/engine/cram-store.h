@@ -115,6 +115,8 @@ void cram_store_zero_ranges(CramStore *s, const CramByteRange *r,
 
 /* Hold @pages media pages out of use: cram_engine_take_media() */
 bool cram_store_take_media(CramStore *s, uint64_t pages);
+/* Store the pages of [@from, @end) raw from now on: cram_engine_store_raw() */
+void cram_store_store_raw(CramStore *s, uint64_t from, uint64_t end);
 
 /* Discard every page (Sanitize): as cram_engine_discard_all() */
 void cram_store_discard_all(CramStore *s);
