@@ -615,6 +615,61 @@ static void test_store_raw(void)
     cram_stop(&d);
 }
 
+/* Get Event Records of @log: the first record's offset in @out, or -1 */
+static int first_event(CramQT *t, uint8_t log, uint8_t *out)
+{
+    size_t len;
+
+    g_assert_cmpint(cram_mbox(t, 0x0100, &log, 1, out, &len), ==, 0);
+    g_assert_cmpuint(len, <=, 2048);
+    return lduw_le_p(out + 0x14) ? 0x20 : -1;
+}
+
+/*
+ * The inherited event-record commands work on a cxl-cram: a General
+ * Media and a DRAM event injected through QMP are read back from their
+ * logs through the mailbox (Get Event Records), with the DPA and fields
+ * given.  They are records only: nothing is poisoned, the data stays.
+ */
+static void test_inherited_events(void)
+{
+    uint8_t out[2048];
+    int r;
+    CramQT t;
+
+    cram_start(&t, 8 * GiB, "media-size=16M");
+    qtest_writeq(t.qts, t.window + 1 * MiB, 0x1234);
+    qtest_qmp_assert_success(t.qts,
+        "{'execute': 'cxl-inject-general-media-event', 'arguments': "
+        "{'path': '" CRAM0 "', 'log': 'warning', 'flags': 1, "
+        "'dpa': 1048576, 'descriptor': 3, 'type': 0, "
+        "'transaction-type': 192, 'channel': 1}}");
+    qtest_qmp_assert_success(t.qts,
+        "{'execute': 'cxl-inject-dram-event', 'arguments': "
+        "{'path': '" CRAM0 "', 'log': 'failure', 'flags': 1, "
+        "'dpa': 2097152, 'descriptor': 1, 'type': 1, "
+        "'transaction-type': 2, 'row': 7, 'column': 3}}");
+
+    r = first_event(&t, 1, out);                    /* warning log */
+    g_assert_cmpint(r, >=, 0);
+    g_assert_cmphex((uint32_t)ldl_be_p(out + r), ==, 0xfbcd0a77); /* GMER */
+    g_assert_cmphex(ldq_le_p(out + r + 0x30) & ~0x3fULL, ==, 1 * MiB);
+    g_assert_cmpuint(out[r + 0x38], ==, 3);                /* descriptor */
+    g_assert_cmpuint(out[r + 0x3a], ==, 192);        /* transaction type */
+    r = first_event(&t, 2, out);                    /* failure log */
+    g_assert_cmpint(r, >=, 0);
+    g_assert_cmphex((uint32_t)ldl_be_p(out + r), ==, 0x601dcbb3); /* DRAM */
+    g_assert_cmphex(ldq_le_p(out + r + 0x30) & ~0x3fULL, ==, 2 * MiB);
+    g_assert_cmpuint(out[r + 0x39], ==, 1);                /* type */
+    g_assert_cmpint(first_event(&t, 0, out), ==, -1);  /* informational */
+
+    g_assert_cmpuint(figure(&t, "poisoned-pages"), ==, 0);
+    g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_STATUS) &
+                    CXL_CRAM_STATUS_POISON, ==, 0);
+    g_assert_cmphex(qtest_readq(t.qts, t.window + 1 * MiB), ==, 0x1234);
+    cram_stop(&t);
+}
+
 static void test_bad_args(void)
 {
     uint64_t low, high;
@@ -682,6 +737,7 @@ void cxl_cram_qmp_add_tests(void)
     qtest_add_func("/cxl-cram/qmp/worker", test_worker);
     qtest_add_func("/cxl-cram/qmp/take-media", test_take_media);
     qtest_add_func("/cxl-cram/qmp/store-raw", test_store_raw);
+    qtest_add_func("/cxl-cram/qmp/inherited-events", test_inherited_events);
     qtest_add_func("/cxl-cram/qmp/events", test_events);
     qtest_add_func("/cxl-cram/qmp/bad-args", test_bad_args);
 }
