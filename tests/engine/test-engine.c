@@ -459,6 +459,58 @@ static void test_store_raw(void)
     g_rand_free(r);
 }
 
+/*
+ * The census counts each bucket's pages by kind, poison and media bytes,
+ * matching what was stored; a short last bucket stops at the capacity.
+ */
+static void test_census(void)
+{
+    CramEngine *e = new_engine(100 * CRAM_PAGE_SIZE, 64 * CRAM_PAGE_SIZE,
+                               CRAM_CODEC_LZ4);
+    GRand *r = g_rand_new_with_seed(12);
+    uint8_t page[CRAM_PAGE_SIZE];
+    CramCensus c[4];
+    CramStats st;
+    int i;
+
+    memset(page, 0, sizeof(page));
+    g_assert_cmpint(cram_engine_store(e, 1, page), ==, 0);      /* zero */
+    page_same(page, 0x0101010101010101ULL);
+    g_assert_cmpint(cram_engine_store(e, 2, page), ==, 0);      /* same */
+    for (i = 40; i < 45; i++) {
+        page_text(r, page);
+        g_assert_cmpint(cram_engine_store(e, i, page), ==, 0);
+    }
+    page_random(r, page);
+    g_assert_cmpint(cram_engine_store(e, 99, page), ==, 0);     /* raw */
+    cram_engine_poison(e, 43);
+
+    cram_engine_census(e, 0, 100, 30, c);
+    g_assert_cmpuint(c[0].pages[CRAM_KIND_ZERO], ==, 1);
+    g_assert_cmpuint(c[0].pages[CRAM_KIND_SAME], ==, 1);
+    g_assert_cmpuint(c[0].pages[CRAM_KIND_EMPTY], ==, 28);
+    g_assert_cmpuint(c[0].stored_bytes, ==, 0);
+    /* page 43's object went with its poison: it is empty and poisoned */
+    g_assert_cmpuint(c[1].pages[CRAM_KIND_COMPRESSED] +
+                     c[1].pages[CRAM_KIND_RAW], ==, 4);
+    g_assert_cmpuint(c[1].pages[CRAM_KIND_EMPTY], ==, 26);
+    g_assert_cmpuint(c[1].poisoned, ==, 1);
+    g_assert_cmpuint(c[2].pages[CRAM_KIND_EMPTY], ==, 30);
+    g_assert_cmpuint(c[3].pages[CRAM_KIND_EMPTY], ==, 9);  /* pages 90-99 */
+    g_assert_cmpuint(c[3].pages[CRAM_KIND_RAW], ==, 1);
+    g_assert_cmpuint(c[3].stored_bytes, ==, CRAM_PAGE_SIZE);
+    st = get_stats(e);
+    g_assert_cmpuint(c[0].stored_bytes + c[1].stored_bytes +
+                     c[2].stored_bytes + c[3].stored_bytes, ==,
+                     st.stored_bytes);
+    /* a window inside: pages 42 and 43 only */
+    cram_engine_census(e, 42, 44, 2, c);
+    g_assert_cmpuint(c[0].pages[CRAM_KIND_EMPTY], ==, 1);
+    g_assert_cmpuint(c[0].poisoned, ==, 1);
+    cram_engine_free(e);
+    g_rand_free(r);
+}
+
 static void test_media_full(void)
 {
     enum { N = 1024, MEDIA_PAGES = 64 };
@@ -909,6 +961,7 @@ int main(int argc, char **argv)
     g_test_add_func("/engine/media-full", test_media_full);
     g_test_add_func("/engine/take-media", test_take_media);
     g_test_add_func("/engine/store-raw", test_store_raw);
+    g_test_add_func("/engine/census", test_census);
     g_test_add_func("/engine/sparse-1tib", test_sparse_1tib);
     g_test_add_func("/engine/meta-per-page", test_meta_per_page);
     g_test_add_func("/engine/last-page", test_last_page);

@@ -670,9 +670,117 @@ static void test_inherited_events(void)
     cram_stop(&t);
 }
 
+/* One bucket of cxl-cram-query-pages's answer: member @key of entry @i */
+static uint64_t bucket(QList *l, int i, const char *key)
+{
+    const QListEntry *e = qlist_first(l);
+
+    while (i--) {
+        e = qlist_next(e);
+    }
+    return qdict_get_int(qobject_to(QDict, qlist_entry_obj(e)), key);
+}
+
+/*
+ * The per-address view counts what was stored where: text pages
+ * compressed, a zero page, random pages raw, a poisoned page, empty
+ * pages elsewhere; a short last bucket; media bytes that add up to the
+ * device's own figure.
+ */
+static void test_query_pages(void)
+{
+    uint8_t buf[PAGE];
+    uint64_t sum = 0;
+    QDict *rsp;
+    QList *l;
+    CramQT t;
+    int i;
+
+    cram_start(&t, 8 * GiB, "media-size=64M");
+    write_text(&t, 0, 256);
+    memset(buf, 0, PAGE);
+    qtest_memwrite(t.qts, t.window + 300 * PAGE, buf, PAGE);
+    write_random(&t, 512 * PAGE, 4, 5);
+    qtest_qmp_assert_success(t.qts, "{'execute': 'cxl-inject-poison', "
+                             "'arguments': {'path': '" CRAM0 "', "
+                             "'start': %d, 'length': %d}}", 600 * PAGE, PAGE);
+    cram_cmd_ok(&t, "cxl-cram-flush", "{'path': '" CRAM0 "'}");
+
+    /* pages 0 to 899 in 4 buckets of 225: the last has 225 too */
+    rsp = qtest_qmp(t.qts, "{'execute': 'cxl-cram-query-pages', "
+                    "'arguments': {'path': '" CRAM0 "', 'length': %d, "
+                    "'buckets': 4}}", 900 * PAGE);
+    l = qdict_get_qlist(rsp, "return");
+    g_assert_cmpint(qlist_size(l), ==, 4);
+    g_assert_cmpuint(bucket(l, 0, "dpa"), ==, 0);
+    g_assert_cmpuint(bucket(l, 0, "compressed"), ==, 225);
+    g_assert_cmpuint(bucket(l, 0, "stored-bytes"), <, 225 * PAGE / 4);
+    g_assert_cmpuint(bucket(l, 1, "dpa"), ==, 225 * PAGE);
+    g_assert_cmpuint(bucket(l, 1, "compressed"), ==, 31);   /* 225-255 */
+    g_assert_cmpuint(bucket(l, 1, "zero"), ==, 1);          /* 300 */
+    g_assert_cmpuint(bucket(l, 1, "empty"), ==, 225 - 32);
+    g_assert_cmpuint(bucket(l, 2, "raw"), ==, 4);           /* 512-515 */
+    g_assert_cmpuint(bucket(l, 2, "stored-bytes"), ==, 4 * PAGE);
+    g_assert_cmpuint(bucket(l, 2, "poisoned"), ==, 1);      /* 600 */
+    g_assert_cmpuint(bucket(l, 3, "pages"), ==, 225);
+    g_assert_cmpuint(bucket(l, 3, "empty"), ==, 225);
+    qobject_unref(rsp);
+
+    /* 10 pages in 4 buckets of 3: the last has 1 */
+    rsp = qtest_qmp(t.qts, "{'execute': 'cxl-cram-query-pages', "
+                    "'arguments': {'path': '" CRAM0 "', 'dpa': %d, "
+                    "'length': %d, 'buckets': 4}}", 250 * PAGE, 10 * PAGE);
+    l = qdict_get_qlist(rsp, "return");
+    g_assert_cmpint(qlist_size(l), ==, 4);
+    g_assert_cmpuint(bucket(l, 1, "compressed"), ==, 3);     /* 253-255 */
+    g_assert_cmpuint(bucket(l, 2, "empty"), ==, 3);
+    g_assert_cmpuint(bucket(l, 3, "pages"), ==, 1);
+    g_assert_cmpuint(bucket(l, 3, "dpa"), ==, 259 * PAGE);
+    qobject_unref(rsp);
+
+    /* the whole capacity: the objects' bytes are the device's */
+    rsp = qtest_qmp(t.qts, "{'execute': 'cxl-cram-query-pages', "
+                    "'arguments': {'path': '" CRAM0 "'}}");
+    l = qdict_get_qlist(rsp, "return");
+    g_assert_cmpint(qlist_size(l), ==, 64);
+    for (i = 0; i < 64; i++) {
+        sum += bucket(l, i, "stored-bytes");
+    }
+    g_assert_cmpuint(sum, ==, figure(&t, "stored-bytes"));
+    qobject_unref(rsp);
+    cram_stop(&t);
+}
+
+/* Commands over a DPA range, with a range or buckets they refuse */
+static const struct {
+    const char *cmd, *args, *want;
+} range_bad[] = {
+    /* store-raw: unaligned, empty, past the capacity (8 GiB) */
+    { "cxl-cram-store-raw", "{'path': '" CRAM0 "', 'enable': true, "
+      "'dpa': 100}", "multiples of 4 KiB" },
+    { "cxl-cram-store-raw", "{'path': '" CRAM0 "', 'enable': true, "
+      "'length': 0}", "length not 0" },
+    { "cxl-cram-store-raw", "{'path': '" CRAM0 "', 'enable': true, "
+      "'dpa': 8589934592}", "within the capacity" },
+    { "cxl-cram-store-raw", "{'path': '" CRAM0 "', 'enable': true, "
+      "'dpa': 4096, 'length': -4096}", "within the capacity" },
+    { "cxl-cram-store-raw", "{'path': '/machine', 'enable': true}",
+      "does not point to a cxl-cram" },
+    /* query-pages: buckets 0, too many, more than pages; a bad range */
+    { "cxl-cram-query-pages", "{'path': '" CRAM0 "', 'buckets': 0}",
+      "1 to 4096" },
+    { "cxl-cram-query-pages", "{'path': '" CRAM0 "', 'buckets': 4097}",
+      "1 to 4096" },
+    { "cxl-cram-query-pages", "{'path': '" CRAM0 "', 'length': 4096, "
+      "'buckets': 2}", "one per page (1)" },
+    { "cxl-cram-query-pages", "{'path': '" CRAM0 "', "
+      "'dpa': 8589934592}", "within the capacity" },
+};
+
 static void test_bad_args(void)
 {
     uint64_t low, high;
+    int i;
     QDict *rsp;
     CramQT t;
 
@@ -712,18 +820,10 @@ static void test_bad_args(void)
                    "'low-watermark': 'x'}", "low-watermark");
     cram_cmd_fails(&t, "cxl-cram-worker", "{'path': '" CRAM0 "'}",
                    "paused");
-    /* store-raw: unaligned, empty, past the capacity (8 GiB) */
-    cram_cmd_fails(&t, "cxl-cram-store-raw", "{'path': '" CRAM0 "', "
-                   "'enable': true, 'dpa': 100}", "multiples of 4 KiB");
-    cram_cmd_fails(&t, "cxl-cram-store-raw", "{'path': '" CRAM0 "', "
-                   "'enable': true, 'length': 0}", "length not 0");
-    cram_cmd_fails(&t, "cxl-cram-store-raw", "{'path': '" CRAM0 "', "
-                   "'enable': true, 'dpa': 8589934592}", "within the capacity");
-    cram_cmd_fails(&t, "cxl-cram-store-raw", "{'path': '" CRAM0 "', "
-                   "'enable': true, 'dpa': 4096, 'length': -4096}",
-                   "within the capacity");
-    cram_cmd_fails(&t, "cxl-cram-store-raw", "{'path': '/machine', "
-                   "'enable': true}", "does not point to a cxl-cram");
+    for (i = 0; i < G_N_ELEMENTS(range_bad); i++) {
+        cram_cmd_fails(&t, range_bad[i].cmd, range_bad[i].args,
+                       range_bad[i].want);
+    }
     rsp = qtest_qmp(t.qts, "{'execute': 'query-status'}");
     g_assert_true(qdict_haskey(rsp, "return"));
     qobject_unref(rsp);
@@ -738,6 +838,7 @@ void cxl_cram_qmp_add_tests(void)
     qtest_add_func("/cxl-cram/qmp/take-media", test_take_media);
     qtest_add_func("/cxl-cram/qmp/store-raw", test_store_raw);
     qtest_add_func("/cxl-cram/qmp/inherited-events", test_inherited_events);
+    qtest_add_func("/cxl-cram/qmp/query-pages", test_query_pages);
     qtest_add_func("/cxl-cram/qmp/events", test_events);
     qtest_add_func("/cxl-cram/qmp/bad-args", test_bad_args);
 }

@@ -38,3 +38,15 @@ void qmp_cxl_cram_store_raw(const char *path, bool enable,
 {
     error_setg(errp, "cxl-cram is not built into this QEMU");
 }
+
+CxlCramPageBucketList *qmp_cxl_cram_query_pages(const char *path,
+                                                bool has_dpa, uint64_t dpa,
+                                                bool has_length,
+                                                uint64_t length,
+                                                bool has_buckets,
+                                                uint32_t buckets,
+                                                Error **errp)
+{
+    error_setg(errp, "cxl-cram is not built into this QEMU");
+    return NULL;
+}

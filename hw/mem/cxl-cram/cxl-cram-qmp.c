@@ -168,6 +168,66 @@ void qmp_cxl_cram_store_raw(const char *path, bool enable,
     cram_store_store_raw(cram->store, cram->raw_from, cram->raw_end);
 }
 
+CxlCramPageBucketList *qmp_cxl_cram_query_pages(const char *path,
+                                                bool has_dpa, uint64_t dpa,
+                                                bool has_length,
+                                                uint64_t length,
+                                                bool has_buckets,
+                                                uint32_t buckets,
+                                                Error **errp)
+{
+    CXLCramDev *cram = cxl_cram_at(path, errp);
+    CxlCramPageBucketList *list = NULL, **tail = &list;
+    g_autofree CramCensus *c = NULL;
+    uint64_t pages, per;
+    uint32_t i, n;
+
+    if (!cram) {
+        return NULL;
+    }
+    if (!has_dpa) {
+        dpa = 0;
+    }
+    if (!has_length) {
+        length = dpa < cram->capacity ? cram->capacity - dpa : 0;
+    }
+    n = has_buckets ? buckets : 64;
+    if ((dpa | length) % CRAM_PAGE_SIZE || !length ||
+        dpa >= cram->capacity || length > cram->capacity - dpa) {
+        error_setg(errp, "dpa 0x%" PRIx64 " and length 0x%" PRIx64 " must be "
+                   "multiples of 4 KiB, length not 0, within the capacity "
+                   "(0x%" PRIx64 ")", dpa, length, cram->capacity);
+        return NULL;
+    }
+    pages = length >> CRAM_PAGE_SHIFT;
+    if (!n || n > 4096 || n > pages) {
+        error_setg(errp, "buckets %" PRIu32 " must be 1 to 4096 and at most "
+                   "one per page (%" PRIu64 ")", n, pages);
+        return NULL;
+    }
+    per = DIV_ROUND_UP(pages, n);
+    n = DIV_ROUND_UP(pages, per);
+    c = g_new(CramCensus, n);
+    cram_store_census(cram->store, dpa >> CRAM_PAGE_SHIFT,
+                      (dpa >> CRAM_PAGE_SHIFT) + pages, per, c);
+    for (i = 0; i < n; i++) {
+        CxlCramPageBucket *b = g_new0(CxlCramPageBucket, 1);
+        uint64_t first = i * per;
+
+        b->dpa = dpa + (first << CRAM_PAGE_SHIFT);
+        b->pages = MIN(per, pages - first);
+        b->empty = c[i].pages[CRAM_KIND_EMPTY];
+        b->zero = c[i].pages[CRAM_KIND_ZERO];
+        b->same = c[i].pages[CRAM_KIND_SAME];
+        b->compressed = c[i].pages[CRAM_KIND_COMPRESSED];
+        b->raw = c[i].pages[CRAM_KIND_RAW];
+        b->poisoned = c[i].poisoned;
+        b->stored_bytes = c[i].stored_bytes;
+        QAPI_LIST_APPEND(tail, b);
+    }
+    return list;
+}
+
 void qmp_cxl_cram_flush(const char *path, Error **errp)
 {
     CXLCramDev *cram = cxl_cram_at(path, errp);

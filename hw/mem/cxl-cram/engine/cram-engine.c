@@ -480,6 +480,47 @@ CramPageKind cram_engine_page_kind(CramEngine *e, uint64_t page_index)
     return cram_meta_kind(cram_pt_get(&e->pt, page_index, &val));
 }
 
+typedef struct CensusWalk {
+    uint64_t from, per, end;
+    CramCensus *out;
+} CensusWalk;
+
+static void census_page(void *opaque, uint64_t idx, uint32_t meta,
+                        uint64_t *val G_GNUC_UNUSED)
+{
+    CensusWalk *w = opaque;
+    CramPageKind kind = cram_meta_kind(meta);
+    CramCensus *c;
+
+    if (idx < w->from || idx >= w->end) {
+        return;
+    }
+    c = &w->out[(idx - w->from) / w->per];
+    if (cram_meta_flags(meta) & CRAM_META_POISON) {
+        c->poisoned++;
+    }
+    if (kind != CRAM_KIND_EMPTY) {
+        c->pages[kind]++;
+        c->pages[CRAM_KIND_EMPTY]--;
+        c->stored_bytes += cram_meta_size(meta);
+    }
+}
+
+void cram_engine_census(CramEngine *e, uint64_t from, uint64_t end,
+                        uint64_t per, CramCensus *out)
+{
+    CensusWalk w = { .from = from, .per = per, .end = end, .out = out };
+    uint64_t i, n;
+
+    g_assert(per && from < end && end <= e->npages);
+    n = (end - from + per - 1) / per;
+    memset(out, 0, n * sizeof(*out));
+    for (i = 0; i < n; i++) {
+        out[i].pages[CRAM_KIND_EMPTY] = MIN(per, end - from - i * per);
+    }
+    cram_pt_foreach(&e->pt, census_page, &w);
+}
+
 void cram_engine_get_stats(CramEngine *e, CramStats *st)
 {
     memset(st, 0, sizeof(*st));

@@ -120,6 +120,21 @@ bool cram_engine_poison_run(CramEngine *e, uint64_t from, uint64_t end,
 
 void cram_engine_get_stats(CramEngine *e, CramStats *st);
 
+/* What a range of pages holds: one bucket of cram_engine_census() */
+typedef struct CramCensus {
+    uint64_t pages[CRAM_KIND__MAX];     /* by kind; EMPTY: not held */
+    uint64_t poisoned;                  /* lost; EMPTY if no object */
+    uint64_t stored_bytes;              /* media bytes of their objects */
+} CramCensus;
+
+/*
+ * Count the pages of [@from, @end) in buckets of @per pages (the last
+ * may be shorter) into @out, DIV_ROUND_UP(@end - @from, @per) of them.
+ * The cost follows what the page table holds, not the range's size.
+ */
+void cram_engine_census(CramEngine *e, uint64_t from, uint64_t end,
+                        uint64_t per, CramCensus *out);
+
 /* Host memory used by page metadata and allocator bookkeeping, in bytes. */
 uint64_t cram_engine_metadata_bytes(CramEngine *e);
 

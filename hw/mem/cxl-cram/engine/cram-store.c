@@ -379,6 +379,14 @@ bool cram_store_poison_run(CramStore *s, uint64_t from, uint64_t end,
     return found;
 }
 
+void cram_store_census(CramStore *s, uint64_t from, uint64_t end,
+                       uint64_t per, CramCensus *out)
+{
+    store_lock(s);
+    cram_engine_census(s->e, from, end, per, out);
+    store_unlock(s);
+}
+
 void cram_store_get_stats(CramStore *s, CramStats *st, CramCacheStats *cs,
                           uint64_t *metadata_bytes)
 {

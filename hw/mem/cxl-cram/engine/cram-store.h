@@ -115,6 +115,12 @@ void cram_store_zero_ranges(CramStore *s, const CramByteRange *r,
 
 /* Hold @pages media pages out of use: cram_engine_take_media() */
 bool cram_store_take_media(CramStore *s, uint64_t pages);
+/*
+ * What pages hold, bucket by bucket: cram_engine_census().  Cached dirty
+ * pages not yet stored count as they were: cram_store_flush() first.
+ */
+void cram_store_census(CramStore *s, uint64_t from, uint64_t end,
+                       uint64_t per, CramCensus *out);
 /* Store the pages of [@from, @end) raw from now on: cram_engine_store_raw() */
 void cram_store_store_raw(CramStore *s, uint64_t from, uint64_t end);
 
