@@ -128,7 +128,10 @@ QTEST_QEMU_BINARY=$CRAM_BUILD/qemu-asan/qemu-system-x86_64 \
     -p /x86_64/cxl-cram/hostile/qmp-poison \
     -p /x86_64/cxl-cram/hostile/rp-msi-mme \
     -p /x86_64/cxl-cram/device-del/idle \
-    -p /x86_64/cxl-cram/device-del/write-load
+    -p /x86_64/cxl-cram/device-del/write-load \
+    -p /x86_64/cxl-cram/qmp/bad-args -p /x86_64/cxl-cram/qmp/store-raw \
+    -p /x86_64/cxl-cram/qmp/query-pages -p /x86_64/cxl-cram/qmp/take-media \
+    -p /x86_64/cxl-cram/ram-path/data -p /x86_64/cxl-cram/ram-path/poison
 # LeakSanitizer on QEMU: realize (and its failures), use, migration,
 # device_del and exit of cxl-cram; every leak is sorted by the code that
 # allocated it, and none may come from hw/mem/cxl-cram/
