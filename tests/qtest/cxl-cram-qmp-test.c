@@ -738,6 +738,15 @@ static void test_query_pages(void)
     g_assert_cmpuint(bucket(l, 3, "dpa"), ==, 259 * PAGE);
     qobject_unref(rsp);
 
+    /* 3 pages, buckets not given: one per page */
+    rsp = qtest_qmp(t.qts, "{'execute': 'cxl-cram-query-pages', "
+                    "'arguments': {'path': '" CRAM0 "', 'dpa': %d, "
+                    "'length': %d}}", 299 * PAGE, 3 * PAGE);
+    l = qdict_get_qlist(rsp, "return");
+    g_assert_cmpint(qlist_size(l), ==, 3);
+    g_assert_cmpuint(bucket(l, 1, "zero"), ==, 1);           /* 300 */
+    qobject_unref(rsp);
+
     /* the whole capacity: the objects' bytes are the device's */
     rsp = qtest_qmp(t.qts, "{'execute': 'cxl-cram-query-pages', "
                     "'arguments': {'path': '" CRAM0 "'}}");

@@ -200,6 +200,9 @@ CxlCramPageBucketList *qmp_cxl_cram_query_pages(const char *path,
         return NULL;
     }
     pages = length >> CRAM_PAGE_SHIFT;
+    if (!has_buckets) {
+        n = MIN(n, pages);
+    }
     if (!n || n > 4096 || n > pages) {
         error_setg(errp, "buckets %" PRIu32 " must be 1 to 4096 and at most "
                    "one per page (%" PRIu64 ")", n, pages);
