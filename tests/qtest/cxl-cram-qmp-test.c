@@ -682,6 +682,28 @@ static uint64_t bucket(QList *l, int i, const char *key)
 }
 
 /*
+ * cxl-cram-query-pages with the members @fmt adds after the path; its
+ * answer, of @n buckets, is in *@rsp for the caller to unref.
+ */
+static QList * G_GNUC_PRINTF(4, 5) query_pages(CramQT *t, QDict **rsp,
+                                               int n, const char *fmt, ...)
+{
+    g_autofree char *more = NULL, *args = NULL;
+    va_list ap;
+    QList *l;
+
+    va_start(ap, fmt);
+    more = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    args = g_strdup_printf("{'path': '" CRAM0 "'%s}", more);
+    *rsp = qtest_qmp(t->qts, "{'execute': 'cxl-cram-query-pages', "
+                     "'arguments': %p}", qobject_from_json(args, &error_abort));
+    l = qdict_get_qlist(*rsp, "return");
+    g_assert_cmpint(qlist_size(l), ==, n);
+    return l;
+}
+
+/*
  * The per-address view counts what was stored where: text pages
  * compressed, a zero page, random pages raw, a poisoned page, empty
  * pages elsewhere; a short last bucket; media bytes that add up to the
@@ -707,11 +729,7 @@ static void test_query_pages(void)
     cram_cmd_ok(&t, "cxl-cram-flush", "{'path': '" CRAM0 "'}");
 
     /* pages 0 to 899 in 4 buckets of 225: the last has 225 too */
-    rsp = qtest_qmp(t.qts, "{'execute': 'cxl-cram-query-pages', "
-                    "'arguments': {'path': '" CRAM0 "', 'length': %d, "
-                    "'buckets': 4}}", 900 * PAGE);
-    l = qdict_get_qlist(rsp, "return");
-    g_assert_cmpint(qlist_size(l), ==, 4);
+    l = query_pages(&t, &rsp, 4, ", 'length': %d, 'buckets': 4", 900 * PAGE);
     g_assert_cmpuint(bucket(l, 0, "dpa"), ==, 0);
     g_assert_cmpuint(bucket(l, 0, "compressed"), ==, 225);
     g_assert_cmpuint(bucket(l, 0, "stored-bytes"), <, 225 * PAGE / 4);
@@ -727,11 +745,8 @@ static void test_query_pages(void)
     qobject_unref(rsp);
 
     /* 10 pages in 4 buckets of 3: the last has 1 */
-    rsp = qtest_qmp(t.qts, "{'execute': 'cxl-cram-query-pages', "
-                    "'arguments': {'path': '" CRAM0 "', 'dpa': %d, "
-                    "'length': %d, 'buckets': 4}}", 250 * PAGE, 10 * PAGE);
-    l = qdict_get_qlist(rsp, "return");
-    g_assert_cmpint(qlist_size(l), ==, 4);
+    l = query_pages(&t, &rsp, 4, ", 'dpa': %d, 'length': %d, 'buckets': 4",
+                    250 * PAGE, 10 * PAGE);
     g_assert_cmpuint(bucket(l, 1, "compressed"), ==, 3);     /* 253-255 */
     g_assert_cmpuint(bucket(l, 2, "empty"), ==, 3);
     g_assert_cmpuint(bucket(l, 3, "pages"), ==, 1);
@@ -739,19 +754,13 @@ static void test_query_pages(void)
     qobject_unref(rsp);
 
     /* 3 pages, buckets not given: one per page */
-    rsp = qtest_qmp(t.qts, "{'execute': 'cxl-cram-query-pages', "
-                    "'arguments': {'path': '" CRAM0 "', 'dpa': %d, "
-                    "'length': %d}}", 299 * PAGE, 3 * PAGE);
-    l = qdict_get_qlist(rsp, "return");
-    g_assert_cmpint(qlist_size(l), ==, 3);
+    l = query_pages(&t, &rsp, 3, ", 'dpa': %d, 'length': %d", 299 * PAGE,
+                    3 * PAGE);
     g_assert_cmpuint(bucket(l, 1, "zero"), ==, 1);           /* 300 */
     qobject_unref(rsp);
 
     /* the whole capacity: the objects' bytes are the device's */
-    rsp = qtest_qmp(t.qts, "{'execute': 'cxl-cram-query-pages', "
-                    "'arguments': {'path': '" CRAM0 "'}}");
-    l = qdict_get_qlist(rsp, "return");
-    g_assert_cmpint(qlist_size(l), ==, 64);
+    l = query_pages(&t, &rsp, 64, "%s", "");
     for (i = 0; i < 64; i++) {
         sum += bucket(l, i, "stored-bytes");
     }
