@@ -162,6 +162,14 @@ static int cram_private_nid(u64 base)
 	return nid != NUMA_NO_NODE ? nid : memory_add_physaddr_to_nid(base);
 }
 
+/* The device at position @i, under cram_private_lock */
+static struct cram_dev *cram_private_member(struct cram_private *cp,
+					    unsigned int i)
+{
+	return rcu_dereference_protected(cp->cd[i],
+					 lockdep_is_held(&cram_private_lock));
+}
+
 /* The first attached device, to report on: there is one while forming */
 static struct device *cram_private_dev(struct cram_private *cp)
 {
@@ -169,8 +177,7 @@ static struct device *cram_private_dev(struct cram_private *cp)
 	unsigned int i;
 
 	for (i = 0; i < cp->ways; i++) {
-		cd = rcu_dereference_protected(cp->cd[i],
-					       lockdep_is_held(&cram_private_lock));
+		cd = cram_private_member(cp, i);
 		if (cd)
 			return cd->dev;
 	}
@@ -222,8 +229,7 @@ static void cram_private_online(struct cram_private *cp)
 	zswap_add_direct_node(cp->nid);
 	cp->online = true;
 	for (i = 0; i < cp->ways; i++) {
-		cd = rcu_dereference_protected(cp->cd[i],
-					       lockdep_is_held(&cram_private_lock));
+		cd = cram_private_member(cp, i);
 		rcu_assign_pointer(cd->priv, cp);
 	}
 	dev_info(dev, "private node %d: %llu MiB at %#llx over %u device%s, zswap direct node\n",
@@ -330,8 +336,7 @@ static void cram_private_offline(struct cram_private *cp,
 
 	list_del(&cp->list);
 	for (i = 0; i < cp->ways; i++) {
-		cd[i] = rcu_dereference_protected(cp->cd[i],
-						  lockdep_is_held(&cram_private_lock));
+		cd[i] = cram_private_member(cp, i);
 		/* sysfs readers (cram_private_node/pages) are done after this */
 		RCU_INIT_POINTER(cd[i]->priv, NULL);
 	}

@@ -138,34 +138,50 @@ void qmp_cxl_cram_worker(const char *path, bool paused, Error **errp)
     cram_store_worker_pause(cram->store, paused);
 }
 
-void qmp_cxl_cram_store_raw(const char *path, bool enable,
-                            bool has_dpa, uint64_t dpa,
-                            bool has_length, uint64_t length, Error **errp)
+/*
+ * The pages [*@from, *@end) of a command's optional @dpa (default 0) and
+ * @length (default: to the capacity); false with @errp set when they are
+ * not whole pages, empty, or past the capacity.
+ */
+static bool cxl_cram_qmp_pages(CXLCramDev *cram, bool has_dpa, uint64_t dpa,
+                               bool has_length, uint64_t length,
+                               uint64_t *from, uint64_t *end, Error **errp)
 {
-    CXLCramDev *cram = cxl_cram_at(path, errp);
-
-    if (!cram) {
-        return;
-    }
     if (!has_dpa) {
         dpa = 0;
     }
     if (!has_length) {
         length = dpa < cram->capacity ? cram->capacity - dpa : 0;
     }
-    if (!enable) {
-        dpa = length = 0;
-    } else if ((dpa | length) % CRAM_PAGE_SIZE || !length ||
-               dpa >= cram->capacity || length > cram->capacity - dpa) {
+    if ((dpa | length) % CRAM_PAGE_SIZE || !length ||
+        dpa >= cram->capacity || length > cram->capacity - dpa) {
         error_setg(errp, "dpa 0x%" PRIx64 " and length 0x%" PRIx64 " must be "
                    "multiples of 4 KiB, length not 0, within the capacity "
                    "(0x%" PRIx64 ")", dpa, length, cram->capacity);
+        return false;
+    }
+    *from = dpa >> CRAM_PAGE_SHIFT;
+    *end = (dpa + length) >> CRAM_PAGE_SHIFT;
+    return true;
+}
+
+void qmp_cxl_cram_store_raw(const char *path, bool enable,
+                            bool has_dpa, uint64_t dpa,
+                            bool has_length, uint64_t length, Error **errp)
+{
+    CXLCramDev *cram = cxl_cram_at(path, errp);
+    uint64_t from = 0, end = 0;
+
+    if (!cram || (enable && !cxl_cram_qmp_pages(cram, has_dpa, dpa,
+                                                has_length, length,
+                                                &from, &end, errp))) {
         return;
     }
-    trace_cxl_cram_qmp_store_raw(dpa, length);
-    cram->raw_from = dpa >> CRAM_PAGE_SHIFT;
-    cram->raw_end = (dpa + length) >> CRAM_PAGE_SHIFT;
-    cram_store_store_raw(cram->store, cram->raw_from, cram->raw_end);
+    trace_cxl_cram_qmp_store_raw(from << CRAM_PAGE_SHIFT,
+                                 (end - from) << CRAM_PAGE_SHIFT);
+    cram->raw_from = from;
+    cram->raw_end = end;
+    cram_store_store_raw(cram->store, from, end);
 }
 
 CxlCramPageBucketList *qmp_cxl_cram_query_pages(const char *path,
@@ -179,30 +195,15 @@ CxlCramPageBucketList *qmp_cxl_cram_query_pages(const char *path,
     CXLCramDev *cram = cxl_cram_at(path, errp);
     CxlCramPageBucketList *list = NULL, **tail = &list;
     g_autofree CramCensus *c = NULL;
-    uint64_t pages, per;
+    uint64_t from, end, pages, per;
     uint32_t i, n;
 
-    if (!cram) {
+    if (!cram || !cxl_cram_qmp_pages(cram, has_dpa, dpa, has_length, length,
+                                     &from, &end, errp)) {
         return NULL;
     }
-    if (!has_dpa) {
-        dpa = 0;
-    }
-    if (!has_length) {
-        length = dpa < cram->capacity ? cram->capacity - dpa : 0;
-    }
-    n = has_buckets ? buckets : 64;
-    if ((dpa | length) % CRAM_PAGE_SIZE || !length ||
-        dpa >= cram->capacity || length > cram->capacity - dpa) {
-        error_setg(errp, "dpa 0x%" PRIx64 " and length 0x%" PRIx64 " must be "
-                   "multiples of 4 KiB, length not 0, within the capacity "
-                   "(0x%" PRIx64 ")", dpa, length, cram->capacity);
-        return NULL;
-    }
-    pages = length >> CRAM_PAGE_SHIFT;
-    if (!has_buckets) {
-        n = MIN(n, pages);
-    }
+    pages = end - from;
+    n = has_buckets ? buckets : MIN(64, pages);
     if (!n || n > 4096 || n > pages) {
         error_setg(errp, "buckets %" PRIu32 " must be 1 to 4096 and at most "
                    "one per page (%" PRIu64 ")", n, pages);
@@ -211,13 +212,12 @@ CxlCramPageBucketList *qmp_cxl_cram_query_pages(const char *path,
     per = DIV_ROUND_UP(pages, n);
     n = DIV_ROUND_UP(pages, per);
     c = g_new(CramCensus, n);
-    cram_store_census(cram->store, dpa >> CRAM_PAGE_SHIFT,
-                      (dpa >> CRAM_PAGE_SHIFT) + pages, per, c);
+    cram_store_census(cram->store, from, end, per, c);
     for (i = 0; i < n; i++) {
         CxlCramPageBucket *b = g_new0(CxlCramPageBucket, 1);
         uint64_t first = i * per;
 
-        b->dpa = dpa + (first << CRAM_PAGE_SHIFT);
+        b->dpa = (from + first) << CRAM_PAGE_SHIFT;
         b->pages = MIN(per, pages - first);
         b->empty = c[i].pages[CRAM_KIND_EMPTY];
         b->zero = c[i].pages[CRAM_KIND_ZERO];
