@@ -146,29 +146,13 @@ EOF
 # Host side of xp: once the guest has poisoned its page, read it with
 # HMP xp at the window's HPA, and print what came back.
 host_xp() {
-    python3 - "$1" "$POISON_DPA" <<'EOF'
-import json, re, socket, sys, time
-sock = socket.socket(socket.AF_UNIX)
-for _ in range(1200):
-    try:
-        sock.connect(sys.argv[1])
-        break
-    except OSError:
-        time.sleep(0.05)
-else:
-    sys.exit("no QMP socket")
-f = sock.makefile("rw")
+    python3 - "$TOP/scripts" "$1" "$POISON_DPA" <<'EOF'
+import re, sys, time
+sys.path.insert(0, sys.argv.pop(1))
+from qmp_client import Qmp
+qmp = Qmp(sys.argv[1])
 def call(cmd, **args):
-    f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n")
-    f.flush()
-    while True:
-        r = json.loads(f.readline())
-        if "return" in r:
-            return r["return"]
-        if "error" in r:
-            sys.exit("qmp: " + r["error"]["desc"])
-f.readline()
-call("qmp_capabilities")
+    return qmp.call(cmd, **args)
 def stats():
     return call("qom-get", path="/machine/peripheral/cram0", property="stats")
 for _ in range(6000):
@@ -194,9 +178,28 @@ print("host.running=%s" % call("query-status")["running"])
 EOF
 }
 
+# listen_events SOCKET: the machine-check events QEMU sends on the QMP
+# monitor SOCKET until it exits, as KEY=VALUE lines: how many, the first
+# one's data, and how many were not delivered.
+listen_events() {
+    python3 - "$TOP/scripts" "$1" <<'EOF'
+import sys
+sys.path.insert(0, sys.argv.pop(1))
+from qmp_client import Qmp
+mce = [e["data"] for e in Qmp(sys.argv[1]).events()
+       if e["event"] == "CXL_CRAM_MACHINE_CHECK"]
+print("event.mce=%d" % len(mce))
+for k, v in (mce[0] if mce else {}).items():
+    print("event.mce.first.%s=%s" % (k, v))
+print("event.mce.undelivered=%d" % sum(not m["delivered"] for m in mce))
+if mce:
+    print("event.mce.last.machine-checks=%d" % mce[-1]["machine-checks"])
+EOF
+}
+
 # scenario NAME RUN-GUEST-OPTIONS...: boot the guest and run NAME in it
 scenario() {
-    local name=$1 status qmp host=''
+    local name=$1 status qmp host='' ev events
     shift
     RES=$LOGS/cram-mce-$name.out
     JSON=$LOGS/cram-mce-$name.json
@@ -204,21 +207,27 @@ scenario() {
     rm -f "$JSON" "$LOGS/cram-mce-$name.host"
     for try in 1 2; do
         qmp=$(mktemp -u "${TMPDIR:-/tmp}/cram-mce-qmp.XXXXXX")
+        ev=$qmp.ev
         if [ "$name" = xp ]; then
             host_xp "$qmp" >"$LOGS/cram-mce-$name.host" 2>&1 &
             host=$!
         fi
+        listen_events "$ev" >"$LOGS/cram-mce-$name.events" 2>&1 &
+        events=$!
         # cram.nomod=kmem: dax0.0 stays a device-dax, nothing else touches it
         "$TOP/scripts/run-guest" --timeout 600 --append cram.nomod=kmem \
             --add "$OUT/root" --qmp "$qmp" --stats "$JSON" \
             --log "$LOGS/cram-mce-$name.console" "$@" \
-            --cmd "$(guest_cmd "$name")" >"$RES" 2>&1
+            --cmd "$(guest_cmd "$name")" \
+            -- -qmp "unix:$ev,server=on,wait=off" >"$RES" 2>&1
         status=$?
         [ -z "$host" ] || wait "$host"
-        rm -f "$qmp"
+        wait "$events"
+        rm -f "$qmp" "$ev"
         if [ "$try" = 2 ] || ! lost_interrupt_retry "$status" "$RES"; then break; fi
     done
     [ ! -f "$LOGS/cram-mce-$name.host" ] || cat "$LOGS/cram-mce-$name.host" >>"$RES"
+    cat "$LOGS/cram-mce-$name.events" >>"$RES"
     check "$name: the guest command completed (status $status)" "$status" -eq 0
     [ "$status" -eq 0 ] || why "$RES"
     return $status
@@ -240,6 +249,9 @@ test_xp() {
         "$(v guest.alive)/$(($(v after.memory_failure) > 0))" = yes/1
     check "load: one machine check, one more poisoned read (restarts not counted)" \
         "$(q machine-checks)/$(q poisoned-reads)" = 1/2
+    check "load: QMP event CXL_CRAM_MACHINE_CHECK, delivered, at the page ($(v event.mce.first.dpa))" \
+        "$(v event.mce)/$(v event.mce.first.delivered)/$(v event.mce.first.dpa)/$(v event.mce.first.machine-checks)" = \
+        "1/True/$((POISON_DPA))/1"
 }
 
 test_nosmp() {
@@ -309,6 +321,11 @@ test_storm() {
         "$(q machine-checks)/$(q poisoned-reads)/$(q machine-checks-abandoned)" \
         = $((2 * STORM_PAGES))/$((2 * STORM_PAGES))/0
     check "storm: the guest survived" "$(v guest.alive)" = yes
+    # rate-limited: one event at once, then the last of each second
+    local n last
+    n=$(v event.mce) last=$(v event.mce.last.machine-checks)
+    check "storm: CXL_CRAM_MACHINE_CHECK events, rate-limited ($n for $(q machine-checks) checks, the last at ${last:-none})" \
+        "$((n >= 1 && n <= $(q machine-checks)))/$(v event.mce.undelivered)/$((last >= n && last <= $(q machine-checks)))" = 1/0/1
 }
 
 test_mapped() {

@@ -39,30 +39,13 @@ finish() {
 # exists, asks query-cpus-fast, lets go of the socket (run-guest needs it
 # for --stats), then follows each thread's CPU time until QEMU ends.
 watch_vcpus() {
-    python3 - "$1" <<'EOF'
-import json, os, socket, sys, time
-sock = socket.socket(socket.AF_UNIX)
-for _ in range(1200):
-    try:
-        sock.connect(sys.argv[1])
-        break
-    except OSError:
-        time.sleep(0.05)
-else:
-    sys.exit("no QMP socket")
-f = sock.makefile("rw")
-def call(cmd):
-    f.write(json.dumps({"execute": cmd}) + "\n")
-    f.flush()
-    while True:
-        r = json.loads(f.readline())
-        if "return" in r:
-            return r["return"]
-f.readline()
-call("qmp_capabilities")
-tids = [c["thread-id"] for c in call("query-cpus-fast")]
-f.close()
-sock.close()
+    python3 - "$TOP/scripts" "$1" <<'EOF'
+import os, sys, time
+sys.path.insert(0, sys.argv.pop(1))
+from qmp_client import Qmp
+qmp = Qmp(sys.argv[1])
+tids = [c["thread-id"] for c in qmp.call("query-cpus-fast")]
+qmp.close()
 tick = os.sysconf("SC_CLK_TCK")
 cpu = {}
 while True:

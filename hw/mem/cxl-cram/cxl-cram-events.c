@@ -1,6 +1,7 @@
 /*
- * cxl-cram QMP events (qapi/cxl-cram.json): the status changes and the
- * first dropped write, told to the host as they are to the guest.  The
+ * cxl-cram QMP events (qapi/cxl-cram.json): the status changes, the
+ * first dropped write and the machine checks, told to the host as they
+ * are to the guest.  The
  * monitor rate-limits them per device (patches/0010, monitor/monitor.c).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -60,4 +61,18 @@ void cxl_cram_notify_dropped(CXLCramDev *cram, uint64_t page)
     cram_store_get_stats(cram->store, &st, NULL, NULL);
     qapi_event_send_cxl_cram_write_dropped(path, page << CRAM_PAGE_SHIFT,
                                            st.failed_stores);
+}
+
+/*
+ * A vCPU's load of the poisoned page at @dpa raised a machine check
+ * (@delivered), or was let through as all-ones, another being in flight.
+ */
+void cxl_cram_notify_mce(CXLCramDev *cram, uint64_t dpa, int cpu_index,
+                         bool delivered)
+{
+    g_autofree char *path = object_get_canonical_path(OBJECT(cram));
+
+    qapi_event_send_cxl_cram_machine_check(path, dpa, cpu_index, delivered,
+                                           cram->safety.mce_raised,
+                                           cram->safety.mce_abandoned);
 }

@@ -53,6 +53,7 @@
 
 typedef struct CXLCramMce {
     CXLCramDev *cram;
+    uint64_t dpa;
     uint64_t hpa;
 } CXLCramMce;
 
@@ -139,6 +140,7 @@ static void cxl_cram_do_mce(CPUState *cs, run_on_cpu_data data)
                        CXL_CRAM_MCE_STATUS, CXL_CRAM_MCG_STATUS, m->hpa,
                        CXL_CRAM_MCE_MISC, 0);
     m->cram->safety.mce_raised++;
+    cxl_cram_notify_mce(m->cram, m->dpa, cs->cpu_index, true);
     m->cram->mce_queued--;
     object_unref(OBJECT(m->cram));
     g_free(m);
@@ -165,6 +167,7 @@ static void cxl_cram_queue_mce(CXLCramDev *cram, CPUState *self,
     CPUState *other;
 
     m->cram = CXL_CRAM(object_ref(OBJECT(cram)));
+    m->dpa = dpa;
     m->hpa = hpa;
     cram->mce_queued++;
     trace_cxl_cram_mce(dpa, hpa, self->cpu_index);
@@ -241,6 +244,7 @@ static bool cxl_cram_vcpu_load(CXLCramDev *cram, CPUState *self,
         }
         trace_cxl_cram_mce_skipped(dpa, "abandoned: another in flight");
         cram->safety.mce_abandoned++;
+        cxl_cram_notify_mce(cram, dpa, self->cpu_index, false);
         return false;
     }
     cxl_cram_queue_mce(cram, self, dpa, hpa);

@@ -121,6 +121,8 @@ void cxl_cram_ramalias_fini(CXLCramDev *cram);
 void cxl_cram_notify_status(CXLCramDev *cram, uint32_t old, uint32_t now,
                             const CramStats *st);
 void cxl_cram_notify_dropped(CXLCramDev *cram, uint64_t page);
+void cxl_cram_notify_mce(CXLCramDev *cram, uint64_t dpa, int cpu_index,
+                         bool delivered);
 
 /* 1. cxl-cram-safety.c: the status media use implies, interrupts */
 uint32_t cxl_cram_status_next(uint32_t old, const CramStats *st,
