@@ -745,8 +745,8 @@ static FILE *open_out(const char *path)
 
 static int pages_buckets = -1;
 
-static gboolean pages_opt(const char *name, const char *value, void *data,
-                          GError **err)
+static gboolean pages_opt(const char *name G_GNUC_UNUSED, const char *value,
+                          void *data G_GNUC_UNUSED, GError **err)
 {
     pages_buckets = value ? atoi(value) : 0;
     if (pages_buckets < 0) {
