@@ -802,8 +802,8 @@ int main(int argc, char **argv)
         { "events", 0, 0, G_OPTION_ARG_FILENAME, &events_path,
           "write every QMP event to FILE as CSV", "FILE" },
         { "pages", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
-          pages_opt, "print the DPA buckets of one device as CSV and exit "
-          "(default 64)", "BUCKETS" },
+          pages_opt, "print one device's DPA buckets as CSV and exit "
+          "(--pages=BUCKETS; default 64)", "BUCKETS" },
         { NULL },
     };
     g_autoptr(GOptionContext) ctx =
