@@ -13,12 +13,13 @@
 #   CRAM_STAT=... (default $CRAM_BUILD/engine/cram-stat)
 # Prints "ok"/"not ok" lines and ends with "N passed, N failed".
 # Logs: build/test-logs/cram-stat/
+# shellcheck source-path=SCRIPTDIR/../..
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../../scripts/env.sh
+# shellcheck source=scripts/env.sh
 . "$here/../../scripts/env.sh"
-# shellcheck source=../../scripts/tap.sh
+# shellcheck source=scripts/tap.sh
 . "$CRAM_TOP/scripts/tap.sh"
 QEMU=${QEMU:-$CRAM_BUILD/qemu/qemu-system-x86_64}
 STAT=${CRAM_STAT:-$CRAM_BUILD/engine/cram-stat}

@@ -63,6 +63,8 @@ for k in irq-low-rise irq-high-rise irq-high-fall irq-low-fall irq-dropped irq-d
 done
 panels=3
 [ -z "$guest" ] || panels=4
+# one time axis for all panels, whatever each one's data covers
+xrange=$(awk -F, -v t="$t" 'NR == 2 {lo = $t} NR > 1 {hi = $t} END {if (hi > lo) printf "[%s:%s]", lo, hi; else printf "[*:*]"}' "$csv")
 
 # The events as vertical lines (their time column), named in panel (a)
 marks='' names=''
@@ -76,9 +78,10 @@ set datafile separator ','
 set datafile missing ''
 set terminal png size 1000,$((panels * 220 + 60)) noenhanced
 set output '$png'
-set multiplot layout $panels,1 title 'cxl-cram timeline${p:+ ($p)}'
+set multiplot layout $panels,1 title 'cxl-cram timeline${p:+ (${p%.})}'
 set lmargin 12
-set rmargin 4
+set xrange $xrange
+set rmargin 22
 set grid
 set key outside right top box opaque font ',8'
 $marks
