@@ -188,6 +188,11 @@ run_script sysfs-race-test "$CRAM_TOP/tools/sysfs-race/test.sh"
 section "cram-info"
 run_script cram-info-test "$CRAM_TOP/tools/cram-info/test.sh"
 
+# cram-stat without a guest OS: two devices, a fake guest on a socket,
+# events from take-media and poison, --pages, the charts
+section "cram-stat"
+run_script cram-stat-test "$CRAM_TOP/tools/cram-stat/test.sh"
+
 # Machine checks only for a vCPU's loads: HMP xp of poison while a guest
 # runs, a nosmp guest reading poison, both vCPUs loading poison back to
 # back (tools/cram-mce)

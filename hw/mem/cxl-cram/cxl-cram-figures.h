@@ -11,7 +11,8 @@
  *           header (the engine's own, which the destination recomputes
  *           and checks), or -1.
  * The register decode, the QMP struct, the migration figures and
- * cram-stat all walk this table.  QEMU-free: tools/cram-stat.c uses it.
+ * cram-stat all walk this table.  QEMU-free: tools/cram-stat/cram-stat.c
+ * uses it.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

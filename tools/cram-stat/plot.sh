@@ -1,7 +1,7 @@
 #!/bin/bash
 # Chart a cram-stat --csv file: media used (and its reserved part) against
 # the low and high watermarks over time, as a PNG.
-#   tools/cram-stat-plot.sh samples.csv chart.png
+#   tools/cram-stat/plot.sh samples.csv chart.png
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 CSV PNG" >&2; exit 2; }
 csv=$1 png=$2
