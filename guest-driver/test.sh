@@ -12,6 +12,9 @@
 #                   page, the guest survives.
 # Usage: guest-driver/test.sh [--cram-kernel | --kernel-src DIR]
 #                              [basic|incompressible|reckless]...
+#        guest-driver/test.sh [--cram-kernel | --kernel-src DIR] --stage:
+#        build and stage only, and print how to boot the guest
+#        (scripts/scenario's "stage", docs/scenarios.md)
 # Prints "ok"/"not ok" lines and ends with "N passed, N failed, N skipped".
 # Logs: build/test-logs/driver-<scenario>.{out,console,json}
 # --cram-kernel: against our own kernel (scripts/build-kernel.sh; the tree
@@ -200,14 +203,28 @@ test_reckless() {
     check "guest survived, module unloads" "$(v alive)/$(v unload)" = yes/0
 }
 
-main() {
+# Build the driver and stage the guest's files.
+build_stage() {
     mkdir -p "$LOGS" "$STAGE/root"
     CRAM_DRIVER_OUT=$OUT bash "$TOP/guest-driver/build.sh" >"$LOGS/$TAG-build.log" 2>&1
     check "cxl_cram.ko builds (log: build/test-logs/$TAG-build.log)" $? -eq 0 ||
         true
-    [ -f "$OUT/cxl_cram.ko" ] || { echo "$passed passed, $failed failed"; exit 1; }
+    [ -f "$OUT/cxl_cram.ko" ] || return 1
     cp "$OUT/cxl_cram.ko" "$TOP/guest-driver/guest-test.sh" \
         "$TOP/guest-driver/kreports.sh" "$STAGE/root/"
+}
+
+main() {
+    if [ "${1:-}" = --stage ]; then
+        # for scripts/scenario's "stage" directive (docs/scenarios.md)
+        build_stage >&2 || exit 1
+        echo "add $STAGE"
+        [ ${#KOPT[@]} -eq 0 ] || echo "boot ${KOPT[*]}"
+        [ ${#KOPT[@]} -eq 0 ] || echo "env CRAM_KERNEL_TREE=$CRAM_KERNEL_TREE"
+        [ ${#KOPT[@]} -eq 0 ] || echo "env GUEST_DIR=$GUEST_DIR"
+        exit 0
+    fi
+    build_stage || { echo "$passed passed, $failed failed"; exit 1; }
     local t tests=("$@")
     [ ${#tests[@]} -gt 0 ] || tests=(basic incompressible reckless)
     for t in "${tests[@]}"; do

@@ -21,6 +21,8 @@
 #   interleave-bridges  the same across two host bridges (by hand)
 # SCENARIO: one of those; by default all but interleave-bridges.
 # Usage: [CRAM_KERNEL_DEBUG=1] guest-driver/zswap-test.sh [SCENARIO]...
+#        guest-driver/zswap-test.sh --stage: build and stage only, and print
+#        how to boot the guest (scripts/scenario's "stage", docs/scenarios.md)
 #        guest-driver/zswap-test.sh --kernel-src DIR [scenario]...
 # --kernel-src DIR: your own kernel tree DIR with the series applied (for
 # 7.2: guest-driver/kernel/linux-7.2/), built first (scripts/own-kernel.sh),
@@ -218,8 +220,8 @@ test_interleave() {
     check_teardown "$n"
 }
 
-main() {
-    mkdir -p "$LOGS" "$STAGE/root"
+# Build the kernel, the driver and cram-hog, and stage the guest's files.
+build_stage() {
     if [ -n "$OWN" ]; then
         # shellcheck source=scripts/own-kernel.sh
         . "$TOP/scripts/own-kernel.sh"
@@ -235,12 +237,29 @@ main() {
     gcc -static -O2 -Wall -Werror -o "$STAGE/root/cram-hog" \
         "$TOP/tools/cram-hog/cram-hog.c" >>"$LOGS/$TAG-build.log" 2>&1
     check "cram-hog builds" $? -eq 0
-    if [ "$failed" -gt 0 ]; then
+    [ "$failed" -eq 0 ] || return 1
+    cp "$OUT/cxl_cram.ko" "$OUT/node_private_test.ko" \
+        "$TOP/guest-driver/zswap-guest.sh" "$TOP/guest-driver/kreports.sh" "$STAGE/root/"
+}
+
+# --stage: build and stage only, then say how to boot the scenarios'
+# guest, for scripts/scenario's "stage" directive (docs/scenarios.md)
+stage_only() {
+    build_stage >&2 || exit 1
+    echo "add $STAGE"
+    echo "env CRAM_KERNEL_TREE=$CRAM_KERNEL_TREE"
+    echo "env GUEST_DIR=$GUEST_DIR"
+    echo "boot --cram-kernel --offline --mem $MEM --swap 1G --append 'mce=recovery log_buf_len=1M'"
+    exit 0
+}
+
+main() {
+    mkdir -p "$LOGS" "$STAGE/root"
+    [ "${1:-}" != --stage ] || stage_only
+    if ! build_stage; then
         echo "$passed passed, $failed failed, $skipped skipped"
         exit 1
     fi
-    cp "$OUT/cxl_cram.ko" "$OUT/node_private_test.ko" \
-        "$TOP/guest-driver/zswap-guest.sh" "$TOP/guest-driver/kreports.sh" "$STAGE/root/"
     local t tests=("$@")
     [ ${#tests[@]} -gt 0 ] || tests=(direct fallback forced interleave)
     for t in "${tests[@]}"; do

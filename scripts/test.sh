@@ -179,6 +179,13 @@ CRAM_KERNEL_DEBUG=1 run_script zswap-debug-test \
 section "guest-driver (debug kernel)"
 CRAM_KERNEL_DEBUG=1 run_script driver-debug-test \
     "$CRAM_TOP/guest-driver/test.sh" --cram-kernel
+# Scenarios (docs/scenarios.md): the runner's own test on Debian's kernel,
+# then the ratio collapsing under zswap's direct stores, on the debug
+# kernel: the verdicts must refuse before the device drops a write
+section "scenarios"
+run_script scenario-test "$CRAM_TOP/scenarios/test.sh"
+CRAM_KERNEL_DEBUG=1 run_script scenario-ratio-collapse \
+    "$CRAM_TOP/scenarios/test.sh" ratio-collapse
 # The private-node sysfs attributes against a detach, with a reader held
 # between its load of the node pointer and its use (tools/sysfs-race)
 section "sysfs-race (debug kernel)"
