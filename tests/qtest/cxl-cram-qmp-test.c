@@ -450,11 +450,30 @@ static void expect_none(CramQT *t, GQueue *log)
     }
 }
 
+/* The next two events are crossings @a and @b, in either order */
+static void expect_crossings(CramQT *t, GQueue *log, const char *a,
+                             uint64_t used_a, const char *b, uint64_t used_b)
+{
+    QDict *ev;
+
+    sync_events(t);
+    ev = g_queue_peek_head(log);
+    g_assert_nonnull(ev);
+    if (strcmp(qdict_get_str(qdict_get_qdict(ev, "data"), "crossing"), a)) {
+        expect_crossing(t, log, b, used_b);
+        expect_crossing(t, log, a, used_a);
+    } else {
+        expect_crossing(t, log, a, used_a);
+        expect_crossing(t, log, b, used_b);
+    }
+}
+
 /*
  * The events come with the status changes and the first dropped write,
- * each rate-limited per device as QEMU's guest-triggerable events are:
- * one at once, then the last of a second when the second is over (the
- * monitor's clock is the virtual clock under qtest).
+ * each rate-limited per device and per kind (each crossing, NO_ALLOC set
+ * and cleared, poison appearing and going): one at once, then the last
+ * of a second when the second is over (the monitor's clock is the
+ * virtual clock under qtest).
  */
 static void test_events(void)
 {
@@ -469,15 +488,14 @@ static void test_events(void)
     take_media(&t, 13 * MiB);
     expect_crossing(&t, &log, "low-rise", 13 * MiB);
 
-    /* high-rise is held back behind low-rise; NO_ALLOC goes at once */
+    /* high-rise, a kind of its own, is not held back behind low-rise */
     take_media(&t, 15 * MiB);
+    expect_crossing(&t, &log, "high-rise", 15 * MiB);
     d = event_data(&t, &log, "CXL_CRAM_NO_ALLOC");
     g_assert_true(qdict_get_bool(d, "set"));
     g_assert_cmpuint(qdict_get_int(d, "media-used"), ==, 15 * MiB);
     qobject_unref(d);
     expect_none(&t, &log);
-    qtest_clock_step(t.qts, second);
-    expect_crossing(&t, &log, "high-rise", 15 * MiB);
 
     /* the guest fills the last MiB and more: the first drop, poison */
     write_random(&t, 0, 300, 5);
@@ -495,29 +513,34 @@ static void test_events(void)
     qtest_clock_step(t.qts, second);
     expect_none(&t, &log);
 
-    /*
-     * Media given back: NO_ALLOC clears; high-fall goes at once (the
-     * second that high-rise's release opened is over), low-fall is held
-     * back; media taken again within that second: low-rise replaces it,
-     * and is what comes a second on.
-     */
+    /* media given back: both falls at once, NO_ALLOC clears */
     take_media(&t, 0);
     used = cram_reg(&t, CXL_CRAM_REG_MEDIA_USED);
     g_assert_cmpuint(used, ==, 256 * PAGE);
     expect_crossing(&t, &log, "high-fall", used);
+    expect_crossing(&t, &log, "low-fall", used);
     d = event_data(&t, &log, "CXL_CRAM_NO_ALLOC");
     g_assert_false(qdict_get_bool(d, "set"));
     qobject_unref(d);
     expect_none(&t, &log);
+
+    /*
+     * Within that second: low-rise goes at once (the last was seconds
+     * ago); then a low-fall and a low-rise each come again twice, and
+     * are held: the last of each is what comes when the second is over.
+     */
     take_media(&t, 13 * MiB);
-    expect_none(&t, &log);
-    qtest_clock_step(t.qts, second);
     expect_crossing(&t, &log, "low-rise", used + 13 * MiB);
-    expect_none(&t, &log);
+    take_media(&t, 0);
+    take_media(&t, 12 * MiB);
+    take_media(&t, 0);
+    take_media(&t, 12 * MiB + 512 * KiB);
     take_media(&t, 0);
     expect_none(&t, &log);
     qtest_clock_step(t.qts, second);
-    expect_crossing(&t, &log, "low-fall", used);
+    expect_crossings(&t, &log, "low-fall", used,
+                     "low-rise", used + 12 * MiB + 512 * KiB);
+    expect_none(&t, &log);
 
     /* poison discarded: the last poisoned page goes */
     qtest_writeq(t.qts, t.regs + CXL_CRAM_REG_DISCARD_DPA, 0);
