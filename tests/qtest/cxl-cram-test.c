@@ -791,6 +791,7 @@ static void start_failure_policy(CramQT *t, bool runtime, const char *policy)
     QDict *rsp;
 
     cram_start(t, CAP_8G, props);
+    g_assert_null(qtest_qmp_event_ref(t->qts, "CXL_CRAM_WRITE_DROPPED"));
     if (runtime) {
         qtest_qmp_assert_success(t->qts, "{'execute': 'cxl-cram-set', "
                                  "'arguments': {'path': "
@@ -822,7 +823,8 @@ static void take_all_media(CramQT *t)
  * the property): a write that finds no media is dropped, counted and
  * logged, but nothing is poisoned: a page written with ones and a page
  * never written read back as they were after random data found no media
- * for them; POISON is clear, the poison list empty; the Failure log holds
+ * for them; POISON is clear, the poison list empty; CXL_CRAM_WRITE_DROPPED
+ * names the first page, not poisoned; the Failure log holds
  * a General Media Event (data path error, host write, permanent) with
  * the page's DPA and its interrupt fired; the log's overflow bounds the
  * records.  Switched back to poison, the next dropped write poisons.
@@ -834,6 +836,7 @@ static void test_failure_log(const void *data)
     uint64_t dropped;
     size_t len;
     bool more;
+    QDict *ev;
     CramQT t;
 
     start_failure_policy(&t, GPOINTER_TO_INT(data), "log");
@@ -844,6 +847,11 @@ static void test_failure_log(const void *data)
 
     write_pages(&t, a, 2, fill_random, 7);              /* a and b */
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_DROPPED_WRITES), >, 0);
+    ev = qtest_qmp_eventwait_ref(t.qts, "CXL_CRAM_WRITE_DROPPED");
+    g_assert_cmphex(qdict_get_int(qdict_get_qdict(ev, "data"), "dpa"), ==,
+                    a);
+    g_assert_false(qdict_get_bool(qdict_get_qdict(ev, "data"), "poisoned"));
+    qobject_unref(ev);
     g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_STATUS) &
                     (CXL_CRAM_STATUS_EXHAUSTED | CXL_CRAM_STATUS_POISON), ==,
                     CXL_CRAM_STATUS_EXHAUSTED);

@@ -98,7 +98,7 @@ void cxl_cram_write_dropped(CXLCramDev *cram, uint64_t page, bool poisoned)
     s->status |= CXL_CRAM_STATUS_EXHAUSTED;
     if (first) {
         cxl_cram_irq(cram, CXL_CRAM_IRQ_DROPPED);
-        cxl_cram_notify_dropped(cram, page);
+        cxl_cram_notify_dropped(cram, page, poisoned);
     }
     cxl_cram_safety_update(cram);
 }

@@ -123,7 +123,7 @@ void cxl_cram_ramalias_fini(CXLCramDev *cram);
 /* 0. cxl-cram-events.c: QMP events (qapi/cxl-cram.json) */
 void cxl_cram_notify_status(CXLCramDev *cram, uint32_t old, uint32_t now,
                             const CramStats *st);
-void cxl_cram_notify_dropped(CXLCramDev *cram, uint64_t page);
+void cxl_cram_notify_dropped(CXLCramDev *cram, uint64_t page, bool poisoned);
 
 /* 1. cxl-cram-safety.c: the status media use implies, interrupts */
 uint32_t cxl_cram_status_next(uint32_t old, const CramStats *st,
