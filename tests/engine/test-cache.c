@@ -23,6 +23,7 @@ typedef struct Fixture {
     CramCache *c;
     CramScratch *scratch;       /* the worker's */
     GArray *dropped;
+    bool keeps;                 /* cram_cache_drop_keeps() */
 } Fixture;
 
 /* A cache of @pages in front of the fixture's engine. */
@@ -67,7 +68,8 @@ static void drain(Fixture *f)
     CramCacheTaken t;
 
     while (cram_cache_take(f->c, &t)) {
-        g_assert_cmpint(t.ev, ==, CRAM_CACHE_DROPPED);
+        g_assert_true(cram_cache_event_is_drop(t.ev));
+        g_assert_cmpint(t.ev == CRAM_CACHE_DROPPED_KEPT, ==, f->keeps);
         g_array_append_val(f->dropped, t.page);
     }
     g_assert_false(cram_cache_has_taken(f->c));
@@ -255,6 +257,61 @@ static void test_full_media(Fixture *f, G_GNUC_UNUSED gconstpointer data)
     g_assert_cmpuint(st.pages[CRAM_KIND_RAW], ==, 256);
     g_assert_cmpuint(st.media_reserved, ==, 0);
     g_rand_free(r);
+}
+
+/*
+ * Full media, drops that keep: a page whose new content finds no media
+ * keeps the content it had stored (text, pages 0-99, rewritten last), or
+ * zero if it had none, and nothing is poisoned.
+ */
+static void test_full_media_keeps(Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+    CramCache *c = open_cache(f, 1 * MiB, 16, true);    /* 256 media pages */
+    GRand *r = g_rand_new_with_seed(3), *rt = g_rand_new_with_seed(4);
+    uint8_t page[CRAM_PAGE_SIZE], want[CRAM_PAGE_SIZE];
+    bool seen[400] = { 0 };
+    uint64_t p, q;
+    guint i;
+
+    f->keeps = true;
+    cram_cache_drop_keeps(c, true);
+    for (p = 0; p < 100; p++) {                         /* text: it fits */
+        page_text(rt, page);
+        write_page(c, p, page);
+    }
+    for (p = 0; p < 400; p++) {             /* full, then text rewritten */
+        page_random(r, page);
+        /*
+         * whole: 8 bytes at a time, the first few random bytes in a text
+         * page would still fit in its object, and be stored
+         */
+        cram_cache_write(c, (p + 100) % 400, 0, page, CRAM_PAGE_SIZE);
+        run_worker(f);
+    }
+    cram_cache_flush(c);
+    drain(f);
+    g_assert_cmpuint(stats(f).poisoned_pages, ==, 0);
+    g_assert_cmpuint(stats(f).failed_stores, >=, 400 - 256);
+    for (i = 0; i < f->dropped->len; i++) {
+        seen[g_array_index(f->dropped, uint64_t, i)] = true;
+    }
+    for (q = 0; q < 100; q++) {
+        g_assert_true(seen[q]);
+    }
+    for (i = 0; i < f->dropped->len; i++) {
+        p = g_array_index(f->dropped, uint64_t, i);
+        memset(want, 0, sizeof(want));
+        if (p < 100) {
+            g_rand_set_seed(rt, 4);
+            for (q = 0; q <= p; q++) {
+                page_text(rt, want);
+            }
+        }
+        read_page(c, p, page);
+        g_assert_cmpmem(page, CRAM_PAGE_SIZE, want, CRAM_PAGE_SIZE);
+    }
+    g_rand_free(r);
+    g_rand_free(rt);
 }
 
 #if !defined(__SANITIZE_ADDRESS__)
@@ -551,6 +608,7 @@ int main(int argc, char **argv)
     add_test("/cache/writeback-hot-set", NULL, test_writeback_hot_set);
     add_test("/cache/writeback-pressure", NULL, test_writeback_pressure);
     add_test("/cache/full-media", NULL, test_full_media);
+    add_test("/cache/full-media-keeps", NULL, test_full_media_keeps);
     add_test("/cache/poison", NULL, test_poison);
     add_test("/cache/trace", NULL, test_trace);
 #if !defined(__SANITIZE_ADDRESS__)

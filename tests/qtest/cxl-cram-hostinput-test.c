@@ -406,6 +406,26 @@ static void test_migration_regs(void)
 
 #define HI_POISON_INTERNAL  2       /* CXL poison source: Internal */
 
+/*
+ * Source @s, with @props, ran the QMP command @fmt and migrated into
+ * @m's file: the stream, *@len bytes, for the caller to free
+ */
+static uint8_t * G_GNUC_PRINTF(5, 6) hi_mig_save_after(CramMig *m,
+                                                        CramQT *s,
+                                                        const char *props,
+                                                        size_t *len,
+                                                        const char *fmt, ...)
+{
+    va_list ap;
+
+    cram_mig_init(m, props);
+    cram_start(s, HI_CAP, m->props);
+    va_start(ap, fmt);
+    qtest_vqmp_assert_success(s->qts, fmt, ap);
+    va_end(ap);
+    return cram_mig_save(m, s, len);
+}
+
 typedef struct HiMigPoison {
     const char *what;
     int byte;           /* in the page's store record */
@@ -440,13 +460,11 @@ static void test_migration_poison(void)
     CramMig m;
     int i;
 
-    cram_mig_init(&m, "media-size=16M,poison-mce=off");
-    cram_start(&s, HI_CAP, m.props);
-    qtest_qmp_assert_success(s.qts, "{'execute': 'cxl-inject-poison', "
-                             "'arguments': {'path': "
-                             "'/machine/peripheral/cram0', "
-                             "'start': %d, 'length': 4096}}", 0x12345000);
-    buf = cram_mig_save(&m, &s, &len);
+    buf = hi_mig_save_after(&m, &s, "media-size=16M,poison-mce=off", &len,
+                            "{'execute': 'cxl-inject-poison', "
+                            "'arguments': {'path': "
+                            "'/machine/peripheral/cram0', "
+                            "'start': %d, 'length': 4096}}", 0x12345000);
     for (off = 0; off + sizeof(rec) <= len; off++) {
         if (!memcmp(buf + off, rec, sizeof(rec))) {
             break;
@@ -468,6 +486,58 @@ static void test_migration_poison(void)
     g_assert_cmphex(ldq_le_p(list + 0x20), ==,
                     0x12345000 | HI_POISON_INTERNAL);
     g_assert_cmpuint(ldl_le_p(list + 0x28), ==, 4096 / 64);
+    hi_check_alive(&d);
+    qtest_quit(d.qts);
+    cram_mig_free(&m);
+}
+
+/*
+ * failure-policy changed by cxl-cram-set travels in subsection
+ * cxl-cram/failure-policy: its name, version (4 bytes), then the policy
+ * (int32, big-endian).  A policy this QEMU does not know fails the load
+ * naming it; as saved, the destination started with the default takes
+ * the source's "log".
+ */
+static void test_migration_failure_policy(void)
+{
+    static const char name[] = "cxl-cram/failure-policy";
+    static const struct {
+        uint32_t policy;
+        const char *msg;
+    } cases[] = {
+        { 2, "unknown failure policy 2" },
+        { UINT32_MAX, "unknown failure policy -1" },
+    };
+    g_autofree uint8_t *buf = NULL;
+    QDict *rsp;
+    uint8_t *at;
+    size_t len, off;
+    CramQT s, d;
+    CramMig m;
+    int i;
+
+    buf = hi_mig_save_after(&m, &s, "media-size=16M", &len,
+                            "{'execute': 'cxl-cram-set', 'arguments': "
+                            "{'path': '/machine/peripheral/cram0', "
+                            "'failure-policy': 'log'}}");
+    at = memmem(buf, len, name, strlen(name));
+    g_assert_nonnull(at);
+    off = at - buf + strlen(name) + 4;
+    g_assert_cmpuint(ldl_be_p(buf + off), ==, 1);                /* log */
+
+    for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree uint8_t *b = g_memdup2(buf, len);
+
+        stl_be_p(b + off, cases[i].policy);
+        cram_mig_refused(&m, b, len, cases[i].msg, cases[i].msg);
+    }
+
+    cram_mig_load_saved(&m, &d, &s);
+    rsp = qtest_qmp(d.qts, "{'execute': 'qom-get', 'arguments': {'path': "
+                    "'/machine/peripheral/cram0', 'property': "
+                    "'failure-policy'}}");
+    g_assert_cmpstr(qdict_get_str(rsp, "return"), ==, "log");
+    qobject_unref(rsp);
     hi_check_alive(&d);
     qtest_quit(d.qts);
     cram_mig_free(&m);
@@ -624,5 +694,7 @@ void cxl_cram_hostinput_add_tests(void)
     qtest_add_func("/cxl-cram/hostile/migration-regs", test_migration_regs);
     qtest_add_func("/cxl-cram/hostile/migration-poison",
                    test_migration_poison);
+    qtest_add_func("/cxl-cram/hostile/migration-failure-policy",
+                   test_migration_failure_policy);
     qtest_add_func("/cxl-cram/hostile/rp-msi-mme", test_rp_msi_mme);
 }

@@ -200,9 +200,28 @@ static bool qom_bool(CramQT *t, const char *prop)
     return v;
 }
 
+/* A string property of the device: the caller frees it */
+static char *qom_str(CramQT *t, const char *prop)
+{
+    QDict *rsp = qtest_qmp(t->qts, "{'execute': 'qom-get', 'arguments': "
+                           "{'path': '" CRAM0 "', 'property': %s}}", prop);
+    char *v = g_strdup(qdict_get_str(rsp, "return"));
+
+    qobject_unref(rsp);
+    return v;
+}
+
+static void assert_failure_policy(CramQT *t, const char *want)
+{
+    g_autofree char *v = qom_str(t, "failure-policy");
+
+    g_assert_cmpstr(v, ==, want);
+}
+
 /*
- * poison-mce changes at run time, where qom-set refuses it, and travels
- * with the device to a destination started with the other value.
+ * poison-mce and failure-policy change at run time, where qom-set
+ * refuses them, and travel with the device to a destination started
+ * with the other values; a reset keeps them.
  */
 static void test_set_poison_mce(void)
 {
@@ -218,18 +237,31 @@ static void test_set_poison_mce(void)
                     "'value': false}}");
     g_assert_true(qdict_haskey(rsp, "error"));
     qobject_unref(rsp);
+    rsp = qtest_qmp(s.qts, "{'execute': 'qom-set', 'arguments': "
+                    "{'path': '" CRAM0 "', 'property': 'failure-policy', "
+                    "'value': 'log'}}");
+    g_assert_true(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
     cram_cmd_ok(&s, "cxl-cram-set", "{'path': '" CRAM0 "', "
-                "'poison-mce': false}");
+                "'poison-mce': false, 'failure-policy': 'log'}");
     g_assert_false(qom_bool(&s, "poison-mce"));
+    assert_failure_policy(&s, "log");
+    qtest_system_reset(s.qts);
+    cram_setup(&s);
+    cram_commit_hdm(&s);
+    assert_failure_policy(&s, "log");
     qtest_writeq(s.qts, s.window, 0x1234);
 
-    cram_mig_launch(&d, 8 * GiB, "media-size=16M,poison-mce=on", NULL);
+    cram_mig_launch(&d, 8 * GiB, "media-size=16M,poison-mce=on,"
+                    "failure-policy=poison", NULL);
     g_assert_true(qom_bool(&d, "poison-mce"));
+    assert_failure_policy(&d, "poison");
     cram_mig_incoming(&d, uri);
     cram_migrate(&s, uri);
     g_free(cram_mig_wait(s.qts, NULL));
     cram_mig_attach(&d, &s);
     g_assert_false(qom_bool(&d, "poison-mce"));
+    assert_failure_policy(&d, "log");
     g_assert_cmphex(qtest_readq(d.qts, d.window), ==, 0x1234);
     qtest_quit(s.qts);
     cram_stop(&d);
@@ -849,8 +881,12 @@ static void test_bad_args(void)
                    "low (16000000) < high");
     cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
                    "'high-watermark': 4096}", "< high (4096)");
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                   "'low-watermark': 16000000, 'failure-policy': 'log'}",
+                   "low (16000000) < high");
     /* the whole command failed: poison-mce did not change either */
     g_assert_true(qom_bool(&t, "poison-mce"));
+    assert_failure_policy(&t, "poison");
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_LOW), ==, low);
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_HIGH), ==, high);
     /* QAPI takes -1 as a size: 2^64 - 1, over high */
@@ -861,6 +897,9 @@ static void test_bad_args(void)
                    "'low-watermark': 'x'}", "low-watermark");
     cram_cmd_fails(&t, "cxl-cram-worker", "{'path': '" CRAM0 "'}",
                    "paused");
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                   "'failure-policy': 'refuse'}", "failure-policy");
+    assert_failure_policy(&t, "poison");
     for (i = 0; i < G_N_ELEMENTS(range_bad); i++) {
         cram_cmd_fails(&t, range_bad[i].cmd, range_bad[i].args,
                        range_bad[i].want);

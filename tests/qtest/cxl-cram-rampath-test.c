@@ -263,6 +263,55 @@ static void test_rp_watermark(void)
     cram_stop(&t);
 }
 
+/*
+ * failure-policy=log: pages written through the mapping (ones, and a
+ * page never written) whose random rewrite finds no media (the host took
+ * it all, which takes the alias out too) read back as they were, without
+ * poison, through the I/O path and, once the media is given back and the
+ * alias is in again, through the mapping: the dropped content left no
+ * trace in the mapped pages.
+ */
+static void test_rp_failure_log(void)
+{
+    uint8_t buf[RP_PAGE], want[RP_PAGE];
+    QDict *st;
+    CramQT t;
+    int i;
+
+    cram_start(&t, RP_CAP, RP_PROPS ",media-size=4M,failure-policy=log");
+    g_assert_true(rp_mapped(t.qts));
+    memset(want, 1, RP_PAGE);
+    qtest_memwrite(t.qts, t.window + 3 * RP_PAGE, want, RP_PAGE);
+    cram_flush(&t);
+    st = cram_stats(&t);
+    qtest_qmp_assert_success(t.qts, "{'execute': 'cxl-cram-take-media', "
+                             "'arguments': {'path': "
+                             "'/machine/peripheral/cram0', 'size': %"
+                             PRIu64 "}}", qdict_get_int(st, "media-free") /
+                             RP_PAGE * RP_PAGE);
+    qobject_unref(st);
+    g_assert_false(rp_mapped(t.qts));
+    for (i = 0; i < RP_PAGE; i++) {
+        buf[i] = g_test_rand_int();
+    }
+    qtest_memwrite(t.qts, t.window + 3 * RP_PAGE, buf, RP_PAGE);
+    qtest_memwrite(t.qts, t.window + 4 * RP_PAGE, buf, RP_PAGE);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_DROPPED_WRITES), >, 0);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_POISONED_PAGES), ==, 0);
+    qtest_memread(t.qts, t.window + 3 * RP_PAGE, buf, RP_PAGE);
+    g_assert_cmpmem(buf, RP_PAGE, want, RP_PAGE);
+    rp_check_zero(&t, 4, 1);
+
+    qtest_qmp_assert_success(t.qts, "{'execute': 'cxl-cram-take-media', "
+                             "'arguments': {'path': "
+                             "'/machine/peripheral/cram0', 'size': 0}}");
+    g_assert_true(rp_mapped(t.qts));
+    qtest_memread(t.qts, t.window + 3 * RP_PAGE, buf, RP_PAGE);
+    g_assert_cmpmem(buf, RP_PAGE, want, RP_PAGE);
+    rp_check_zero(&t, 4, 1);
+    cram_stop(&t);
+}
+
 /* Uncommitting the device's decoder takes the alias out. */
 static void test_rp_uncommit(void)
 {
@@ -333,5 +382,6 @@ void cxl_cram_rampath_add_tests(void)
     qtest_add_func("/cxl-cram/ram-path/discard-zero", test_rp_discard_zero);
     qtest_add_func("/cxl-cram/ram-path/watermark", test_rp_watermark);
     qtest_add_func("/cxl-cram/ram-path/uncommit", test_rp_uncommit);
+    qtest_add_func("/cxl-cram/ram-path/failure-log", test_rp_failure_log);
     qtest_add_func("/cxl-cram/ram-path/migration", test_rp_migration);
 }

@@ -130,6 +130,7 @@ static void test_bad_props(void)
         { "'low-watermark': 90, 'high-watermark': 80",
           "watermarks must satisfy" },
         { "'ram-path': true, 'cache-size': 0", "needs cache-size > 0" },
+        { "'failure-policy': 'refuse'", "does not accept value 'refuse'" },
     };
 
     expect_bad_props(cases, G_N_ELEMENTS(cases));
@@ -711,13 +712,27 @@ static int inject_poison(CramQT *t, uint64_t dpa)
 }
 
 /*
+ * MSI-X on with the function masked, so that signalled vectors show as
+ * pending; failure log interrupts on (Set Event Interrupt Policy).
+ */
+static void failure_irq_on(CramQT *t)
+{
+    uint8_t in4[4] = { 0, 0, 0x01, 0 };                 /* failure: MSI-X */
+    size_t len;
+
+    msix_enable_masked(t);
+    g_assert_cmpint(cram_mbox(t, 0x0103, in4, 4, NULL, &len), ==, 0);
+    g_assert_false(msix_pending(t, 4));
+}
+
+/*
  * Dropped writes show in the poison list, coalesced into one record per
  * run of pages with source "internal", and in the Failure event log as
  * General Media Events carrying the DPA.
  */
 static void test_poison_list(void)
 {
-    uint8_t out[2048], in[1], in4[4];
+    uint8_t out[2048], in[1];
     uint64_t dropped, first_bad = 0;
     size_t len;
     bool more;
@@ -725,15 +740,7 @@ static void test_poison_list(void)
     int n, i;
 
     cram_start(&t, CAP_8G, "media-size=16M,poison-mce=off");
-    /*
-     * MSI-X on with the function masked, so that signalled vectors show
-     * as pending; failure log interrupts on (Set Event Interrupt Policy).
-     */
-    msix_enable_masked(&t);
-    memset(in4, 0, sizeof(in4));
-    in4[2] = 0x01;                                      /* failure: MSI-X */
-    g_assert_cmpint(cram_mbox(&t, 0x0103, in4, 4, NULL, &len), ==, 0);
-    g_assert_false(msix_pending(&t, 4));
+    failure_irq_on(&t);
     write_pages(&t, 1 * GiB, 4608, fill_random, 3);     /* 18 MiB */
     g_assert_true(msix_pending(&t, 4));     /* cxl-type3's failure log */
     dropped = cram_reg(&t, CXL_CRAM_REG_DROPPED_WRITES);
@@ -771,6 +778,120 @@ static void test_poison_list(void)
         g_assert_cmphex(ldq_le_p(out + 0x20 + 128 * i + 48), ==,
                         (first_bad + i * PAGE) | 1);
     }
+    cram_stop(&t);
+}
+
+/* A failure-policy set by the property (@runtime false) or by QMP */
+static void start_failure_policy(CramQT *t, bool runtime, const char *policy)
+{
+    g_autofree char *props = g_strdup_printf("media-size=16M,poison-mce=off"
+                                             "%s%s", runtime ? "" :
+                                             ",failure-policy=", runtime ?
+                                             "" : policy);
+    QDict *rsp;
+
+    cram_start(t, CAP_8G, props);
+    g_assert_null(qtest_qmp_event_ref(t->qts, "CXL_CRAM_WRITE_DROPPED"));
+    if (runtime) {
+        qtest_qmp_assert_success(t->qts, "{'execute': 'cxl-cram-set', "
+                                 "'arguments': {'path': "
+                                 "'/machine/peripheral/cram0', "
+                                 "'failure-policy': %s}}", policy);
+    }
+    rsp = qtest_qmp(t->qts, "{'execute': 'qom-get', 'arguments': {'path': "
+                    "'/machine/peripheral/cram0', 'property': "
+                    "'failure-policy'}}");
+    g_assert_cmpstr(qdict_get_str(rsp, "return"), ==, policy);
+    qobject_unref(rsp);
+}
+
+/* The host takes every free media page: any new object finds none. */
+static void take_all_media(CramQT *t)
+{
+    QDict *st = cram_stats(t);
+    uint64_t free = qdict_get_int(st, "media-free") / PAGE * PAGE;
+
+    qobject_unref(st);
+    qtest_qmp_assert_success(t->qts, "{'execute': 'cxl-cram-take-media', "
+                             "'arguments': {'path': "
+                             "'/machine/peripheral/cram0', 'size': %"
+                             PRIu64 "}}", free);
+}
+
+/*
+ * failure-policy=log (@data: set at run time by cxl-cram-set instead of
+ * the property): a write that finds no media is dropped, counted and
+ * logged, but nothing is poisoned: a page written with ones and a page
+ * never written read back as they were after random data found no media
+ * for them; POISON is clear, the poison list empty; CXL_CRAM_WRITE_DROPPED
+ * names the first page, not poisoned; the Failure log holds
+ * a General Media Event (data path error, host write, permanent) with
+ * the page's DPA and its interrupt fired; the log's overflow bounds the
+ * records.  Switched back to poison, the next dropped write poisons.
+ */
+static void test_failure_log(const void *data)
+{
+    const uint64_t a = 1 * GiB, b = a + PAGE, c = a + 2 * PAGE;
+    uint8_t out[2048], page[PAGE], want[PAGE], in[1] = { 2 };
+    uint64_t dropped;
+    size_t len;
+    bool more;
+    QDict *ev;
+    CramQT t;
+
+    start_failure_policy(&t, GPOINTER_TO_INT(data), "log");
+    failure_irq_on(&t);
+    qtest_memset(t.qts, t.window + a, 1, PAGE);         /* same-filled */
+    cram_flush(&t);
+    take_all_media(&t);
+
+    write_pages(&t, a, 2, fill_random, 7);              /* a and b */
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_DROPPED_WRITES), >, 0);
+    ev = qtest_qmp_eventwait_ref(t.qts, "CXL_CRAM_WRITE_DROPPED");
+    g_assert_cmphex(qdict_get_int(qdict_get_qdict(ev, "data"), "dpa"), ==,
+                    a);
+    g_assert_false(qdict_get_bool(qdict_get_qdict(ev, "data"), "poisoned"));
+    qobject_unref(ev);
+    g_assert_cmphex(cram_reg(&t, CXL_CRAM_REG_STATUS) &
+                    (CXL_CRAM_STATUS_EXHAUSTED | CXL_CRAM_STATUS_POISON), ==,
+                    CXL_CRAM_STATUS_EXHAUSTED);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_POISONED_PAGES), ==, 0);
+    memset(want, 1, PAGE);
+    qtest_memread(t.qts, t.window + a, page, PAGE);
+    g_assert_cmpmem(page, PAGE, want, PAGE);
+    memset(want, 0, PAGE);
+    qtest_memread(t.qts, t.window + b, page, PAGE);
+    g_assert_cmpmem(page, PAGE, want, PAGE);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_POISONED_READS), ==, 0);
+    g_assert_cmpint(get_poison(&t, 0, CAP_8G, out, &more), ==, 0);
+
+    /*
+     * Failure log: a record per drop, the first one's first; 8 at most,
+     * the rest counted as overflow (with the cache, each 8-byte write of
+     * a page that cannot be charged is a store, and drops)
+     */
+    g_assert_true(msix_pending(&t, 4));
+    g_assert_cmpint(cram_mbox(&t, 0x0100, in, 1, out, &len), ==, 0);
+    dropped = cram_reg(&t, CXL_CRAM_REG_DROPPED_WRITES);
+    g_assert_cmpuint(lduw_le_p(out + 0x14), ==, MIN(dropped, 8));
+    g_assert_cmphex(out[0] & 1, ==, dropped > 8);       /* overflow */
+    g_assert_cmpuint(lduw_le_p(out + 2), ==, dropped - MIN(dropped, 8));
+    g_assert_cmphex((uint32_t)ldl_be_p(out + 0x20), ==, 0xfbcd0a77);
+    g_assert_cmphex(out[0x20 + 17], ==, 2 | 4);     /* failure, permanent */
+    g_assert_cmphex(ldq_le_p(out + 0x20 + 48), ==, a | 1);  /* volatile */
+    g_assert_cmpuint(out[0x20 + 0x38], ==, 1);          /* uncorrectable */
+    g_assert_cmpuint(out[0x20 + 0x39], ==, 2);          /* data path */
+    g_assert_cmpuint(out[0x20 + 0x3a], ==, 2);          /* host write */
+
+    /* back to poison: the next page that finds no media is poisoned */
+    qtest_qmp_assert_success(t.qts, "{'execute': 'cxl-cram-set', "
+                             "'arguments': {'path': "
+                             "'/machine/peripheral/cram0', "
+                             "'failure-policy': 'poison'}}");
+    write_pages(&t, c, 1, fill_random, 9);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_POISONED_PAGES), ==, 1);
+    g_assert_cmpint(get_poison(&t, 0, CAP_8G, out, &more), ==, 1);
+    g_assert_cmphex(ldq_le_p(out + 0x20) & ~0x3fULL, ==, c);
     cram_stop(&t);
 }
 
@@ -2250,6 +2371,10 @@ int main(int argc, char **argv)
     qtest_add_func("/cxl-cram/no-alloc", test_no_alloc);
     qtest_add_func("/cxl-cram/poison-list", test_poison_list);
     qtest_add_func("/cxl-cram/poison-many", test_poison_many);
+    qtest_add_data_func("/cxl-cram/failure-policy/log", GINT_TO_POINTER(0),
+                        test_failure_log);
+    qtest_add_data_func("/cxl-cram/failure-policy/log-set",
+                        GINT_TO_POINTER(1), test_failure_log);
     qtest_add_func("/cxl-cram/clear-poison", test_clear_poison);
     qtest_add_func("/cxl-cram/media-ops", test_media_ops);
     qtest_add_func("/cxl-cram/poison-mce", test_poison_mce);

@@ -24,8 +24,8 @@
 
 /*
  * After a store call that may have written pages back: a write dropped
- * for want of media poisoned its page, and media use may have crossed a
- * watermark.
+ * for want of media poisoned its page (or, failure policy "log", left it
+ * as it was), and media use may have crossed a watermark.
  */
 static void cxl_cram_settle(CXLCramDev *cram)
 {
@@ -43,7 +43,8 @@ static void cxl_cram_settle(CXLCramDev *cram)
            cram_store_take(cram->store, &t)) {
         switch (t.ev) {
         case CRAM_CACHE_DROPPED:
-            cxl_cram_write_dropped(cram, t.page);
+        case CRAM_CACHE_DROPPED_KEPT:
+            cxl_cram_write_dropped(cram, t.page, t.ev == CRAM_CACHE_DROPPED);
             break;
         case CRAM_CACHE_MISS:
             trace_cxl_cram_cache_miss(t.page << CRAM_PAGE_SHIFT);
@@ -251,6 +252,7 @@ static bool cxl_cram_store_init(CXLCramDev *cram, const CramConfig *cfg,
         error_setg(errp, "cxl-cram: %s", gerr->message);
         return false;
     }
+    cxl_cram_failure_policy(cram, cram->failure_policy);
     if (scfg.worker) {
         qemu_thread_create(&cram->worker, "cxl-cram-worker",
                            cxl_cram_worker, cram, QEMU_THREAD_JOINABLE);

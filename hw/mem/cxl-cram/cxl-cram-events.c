@@ -52,15 +52,18 @@ void cxl_cram_notify_status(CXLCramDev *cram, uint32_t old, uint32_t now,
     }
 }
 
-/* The first write dropped since the device was last safe, at @page */
-void cxl_cram_notify_dropped(CXLCramDev *cram, uint64_t page)
+/*
+ * The first write dropped since the device was last safe, at @page,
+ * which it @poisoned or left as it was
+ */
+void cxl_cram_notify_dropped(CXLCramDev *cram, uint64_t page, bool poisoned)
 {
     g_autofree char *path = object_get_canonical_path(OBJECT(cram));
     CramStats st;
 
     cram_store_get_stats(cram->store, &st, NULL, NULL);
     qapi_event_send_cxl_cram_write_dropped(path, page << CRAM_PAGE_SHIFT,
-                                           st.failed_stores);
+                                           poisoned, st.failed_stores);
 }
 
 /*

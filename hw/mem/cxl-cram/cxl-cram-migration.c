@@ -391,6 +391,7 @@ const VMStateDescription vmstate_cxl_cram = {
     },
     .subsections = (const VMStateDescription * const []) {
         &vmstate_cxl_cram_settings,
+        &vmstate_cxl_cram_failure_policy,
         &vmstate_cxl_cram_store_raw,
         NULL
     },

@@ -1,8 +1,11 @@
 /*
  * cxl-cram poison: poisoned pages, dropped writes and their records
  *
- * Poison granularity is the page: a dropped write, an injection (mailbox
- * or QMP) poisons a whole 4 KiB page, whose content is then gone.  The
+ * Poison granularity is the page: a dropped write (under the failure
+ * policy "poison", the default), an injection (mailbox or QMP) poisons a
+ * whole 4 KiB page, whose content is then gone.  Under "log" a dropped
+ * write leaves its page as it was and only its event record tells
+ * (docs/ratio-safety.md, "Failure policy").  The
  * engine's page state is the one record of it: a poisoned page's entry
  * keeps its source (the CXL poison type) in the value it does not
  * otherwise use, so poison costs no host memory beyond that entry and an
@@ -32,18 +35,26 @@ static const QemuUUID cxl_cram_gen_media_uuid = {
 };
 
 #define CXL_CRAM_GEM_SEVERITY_FAILURE   2
+#define CXL_CRAM_GEM_PERMANENT          (1 << 2)
 #define CXL_CRAM_GEM_DPA_VOLATILE       0x1
 #define CXL_CRAM_GEM_UNCORRECTABLE      0x1
 #define CXL_CRAM_GEM_DATA_PATH_ERROR    0x2
 #define CXL_CRAM_GEM_HOST_WRITE         0x2
 
-/* Failure log: a write to @page was dropped and the page is poisoned. */
-static void cxl_cram_event_dropped(CXLCramDev *cram, uint64_t page)
+/*
+ * Failure log: a write to @page was dropped, and the page is @poisoned
+ * or, without poison, kept its old content: then the record is the one
+ * trace of the lost write, a permanent condition (docs/ratio-safety.md).
+ * cxl-type3's log holds a few records and counts the overflow.
+ */
+static void cxl_cram_event_dropped(CXLCramDev *cram, uint64_t page,
+                                   bool poisoned)
 {
     CXLType3Dev *ct3d = CXL_TYPE3(cram);
     CXLEventGenMedia gem = { 0 };
 
-    st24_le_p(&gem.hdr.flags, CXL_CRAM_GEM_SEVERITY_FAILURE);
+    st24_le_p(&gem.hdr.flags, CXL_CRAM_GEM_SEVERITY_FAILURE |
+              (poisoned ? 0 : CXL_CRAM_GEM_PERMANENT));
     gem.hdr.length = sizeof(gem);
     memcpy(&gem.hdr.id, &cxl_cram_gen_media_uuid, sizeof(gem.hdr.id));
     stq_le_p(&gem.hdr.timestamp,
@@ -59,6 +70,13 @@ static void cxl_cram_event_dropped(CXLCramDev *cram, uint64_t page)
     }
 }
 
+/* What a write that finds no media does to its page, from now on */
+void cxl_cram_failure_policy(CXLCramDev *cram, CxlCramFailurePolicy policy)
+{
+    cram->failure_policy = policy;
+    cram_store_drop_keeps(cram->store, policy == CXL_CRAM_FAILURE_POLICY_LOG);
+}
+
 /* Poison @page as @type: its content is gone, its reads take poison. */
 void cxl_cram_poison_page(CXLCramDev *cram, uint64_t page, uint8_t type)
 {
@@ -66,18 +84,21 @@ void cxl_cram_poison_page(CXLCramDev *cram, uint64_t page, uint8_t type)
     cxl_cram_safety_update(cram);
 }
 
-/* A store found no media: the write is lost, the store poisoned the page. */
-void cxl_cram_write_dropped(CXLCramDev *cram, uint64_t page)
+/*
+ * A store found no media: the write is lost, and the store poisoned the
+ * page (@poisoned) or left it as it was (failure policy "log").
+ */
+void cxl_cram_write_dropped(CXLCramDev *cram, uint64_t page, bool poisoned)
 {
     CXLCramSafety *s = &cram->safety;
     bool first = !(s->status & CXL_CRAM_STATUS_EXHAUSTED);
 
-    cxl_cram_event_dropped(cram, page);
-    trace_cxl_cram_store_failed(page << CRAM_PAGE_SHIFT);
+    cxl_cram_event_dropped(cram, page, poisoned);
+    trace_cxl_cram_store_failed(page << CRAM_PAGE_SHIFT, poisoned);
     s->status |= CXL_CRAM_STATUS_EXHAUSTED;
     if (first) {
         cxl_cram_irq(cram, CXL_CRAM_IRQ_DROPPED);
-        cxl_cram_notify_dropped(cram, page);
+        cxl_cram_notify_dropped(cram, page, poisoned);
     }
     cxl_cram_safety_update(cram);
 }

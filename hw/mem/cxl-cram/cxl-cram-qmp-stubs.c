@@ -12,7 +12,9 @@
 void qmp_cxl_cram_set(const char *path,
                       bool has_low_watermark, uint64_t low_watermark,
                       bool has_high_watermark, uint64_t high_watermark,
-                      bool has_poison_mce, bool poison_mce, Error **errp)
+                      bool has_poison_mce, bool poison_mce,
+                      bool has_failure_policy,
+                      CxlCramFailurePolicy failure_policy, Error **errp)
 {
     error_setg(errp, "cxl-cram is not built into this QEMU");
 }

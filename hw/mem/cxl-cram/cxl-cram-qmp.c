@@ -43,7 +43,9 @@ static CXLCramDev *cxl_cram_at(const char *path, Error **errp)
 void qmp_cxl_cram_set(const char *path,
                       bool has_low_watermark, uint64_t low_watermark,
                       bool has_high_watermark, uint64_t high_watermark,
-                      bool has_poison_mce, bool poison_mce, Error **errp)
+                      bool has_poison_mce, bool poison_mce,
+                      bool has_failure_policy,
+                      CxlCramFailurePolicy failure_policy, Error **errp)
 {
     CXLCramDev *cram = cxl_cram_at(path, errp);
     CXLCramSafety *s;
@@ -62,10 +64,17 @@ void qmp_cxl_cram_set(const char *path,
         return;
     }
     trace_cxl_cram_qmp_set(low, high, has_poison_mce ? poison_mce :
-                           cram->poison_mce);
+                           cram->poison_mce,
+                           CxlCramFailurePolicy_str(has_failure_policy ?
+                                                    failure_policy :
+                                                    cram->failure_policy));
     if (has_poison_mce && poison_mce != cram->poison_mce) {
         cram->poison_mce = poison_mce;
         cram->poison_mce_set = true;
+    }
+    if (has_failure_policy && failure_policy != cram->failure_policy) {
+        cxl_cram_failure_policy(cram, failure_policy);
+        cram->failure_policy_set = true;
     }
     if (low != s->wm_low || high != s->wm_high) {
         /* as the guest's write of WM_LOW/WM_HIGH (cxl-cram-regs.c) */
@@ -252,6 +261,28 @@ static bool cxl_cram_settings_needed(void *opaque)
     return cram->poison_mce_set;
 }
 
+/* So does failure-policy, in a subsection of its own (same reason) */
+static bool cxl_cram_failure_policy_needed(void *opaque)
+{
+    CXLCramDev *cram = opaque;
+
+    return cram->failure_policy_set;
+}
+
+static int cxl_cram_failure_policy_post_load(void *opaque, int version_id)
+{
+    CXLCramDev *cram = opaque;
+
+    if (cram->failure_policy < 0 ||
+        cram->failure_policy >= CXL_CRAM_FAILURE_POLICY__MAX) {
+        error_report("cxl-cram: unknown failure policy %" PRId32,
+                     cram->failure_policy);
+        return -EINVAL;
+    }
+    cxl_cram_failure_policy(cram, cram->failure_policy);
+    return 0;
+}
+
 /* cxl-cram-store-raw's range travels: the host asked it of the device */
 static bool cxl_cram_store_raw_needed(void *opaque)
 {
@@ -284,6 +315,19 @@ const VMStateDescription vmstate_cxl_cram_store_raw = {
     .fields = (const VMStateField[]) {
         VMSTATE_UINT64(raw_from, CXLCramDev),
         VMSTATE_UINT64(raw_end, CXLCramDev),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+const VMStateDescription vmstate_cxl_cram_failure_policy = {
+    .name = "cxl-cram/failure-policy",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = cxl_cram_failure_policy_needed,
+    .post_load = cxl_cram_failure_policy_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_INT32(failure_policy, CXLCramDev),
+        VMSTATE_BOOL(failure_policy_set, CXLCramDev),
         VMSTATE_END_OF_LIST()
     },
 };

@@ -13,6 +13,7 @@
 #include "qemu/units.h"
 #include "qapi/error.h"
 #include "qapi/util.h"
+#include "qapi/qapi-types-cxl-cram.h"
 #include "hw/qdev-properties.h"
 #include "hw/core/qdev-prop-internal.h"
 #include "hw/pci/msix.h"
@@ -201,6 +202,16 @@ static const PropertyInfo cxl_cram_prop_codec = {
     .set_default_value = qdev_propinfo_set_default_value_enum,
 };
 
+static const PropertyInfo cxl_cram_prop_failure_policy = {
+    .type = "CxlCramFailurePolicy",
+    .description = "What a write that finds no media does to its page: "
+                   "poison (default) or log",
+    .enum_table = &CxlCramFailurePolicy_lookup,
+    .get = qdev_propinfo_get_enum,
+    .set = qdev_propinfo_set_enum,
+    .set_default_value = qdev_propinfo_set_default_value_enum,
+};
+
 static const Property cxl_cram_props[] = {
     DEFINE_PROP_SIZE("capacity", CXLCramDev, capacity, 8 * GiB),
     DEFINE_PROP_SIZE("media-size", CXLCramDev, media_size, 1 * GiB),
@@ -210,6 +221,9 @@ static const Property cxl_cram_props[] = {
     DEFINE_PROP_UINT8("low-watermark", CXLCramDev, low_watermark, 75),
     DEFINE_PROP_UINT8("high-watermark", CXLCramDev, high_watermark, 90),
     DEFINE_PROP_BOOL("poison-mce", CXLCramDev, poison_mce, true),
+    DEFINE_PROP_SIGNED("failure-policy", CXLCramDev, failure_policy,
+                       CXL_CRAM_FAILURE_POLICY_POISON,
+                       cxl_cram_prop_failure_policy, int32_t),
     DEFINE_PROP_SIZE("cache-size", CXLCramDev, cache_size,
                      CXL_CRAM_CACHE_DEFAULT),
     DEFINE_PROP_BOOL("ram-path", CXLCramDev, ram_path, false),

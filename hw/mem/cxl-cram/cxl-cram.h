@@ -14,6 +14,7 @@
 #include "hw/cxl/cxl.h"
 #include "qemu/thread.h"
 #include "qemu/notify.h"
+#include "qapi/qapi-types-cxl-cram.h"
 #include "engine/cram-store.h"
 #include "cxl-cram-regs.h"
 
@@ -72,6 +73,8 @@ struct CXLCramDev {
     uint8_t high_watermark;
     bool poison_mce;            /* reads of poison raise machine checks */
     bool poison_mce_set;        /* changed by QMP cxl-cram-set: migrated */
+    int32_t failure_policy;     /* CxlCramFailurePolicy, as qdev's int */
+    bool failure_policy_set;    /* changed by QMP cxl-cram-set: migrated */
     Error *media_blocker;       /* the host holds media: no migration */
     uint64_t raw_from, raw_end; /* cxl-cram-store-raw's pages: migrated */
     uint64_t cache_size;        /* bytes of uncompressed page cache */
@@ -120,7 +123,7 @@ void cxl_cram_ramalias_fini(CXLCramDev *cram);
 /* 0. cxl-cram-events.c: QMP events (qapi/cxl-cram.json) */
 void cxl_cram_notify_status(CXLCramDev *cram, uint32_t old, uint32_t now,
                             const CramStats *st);
-void cxl_cram_notify_dropped(CXLCramDev *cram, uint64_t page);
+void cxl_cram_notify_dropped(CXLCramDev *cram, uint64_t page, bool poisoned);
 void cxl_cram_notify_mce(CXLCramDev *cram, uint64_t dpa, int cpu_index,
                          bool delivered);
 
@@ -132,7 +135,8 @@ void cxl_cram_irq(CXLCramDev *cram, int cause);
 
 /* 2. cxl-cram-poison.c: poisoned pages, dropped writes, their records */
 #define CXL_CRAM_POISON_TYPE_MAX 7      /* a poison source is 3 bits */
-void cxl_cram_write_dropped(CXLCramDev *cram, uint64_t page);
+void cxl_cram_write_dropped(CXLCramDev *cram, uint64_t page, bool poisoned);
+void cxl_cram_failure_policy(CXLCramDev *cram, CxlCramFailurePolicy policy);
 void cxl_cram_poisoned_read(CXLCramDev *cram, uint64_t dpa);
 void cxl_cram_poison_page(CXLCramDev *cram, uint64_t page, uint8_t type);
 void cxl_cram_qmp_poison(CXLType3Dev *ct3d, uint64_t start, uint64_t length,
@@ -194,6 +198,7 @@ extern const VMStateDescription vmstate_cxl_cram;
 /* cxl-cram-qmp.c: QMP commands (qapi/cxl-cram.json); their vmstate */
 extern const VMStateDescription vmstate_cxl_cram_settings;
 extern const VMStateDescription vmstate_cxl_cram_store_raw;
+extern const VMStateDescription vmstate_cxl_cram_failure_policy;
 void cxl_cram_qmp_fini(CXLCramDev *cram);
 /* cxl-cram-mediaops.c: Media Operations (4402h) */
 void cxl_cram_media_ops_cmds(struct cxl_cmd (*set)[256]);

@@ -68,6 +68,7 @@ typedef struct CramCacheEntry {
 struct CramCache {
     CramEngine *e;
     unsigned drop_tag;          /* poison tag of a page whose store failed */
+    bool drop_keeps;            /* ... or it keeps its stored content */
     GArray *taken;              /* CramCacheTaken, until the caller takes */
     bool trace;                 /* misses and write-backs go there too */
     CramScratch *scratch;       /* the caller's: sync write-back */
@@ -267,7 +268,7 @@ static void taken(CramCache *c, CramCacheEvent ev, uint64_t page)
 {
     CramCacheTaken t = { .page = page, .ev = ev };
 
-    if (c->trace || ev == CRAM_CACHE_DROPPED) {
+    if (c->trace || cram_cache_event_is_drop(ev)) {
         g_array_append_val(c->taken, t);
     }
 }
@@ -283,8 +284,10 @@ static void entry_protect(CramCache *c, CramCacheEntry *x, bool wp)
 
 /*
  * Store a dirty entry on the caller's thread.  A store that finds no
- * media loses the new content: the page is poisoned, its entry freed
- * (false), and the page listed for cram_cache_take().
+ * media loses the new content: the page is poisoned (or, with
+ * drop_keeps, keeps the content it had stored), its entry freed (false),
+ * so that the next access loads what the engine holds, and the page
+ * listed for cram_cache_take().
  */
 static bool writeback(CramCache *c, uint32_t idx)
 {
@@ -315,8 +318,12 @@ static bool writeback(CramCache *c, uint32_t idx)
         cram_page_encode(c->scratch, x->buf, &enc);
         cram_engine_store_reserved(c->e, page, x->buf, &enc);
     } else if (cram_engine_store(c->e, page, x->buf) < 0) {
-        cram_engine_poison_tagged(c->e, page, c->drop_tag);
-        taken(c, CRAM_CACHE_DROPPED, page);
+        if (c->drop_keeps) {
+            taken(c, CRAM_CACHE_DROPPED_KEPT, page);
+        } else {
+            cram_engine_poison_tagged(c->e, page, c->drop_tag);
+            taken(c, CRAM_CACHE_DROPPED, page);
+        }
         entry_free(c, idx);
         return false;
     }
@@ -569,6 +576,11 @@ void cram_cache_invalidate_all(CramCache *c)
     cram_cache_invalidate(c, 0, UINT64_MAX);
 }
 
+void cram_cache_drop_keeps(CramCache *c, bool keeps)
+{
+    c->drop_keeps = keeps;
+}
+
 unsigned cram_cache_media_gen(CramCache *c)
 {
     return g_atomic_int_get(&c->media_gen);
@@ -592,7 +604,7 @@ void cram_cache_trace(CramCache *c, bool on)
     for (i = c->taken->len; !on && i-- > 0;) {
         CramCacheEvent ev = g_array_index(c->taken, CramCacheTaken, i).ev;
 
-        if (ev != CRAM_CACHE_DROPPED) {
+        if (!cram_cache_event_is_drop(ev)) {
             g_array_remove_index(c->taken, i);
         }
     }

@@ -7,7 +7,8 @@
  * conservative, and a worker compresses dirty pages off the caller's
  * thread.  The worker's stores cannot fail: they use the reservation.  A
  * dirty page that cannot get a reservation is stored at once by the
- * caller; a store that finds no media poisons the page, and the caller
+ * caller; a store that finds no media poisons the page (or leaves its
+ * stored content as it was: cram_cache_drop_keeps()), and the caller
  * takes such pages from cram_cache_take().
  *
  * The cache has no lock and no thread of its own: cram-store.c owns both,
@@ -79,6 +80,16 @@ void cram_cache_fault(CramCache *c, uint64_t page, bool write);
 /* Store every dirty page now, on the caller's thread. */
 void cram_cache_flush(CramCache *c);
 
+/*
+ * What a page whose store finds no media becomes: poisoned with
+ * @drop_tag (@keeps false, the default), or, with @keeps, what it was:
+ * its stored content (zero if it had none) stays, and so does its
+ * poison if it was poisoned.  Either way the new content is lost and its
+ * cache entry goes, mapped page included, so that every reader sees the
+ * engine's.
+ */
+void cram_cache_drop_keeps(CramCache *c, bool keeps);
+
 /* Forget pages [first, first + n) without storing them. */
 void cram_cache_invalidate(CramCache *c, uint64_t first, uint64_t n);
 void cram_cache_invalidate_all(CramCache *c);
@@ -96,13 +107,15 @@ void cram_cache_get_stats(CramCache *c, CramCacheStats *st);
 
 /*
  * What the calls since the last take did, in order, for the caller to act
- * on after them: a page whose store found no media (its content lost, the
- * page poisoned); and, while cram_cache_trace() is on, each miss (a page
+ * on after them: a page whose store found no media (its new content lost,
+ * the page poisoned, or with cram_cache_drop_keeps() its stored content
+ * kept); and, while cram_cache_trace() is on, each miss (a page
  * loaded from the engine) and each write-back, by the caller or by the
  * worker.
  */
 typedef enum CramCacheEvent {
     CRAM_CACHE_DROPPED,
+    CRAM_CACHE_DROPPED_KEPT,
     CRAM_CACHE_MISS,
     CRAM_CACHE_WRITEBACK_SYNC,
     CRAM_CACHE_WRITEBACK_ASYNC,
@@ -112,6 +125,11 @@ typedef struct CramCacheTaken {
     uint64_t page;
     CramCacheEvent ev;
 } CramCacheTaken;
+
+static inline bool cram_cache_event_is_drop(CramCacheEvent ev)
+{
+    return ev == CRAM_CACHE_DROPPED || ev == CRAM_CACHE_DROPPED_KEPT;
+}
 
 /* False when nothing is left to take */
 bool cram_cache_take(CramCache *c, CramCacheTaken *t);

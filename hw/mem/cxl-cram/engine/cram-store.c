@@ -217,6 +217,13 @@ void cram_store_store_raw(CramStore *s, uint64_t from, uint64_t end)
     store_unlock(s);
 }
 
+void cram_store_drop_keeps(CramStore *s, bool keeps)
+{
+    store_lock(s);
+    cram_cache_drop_keeps(s->c, keeps);
+    store_unlock(s);
+}
+
 void cram_store_worker_stop(CramStore *s)
 {
     store_lock(s);

@@ -124,6 +124,12 @@ void cram_store_census(CramStore *s, uint64_t from, uint64_t end,
 /* Store the pages of [@from, @end) raw from now on: cram_engine_store_raw() */
 void cram_store_store_raw(CramStore *s, uint64_t from, uint64_t end);
 
+/*
+ * A write dropped for want of media poisons its page (@keeps false, the
+ * default) or leaves it as it was: cram_cache_drop_keeps()
+ */
+void cram_store_drop_keeps(CramStore *s, bool keeps);
+
 /* Discard every page (Sanitize): as cram_engine_discard_all() */
 void cram_store_discard_all(CramStore *s);
 
