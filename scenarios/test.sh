@@ -40,8 +40,13 @@ test_steer() {
     check "steer: every expectation reported ($n ok lines)" "$n" -eq 14
     check "steer: samples have both device and guest columns" \
         "$(col cram0.media-taken | wc -l)/$(col guest.seq | wc -l)" = 1/1
-    check "steer: the three steps logged with their result" \
-        "$(grep -c ',"{.*""result"": ""ok""' "$s/commands.csv")" -eq 3
+    check "steer: the four steps logged with their result" \
+        "$(grep -c ',"{.*""result"": ""ok""' "$s/commands.csv")" -eq 4
+    # 1 GiB of capacity in 16 buckets, each of 16384 pages, none written
+    n=$(cat "$s"/pages-cram0-*.csv 2>/dev/null | awk -F, 'NR > 1 { b++; p += $2; e += $3 } END { print b "/" p "/" e }')
+    check "steer: the pages step's buckets cover the capacity ($n)" "$n" = 16/262144/262144
+    check "steer: the pages chart was drawn" \
+        "$(stat -c %s "$s"/pages-cram0-*.png 2>/dev/null || echo 0)" -gt 10000
     check "steer: the events were recorded" \
         "$(grep -c CXL_CRAM_WATERMARK "$s/events.csv")" -ge 2
     check "steer: the timeline chart was drawn" "$(stat -c %s "$s/timeline.png" 2>/dev/null || echo 0)" -gt 10000
