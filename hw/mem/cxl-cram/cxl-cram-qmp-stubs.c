@@ -12,7 +12,9 @@
 void qmp_cxl_cram_set(const char *path,
                       bool has_low_watermark, uint64_t low_watermark,
                       bool has_high_watermark, uint64_t high_watermark,
-                      bool has_poison_mce, bool poison_mce, Error **errp)
+                      bool has_poison_mce, bool poison_mce,
+                      bool has_codec, CxlCramCodec codec,
+                      bool has_level, uint32_t level, Error **errp)
 {
     error_setg(errp, "cxl-cram is not built into this QEMU");
 }
@@ -32,9 +34,10 @@ void qmp_cxl_cram_flush(const char *path, Error **errp)
     error_setg(errp, "cxl-cram is not built into this QEMU");
 }
 
-void qmp_cxl_cram_store_raw(const char *path, bool enable,
-                            bool has_dpa, uint64_t dpa,
-                            bool has_length, uint64_t length, Error **errp)
+void qmp_cxl_cram_store_as(const char *path, bool enable,
+                           bool has_dpa, uint64_t dpa,
+                           bool has_length, uint64_t length,
+                           bool has_size, uint64_t size, Error **errp)
 {
     error_setg(errp, "cxl-cram is not built into this QEMU");
 }

@@ -70,7 +70,6 @@ struct CramCache {
     unsigned drop_tag;          /* poison tag of a page whose store failed */
     GArray *taken;              /* CramCacheTaken, until the caller takes */
     bool trace;                 /* misses and write-backs go there too */
-    CramScratch *scratch;       /* the caller's: sync write-back */
     uint32_t n;
     CramCacheEntry *ent;
     uint8_t *slab;              /* the page buffers, contiguous */
@@ -312,7 +311,7 @@ static bool writeback(CramCache *c, uint32_t idx)
     entry_protect(c, x, true);
     if (x->reserved) {
         x->reserved = false;
-        cram_page_encode(c->scratch, x->buf, &enc);
+        cram_engine_encode(c->e, x->buf, &enc);
         cram_engine_store_reserved(c->e, page, x->buf, &enc);
     } else if (cram_engine_store(c->e, page, x->buf) < 0) {
         cram_engine_poison_tagged(c->e, page, c->drop_tag);
@@ -757,7 +756,6 @@ CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
     c->taken = g_array_new(false, false, sizeof(CramCacheTaken));
     c->n = pages;
     c->sync = pages == 1 && !worker;
-    c->scratch = cram_engine_scratch_new(e);
     c->ent = g_new0(CramCacheEntry, pages);
     while (nb < 2 * pages) {
         nb <<= 1;
@@ -808,7 +806,6 @@ void cram_cache_free(CramCache *c)
     }
     g_free(c->bounce);
     g_free(c->written_maps);
-    cram_scratch_free(c->scratch);
     g_free(c->ent);
     g_free(c->bucket);
     g_free(c);

@@ -31,6 +31,7 @@ struct CramStore {
     bool busy;                  /* holds a page outside the lock */
     gint has_taken;             /* see cram_store_has_taken() */
     CramScratch *wscratch;
+    uint64_t wgen;              /* the engine's codec_gen of wscratch */
     uint8_t *wbuf;
 };
 
@@ -125,6 +126,17 @@ void cram_store_worker_run(CramStore *s)
             s->pending = false;
             continue;
         }
+        if (s->wgen != cram_engine_codec_gen(s->e)) {
+            /* the codec changed: encode as the engine does (or, short of */
+            /* memory, with the old one: its objects read back as well) */
+            CramScratch *ns = cram_engine_scratch_new(s->e);
+
+            if (ns) {
+                cram_scratch_free(s->wscratch);
+                s->wscratch = ns;
+            }
+            s->wgen = cram_engine_codec_gen(s->e);
+        }
         s->busy = true;
         pthread_mutex_unlock(&s->lock);
         cram_page_encode(s->wscratch, s->wbuf, &enc);
@@ -210,11 +222,23 @@ bool cram_store_take_media(CramStore *s, uint64_t pages)
     return ok;
 }
 
-void cram_store_store_raw(CramStore *s, uint64_t from, uint64_t end)
+void cram_store_store_as(CramStore *s, uint64_t from, uint64_t end,
+                         uint32_t size)
 {
     store_lock(s);
-    cram_engine_store_raw(s->e, from, end);
+    cram_engine_store_as(s->e, from, end, size);
     store_unlock(s);
+}
+
+bool cram_store_set_codec(CramStore *s, CramCodecId codec, int level,
+                          GError **err)
+{
+    bool ok;
+
+    store_lock(s);
+    ok = cram_engine_set_codec(s->e, codec, level, err);
+    store_unlock(s);
+    return ok;
 }
 
 void cram_store_worker_stop(CramStore *s)

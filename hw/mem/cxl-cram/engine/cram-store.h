@@ -121,8 +121,12 @@ bool cram_store_take_media(CramStore *s, uint64_t pages);
  */
 void cram_store_census(CramStore *s, uint64_t from, uint64_t end,
                        uint64_t per, CramCensus *out);
-/* Store the pages of [@from, @end) raw from now on: cram_engine_store_raw() */
-void cram_store_store_raw(CramStore *s, uint64_t from, uint64_t end);
+/* Store [@from, @end) as @size-byte objects: cram_engine_store_as() */
+void cram_store_store_as(CramStore *s, uint64_t from, uint64_t end,
+                         uint32_t size);
+/* New pages with @codec at @level: cram_engine_set_codec() */
+bool cram_store_set_codec(CramStore *s, CramCodecId codec, int level,
+                          GError **err);
 
 /* Discard every page (Sanitize): as cram_engine_discard_all() */
 void cram_store_discard_all(CramStore *s);
