@@ -235,6 +235,18 @@ static void test_set_poison_mce(void)
     cram_stop(&d);
 }
 
+/* The device's cache-size property, as it stands */
+static uint64_t cache_size(CramQT *t)
+{
+    QDict *rsp = qtest_qmp(t->qts, "{'execute': 'qom-get', 'arguments': "
+                           "{'path': '" CRAM0 "', "
+                           "'property': 'cache-size'}}");
+    uint64_t v = qdict_get_int(rsp, "return");
+
+    qobject_unref(rsp);
+    return v;
+}
+
 /*
  * A paused worker stores nothing: pages the guest dirtied stay cached,
  * each charged a whole media page, past the mark where the worker would
@@ -246,22 +258,17 @@ static void test_worker(void)
     const int n = 1800;     /* of a 2048-page cache: past 3/4 dirty */
     uint8_t buf[PAGE], got[PAGE];
     uint64_t async;
-    QDict *rsp;
     CramQT t;
     int p, i;
 
     cram_start(&t, 8 * GiB, "media-size=64M");
-    rsp = qtest_qmp(t.qts, "{'execute': 'qom-get', 'arguments': "
-                    "{'path': '" CRAM0 "', 'property': 'cache-size'}}");
-    if (!qdict_get_int(rsp, "return")) {
+    if (!cache_size(&t)) {
         /* CRAM_QTEST_PROPS=cache-size=0: no worker to pause */
-        qobject_unref(rsp);
         cram_cmd_fails(&t, "cxl-cram-worker", "{'path': '" CRAM0 "', "
                        "'paused': true}", "has no worker");
         cram_stop(&t);
         return;
     }
-    qobject_unref(rsp);
 
     cram_cmd_ok(&t, "cxl-cram-worker", "{'path': '" CRAM0 "', "
                 "'paused': true}");
@@ -915,6 +922,62 @@ static void test_set_codec(void)
     cram_stop(&d);
 }
 
+/*
+ * The page cache changes size at run time: its dirty pages are stored
+ * first, it starts cold, no page is lost, and it holds no more than its
+ * new size; bad sizes, a device without cache worker and a device with
+ * ram-path=on refuse and change nothing.
+ */
+static void test_set_cache_size(void)
+{
+    CramQT t;
+
+    cram_start(&t, 8 * GiB, "media-size=64M");
+    if (!cache_size(&t)) {
+        /* CRAM_QTEST_PROPS=cache-size=0: no worker, no resize */
+        cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                       "'cache-size': 65536}", "started with cache-size=0");
+        g_assert_cmpuint(cache_size(&t), ==, 0);
+        cram_stop(&t);
+        return;
+    }
+    write_words(&t, 0, 1000);
+    cram_cmd_ok(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                "'cache-size': 65536}");
+    g_assert_cmpuint(cache_size(&t), ==, 65536);
+    g_assert_cmpuint(figure(&t, "cache-pages"), ==, 0);
+    g_assert_cmpuint(figure(&t, "media-reserved"), ==, 0);
+    check_words(&t, 0, 1000);
+    g_assert_cmpuint(figure(&t, "cache-pages"), <=, 16);
+    g_assert_cmpuint(figure(&t, "cache-dirty"), <=, 16);
+
+    /* refused: 0, not whole pages, over 1 GiB */
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                   "'cache-size': 0}", "non-zero multiple of 4 KiB");
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                   "'cache-size': 4095, 'poison-mce': false}",
+                   "non-zero multiple of 4 KiB");
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                   "'cache-size': 1073745920}", "at most 1 GiB");
+    g_assert_cmpuint(cache_size(&t), ==, 65536);
+    g_assert_true(qom_bool(&t, "poison-mce"));
+
+    /* and larger again: a hot set of 1000 pages stays cached */
+    cram_cmd_ok(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                "'cache-size': 16777216}");
+    write_words(&t, 1000, 2000);
+    check_words(&t, 0, 2000);
+    g_assert_cmpuint(figure(&t, "cache-pages"), >, 16);
+    cram_stop(&t);
+
+    /* ram-path maps the cache into the window: refused */
+    cram_start(&t, 1 * GiB, "ram-path=on,poison-mce=off,cache-size=256K");
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                   "'cache-size': 524288}", "ram-path=on");
+    g_assert_cmpuint(cache_size(&t), ==, 256 * KiB);
+    cram_stop(&t);
+}
+
 /* Commands over a DPA range, with a range or buckets they refuse */
 static const struct {
     const char *cmd, *args, *want;
@@ -1011,6 +1074,7 @@ void cxl_cram_qmp_add_tests(void)
     qtest_add_func("/cxl-cram/qmp/take-media", test_take_media);
     qtest_add_func("/cxl-cram/qmp/store-as", test_store_as);
     qtest_add_func("/cxl-cram/qmp/set-codec", test_set_codec);
+    qtest_add_func("/cxl-cram/qmp/set-cache-size", test_set_cache_size);
     qtest_add_func("/cxl-cram/qmp/inherited-events", test_inherited_events);
     qtest_add_func("/cxl-cram/qmp/query-pages", test_query_pages);
     qtest_add_func("/cxl-cram/qmp/events", test_events);

@@ -14,7 +14,9 @@ void qmp_cxl_cram_set(const char *path,
                       bool has_high_watermark, uint64_t high_watermark,
                       bool has_poison_mce, bool poison_mce,
                       bool has_codec, CxlCramCodec codec,
-                      bool has_level, uint32_t level, Error **errp)
+                      bool has_level, uint32_t level,
+                      bool has_cache_size, uint64_t cache_size,
+                      Error **errp)
 {
     error_setg(errp, "cxl-cram is not built into this QEMU");
 }

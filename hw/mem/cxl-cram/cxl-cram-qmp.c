@@ -45,7 +45,9 @@ void qmp_cxl_cram_set(const char *path,
                       bool has_high_watermark, uint64_t high_watermark,
                       bool has_poison_mce, bool poison_mce,
                       bool has_codec, CxlCramCodec codec,
-                      bool has_level, uint32_t level, Error **errp)
+                      bool has_level, uint32_t level,
+                      bool has_cache_size, uint64_t cache_size,
+                      Error **errp)
 {
     CXLCramDev *cram = cxl_cram_at(path, errp);
     CXLCramSafety *s;
@@ -61,6 +63,10 @@ void qmp_cxl_cram_set(const char *path,
         error_setg(errp, "watermarks must satisfy low (%" PRIu64 ") < high "
                    "(%" PRIu64 ") <= media-size (%" PRIu64 ")", low, high,
                    cram->media_size);
+        return;
+    }
+    if (has_cache_size && !cxl_cram_cache_size_check(cram, cache_size,
+                                                     errp)) {
         return;
     }
     /* the last check, and the first change: it may fail */
@@ -81,6 +87,10 @@ void qmp_cxl_cram_set(const char *path,
         s->wm_high = high;
         cxl_cram_exact_figures(cram);
         cxl_cram_safety_update(cram);
+    }
+    /* fails only when the host cannot map the new cache's buffers */
+    if (has_cache_size && cache_size != cram->cache_size) {
+        cxl_cram_set_cache_size(cram, cache_size, errp);
     }
 }
 

@@ -2,15 +2,18 @@
  * cxl-cram: what the host sets of how new pages are stored, for the
  * scenarios it plays (docs/properties.md, "QMP commands"): a range of
  * pages stored as if each compressed to a given size
- * (cxl-cram-store-as) and the codec and level of new pages
- * (cxl-cram-set).  Both travel with the device, in subsections sent
- * only when the host set them, and stay across a device reset.
+ * (cxl-cram-store-as), the codec and level of new pages and the size
+ * of the page cache (cxl-cram-set).  The first two travel with the
+ * device, in subsections sent only when the host set them; all stay
+ * across a device reset.  The cache does not travel (a destination's
+ * cache-size may differ from the source's).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
+#include "qemu/units.h"
 #include "qapi/error.h"
 #include "migration/vmstate.h"
 #include "cxl-cram.h"
@@ -50,6 +53,44 @@ bool cxl_cram_set_codec(CXLCramDev *cram, const char *name, bool has_level,
     cram->run_codec = codec;
     cram->run_level = level;
     cram->codec_set = true;
+    return true;
+}
+
+bool cxl_cram_cache_size_check(CXLCramDev *cram, uint64_t size,
+                               Error **errp)
+{
+    if (!size || size % CRAM_PAGE_SIZE || size > CXL_CRAM_CACHE_MAX) {
+        error_setg(errp, "cache-size %" PRIu64 " must be a non-zero "
+                   "multiple of 4 KiB of at most 1 GiB", size);
+        return false;
+    }
+    if (cram->ram_path) {
+        error_setg(errp, "cache-size cannot change with ram-path=on: the "
+                   "cached pages are mapped into the guest's window");
+        return false;
+    }
+    if (!cram->has_worker) {
+        error_setg(errp, "cache-size cannot change on a device started "
+                   "with cache-size=0: it has no cache worker");
+        return false;
+    }
+    return true;
+}
+
+bool cxl_cram_set_cache_size(CXLCramDev *cram, uint64_t size, Error **errp)
+{
+    g_autoptr(GError) err = NULL;
+
+    /* as CACHE_FLUSH: dropped writes and the watermarks settled first */
+    cxl_cram_flush(cram);
+    if (!cram_store_resize_cache(cram->store, size >> CRAM_PAGE_SHIFT,
+                                 &err)) {
+        error_setg(errp, "%s", err->message);
+        return false;
+    }
+    trace_cxl_cram_set_cache_size(size);
+    cram->cache_size = size;
+    cxl_cram_flush(cram);
     return true;
 }
 

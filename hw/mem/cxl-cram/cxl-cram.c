@@ -23,7 +23,6 @@
 
 #define CXL_CRAM_CAPACITY_ALIGN (256 * MiB)   /* CXL capacity multiplier */
 #define CXL_CRAM_CACHE_DEFAULT  (8 * MiB)     /* see docs/properties.md */
-#define CXL_CRAM_CACHE_MAX      (1 * GiB)
 
 /*
  * The device's own rules for its properties; the engine checks the rest

@@ -18,6 +18,10 @@
 #include "cxl-cram-regs.h"
 
 #define TYPE_CXL_CRAM "cxl-cram"
+
+/* The largest page cache: cache-size */
+#define CXL_CRAM_CACHE_MAX      (1 * GiB)
+
 OBJECT_DECLARE_TYPE(CXLCramDev, CXLCramClass, CXL_CRAM)
 
 /* The memory backend that stands for the advertised capacity. */
@@ -200,6 +204,10 @@ void cxl_cram_store_as(CXLCramDev *cram, uint64_t from, uint64_t end,
                        uint32_t size);
 bool cxl_cram_set_codec(CXLCramDev *cram, const char *codec, bool has_level,
                         uint32_t level, Error **errp);
+/* False, @errp set, when the page cache cannot take @size bytes */
+bool cxl_cram_cache_size_check(CXLCramDev *cram, uint64_t size,
+                               Error **errp);
+bool cxl_cram_set_cache_size(CXLCramDev *cram, uint64_t size, Error **errp);
 
 /* 6. The interfaces, side by side: cxl-cram-regs.c (BAR 5) */
 void cxl_cram_regs_init(CXLCramDev *cram);

@@ -786,6 +786,35 @@ CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
     return c;
 }
 
+bool cram_cache_resize(CramCache *c, size_t pages, GError **errp)
+{
+    CramCache *n, old;
+    GArray *taken;
+
+    g_assert(!c->map && c->worker);
+    n = cram_cache_new(c->e, pages, true, c->drop_tag, NULL, errp);
+    if (!n) {
+        return false;
+    }
+    /* every page the old buffers hold dirty is stored before they go */
+    cram_cache_flush(c);
+    /* @n takes what the callers see: the pages taken, counters, trace */
+    taken = n->taken;
+    n->taken = c->taken;
+    c->taken = taken;
+    n->trace = c->trace;
+    n->st = c->st;
+    n->st.cached = 0;
+    g_assert(!n->st.dirty);
+    n->media_gen = g_atomic_int_get(&c->media_gen);
+    old = *c;
+    *c = *n;
+    *n = old;
+    media_changed(c);       /* the clean pages' entries went */
+    cram_cache_free(n);     /* the old buffers, all clean */
+    return true;
+}
+
 void cram_cache_free(CramCache *c)
 {
     uint32_t i;

@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include "cram-store.h"
+#include "cram-error.h"
 
 struct CramStore {
     pthread_mutex_t lock;
@@ -228,6 +229,25 @@ void cram_store_store_as(CramStore *s, uint64_t from, uint64_t end,
     store_lock(s);
     cram_engine_store_as(s->e, from, end, size);
     store_unlock(s);
+}
+
+bool cram_store_resize_cache(CramStore *s, size_t pages, GError **errp)
+{
+    bool ok = false;
+
+    store_lock(s);
+    if (s->map || !s->cfg.worker) {
+        g_set_error(errp, CRAM_ERROR, 0, "the page cache cannot change "
+                    "size: %s", s->map ? "it is mapped (ram-path)" :
+                    "it has no worker (cache-size=0)");
+    } else {
+        while (s->busy) {
+            pthread_cond_wait(&s->idle, &s->lock);
+        }
+        ok = cram_cache_resize(s->c, pages, errp);
+    }
+    store_unlock(s);
+    return ok;
 }
 
 bool cram_store_set_codec(CramStore *s, CramCodecId codec, int level,
