@@ -47,6 +47,7 @@ static CramEngine *small_engine(uint32_t seed, uint8_t (*page)[CRAM_PAGE_SIZE],
     for (i = 0; i < n; i++) {
         page_text(r, page[i]);
     }
+    g_rand_free(r);
     return new_engine(64 * CRAM_PAGE_SIZE, 64 * CRAM_PAGE_SIZE,
                       CRAM_CODEC_LZ4);
 }
