@@ -117,6 +117,14 @@ static void set_wm(CramQT *t, uint64_t low, uint64_t high)
     g_assert_cmpuint(figure(t, "wm-high"), ==, high);
 }
 
+/* A system reset, and the device set up again as a driver would */
+static void reset(CramQT *t)
+{
+    qtest_system_reset(t->qts);
+    cram_setup(t);
+    cram_commit_hdm(t);
+}
+
 /*
  * Watermarks moved under 6 MiB of media used: the status, the causes
  * latched, the interrupts and the counters move as the device's own
@@ -180,9 +188,7 @@ static void test_set_watermarks(void)
                     CXL_CRAM_STATUS_ABOVE_LOW);
 
     /* a reset returns to the properties (75 % and 90 % of 16 MiB) */
-    qtest_system_reset(t.qts);
-    cram_setup(&t);
-    cram_commit_hdm(&t);
+    reset(&t);
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_LOW), ==,
                      16 * MiB / 100 * 75);
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_HIGH), ==,
@@ -830,6 +836,11 @@ static void test_store_as(void)
     write_text(&t, 0, 256);
     g_assert_cmpuint(range_bytes(&t, 64, 192), ==, 128 * 2048);
 
+    /* a reset keeps it */
+    reset(&t);
+    write_text(&t, 64, 65);
+    g_assert_cmpuint(range_bytes(&t, 64, 65), ==, 2048);
+
     /* the range travels: the destination stores page 100 so too */
     migrate_away(&t, &d, "media-size=64M");
     check_text(&d, 0, 256);
@@ -903,6 +914,10 @@ static void test_set_codec(void)
     g_assert_true(qom_bool(&t, "poison-mce"));
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_CONFIG), ==, cfg);
 
+    /* a reset keeps it */
+    reset(&t);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_CONFIG), ==, cfg);
+
     /* it travels, and both codecs' pages read back there */
     migrate_away(&t, &d, "media-size=64M,compress=lz4");
     g_assert_cmpuint(cram_reg(&d, CXL_CRAM_REG_CONFIG), ==, cfg);
@@ -961,6 +976,10 @@ static void test_set_cache_size(void)
                    "'cache-size': 1073745920}", "at most 1 GiB");
     g_assert_cmpuint(cache_size(&t), ==, 65536);
     g_assert_true(qom_bool(&t, "poison-mce"));
+    reset(&t);
+    g_assert_cmpuint(cache_size(&t), ==, 65536);
+    check_words(&t, 0, 1000);
+    g_assert_cmpuint(figure(&t, "cache-pages"), <=, 16);
 
     /* and larger again: a hot set of 1000 pages stays cached */
     cram_cmd_ok(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
