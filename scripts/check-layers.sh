@@ -15,7 +15,8 @@ GRAPH=${1:-}
 declare -A LAYER=(
     [cxl-cram-ramalias.c]=0 [cxl-cram-events.c]=0
     [cxl-cram-safety.c]=1 [cxl-cram-poison.c]=2 [cxl-cram-mce.c]=3
-    [cxl-cram-datapath.c]=4 [cxl-cram-stats.c]=5 [cxl-cram-regs.c]=6
+    [cxl-cram-datapath.c]=4 [cxl-cram-stats.c]=5 [cxl-cram-scenario.c]=5
+    [cxl-cram-regs.c]=6
     [cxl-cram-migration.c]=6 [cxl-cram-mediaops.c]=6 [cxl-cram-qmp.c]=6
     [cxl-cram-qmp-stubs.c]=6
     [cxl-cram-mailbox.c]=7 [cxl-cram.c]=8

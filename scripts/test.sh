@@ -129,7 +129,7 @@ QTEST_QEMU_BINARY=$CRAM_BUILD/qemu-asan/qemu-system-x86_64 \
     -p /x86_64/cxl-cram/hostile/rp-msi-mme \
     -p /x86_64/cxl-cram/device-del/idle \
     -p /x86_64/cxl-cram/device-del/write-load \
-    -p /x86_64/cxl-cram/qmp/bad-args -p /x86_64/cxl-cram/qmp/store-raw \
+    -p /x86_64/cxl-cram/qmp/bad-args -p /x86_64/cxl-cram/qmp/store-as \
     -p /x86_64/cxl-cram/qmp/query-pages -p /x86_64/cxl-cram/qmp/take-media \
     -p /x86_64/cxl-cram/ram-path/data -p /x86_64/cxl-cram/ram-path/poison
 # LeakSanitizer on QEMU: realize (and its failures), use, migration,

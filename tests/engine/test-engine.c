@@ -408,58 +408,6 @@ static void test_take_media(void)
 }
 
 /*
- * Pages the host asked to be stored raw take a whole media page each
- * from then on, through both store paths, and read back; zero pages stay
- * metadata; outside the range and after cancelling, pages compress.
- */
-static void test_store_raw(void)
-{
-    CramEngine *e = new_engine(64 * CRAM_PAGE_SIZE, 64 * CRAM_PAGE_SIZE,
-                               CRAM_CODEC_LZ4);
-    GRand *r = g_rand_new_with_seed(11);
-    uint8_t page[8][CRAM_PAGE_SIZE], back[CRAM_PAGE_SIZE];
-    CramEncoded enc;
-    CramStats st;
-    int i;
-
-    for (i = 0; i < 8; i++) {
-        page_text(r, page[i]);
-    }
-    cram_engine_store_raw(e, 2, 6);
-    for (i = 0; i < 4; i++) {
-        g_assert_cmpint(cram_engine_store(e, i, page[i]), ==, 0);
-    }
-    /* the cache's path: encoded elsewhere, stored on a reservation */
-    for (i = 4; i < 8; i++) {
-        g_assert_true(cram_engine_reserve(e));
-        cram_page_encode(e->scratch, page[i], &enc);
-        g_assert_cmpint(enc.kind, ==, CRAM_KIND_COMPRESSED);
-        cram_engine_store_reserved(e, i, page[i], &enc);
-    }
-    memset(back, 0, sizeof(back));
-    g_assert_cmpint(cram_engine_store(e, 8, back), ==, 0);
-    st = get_stats(e);
-    g_assert_cmpuint(st.pages[CRAM_KIND_RAW], ==, 4);       /* 2 to 5 */
-    g_assert_cmpuint(st.pages[CRAM_KIND_COMPRESSED], ==, 4);
-    g_assert_cmpuint(st.pages[CRAM_KIND_ZERO], ==, 1);
-    g_assert_cmpuint(st.stored_bytes, >=, 4 * CRAM_PAGE_SIZE);
-    for (i = 0; i < 8; i++) {
-        g_assert_true(cram_engine_load(e, i, back));
-        g_assert_cmpmem(back, CRAM_PAGE_SIZE, page[i], CRAM_PAGE_SIZE);
-    }
-    /* cancelled: the same pages written again compress */
-    cram_engine_store_raw(e, 0, 0);
-    for (i = 2; i < 6; i++) {
-        g_assert_cmpint(cram_engine_store(e, i, page[i]), ==, 0);
-    }
-    st = get_stats(e);
-    g_assert_cmpuint(st.pages[CRAM_KIND_RAW], ==, 0);
-    g_assert_cmpuint(st.pages[CRAM_KIND_COMPRESSED], ==, 8);
-    cram_engine_free(e);
-    g_rand_free(r);
-}
-
-/*
  * The census counts each bucket's pages by kind, poison and media bytes,
  * matching what was stored; a short last bucket stops at the capacity.
  */
@@ -960,7 +908,6 @@ int main(int argc, char **argv)
     g_test_add_func("/engine/rewrite-no-leak", test_rewrite_no_leak);
     g_test_add_func("/engine/media-full", test_media_full);
     g_test_add_func("/engine/take-media", test_take_media);
-    g_test_add_func("/engine/store-raw", test_store_raw);
     g_test_add_func("/engine/census", test_census);
     g_test_add_func("/engine/sparse-1tib", test_sparse_1tib);
     g_test_add_func("/engine/meta-per-page", test_meta_per_page);

@@ -723,6 +723,54 @@ static void test_mapped_short(void)
     g_rand_free(r);
 }
 
+/*
+ * The cache changes size under a running worker: dirty pages are stored
+ * first, no page is lost, no reservation is left behind, the counters
+ * go on; a mapped cache refuses.
+ */
+static void test_resize_cache(void)
+{
+    uint8_t page[CRAM_PAGE_SIZE], got[CRAM_PAGE_SIZE];
+    GError *err = NULL;
+    CramCacheStats cs;
+    CramStats es;
+    uint64_t hits;
+    Store st;
+    int p, round;
+
+    store_new(&st, 64 * MiB, 256);
+    for (round = 0; round < 3; round++) {
+        for (p = 0; p < 400; p++) {
+            round_page(5, p, round, page);
+            write_page(st.s, p, page);
+        }
+        g_assert_true(cram_store_resize_cache(st.s, round ? 512 : 16,
+                                              &err));
+        g_assert_no_error(err);
+        cram_store_get_stats(st.s, &es, &cs, NULL);
+        g_assert_cmpuint(cs.cached, ==, 0);
+        g_assert_cmpuint(cs.dirty, ==, 0);
+        g_assert_cmpuint(es.media_reserved, ==, 0);
+        hits = cs.hits;
+        for (p = 0; p < 400; p++) {
+            round_page(5, p, round, page);
+            cram_store_access(st.s, (uint64_t)p * CRAM_PAGE_SIZE, got,
+                              CRAM_PAGE_SIZE, false, NULL);
+            g_assert_cmpmem(got, CRAM_PAGE_SIZE, page, CRAM_PAGE_SIZE);
+        }
+        cram_store_get_stats(st.s, &es, &cs, NULL);
+        g_assert_cmpuint(cs.cached, <=, round ? 400 : 16);
+        g_assert_cmpuint(cs.hits, >=, hits);
+    }
+    store_free(&st);
+
+    store_new_mapped(&st, 64 * MiB, 64);
+    g_assert_false(cram_store_resize_cache(st.s, 128, &err));
+    g_assert_nonnull(strstr(err->message, "ram-path"));
+    g_clear_error(&err);
+    store_free(&st);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -731,6 +779,7 @@ int main(int argc, char **argv)
     g_test_add_func("/store/free-drops", test_free_drops);
     g_test_add_func("/store/worker-rose", test_worker_rose);
     g_test_add_func("/store/worker-pause", test_worker_pause);
+    g_test_add_func("/store/resize-cache", test_resize_cache);
     g_test_add_func("/store/export-import", test_export_import);
     g_test_add_func("/store/zero-ranges", test_zero_ranges);
     g_test_add_func("/store/access-bytes", test_access_bytes);

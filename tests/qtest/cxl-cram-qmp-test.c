@@ -117,6 +117,14 @@ static void set_wm(CramQT *t, uint64_t low, uint64_t high)
     g_assert_cmpuint(figure(t, "wm-high"), ==, high);
 }
 
+/* A system reset, and the device set up again as a driver would */
+static void reset(CramQT *t)
+{
+    qtest_system_reset(t->qts);
+    cram_setup(t);
+    cram_commit_hdm(t);
+}
+
 /*
  * Watermarks moved under 6 MiB of media used: the status, the causes
  * latched, the interrupts and the counters move as the device's own
@@ -180,9 +188,7 @@ static void test_set_watermarks(void)
                     CXL_CRAM_STATUS_ABOVE_LOW);
 
     /* a reset returns to the properties (75 % and 90 % of 16 MiB) */
-    qtest_system_reset(t.qts);
-    cram_setup(&t);
-    cram_commit_hdm(&t);
+    reset(&t);
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_LOW), ==,
                      16 * MiB / 100 * 75);
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_HIGH), ==,
@@ -267,6 +273,18 @@ static void test_set_poison_mce(void)
     cram_stop(&d);
 }
 
+/* The device's cache-size property, as it stands */
+static uint64_t cache_size(CramQT *t)
+{
+    QDict *rsp = qtest_qmp(t->qts, "{'execute': 'qom-get', 'arguments': "
+                           "{'path': '" CRAM0 "', "
+                           "'property': 'cache-size'}}");
+    uint64_t v = qdict_get_int(rsp, "return");
+
+    qobject_unref(rsp);
+    return v;
+}
+
 /*
  * A paused worker stores nothing: pages the guest dirtied stay cached,
  * each charged a whole media page, past the mark where the worker would
@@ -278,22 +296,17 @@ static void test_worker(void)
     const int n = 1800;     /* of a 2048-page cache: past 3/4 dirty */
     uint8_t buf[PAGE], got[PAGE];
     uint64_t async;
-    QDict *rsp;
     CramQT t;
     int p, i;
 
     cram_start(&t, 8 * GiB, "media-size=64M");
-    rsp = qtest_qmp(t.qts, "{'execute': 'qom-get', 'arguments': "
-                    "{'path': '" CRAM0 "', 'property': 'cache-size'}}");
-    if (!qdict_get_int(rsp, "return")) {
+    if (!cache_size(&t)) {
         /* CRAM_QTEST_PROPS=cache-size=0: no worker to pause */
-        qobject_unref(rsp);
         cram_cmd_fails(&t, "cxl-cram-worker", "{'path': '" CRAM0 "', "
                        "'paused': true}", "has no worker");
         cram_stop(&t);
         return;
     }
-    qobject_unref(rsp);
 
     cram_cmd_ok(&t, "cxl-cram-worker", "{'path': '" CRAM0 "', "
                 "'paused': true}");
@@ -596,78 +609,23 @@ static double ratio(CramQT *t)
     return v;
 }
 
-static void store_raw(CramQT *t, const char *args)
-{
-    g_autofree char *a = g_strdup_printf("{'path': '" CRAM0 "', %s}", args);
-
-    cram_cmd_ok(t, "cxl-cram-store-raw", a);
-}
-
-/* Write pages [@from, @to) of text and flush: the stores are done */
-static void write_text(CramQT *t, int from, int to)
+/* Write pages [@from, @to) made by @fill and flush: the stores are done */
+static void write_pages(CramQT *t, int from, int to,
+                        void (*fill)(uint8_t *buf, int p))
 {
     uint8_t buf[PAGE];
     int p;
 
     for (p = from; p < to; p++) {
-        fill_text(buf, p);
+        fill(buf, p);
         qtest_memwrite(t->qts, t->window + (uint64_t)p * PAGE, buf, PAGE);
     }
     cram_cmd_ok(t, "cxl-cram-flush", "{'path': '" CRAM0 "'}");
 }
 
-/*
- * Pages in the host's raw range are stored raw from then on: a whole
- * media page each, the ratio collapses, the data reads back; outside
- * it, and once stopped, pages compress again.  The range migrates.
- */
-static void test_store_raw(void)
+static void write_text(CramQT *t, int from, int to)
 {
-    g_autofree char *uri = g_strdup_printf("unix:%s/cram-raw-%d.sock",
-                                           g_get_tmp_dir(), getpid());
-    uint8_t buf[PAGE], got[PAGE];
-    uint64_t used;
-    CramQT t, d;
-    int p;
-
-    cram_start(&t, 8 * GiB, "media-size=64M");
-    write_text(&t, 0, 256);
-    g_assert_cmpuint(figure(&t, "pages-raw"), ==, 0);
-    used = figure(&t, "media-used");
-    g_assert_cmpuint(used, <, 256 * PAGE / 4);
-    g_assert_cmpfloat(ratio(&t), >, 4);
-
-    /* pages 64 to 191 raw: written again, they take 128 media pages */
-    store_raw(&t, "'enable': true, 'dpa': 262144, 'length': 524288");
-    write_text(&t, 0, 256);
-    g_assert_cmpuint(figure(&t, "pages-raw"), ==, 128);
-    g_assert_cmpuint(figure(&t, "pages-compressed"), ==, 128);
-    g_assert_cmpuint(figure(&t, "media-used"), >=, 128 * PAGE);
-    g_assert_cmpfloat(ratio(&t), <, 2);
-    for (p = 0; p < 256; p += 17) {
-        fill_text(buf, p);
-        qtest_memread(t.qts, t.window + (uint64_t)p * PAGE, got, PAGE);
-        g_assert_cmpmem(got, PAGE, buf, PAGE);
-    }
-
-    /* the range travels: the destination stores page 100 raw too */
-    cram_mig_launch(&d, 8 * GiB, "media-size=64M", NULL);
-    cram_mig_incoming(&d, uri);
-    cram_migrate(&t, uri);
-    g_free(cram_mig_wait(t.qts, NULL));
-    cram_mig_attach(&d, &t);
-    qtest_quit(t.qts);
-    write_text(&d, 192, 256);
-    g_assert_cmpuint(figure(&d, "pages-raw"), ==, 128);
-    write_text(&d, 100, 101);
-    g_assert_cmpuint(figure(&d, "pages-raw"), ==, 128);
-
-    /* stopped: the pages compress when written again */
-    store_raw(&d, "'enable': false");
-    write_text(&d, 0, 256);
-    g_assert_cmpuint(figure(&d, "pages-raw"), ==, 0);
-    g_assert_cmpuint(figure(&d, "media-used"), <=, used + 8 * PAGE);
-    cram_stop(&d);
+    write_pages(t, from, to, fill_text);
 }
 
 /* Get Event Records of @log: the first record's offset in @out, or -1 */
@@ -824,21 +782,300 @@ static void test_query_pages(void)
     cram_stop(&t);
 }
 
+static void store_as(CramQT *t, const char *args)
+{
+    g_autofree char *a = g_strdup_printf("{'path': '" CRAM0 "', %s}", args);
+
+    cram_cmd_ok(t, "cxl-cram-store-as", a);
+}
+
+/* cxl-cram-store-as enabled with @args fails, saying @want */
+static void store_as_fails(CramQT *t, const char *args, const char *want)
+{
+    g_autofree char *a = g_strdup_printf("{'path': '" CRAM0 "', "
+                                         "'enable': true, %s}", args);
+
+    cram_cmd_fails(t, "cxl-cram-store-as", a, want);
+}
+
+/* The media bytes of the objects of pages [@from, @to) */
+static uint64_t range_bytes(CramQT *t, int from, int to)
+{
+    QDict *rsp;
+    QList *l = query_pages(t, &rsp, 1, ", 'dpa': %d, 'length': %d, "
+                           "'buckets': 1", from * PAGE, (to - from) * PAGE);
+    uint64_t v = bucket(l, 0, "stored-bytes");
+
+    qobject_unref(rsp);
+    return v;
+}
+
+/* Pages [@from, @to) read back as @fill made them */
+static void check_pages(CramQT *t, int from, int to,
+                        void (*fill)(uint8_t *buf, int p))
+{
+    uint8_t buf[PAGE], got[PAGE];
+    int p;
+
+    for (p = from; p < to; p++) {
+        fill(buf, p);
+        qtest_memread(t->qts, t->window + (uint64_t)p * PAGE, got, PAGE);
+        g_assert_cmpmem(got, PAGE, buf, PAGE);
+    }
+}
+
+static void check_text(CramQT *t, int from, int to)
+{
+    check_pages(t, from, to, fill_text);
+}
+
+/* A page of words drawn at random: 3:1 or so with lz4, more with zstd */
+static void fill_words(uint8_t *buf, int p)
+{
+    cram_fill_words(buf, PAGE, p);
+}
+
+/* Migrate @t to a new QEMU @d with @props (8 GiB), which @t leaves */
+static void migrate_away(CramQT *t, CramQT *d, const char *props)
+{
+    g_autofree char *uri = g_strdup_printf("unix:%s/cram-qmp-%d.sock",
+                                           g_get_tmp_dir(), getpid());
+
+    cram_mig_launch(d, 8 * GiB, props, NULL);
+    cram_mig_incoming(d, uri);
+    cram_migrate(t, uri);
+    g_free(cram_mig_wait(t->qts, NULL));
+    cram_mig_attach(d, t);
+    qtest_quit(t->qts);
+}
+
+/*
+ * Pages in the host's range are stored as if each compressed to the
+ * size it gives: 2048 bytes of media each (two to a media page), the
+ * data reads back; 4096 stores them raw; outside the range, and once
+ * stopped, pages compress as they do.  A bad call changes nothing.  The
+ * range and its size migrate.
+ */
+static void test_store_as(void)
+{
+    uint64_t used, real, after;
+    CramQT t, d;
+
+    cram_start(&t, 8 * GiB, "media-size=64M");
+    write_text(&t, 0, 256);
+    g_assert_cmpuint(figure(&t, "pages-raw"), ==, 0);
+    used = figure(&t, "media-used");
+    g_assert_cmpuint(used, <, 256 * PAGE / 4);
+    g_assert_cmpfloat(ratio(&t), >, 4);
+    real = range_bytes(&t, 64, 192);
+    g_assert_cmpuint(real, <, 128 * 1024);
+
+    /* pages 64 to 191 as 2048 bytes: written again, 64 media pages */
+    store_as(&t, "'enable': true, 'dpa': 262144, 'length': 524288, "
+             "'size': 2048");
+    write_text(&t, 0, 256);
+    g_assert_cmpuint(figure(&t, "pages-raw"), ==, 0);
+    g_assert_cmpuint(figure(&t, "pages-compressed"), ==, 256);
+    g_assert_cmpuint(range_bytes(&t, 64, 192), ==, 128 * 2048);
+    g_assert_cmpuint(range_bytes(&t, 0, 64), <, 64 * 1024);
+    after = figure(&t, "media-used");
+    g_assert_cmpuint(after, >=, used - real + 64 * PAGE);
+    g_assert_cmpuint(after, <=, used + 64 * PAGE);
+    g_assert_cmpfloat(ratio(&t), <, 4);
+    check_text(&t, 0, 256);
+
+    /* refused: the range and size in force stay */
+    store_as_fails(&t, "'length': 4096, 'size': 0",
+                   "multiple of 16 from 16 to 4080");
+    store_as_fails(&t, "'dpa': 100, 'size': 1024", "multiples of 4 KiB");
+    write_text(&t, 0, 256);
+    g_assert_cmpuint(range_bytes(&t, 64, 192), ==, 128 * 2048);
+
+    /* a reset keeps it */
+    reset(&t);
+    write_text(&t, 64, 65);
+    g_assert_cmpuint(range_bytes(&t, 64, 65), ==, 2048);
+
+    /* the range travels: the destination stores page 100 so too */
+    migrate_away(&t, &d, "media-size=64M");
+    check_text(&d, 0, 256);
+    g_assert_cmpuint(range_bytes(&d, 64, 192), ==, 128 * 2048);
+    cram_cmd_ok(&d, "cxl-cram-store-as", "{'path': '" CRAM0 "', "
+                "'enable': true, 'dpa': 0, 'length': 409600, 'size': 16}");
+    write_text(&d, 100, 101);
+    g_assert_cmpuint(range_bytes(&d, 100, 101), <, 2048);
+
+    /* size 4096 (the default): raw */
+    store_as(&d, "'enable': true, 'dpa': 262144, 'length': 524288");
+    write_text(&d, 0, 256);
+    g_assert_cmpuint(figure(&d, "pages-raw"), ==, 128);
+    g_assert_cmpuint(figure(&d, "media-used"), >=, 128 * PAGE);
+    g_assert_cmpfloat(ratio(&d), <, 2);
+    check_text(&d, 0, 256);
+
+    /* stopped: the pages compress when written again */
+    store_as(&d, "'enable': false");
+    write_text(&d, 0, 256);
+    g_assert_cmpuint(figure(&d, "pages-raw"), ==, 0);
+    g_assert_cmpuint(figure(&d, "media-used"), <=, used + 8 * PAGE);
+    cram_stop(&d);
+}
+
+static void write_words(CramQT *t, int from, int to)
+{
+    write_pages(t, from, to, fill_words);
+}
+
+static void check_words(CramQT *t, int from, int to)
+{
+    check_pages(t, from, to, fill_words);
+}
+
+/* CONFIG's codec (bits 8..15) and level (16..47) */
+#define CONFIG_CODEC(v)     (((v) >> 8) & 0xff)
+#define CONFIG_LEVEL(v)     ((v) >> 16)
+
+/*
+ * The codec changed at run time: the pages written from then on are
+ * compressed with it (zstd at 19 stores words in fewer bytes than lz4),
+ * those written before read back, the CONFIG register says which is in
+ * force; a bad value changes nothing; the setting migrates.
+ */
+static void test_set_codec(void)
+{
+    uint64_t lz4, cfg;
+    CramQT t, d;
+
+    cram_start(&t, 8 * GiB, "media-size=64M,compress=lz4");
+    g_assert_cmpuint(CONFIG_CODEC(cram_reg(&t, CXL_CRAM_REG_CONFIG)), ==, 1);
+    write_words(&t, 0, 64);
+    lz4 = range_bytes(&t, 0, 32);
+    cram_cmd_ok(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                "'codec': 'zstd', 'level': 19}");
+    cfg = cram_reg(&t, CXL_CRAM_REG_CONFIG);
+    g_assert_cmpuint(CONFIG_CODEC(cfg), ==, 2);
+    g_assert_cmpuint(CONFIG_LEVEL(cfg), ==, 19);
+    write_words(&t, 0, 32);
+    g_assert_cmpuint(range_bytes(&t, 0, 32), <, lz4 * 3 / 4);
+    check_words(&t, 0, 64);
+
+    /* refused: unknown codec, a level out of its range */
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                   "'codec': 'gzip'}", "codec");
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                   "'level': 20, 'poison-mce': false}", "out of range");
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                   "'codec': 'none', 'level': 1}", "out of range");
+    g_assert_true(qom_bool(&t, "poison-mce"));
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_CONFIG), ==, cfg);
+
+    /* a reset keeps it */
+    reset(&t);
+    g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_CONFIG), ==, cfg);
+
+    /* it travels, and both codecs' pages read back there */
+    migrate_away(&t, &d, "media-size=64M,compress=lz4");
+    g_assert_cmpuint(cram_reg(&d, CXL_CRAM_REG_CONFIG), ==, cfg);
+    check_words(&d, 0, 64);
+    write_words(&d, 32, 64);
+    g_assert_cmpuint(range_bytes(&d, 32, 64), <, lz4 * 3 / 4);
+
+    /* a codec alone takes its default level; back to lz4 */
+    cram_cmd_ok(&d, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                "'codec': 'lz4'}");
+    cfg = cram_reg(&d, CXL_CRAM_REG_CONFIG);
+    g_assert_cmpuint(CONFIG_CODEC(cfg), ==, 1);
+    g_assert_cmpuint(CONFIG_LEVEL(cfg), ==, 0);
+    write_words(&d, 0, 32);
+    g_assert_cmpuint(range_bytes(&d, 0, 32), ==, lz4);
+    check_words(&d, 0, 64);
+    cram_stop(&d);
+}
+
+/*
+ * The page cache changes size at run time: its dirty pages are stored
+ * first, it starts cold, no page is lost, and it holds no more than its
+ * new size; bad sizes, a device without cache worker and a device with
+ * ram-path=on refuse and change nothing.
+ */
+static void test_set_cache_size(void)
+{
+    CramQT t;
+
+    cram_start(&t, 8 * GiB, "media-size=64M");
+    if (!cache_size(&t)) {
+        /* CRAM_QTEST_PROPS=cache-size=0: no worker, no resize */
+        cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                       "'cache-size': 65536}", "started with cache-size=0");
+        g_assert_cmpuint(cache_size(&t), ==, 0);
+        cram_stop(&t);
+        return;
+    }
+    write_words(&t, 0, 1000);
+    cram_cmd_ok(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                "'cache-size': 65536}");
+    g_assert_cmpuint(cache_size(&t), ==, 65536);
+    g_assert_cmpuint(figure(&t, "cache-pages"), ==, 0);
+    g_assert_cmpuint(figure(&t, "media-reserved"), ==, 0);
+    check_words(&t, 0, 1000);
+    g_assert_cmpuint(figure(&t, "cache-pages"), <=, 16);
+    g_assert_cmpuint(figure(&t, "cache-dirty"), <=, 16);
+
+    /* refused: 0, not whole pages, over 1 GiB */
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                   "'cache-size': 0}", "non-zero multiple of 4 KiB");
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                   "'cache-size': 4095, 'poison-mce': false}",
+                   "non-zero multiple of 4 KiB");
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                   "'cache-size': 1073745920}", "at most 1 GiB");
+    g_assert_cmpuint(cache_size(&t), ==, 65536);
+    g_assert_true(qom_bool(&t, "poison-mce"));
+    reset(&t);
+    g_assert_cmpuint(cache_size(&t), ==, 65536);
+    check_words(&t, 0, 1000);
+    g_assert_cmpuint(figure(&t, "cache-pages"), <=, 16);
+
+    /* and larger again: a hot set of 1000 pages stays cached */
+    cram_cmd_ok(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                "'cache-size': 16777216}");
+    write_words(&t, 1000, 2000);
+    check_words(&t, 0, 2000);
+    g_assert_cmpuint(figure(&t, "cache-pages"), >, 16);
+    cram_stop(&t);
+
+    /* ram-path maps the cache into the window: refused */
+    cram_start(&t, 1 * GiB, "ram-path=on,poison-mce=off,cache-size=256K");
+    cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                   "'cache-size': 524288}", "ram-path=on");
+    g_assert_cmpuint(cache_size(&t), ==, 256 * KiB);
+    cram_stop(&t);
+}
+
 /* Commands over a DPA range, with a range or buckets they refuse */
 static const struct {
     const char *cmd, *args, *want;
 } range_bad[] = {
-    /* store-raw: unaligned, empty, past the capacity (8 GiB) */
-    { "cxl-cram-store-raw", "{'path': '" CRAM0 "', 'enable': true, "
+    /* store-as: unaligned, empty, past the capacity (8 GiB) */
+    { "cxl-cram-store-as", "{'path': '" CRAM0 "', 'enable': true, "
       "'dpa': 100}", "multiples of 4 KiB" },
-    { "cxl-cram-store-raw", "{'path': '" CRAM0 "', 'enable': true, "
+    { "cxl-cram-store-as", "{'path': '" CRAM0 "', 'enable': true, "
       "'length': 0}", "length not 0" },
-    { "cxl-cram-store-raw", "{'path': '" CRAM0 "', 'enable': true, "
+    { "cxl-cram-store-as", "{'path': '" CRAM0 "', 'enable': true, "
       "'dpa': 8589934592}", "within the capacity" },
-    { "cxl-cram-store-raw", "{'path': '" CRAM0 "', 'enable': true, "
+    { "cxl-cram-store-as", "{'path': '" CRAM0 "', 'enable': true, "
       "'dpa': 4096, 'length': -4096}", "within the capacity" },
-    { "cxl-cram-store-raw", "{'path': '/machine', 'enable': true}",
+    { "cxl-cram-store-as", "{'path': '/machine', 'enable': true}",
       "does not point to a cxl-cram" },
+    /* store-as: sizes 0, past a page, not a multiple of 16, 4081..4095 */
+    { "cxl-cram-store-as", "{'path': '" CRAM0 "', 'enable': true, "
+      "'size': 0}", "size 0 must be 4096 (raw) or a multiple of 16" },
+    { "cxl-cram-store-as", "{'path': '" CRAM0 "', 'enable': true, "
+      "'size': 4097}", "size 4097 must be" },
+    { "cxl-cram-store-as", "{'path': '" CRAM0 "', 'enable': true, "
+      "'size': 2050}", "size 2050 must be" },
+    { "cxl-cram-store-as", "{'path': '" CRAM0 "', 'enable': true, "
+      "'size': 4088}", "size 4088 must be" },
     /* query-pages: buckets 0, too many, more than pages; a bad range */
     { "cxl-cram-query-pages", "{'path': '" CRAM0 "', 'buckets': 0}",
       "1 to 4096" },
@@ -916,7 +1153,9 @@ void cxl_cram_qmp_add_tests(void)
     qtest_add_func("/cxl-cram/qmp/set-poison-mce", test_set_poison_mce);
     qtest_add_func("/cxl-cram/qmp/worker", test_worker);
     qtest_add_func("/cxl-cram/qmp/take-media", test_take_media);
-    qtest_add_func("/cxl-cram/qmp/store-raw", test_store_raw);
+    qtest_add_func("/cxl-cram/qmp/store-as", test_store_as);
+    qtest_add_func("/cxl-cram/qmp/set-codec", test_set_codec);
+    qtest_add_func("/cxl-cram/qmp/set-cache-size", test_set_cache_size);
     qtest_add_func("/cxl-cram/qmp/inherited-events", test_inherited_events);
     qtest_add_func("/cxl-cram/qmp/query-pages", test_query_pages);
     qtest_add_func("/cxl-cram/qmp/events", test_events);

@@ -407,6 +407,26 @@ static inline void cram_check_accounts(CramQT *t)
     qobject_unref(st);
 }
 
+/* @len bytes of English-like text: compresses about 3:1 or better */
+static inline void cram_fill_words(uint8_t *buf, size_t len, uint32_t seed)
+{
+    static const char *const words[] = {
+        "memory ", "compressed ", "the ", "page ", "device ", "write ",
+        "ratio ", "of ", "expander ", "CXL ", "media ", "and ", "guest ",
+    };
+    GRand *r = g_rand_new_with_seed(seed);
+    size_t i = 0;
+
+    while (i < len) {
+        const char *w = words[g_rand_int_range(r, 0, G_N_ELEMENTS(words))];
+        size_t n = MIN(strlen(w), len - i);
+
+        memcpy(buf + i, w, n);
+        i += n;
+    }
+    g_rand_free(r);
+}
+
 static inline void cram_start(CramQT *t, uint64_t capacity,
                               const char *props)
 {

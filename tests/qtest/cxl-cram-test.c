@@ -23,26 +23,6 @@
 #define CAP_8G      (8 * GiB)
 #define PAGE        4096
 
-/* A page of English-like text: compresses about 3:1 or better. */
-static void fill_text(uint8_t *buf, size_t len, uint32_t seed)
-{
-    static const char *const words[] = {
-        "memory ", "compressed ", "the ", "page ", "device ", "write ",
-        "ratio ", "of ", "expander ", "CXL ", "media ", "and ", "guest ",
-    };
-    GRand *r = g_rand_new_with_seed(seed);
-    size_t i = 0;
-
-    while (i < len) {
-        const char *w = words[g_rand_int_range(r, 0, G_N_ELEMENTS(words))];
-        size_t n = MIN(strlen(w), len - i);
-
-        memcpy(buf + i, w, n);
-        i += n;
-    }
-    g_rand_free(r);
-}
-
 static void fill_random(uint8_t *buf, size_t len, uint32_t seed)
 {
     GRand *r = g_rand_new_with_seed(seed);
@@ -324,7 +304,7 @@ static void test_integrity(void)
         size_t len = g_rand_int_range(r, 1, PAGE + 100);
 
         if (i % 2) {
-            fill_text(buf, len, i);
+            cram_fill_words(buf, len, i);
         } else {
             fill_random(buf, len, i);
         }
@@ -390,7 +370,7 @@ static void test_zero_pages(void)
     CramQT t;
 
     cram_start(&t, CAP_8G, NULL);
-    write_pages(&t, 0, 256, fill_text, 1);
+    write_pages(&t, 0, 256, cram_fill_words, 1);
     write_pages(&t, 0, 256, fill_zero, 0);
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_USED), ==, 0);
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_LOGICAL_HELD), ==, 0);
@@ -406,7 +386,7 @@ static void test_ratio_compressible(void)
     CramQT t;
 
     cram_start(&t, CAP_8G, NULL);
-    write_pages(&t, 1 * GiB, 1024, fill_text, 7);
+    write_pages(&t, 1 * GiB, 1024, cram_fill_words, 7);
     used = cram_reg(&t, CXL_CRAM_REG_MEDIA_USED);
     ratio = cram_reg(&t, CXL_CRAM_REG_RATIO);
     g_test_message("4 MiB text: media used %" PRIu64 ", ratio %.2f",
@@ -453,11 +433,11 @@ static void test_no_leak(void)
     int round;
 
     cram_start(&t, CAP_8G, "media-size=64M");
-    write_pages(&t, 0, 512, fill_text, 3);            /* baseline data */
+    write_pages(&t, 0, 512, cram_fill_words, 3);            /* baseline data */
     base = cram_reg(&t, CXL_CRAM_REG_MEDIA_USED);
     g_assert_cmpuint(base, >, 0);
     for (round = 0; round < 3; round++) {
-        write_pages(&t, 2 * GiB, 256, fill_text, 10 + round);
+        write_pages(&t, 2 * GiB, 256, cram_fill_words, 10 + round);
         write_pages(&t, 2 * GiB + 128 * PAGE, 256, fill_random, 20 + round);
         g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_MEDIA_USED), >, base);
         write_pages(&t, 2 * GiB, 384, fill_zero, 0);
@@ -491,7 +471,7 @@ static void test_overfill(void)
 
     memset(ones, 0xff, PAGE);
     cram_start(&t, CAP_8G, "media-size=16M,poison-mce=off");
-    write_pages(&t, 0, text_pages, fill_text, 100);
+    write_pages(&t, 0, text_pages, cram_fill_words, 100);
     write_pages(&t, rbase, rand_pages, fill_random, 200);
     dropped = cram_reg(&t, CXL_CRAM_REG_DROPPED_WRITES);
     used = cram_reg(&t, CXL_CRAM_REG_MEDIA_USED);
@@ -503,7 +483,7 @@ static void test_overfill(void)
                      16 * MiB - used);
 
     for (i = 0; i < text_pages; i += 64) {
-        fill_text(want, 64 * PAGE, 100 + i / 64);
+        cram_fill_words(want, 64 * PAGE, 100 + i / 64);
         qtest_memread(t.qts, t.window + i * PAGE, have, 64 * PAGE);
         g_assert_cmpmem(have, 64 * PAGE, want, 64 * PAGE);
     }
@@ -938,7 +918,7 @@ static void test_clear_poison(void)
     CramQT t;
 
     cram_start(&t, CAP_8G, "poison-mce=off");
-    write_pages(&t, 3 * GiB, 8, fill_text, 4);
+    write_pages(&t, 3 * GiB, 8, cram_fill_words, 4);
     g_assert_cmpint(inject_poison(&t, dpa + 128), ==, 0);
     g_assert_cmphex(qtest_readq(t.qts, t.window + dpa + 64), ==, ~0ULL);
     g_assert_cmpint(get_poison(&t, 0, CAP_8G, out, &more), ==, 1);
@@ -1068,7 +1048,7 @@ static void test_cache(void)
     CramQT t;
 
     cram_start(&t, CAP_8G, "cache-size=1M");
-    write_pages(&t, 0, 100, fill_text, 1);
+    write_pages(&t, 0, 100, cram_fill_words, 1);
     /* raw reads: no flush */
     reserved = qtest_readq(t.qts, t.regs + CXL_CRAM_REG_MEDIA_RESERVED);
     dirty = qtest_readq(t.qts, t.regs + CXL_CRAM_REG_CACHE_DIRTY);
@@ -1087,7 +1067,7 @@ static void test_cache(void)
     cram_stop(&t);
 
     cram_start(&t, CAP_8G, "cache-size=0");
-    write_pages(&t, 0, 100, fill_text, 1);
+    write_pages(&t, 0, 100, cram_fill_words, 1);
     g_assert_cmpuint(qtest_readq(t.qts, t.regs + CXL_CRAM_REG_MEDIA_RESERVED),
                      ==, 0);
     g_assert_cmpuint(qtest_readq(t.qts, t.regs + CXL_CRAM_REG_PAGES_COMP),
@@ -1224,11 +1204,11 @@ static void test_1tib(void)
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_CAPACITY), ==, cap);
     meta0 = cram_reg(&t, CXL_CRAM_REG_METADATA_BYTES);
     for (i = 0; i < G_N_ELEMENTS(spots); i++) {
-        fill_text(page, PAGE, i);
+        cram_fill_words(page, PAGE, i);
         qtest_memwrite(t.qts, t.window + spots[i], page, PAGE);
     }
     for (i = 0; i < G_N_ELEMENTS(spots); i++) {
-        fill_text(page, PAGE, i);
+        cram_fill_words(page, PAGE, i);
         qtest_memread(t.qts, t.window + spots[i], got, PAGE);
         g_assert_cmpmem(got, PAGE, page, PAGE);
     }
@@ -1445,10 +1425,10 @@ static void test_migration(void)
     msix_enable_masked(&s);
     in4[2] = 0x01;                          /* failure log on MSI-X */
     g_assert_cmpint(cram_mbox(&s, 0x0103, in4, 4, NULL, &ls), ==, 0);
-    mig_write(&s, &sh, 0, 256, fill_text, 1);
+    mig_write(&s, &sh, 0, 256, cram_fill_words, 1);
     mig_write(&s, &sh, 2 * GiB, 32, fill_zero, 0);
     mig_write(&s, &sh, 3 * GiB, 32, fill_same, 5);
-    mig_write(&s, &sh, CAP_8G - 4 * PAGE, 4, fill_text, 9);
+    mig_write(&s, &sh, CAP_8G - 4 * PAGE, 4, cram_fill_words, 9);
     mig_write(&s, &sh, 1 * GiB, 1100, fill_random, 3);  /* media runs out */
     dropped = cram_reg(&s, CXL_CRAM_REG_DROPPED_WRITES);
     g_assert_cmpuint(dropped, >, 0);
@@ -1550,7 +1530,7 @@ static uint64_t mig_bytes(size_t npages, uint64_t *stored)
     char *st;
 
     cram_start(&s, CAP_8G, NULL);
-    write_pages(&s, 4 * GiB, npages, fill_text, 11);
+    write_pages(&s, 4 * GiB, npages, cram_fill_words, 11);
     cram_flush(&s);
     a = cram_stats(&s);
     *stored = qdict_get_int(a, "stored-bytes");
@@ -1611,7 +1591,7 @@ static void test_migration_mismatch(gconstpointer data)
     char *st;
 
     cram_start(&s, CAP_8G, "media-size=16M");
-    write_pages(&s, 0, 64, fill_text, 4);
+    write_pages(&s, 0, 64, cram_fill_words, 4);
     cram_mig_launch(&d, CAP_8G, props, redirect);
     st = mig_run(&s, &d, uri, NULL);
     g_assert_cmpstr(st, ==, "failed");
@@ -1631,7 +1611,7 @@ static void test_migration_mismatch(gconstpointer data)
     rsp = qtest_qmp(s.qts, "{'execute': 'query-status'}");
     g_assert_true(qdict_get_bool(qdict_get_qdict(rsp, "return"), "running"));
     qobject_unref(rsp);
-    write_pages(&s, 64 * PAGE, 1, fill_text, 5);
+    write_pages(&s, 64 * PAGE, 1, cram_fill_words, 5);
     g_assert_cmpuint(cram_reg(&s, CXL_CRAM_REG_PAGES_COMP), ==, 65);
     unlink(sock);
     unlink(log);
@@ -1684,7 +1664,7 @@ static void test_migration_bad_stream(void)
 
     cram_mig_init(&m, "media-size=16M");
     cram_start(&s, CAP_8G, m.props);
-    write_pages(&s, 0, 64, fill_text, 4);
+    write_pages(&s, 0, 64, cram_fill_words, 4);
     buf = cram_mig_save(&m, &s, &len);
     off = mig_find_store(buf, len);
     rec = off + 140;                        /* the first page record */
@@ -1786,7 +1766,7 @@ static void test_host_memory(void)
                    rss_idle >> 20);
     g_assert_cmpuint(rss_idle, <, rss_plain + 64 * MiB);
 
-    write_pages(&t, 0, 256 * MiB / PAGE, fill_text, 1);
+    write_pages(&t, 0, 256 * MiB / PAGE, cram_fill_words, 1);
     used = cram_reg(&t, CXL_CRAM_REG_MEDIA_USED);
     meta = cram_reg(&t, CXL_CRAM_REG_METADATA_BYTES);
     rss_full = qemu_rss(t.qts);
@@ -1813,7 +1793,7 @@ static void test_demo(void)
     } mix[] = {
         { "zero pages", fill_zero },
         { "one repeated word", fill_same },
-        { "text", fill_text },
+        { "text", cram_fill_words },
         { "random", fill_random },
     };
     const size_t pages = 4096;          /* 16 MiB of each kind */
@@ -1908,7 +1888,7 @@ static void test_media_ops_1tib(void)
             /* the partial first page, inside, the partial last, outside */
             static const uint64_t off[] = { 0, 1 * GiB, 4 * GiB, 6 * GiB };
 
-            fill_text(page, PAGE, i * 4 + k);
+            cram_fill_words(page, PAGE, i * 4 + k);
             qtest_memwrite(t.qts, t.window + base + off[k], page, PAGE);
         }
         g_assert_cmpint(inject_poison(&t, base + 2 * GiB), ==, 0);
@@ -1937,7 +1917,7 @@ static void test_media_ops_1tib(void)
         uint64_t base = i * stride;
 
         /* The first page: its 192 bytes before the range are intact. */
-        fill_text(page, PAGE, i * 4);
+        cram_fill_words(page, PAGE, i * 4);
         qtest_memread(t.qts, t.window + base, got, PAGE);
         g_assert_cmpmem(got, head, page, head);
         g_assert_true(mem_is_zero(got + head, PAGE - head));
@@ -1946,12 +1926,12 @@ static void test_media_ops_1tib(void)
         g_assert_true(mem_is_zero(got, PAGE));
         g_assert_cmphex(qtest_readq(t.qts, t.window + base + 2 * GiB), ==, 0);
         /* The last page: its first 192 bytes were in the range. */
-        fill_text(page, PAGE, i * 4 + 2);
+        cram_fill_words(page, PAGE, i * 4 + 2);
         qtest_memread(t.qts, t.window + base + 4 * GiB, got, PAGE);
         g_assert_true(mem_is_zero(got, head));
         g_assert_cmpmem(got + head, PAGE - head, page + head, PAGE - head);
         /* Outside: intact, poison kept. */
-        fill_text(page, PAGE, i * 4 + 3);
+        cram_fill_words(page, PAGE, i * 4 + 3);
         qtest_memread(t.qts, t.window + base + 6 * GiB, got, PAGE);
         g_assert_cmpmem(got, PAGE, page, PAGE);
         g_assert_cmphex(qtest_readq(t.qts, t.window + base + 7 * GiB), ==,
@@ -2234,7 +2214,7 @@ static void test_device_del_idle(void)
     CramQT t;
 
     cram_start(&t, CAP_8G, NULL);
-    write_pages(&t, 0, 16, fill_text, 3);
+    write_pages(&t, 0, 16, cram_fill_words, 3);
     cram_check_accounts(&t);
     g_assert_true(qom_has_cram0(&t));
     g_assert_true(pci_has_cram0(&t));

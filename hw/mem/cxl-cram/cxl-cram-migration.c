@@ -392,7 +392,8 @@ const VMStateDescription vmstate_cxl_cram = {
     .subsections = (const VMStateDescription * const []) {
         &vmstate_cxl_cram_settings,
         &vmstate_cxl_cram_failure_policy,
-        &vmstate_cxl_cram_store_raw,
+        &vmstate_cxl_cram_store_as,
+        &vmstate_cxl_cram_codec,
         NULL
     },
 };

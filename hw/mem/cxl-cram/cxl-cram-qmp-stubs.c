@@ -14,7 +14,11 @@ void qmp_cxl_cram_set(const char *path,
                       bool has_high_watermark, uint64_t high_watermark,
                       bool has_poison_mce, bool poison_mce,
                       bool has_failure_policy,
-                      CxlCramFailurePolicy failure_policy, Error **errp)
+                      CxlCramFailurePolicy failure_policy,
+                      bool has_codec, CxlCramCodec codec,
+                      bool has_level, uint32_t level,
+                      bool has_cache_size, uint64_t cache_size,
+                      Error **errp)
 {
     error_setg(errp, "cxl-cram is not built into this QEMU");
 }
@@ -34,9 +38,10 @@ void qmp_cxl_cram_flush(const char *path, Error **errp)
     error_setg(errp, "cxl-cram is not built into this QEMU");
 }
 
-void qmp_cxl_cram_store_raw(const char *path, bool enable,
-                            bool has_dpa, uint64_t dpa,
-                            bool has_length, uint64_t length, Error **errp)
+void qmp_cxl_cram_store_as(const char *path, bool enable,
+                           bool has_dpa, uint64_t dpa,
+                           bool has_length, uint64_t length,
+                           bool has_size, uint64_t size, Error **errp)
 {
     error_setg(errp, "cxl-cram is not built into this QEMU");
 }

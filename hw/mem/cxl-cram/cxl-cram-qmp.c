@@ -45,7 +45,11 @@ void qmp_cxl_cram_set(const char *path,
                       bool has_high_watermark, uint64_t high_watermark,
                       bool has_poison_mce, bool poison_mce,
                       bool has_failure_policy,
-                      CxlCramFailurePolicy failure_policy, Error **errp)
+                      CxlCramFailurePolicy failure_policy,
+                      bool has_codec, CxlCramCodec codec,
+                      bool has_level, uint32_t level,
+                      bool has_cache_size, uint64_t cache_size,
+                      Error **errp)
 {
     CXLCramDev *cram = cxl_cram_at(path, errp);
     CXLCramSafety *s;
@@ -61,6 +65,16 @@ void qmp_cxl_cram_set(const char *path,
         error_setg(errp, "watermarks must satisfy low (%" PRIu64 ") < high "
                    "(%" PRIu64 ") <= media-size (%" PRIu64 ")", low, high,
                    cram->media_size);
+        return;
+    }
+    if (has_cache_size && !cxl_cram_cache_size_check(cram, cache_size,
+                                                     errp)) {
+        return;
+    }
+    /* the last check, and the first change: it may fail */
+    if ((has_codec || has_level) &&
+        !cxl_cram_set_codec(cram, has_codec ? CxlCramCodec_str(codec) : NULL,
+                            has_level, level, errp)) {
         return;
     }
     trace_cxl_cram_qmp_set(low, high, has_poison_mce ? poison_mce :
@@ -82,6 +96,10 @@ void qmp_cxl_cram_set(const char *path,
         s->wm_high = high;
         cxl_cram_exact_figures(cram);
         cxl_cram_safety_update(cram);
+    }
+    /* fails only when the host cannot map the new cache's buffers */
+    if (has_cache_size && cache_size != cram->cache_size) {
+        cxl_cram_set_cache_size(cram, cache_size, errp);
     }
 }
 
@@ -174,23 +192,33 @@ static bool cxl_cram_qmp_pages(CXLCramDev *cram, bool has_dpa, uint64_t dpa,
     return true;
 }
 
-void qmp_cxl_cram_store_raw(const char *path, bool enable,
-                            bool has_dpa, uint64_t dpa,
-                            bool has_length, uint64_t length, Error **errp)
+void qmp_cxl_cram_store_as(const char *path, bool enable,
+                           bool has_dpa, uint64_t dpa,
+                           bool has_length, uint64_t length,
+                           bool has_size, uint64_t size, Error **errp)
 {
     CXLCramDev *cram = cxl_cram_at(path, errp);
     uint64_t from = 0, end = 0;
 
-    if (!cram || (enable && !cxl_cram_qmp_pages(cram, has_dpa, dpa,
-                                                has_length, length,
-                                                &from, &end, errp))) {
+    if (!cram) {
         return;
     }
-    trace_cxl_cram_qmp_store_raw(from << CRAM_PAGE_SHIFT,
-                                 (end - from) << CRAM_PAGE_SHIFT);
-    cram->raw_from = from;
-    cram->raw_end = end;
-    cram_store_store_raw(cram->store, from, end);
+    if (!enable) {
+        cxl_cram_store_as(cram, 0, 0, CRAM_PAGE_SIZE);
+        return;
+    }
+    if (!has_size) {
+        size = CRAM_PAGE_SIZE;
+    }
+    if (size > CRAM_PAGE_SIZE || !cram_engine_store_as_valid(size)) {
+        error_setg(errp, "size %" PRIu64 " must be 4096 (raw) or a multiple "
+                   "of 16 from 16 to 4080", size);
+        return;
+    }
+    if (cxl_cram_qmp_pages(cram, has_dpa, dpa, has_length, length,
+                           &from, &end, errp)) {
+        cxl_cram_store_as(cram, from, end, size);
+    }
 }
 
 CxlCramPageBucketList *qmp_cxl_cram_query_pages(const char *path,
@@ -282,42 +310,6 @@ static int cxl_cram_failure_policy_post_load(void *opaque, int version_id)
     cxl_cram_failure_policy(cram, cram->failure_policy);
     return 0;
 }
-
-/* cxl-cram-store-raw's range travels: the host asked it of the device */
-static bool cxl_cram_store_raw_needed(void *opaque)
-{
-    CXLCramDev *cram = opaque;
-
-    return cram->raw_end > cram->raw_from;
-}
-
-static int cxl_cram_store_raw_post_load(void *opaque, int version_id)
-{
-    CXLCramDev *cram = opaque;
-    uint64_t npages = cram->capacity >> CRAM_PAGE_SHIFT;
-
-    if (cram->raw_from > cram->raw_end || cram->raw_end > npages) {
-        error_report("cxl-cram: raw pages %" PRIu64 "-%" PRIu64 " outside "
-                     "the capacity (%" PRIu64 " pages)", cram->raw_from,
-                     cram->raw_end, npages);
-        return -EINVAL;
-    }
-    cram_store_store_raw(cram->store, cram->raw_from, cram->raw_end);
-    return 0;
-}
-
-const VMStateDescription vmstate_cxl_cram_store_raw = {
-    .name = "cxl-cram/store-raw",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .needed = cxl_cram_store_raw_needed,
-    .post_load = cxl_cram_store_raw_post_load,
-    .fields = (const VMStateField[]) {
-        VMSTATE_UINT64(raw_from, CXLCramDev),
-        VMSTATE_UINT64(raw_end, CXLCramDev),
-        VMSTATE_END_OF_LIST()
-    },
-};
 
 const VMStateDescription vmstate_cxl_cram_failure_policy = {
     .name = "cxl-cram/failure-policy",

@@ -93,8 +93,8 @@ static uint64_t cxl_cram_reg64(CXLCramDev *cram, hwaddr reg)
     case CXL_CRAM_REG_ID:
         return CXL_CRAM_MAGIC | ((uint64_t)CXL_CRAM_VERSION << 32);
     case CXL_CRAM_REG_CONFIG:
-        return CRAM_PAGE_SHIFT | (cram->codec << 8) |
-               ((uint64_t)cram->compress_level << 16);
+        return CRAM_PAGE_SHIFT | (cram->run_codec << 8) |
+               ((uint64_t)cram->run_level << 16);
     case CXL_CRAM_REG_IRQ_ENABLE:
         return s->irq_enable;
     case CXL_CRAM_REG_IRQ_STATUS:

@@ -24,7 +24,6 @@
 
 #define CXL_CRAM_CAPACITY_ALIGN (256 * MiB)   /* CXL capacity multiplier */
 #define CXL_CRAM_CACHE_DEFAULT  (8 * MiB)     /* see docs/properties.md */
-#define CXL_CRAM_CACHE_MAX      (1 * GiB)
 
 /*
  * The device's own rules for its properties; the engine checks the rest
@@ -142,6 +141,9 @@ static void cxl_cram_realize(PCIDevice *pci_dev, Error **errp)
     if (*errp) {
         goto err_memory;
     }
+    /* the codec of new stores, until cxl-cram-set changes it */
+    cram->run_codec = cram->codec;
+    cram->run_level = cram->compress_level;
     cxl_cram_regs_init(cram);
     if (!cxl_cram_msix_init(cram, errp)) {
         cc->parent_exit(pci_dev);

@@ -19,6 +19,10 @@
 #include "cxl-cram-regs.h"
 
 #define TYPE_CXL_CRAM "cxl-cram"
+
+/* The largest page cache: cache-size */
+#define CXL_CRAM_CACHE_MAX      (1 * GiB)
+
 OBJECT_DECLARE_TYPE(CXLCramDev, CXLCramClass, CXL_CRAM)
 
 /* The memory backend that stands for the advertised capacity. */
@@ -76,7 +80,12 @@ struct CXLCramDev {
     int32_t failure_policy;     /* CxlCramFailurePolicy, as qdev's int */
     bool failure_policy_set;    /* changed by QMP cxl-cram-set: migrated */
     Error *media_blocker;       /* the host holds media: no migration */
-    uint64_t raw_from, raw_end; /* cxl-cram-store-raw's pages: migrated */
+    uint64_t as_from, as_end;   /* cxl-cram-store-as's pages, */
+    uint32_t as_size;           /* and their size: migrated */
+    CramCodecId run_codec;      /* the codec and level of new stores: */
+    uint32_t run_level;         /* the properties', or cxl-cram-set's */
+    bool codec_set;             /* changed by cxl-cram-set: migrated */
+    uint32_t codec_wire;        /* run_codec, as it migrates */
     uint64_t cache_size;        /* bytes of uncompressed page cache */
     bool ram_path;              /* map the cache into the window */
 
@@ -191,13 +200,27 @@ void cxl_cram_stats_class_init(ObjectClass *oc);
 #define CXL_CRAM_OP_OVERWRITE       0x00
 #define CXL_CRAM_OP_MEDIA_OPS       0x02
 
+/*
+ * 5. cxl-cram-scenario.c: what the host sets of how pages are stored
+ * (cxl-cram-store-as, cxl-cram-set's codec), and its vmstate
+ */
+extern const VMStateDescription vmstate_cxl_cram_store_as;
+extern const VMStateDescription vmstate_cxl_cram_codec;
+void cxl_cram_store_as(CXLCramDev *cram, uint64_t from, uint64_t end,
+                       uint32_t size);
+bool cxl_cram_set_codec(CXLCramDev *cram, const char *codec, bool has_level,
+                        uint32_t level, Error **errp);
+/* False, @errp set, when the page cache cannot take @size bytes */
+bool cxl_cram_cache_size_check(CXLCramDev *cram, uint64_t size,
+                               Error **errp);
+bool cxl_cram_set_cache_size(CXLCramDev *cram, uint64_t size, Error **errp);
+
 /* 6. The interfaces, side by side: cxl-cram-regs.c (BAR 5) */
 void cxl_cram_regs_init(CXLCramDev *cram);
 /* cxl-cram-migration.c */
 extern const VMStateDescription vmstate_cxl_cram;
 /* cxl-cram-qmp.c: QMP commands (qapi/cxl-cram.json); their vmstate */
 extern const VMStateDescription vmstate_cxl_cram_settings;
-extern const VMStateDescription vmstate_cxl_cram_store_raw;
 extern const VMStateDescription vmstate_cxl_cram_failure_policy;
 void cxl_cram_qmp_fini(CXLCramDev *cram);
 /* cxl-cram-mediaops.c: Media Operations (4402h) */

@@ -71,7 +71,6 @@ struct CramCache {
     bool drop_keeps;            /* ... or it keeps its stored content */
     GArray *taken;              /* CramCacheTaken, until the caller takes */
     bool trace;                 /* misses and write-backs go there too */
-    CramScratch *scratch;       /* the caller's: sync write-back */
     uint32_t n;
     CramCacheEntry *ent;
     uint8_t *slab;              /* the page buffers, contiguous */
@@ -315,7 +314,7 @@ static bool writeback(CramCache *c, uint32_t idx)
     entry_protect(c, x, true);
     if (x->reserved) {
         x->reserved = false;
-        cram_page_encode(c->scratch, x->buf, &enc);
+        cram_engine_encode(c->e, x->buf, &enc);
         cram_engine_store_reserved(c->e, page, x->buf, &enc);
     } else if (cram_engine_store(c->e, page, x->buf) < 0) {
         if (c->drop_keeps) {
@@ -769,7 +768,6 @@ CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
     c->taken = g_array_new(false, false, sizeof(CramCacheTaken));
     c->n = pages;
     c->sync = pages == 1 && !worker;
-    c->scratch = cram_engine_scratch_new(e);
     c->ent = g_new0(CramCacheEntry, pages);
     while (nb < 2 * pages) {
         nb <<= 1;
@@ -800,6 +798,35 @@ CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
     return c;
 }
 
+bool cram_cache_resize(CramCache *c, size_t pages, GError **errp)
+{
+    CramCache *n, old;
+    GArray *taken;
+
+    g_assert(!c->map && c->worker);
+    n = cram_cache_new(c->e, pages, true, c->drop_tag, NULL, errp);
+    if (!n) {
+        return false;
+    }
+    /* every page the old buffers hold dirty is stored before they go */
+    cram_cache_flush(c);
+    /* @n takes what the callers see: the pages taken, counters, trace */
+    taken = n->taken;
+    n->taken = c->taken;
+    c->taken = taken;
+    n->trace = c->trace;
+    n->st = c->st;
+    n->st.cached = 0;
+    g_assert(!n->st.dirty);
+    n->media_gen = g_atomic_int_get(&c->media_gen);
+    old = *c;
+    *c = *n;
+    *n = old;
+    media_changed(c);       /* the clean pages' entries went */
+    cram_cache_free(n);     /* the old buffers, all clean */
+    return true;
+}
+
 void cram_cache_free(CramCache *c)
 {
     uint32_t i;
@@ -820,7 +847,6 @@ void cram_cache_free(CramCache *c)
     }
     g_free(c->bounce);
     g_free(c->written_maps);
-    cram_scratch_free(c->scratch);
     g_free(c->ent);
     g_free(c->bucket);
     g_free(c);

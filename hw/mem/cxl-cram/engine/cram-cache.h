@@ -55,6 +55,14 @@ typedef struct CramCacheStats {
  */
 CramCache *cram_cache_new(CramEngine *e, size_t pages, bool worker,
                           unsigned drop_tag, CramMap *map, GError **errp);
+/*
+ * Give a cache with a worker, not mapped, @pages page buffers: its dirty
+ * pages are stored, every entry dropped (the pages read from the engine
+ * again), its counters and pages to take kept.  False, with @errp set and
+ * nothing changed, when the new buffers cannot be mapped.  The worker
+ * must hold no page (cram-store.c waits for it).
+ */
+bool cram_cache_resize(CramCache *c, size_t pages, GError **errp);
 /* Writes every dirty page back and frees the cache (the worker is gone). */
 void cram_cache_free(CramCache *c);
 

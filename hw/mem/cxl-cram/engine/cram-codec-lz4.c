@@ -73,6 +73,7 @@ static int lz4_decompress(void *ctx, const void *src, size_t src_len,
 
 const CramCodecOps cram_codec_lz4_ops = {
     .name = "lz4",
+    .id = CRAM_CODEC_LZ4,
     .default_level = 1,
     .min_level = 1,
     .max_level = CRAM_LZ4_ACCEL_MAX,

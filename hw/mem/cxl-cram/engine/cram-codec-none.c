@@ -43,6 +43,7 @@ static int none_decompress(void *ctx, const void *src, size_t src_len,
 
 const CramCodecOps cram_codec_none_ops = {
     .name = "none",
+    .id = CRAM_CODEC_NONE,
     .default_level = 0,
     .min_level = 0,
     .max_level = 0,

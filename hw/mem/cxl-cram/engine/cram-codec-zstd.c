@@ -69,6 +69,7 @@ static int zstd_decompress(void *ctx, const void *src, size_t src_len,
 
 const CramCodecOps cram_codec_zstd_ops = {
     .name = "zstd",
+    .id = CRAM_CODEC_ZSTD,
     .default_level = 1,
     .min_level = 1,
     .max_level = 19,

@@ -16,6 +16,7 @@
 
 typedef struct CramCodecOps {
     const char *name;
+    CramCodecId id;
     int default_level, min_level, max_level;
     /* Returns NULL only when the codec library cannot allocate. */
     void *(*ctx_new)(int level);

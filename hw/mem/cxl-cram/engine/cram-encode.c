@@ -79,12 +79,16 @@ void cram_page_encode(CramScratch *s, const void *src, CramEncoded *out)
         out->size = 0;
         out->fill = w;
         out->data = NULL;
+        out->codec = s->ops->id;
+        out->wrapped = false;
         return;
     }
 
     /* Capping the output lets the codec give up early on random data. */
     n = s->ops->compress(s->ctx, src, s->cbuf, CRAM_RAW_THRESHOLD);
     out->fill = 0;
+    out->codec = s->ops->id;
+    out->wrapped = false;
     if (n == 0 || n > CRAM_RAW_THRESHOLD) {
         out->kind = CRAM_KIND_RAW;
         out->size = CRAM_PAGE_SIZE;

@@ -32,6 +32,8 @@ typedef struct CramEncoded {
     uint32_t size;          /* media bytes: 0 for ZERO and SAME */
     uint64_t fill;          /* the repeated word of a SAME page */
     const void *data;       /* @size bytes: the scratch cbuf or the source */
+    CramCodecId codec;      /* COMPRESSED: the codec that made @data */
+    bool wrapped;           /* @data is a wrapped object (cram-wrap.h) */
 } CramEncoded;
 
 /* @level is already validated; returns NULL if the codec can't allocate. */

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include "cram-export.h"
+#include "cram-wrap.h"
 #include "cram-engine-internal.h"
 #include "cram-error.h"
 
@@ -97,8 +98,9 @@ bool cram_export_next(CramExport *x, CramPageRecord *rec)
 
     meta = cram_pt_get(&e->pt, rec->page, &val);
     rec->kind = cram_meta_kind(meta);
-    rec->flags = cram_meta_flags(meta) & CRAM_META_POISON ?
-                 CRAM_RECORD_POISON : 0;
+    rec->flags = (cram_meta_flags(meta) & CRAM_META_POISON ?
+                  CRAM_RECORD_POISON : 0) |
+                 (cram_meta_wrapped(meta) ? CRAM_RECORD_WRAPPED : 0);
     if (rec->flags & CRAM_RECORD_POISON) {
         rec->poison_tag = val;
     } else if (rec->kind == CRAM_KIND_SAME) {
@@ -173,6 +175,14 @@ CramImport *cram_import_new(CramEngine *e, unsigned max_tag, GError **err)
     return im;
 }
 
+/* The page table entry of a record that is not poisoned */
+static uint32_t record_meta(const CramPageRecord *rec)
+{
+    return rec->flags & CRAM_RECORD_WRAPPED ?
+           cram_meta_make_wrapped(rec->kind, rec->size) :
+           cram_meta_make(rec->kind, rec->size, 0);
+}
+
 static bool check_record(CramImport *im, const CramPageRecord *rec,
                          GError **err)
 {
@@ -189,7 +199,9 @@ static bool check_record(CramImport *im, const CramPageRecord *rec,
                     rec->page);
         return false;
     }
-    if (rec->flags & ~CRAM_RECORD_POISON) {
+    if (rec->flags & ~(CRAM_RECORD_POISON | CRAM_RECORD_WRAPPED) ||
+        (rec->flags & CRAM_RECORD_WRAPPED &&
+         rec->kind != CRAM_KIND_COMPRESSED)) {
         g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": unknown flags "
                     "0x%x", rec->page, rec->flags);
         return false;
@@ -227,13 +239,19 @@ static bool check_record(CramImport *im, const CramPageRecord *rec,
         }
         return true;
     case CRAM_KIND_COMPRESSED:
-        if (!rec->size || rec->size > CRAM_RAW_THRESHOLD || !rec->data) {
+        if (!rec->size || !rec->data ||
+            (rec->flags & CRAM_RECORD_WRAPPED ?
+             rec->size > CRAM_WRAP_MAX || rec->size % CRAM_META_WRAP_UNIT :
+             rec->size > CRAM_RAW_THRESHOLD)) {
             goto bad_size;
         }
-        if (cram_page_decode(e->scratch, rec->data, rec->size, im->page)) {
+        if (cram_engine_decode(e, record_meta(rec), rec->data, im->page)) {
+            bool wrapped = rec->flags & CRAM_RECORD_WRAPPED;
+
             g_set_error(err, CRAM_ERROR, 0, "page %" PRIu64 ": the %u-byte "
-                        "object does not decompress to a page with %s",
-                        rec->page, rec->size, e->scratch->ops->name);
+                        "%sobject does not decompress to a page with %s",
+                        rec->page, rec->size, wrapped ? "wrapped " : "",
+                        wrapped ? "its codec" : cram_codec_name(e->base));
             return false;
         }
         return true;
@@ -307,7 +325,7 @@ bool cram_import_page(CramImport *im, const CramPageRecord *rec,
         val = rec->poison_tag;
         e->poisoned++;
     } else {
-        meta = cram_meta_make(rec->kind, rec->size, 0);
+        meta = record_meta(rec);
     }
     cram_engine_account_add(e, meta);
     cram_pt_set(&e->pt, rec->page, meta, val);

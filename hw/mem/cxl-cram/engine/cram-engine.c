@@ -74,6 +74,8 @@ CramEngine *cram_engine_new(const CramConfig *cfg, GError **err)
     e->media_size = cfg->media_size;
     e->npages = cfg->capacity / CRAM_PAGE_SIZE;
     e->level = cfg->level;
+    e->base = cfg->codec;
+    e->wrapbuf = g_malloc(CRAM_PAGE_SIZE);
     cram_pt_init(&e->pt, e->npages);
     e->alloc = cram_alloc_new(cfg->media_size, err);
     if (!e->alloc) {
@@ -94,10 +96,16 @@ fail:
 
 void cram_engine_free(CramEngine *e)
 {
+    unsigned i;
+
     if (!e) {
         return;
     }
     cram_scratch_free(e->scratch);
+    for (i = 0; i < CRAM_CODEC__MAX; i++) {
+        cram_scratch_free(e->dec[i]);
+    }
+    g_free(e->wrapbuf);
     cram_alloc_free(e->alloc);
     cram_pt_destroy(&e->pt);
     g_free(e);
@@ -170,7 +178,8 @@ static int store_encoded(CramEngine *e, uint64_t page_index,
         cram_alloc_free_obj(e->alloc, old_val);
     }
 
-    meta = cram_meta_make(enc->kind, enc->size, 0);
+    meta = enc->wrapped ? cram_meta_make_wrapped(enc->kind, enc->size) :
+           cram_meta_make(enc->kind, enc->size, 0);
     if (cram_meta_flags(old_meta) & CRAM_META_POISON) {
         e->poisoned--;          /* a full-page write that fits heals it */
     }
@@ -181,36 +190,15 @@ static int store_encoded(CramEngine *e, uint64_t page_index,
     return 0;
 }
 
-void cram_engine_store_raw(CramEngine *e, uint64_t from, uint64_t end)
-{
-    g_assert(from <= end && end <= e->npages);
-    e->raw_from = from;
-    e->raw_end = end;
-}
-
-/* @enc, or @src raw in @raw where the host asked for raw pages */
-static const CramEncoded *store_as(CramEngine *e, uint64_t page_index,
-                                   const void *src, const CramEncoded *enc,
-                                   CramEncoded *raw)
-{
-    if (enc->kind != CRAM_KIND_COMPRESSED ||
-        page_index < e->raw_from || page_index >= e->raw_end) {
-        return enc;
-    }
-    *raw = (CramEncoded) {
-        .kind = CRAM_KIND_RAW, .size = CRAM_PAGE_SIZE, .data = src,
-    };
-    return raw;
-}
-
 int cram_engine_store(CramEngine *e, uint64_t page_index, const void *src)
 {
-    CramEncoded enc, raw;
+    CramEncoded enc, as;
 
     g_assert(page_index < e->npages);
     cram_page_encode(e->scratch, src, &enc);
     if (store_encoded(e, page_index,
-                      store_as(e, page_index, src, &enc, &raw)) < 0) {
+                      cram_engine_store_form(e, page_index, src, &enc,
+                                             &as)) < 0) {
         e->failed_stores++;
         return -ENOSPC;
     }
@@ -257,13 +245,13 @@ void cram_engine_store_reserved(CramEngine *e, uint64_t page_index,
     CramEncoded raw = {
         .kind = CRAM_KIND_RAW, .size = CRAM_PAGE_SIZE, .data = src,
     };
-
     CramEncoded as;
 
     g_assert(page_index < e->npages);
     cram_engine_unreserve(e);
     if (store_encoded(e, page_index,
-                      store_as(e, page_index, src, enc, &as)) == 0) {
+                      cram_engine_store_form(e, page_index, src, enc,
+                                             &as)) == 0) {
         return;
     }
     if (store_encoded(e, page_index, &raw) < 0) {
@@ -315,7 +303,7 @@ bool cram_engine_load(CramEngine *e, uint64_t page_index, void *dst)
         break;
     case CRAM_KIND_COMPRESSED:
         obj = cram_alloc_map(e->alloc, val, size, e->scratch->bounce);
-        if (cram_page_decode(e->scratch, obj, size, dst) < 0) {
+        if (cram_engine_decode(e, meta, obj, dst) < 0) {
             /*
              * Only media corruption gets here: the data is lost, so the
              * page is poisoned, as hardware would do with an

@@ -52,13 +52,34 @@ void cram_engine_unreserve(CramEngine *e);
 bool cram_engine_take_media(CramEngine *e, uint64_t pages);
 
 /*
- * Store the pages of [@from, @end) raw from now on, as if they did not
- * compress, until another call (@from == @end: none).  Pages stored
+ * Store each page of [@from, @end) as an object of at least @size bytes
+ * of media from now on, as if it compressed to @size bytes, until
+ * another call (@from == @end: none).  @size is a multiple of 16 of at
+ * most 4080, or 4096: the pages are stored raw, as if they did not
+ * compress (cram_engine_store_as_valid()).  The object really holds the
+ * page's data: a page whose compressed data does not fit in @size is
+ * stored at its real size, or raw, as without the floor.  Pages stored
  * before keep their objects until they are written again; zero and
  * same-filled pages stay metadata only, as a device detects them before
- * compressing.  This is how a host collapses the ratio at a chosen moment.
+ * compressing.  This is how a host collapses the ratio, or sets it, at a
+ * chosen moment.
  */
-void cram_engine_store_raw(CramEngine *e, uint64_t from, uint64_t end);
+void cram_engine_store_as(CramEngine *e, uint64_t from, uint64_t end,
+                          uint32_t size);
+bool cram_engine_store_as_valid(uint32_t size);
+
+/*
+ * Compress new pages with @codec at @level (0: its default) from now on.
+ * Pages stored before read back as they are: an object made by a codec
+ * other than the engine's first is wrapped with its codec (cram-wrap.h).
+ * False with @err set, and nothing changed, for a level out of range.
+ */
+bool cram_engine_set_codec(CramEngine *e, CramCodecId codec, int level,
+                           GError **err);
+/* Changes with every cram_engine_set_codec(): a thread's scratch is stale */
+uint64_t cram_engine_codec_gen(CramEngine *e);
+/* Encode @src with the engine's scratch (the caller's lock held) */
+void cram_engine_encode(CramEngine *e, const void *src, CramEncoded *enc);
 
 /*
  * Load one page into @dst (CRAM_PAGE_SIZE bytes). Empty pages read zero.

@@ -22,13 +22,15 @@
 #include "cram-engine.h"
 
 #define CRAM_RECORD_POISON  0x1u    /* the page reads as poisoned */
+#define CRAM_RECORD_WRAPPED 0x2u    /* COMPRESSED: a wrapped object */
 
 /* One page as it travels. */
 typedef struct CramPageRecord {
     uint64_t page;          /* page index, below capacity / 4 KiB */
     uint32_t kind;           /* CramPageKind; EMPTY only when poisoned */
     uint32_t flags;         /* CRAM_RECORD_* */
-    uint32_t size;          /* object bytes: COMPRESSED 1..3840, RAW 4096 */
+    uint32_t size;          /* object bytes: COMPRESSED 1..3840 (wrapped: */
+                            /* a multiple of 16 of 16..4080), RAW 4096 */
     uint32_t group;         /* media objects: consecutive records with */
                             /* the same group shared one span */
     uint32_t slot;          /* media objects: the slot in that span */

@@ -32,9 +32,9 @@
 #include "cram-types.h"
 
 /*
- * Entry meta word: class in bits 0..2, object size in bytes (0..4096) in
- * bits 3..15, flags in bits 16..31.  An entry is free when meta is 0,
- * i.e. EMPTY with no flags.
+ * Entry meta word: class in bits 0..2, object size in bytes (0..4096, or
+ * a wrapped object's, below) in bits 3..15, flags in bits 16..31.  An
+ * entry is free when meta is 0, i.e. EMPTY with no flags.
  */
 #define CRAM_META_CLASS_MASK    0x7u
 #define CRAM_META_SIZE_SHIFT    3
@@ -98,14 +98,43 @@ static inline CramPageKind cram_meta_kind(uint32_t meta)
     return (CramPageKind)(meta & CRAM_META_CLASS_MASK);
 }
 
-static inline uint32_t cram_meta_size(uint32_t meta)
+static inline uint32_t cram_meta_flags(uint32_t meta)
+{
+    return meta >> CRAM_META_FLAGS_SHIFT;
+}
+
+/*
+ * A size field above CRAM_PAGE_SIZE names a wrapped object (cram-wrap.h:
+ * a header with its codec and length, then padding) of
+ * (field - CRAM_PAGE_SIZE) * CRAM_META_WRAP_UNIT bytes.
+ */
+#define CRAM_META_WRAP_UNIT     16
+
+static inline uint32_t cram_meta_make_wrapped(CramPageKind kind,
+                                              uint32_t size)
+{
+    return cram_meta_make(kind, CRAM_PAGE_SIZE + size / CRAM_META_WRAP_UNIT,
+                          0);
+}
+
+static inline uint32_t cram_meta_size_field(uint32_t meta)
 {
     return (meta >> CRAM_META_SIZE_SHIFT) & CRAM_META_SIZE_MASK;
 }
 
-static inline uint32_t cram_meta_flags(uint32_t meta)
+static inline bool cram_meta_wrapped(uint32_t meta)
 {
-    return meta >> CRAM_META_FLAGS_SHIFT;
+    return !cram_meta_flags(meta) && cram_meta_size_field(meta) >
+           CRAM_PAGE_SIZE;
+}
+
+/* The object's bytes on media, wrapped or not */
+static inline uint32_t cram_meta_size(uint32_t meta)
+{
+    uint32_t f = cram_meta_size_field(meta);
+
+    return cram_meta_wrapped(meta) ?
+           (f - CRAM_PAGE_SIZE) * CRAM_META_WRAP_UNIT : f;
 }
 
 /* @npages is at most CRAM_MAX_CAPACITY / CRAM_PAGE_SIZE. */

@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include "cram-store.h"
+#include "cram-error.h"
 
 struct CramStore {
     pthread_mutex_t lock;
@@ -31,6 +32,7 @@ struct CramStore {
     bool busy;                  /* holds a page outside the lock */
     gint has_taken;             /* see cram_store_has_taken() */
     CramScratch *wscratch;
+    uint64_t wgen;              /* the engine's codec_gen of wscratch */
     uint8_t *wbuf;
 };
 
@@ -125,6 +127,17 @@ void cram_store_worker_run(CramStore *s)
             s->pending = false;
             continue;
         }
+        if (s->wgen != cram_engine_codec_gen(s->e)) {
+            /* the codec changed: encode as the engine does (or, short of */
+            /* memory, with the old one: its objects read back as well) */
+            CramScratch *ns = cram_engine_scratch_new(s->e);
+
+            if (ns) {
+                cram_scratch_free(s->wscratch);
+                s->wscratch = ns;
+            }
+            s->wgen = cram_engine_codec_gen(s->e);
+        }
         s->busy = true;
         pthread_mutex_unlock(&s->lock);
         cram_page_encode(s->wscratch, s->wbuf, &enc);
@@ -210,10 +223,11 @@ bool cram_store_take_media(CramStore *s, uint64_t pages)
     return ok;
 }
 
-void cram_store_store_raw(CramStore *s, uint64_t from, uint64_t end)
+void cram_store_store_as(CramStore *s, uint64_t from, uint64_t end,
+                         uint32_t size)
 {
     store_lock(s);
-    cram_engine_store_raw(s->e, from, end);
+    cram_engine_store_as(s->e, from, end, size);
     store_unlock(s);
 }
 
@@ -222,6 +236,36 @@ void cram_store_drop_keeps(CramStore *s, bool keeps)
     store_lock(s);
     cram_cache_drop_keeps(s->c, keeps);
     store_unlock(s);
+}
+
+bool cram_store_resize_cache(CramStore *s, size_t pages, GError **errp)
+{
+    bool ok = false;
+
+    store_lock(s);
+    if (s->map || !s->cfg.worker) {
+        g_set_error(errp, CRAM_ERROR, 0, "the page cache cannot change "
+                    "size: %s", s->map ? "it is mapped (ram-path)" :
+                    "it has no worker (cache-size=0)");
+    } else {
+        while (s->busy) {
+            pthread_cond_wait(&s->idle, &s->lock);
+        }
+        ok = cram_cache_resize(s->c, pages, errp);
+    }
+    store_unlock(s);
+    return ok;
+}
+
+bool cram_store_set_codec(CramStore *s, CramCodecId codec, int level,
+                          GError **err)
+{
+    bool ok;
+
+    store_lock(s);
+    ok = cram_engine_set_codec(s->e, codec, level, err);
+    store_unlock(s);
+    return ok;
 }
 
 void cram_store_worker_stop(CramStore *s)

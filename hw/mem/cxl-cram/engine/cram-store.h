@@ -121,8 +121,17 @@ bool cram_store_take_media(CramStore *s, uint64_t pages);
  */
 void cram_store_census(CramStore *s, uint64_t from, uint64_t end,
                        uint64_t per, CramCensus *out);
-/* Store the pages of [@from, @end) raw from now on: cram_engine_store_raw() */
-void cram_store_store_raw(CramStore *s, uint64_t from, uint64_t end);
+/* Store [@from, @end) as @size-byte objects: cram_engine_store_as() */
+void cram_store_store_as(CramStore *s, uint64_t from, uint64_t end,
+                         uint32_t size);
+/*
+ * @pages page buffers from now on (cram_cache_resize(), once the worker
+ * put its page down); refused for a mapped cache or one without worker.
+ */
+bool cram_store_resize_cache(CramStore *s, size_t pages, GError **errp);
+/* New pages with @codec at @level: cram_engine_set_codec() */
+bool cram_store_set_codec(CramStore *s, CramCodecId codec, int level,
+                          GError **err);
 
 /*
  * A write dropped for want of media poisons its page (@keeps false, the
