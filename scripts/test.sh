@@ -131,6 +131,8 @@ QTEST_QEMU_BINARY=$CRAM_BUILD/qemu-asan/qemu-system-x86_64 \
     -p /x86_64/cxl-cram/device-del/write-load \
     -p /x86_64/cxl-cram/qmp/bad-args -p /x86_64/cxl-cram/qmp/store-as \
     -p /x86_64/cxl-cram/qmp/query-pages -p /x86_64/cxl-cram/qmp/take-media \
+    -p /x86_64/cxl-cram/qmp/set-codec -p /x86_64/cxl-cram/qmp/set-cache-size \
+    -p /x86_64/cxl-cram/failure-policy/log \
     -p /x86_64/cxl-cram/ram-path/data -p /x86_64/cxl-cram/ram-path/poison
 # LeakSanitizer on QEMU: realize (and its failures), use, migration,
 # device_del and exit of cxl-cram; every leak is sorted by the code that
