@@ -264,7 +264,8 @@ static void test_full_media(Fixture *f, G_GNUC_UNUSED gconstpointer data)
  * keeps the content it had stored (text, pages 0-99, rewritten last), or
  * zero if it had none, and nothing is poisoned.
  */
-static void test_full_media_keeps(Fixture *f, G_GNUC_UNUSED gconstpointer data)
+/* With @data, the cache is resized once the policy is set: it stays set */
+static void test_full_media_keeps(Fixture *f, gconstpointer data)
 {
     CramCache *c = open_cache(f, 1 * MiB, 16, true);    /* 256 media pages */
     GRand *r = g_rand_new_with_seed(3), *rt = g_rand_new_with_seed(4);
@@ -275,6 +276,9 @@ static void test_full_media_keeps(Fixture *f, G_GNUC_UNUSED gconstpointer data)
 
     f->keeps = true;
     cram_cache_drop_keeps(c, true);
+    if (data) {
+        g_assert_true(cram_cache_resize(c, 32, NULL));
+    }
     for (p = 0; p < 100; p++) {                         /* text: it fits */
         page_text(rt, page);
         write_page(c, p, page);
@@ -609,6 +613,8 @@ int main(int argc, char **argv)
     add_test("/cache/writeback-pressure", NULL, test_writeback_pressure);
     add_test("/cache/full-media", NULL, test_full_media);
     add_test("/cache/full-media-keeps", NULL, test_full_media_keeps);
+    add_test("/cache/full-media-keeps/resized", "resized",
+             test_full_media_keeps);
     add_test("/cache/poison", NULL, test_poison);
     add_test("/cache/trace", NULL, test_trace);
 #if !defined(__SANITIZE_ADDRESS__)

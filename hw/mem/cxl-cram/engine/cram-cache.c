@@ -815,6 +815,7 @@ bool cram_cache_resize(CramCache *c, size_t pages, GError **errp)
     n->taken = c->taken;
     c->taken = taken;
     n->trace = c->trace;
+    n->drop_keeps = c->drop_keeps;      /* the failure policy stays */
     n->st = c->st;
     n->st.cached = 0;
     g_assert(!n->st.dirty);
