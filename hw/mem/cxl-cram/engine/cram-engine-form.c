@@ -74,7 +74,12 @@ bool cram_engine_set_codec(CramEngine *e, CramCodecId codec, int level,
                     cram_codec_name(codec));
         return false;
     }
-    cram_scratch_free(e->scratch);
+    /* kept to decode the old codec's objects: no allocation at a load */
+    if (!e->dec[e->scratch->ops->id]) {
+        e->dec[e->scratch->ops->id] = e->scratch;
+    } else {
+        cram_scratch_free(e->scratch);
+    }
     e->scratch = s;
     e->level = level;
     e->codec_gen++;
@@ -91,7 +96,13 @@ void cram_engine_encode(CramEngine *e, const void *src, CramEncoded *enc)
     cram_page_encode(e->scratch, src, enc);
 }
 
-/* A scratch that decompresses @codec's objects, made when first needed */
+/*
+ * A scratch that decompresses @codec's objects: the current codec's, one
+ * kept when the codec changed, or (objects that came in by migration)
+ * one made when first needed.  Failing to make one is the host running
+ * out of memory, not the page's data being lost: abort, as g_new()
+ * would, rather than poison a good page.
+ */
 static CramScratch *decoder(CramEngine *e, CramCodecId codec)
 {
     if (e->scratch->ops->id == codec) {
@@ -99,6 +110,10 @@ static CramScratch *decoder(CramEngine *e, CramCodecId codec)
     }
     if (!e->dec[codec]) {
         e->dec[codec] = cram_scratch_new(cram_codec_ops(codec), 0);
+        if (!e->dec[codec]) {
+            g_error("cxl-cram: cannot make a %s decoder: out of memory",
+                    cram_codec_name(codec));
+        }
     }
     return e->dec[codec];
 }
@@ -115,5 +130,5 @@ int cram_engine_decode(CramEngine *e, uint32_t meta, const void *obj,
         return -EIO;
     }
     s = decoder(e, codec);
-    return s ? cram_page_decode(s, obj, len, dst) : -EIO;
+    return cram_page_decode(s, obj, len, dst);
 }
