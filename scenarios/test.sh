@@ -60,9 +60,11 @@ test_fails() {
         "$(grep -c '^not ok - fails: timeline: .*error' "$log")" -eq 1
     check "fails: both false expectations are reported" \
         "$(grep -cE '^not ok - fails: (ever media-taken|event CXL_CRAM_NO_ALLOC)' "$log")" -eq 2
+    check "fails: a figure with no value, and an unknown event, fail too" \
+        "$(grep -cE '^not ok - fails: (never cram0.media-usde > 0: column .* has no value|no-event: QEMU has no event CXL_CRAM_NO_SUCH_EVENT)' "$log")" -eq 2
     check "fails: the true one passes" \
         "$(grep -c '^ok - fails: guest command exit == 0' "$log")" -eq 1
-    check "fails: the summary counts them" "$(tail -n 1 "$log")" = "2 passed, 3 failed"
+    check "fails: the summary counts them" "$(tail -n 1 "$log")" = "2 passed, 5 failed"
 }
 
 test_unreadable() {
@@ -82,10 +84,14 @@ if [ $# -eq 0 ]; then
     test_fails
 else
     for t in "$@"; do
-        "$RUN" "$TOP/scenarios/$t.scn" 2>&1 | tee "$LOGS/scenario-$t.log" |
-            grep -v '^[0-9]* passed, [0-9]* failed$'
+        "$RUN" "$TOP/scenarios/$t.scn" >"$LOGS/scenario-$t.log" 2>&1
+        rc=$?
+        grep -v '^[0-9]* passed, [0-9]* failed$' "$LOGS/scenario-$t.log"
         passed=$((passed + $(grep -c '^ok ' "$LOGS/scenario-$t.log")))
         failed=$((failed + $(grep -c '^not ok ' "$LOGS/scenario-$t.log")))
+        # a runner that died, or a scenario that checked nothing
+        check "$t: the runner ended with its summary (status $rc)" \
+            "$(tail -n 1 "$LOGS/scenario-$t.log" | grep -c ' passed, ')/$((rc > 1))" = 1/0
     done
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
