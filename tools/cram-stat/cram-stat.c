@@ -748,7 +748,14 @@ static int pages_buckets = -1;
 static gboolean pages_opt(const char *name G_GNUC_UNUSED, const char *value,
                           void *data G_GNUC_UNUSED, GError **err)
 {
-    pages_buckets = value ? atoi(value) : 0;
+    guint64 n = 0;
+
+    if (value && !g_ascii_string_to_unsigned(value, 10, 0, INT_MAX, &n,
+                                             NULL)) {
+        pages_buckets = -1;
+    } else {
+        pages_buckets = n;
+    }
     if (pages_buckets < 0) {
         g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                     "--pages: %s is not a count of buckets", value);
