@@ -351,6 +351,22 @@ for cfg in configs:
                   s["writebacks-async"], s["pages-compressed"], s["pages-raw"],
                   s["pages-same"], s["pages-zero"], s["media-used"] / 2**20,
                   s["ratio"]))
+        # ram-path: where a mapped read miss goes (docs/ram-path.md)
+        fm = s.get("fault-misses", 0)
+        if fm:
+            ph = [(k, s["fault-%s-ns" % k] / fm / 1000.0)
+                  for k in ("lock", "evict", "decompress", "fill")]
+            dev = sum(v for _, v in ph)
+            line = ("mapped read misses: %d served by the fault thread; per "
+                    "miss, us: %s, device-side %.2f" % (
+                        fm, ", ".join("%s %.2f" % kv for kv in ph), dev))
+            if ns("page-miss", "cram") is not None:
+                g = ns("page-miss", "cram") / 1000.0
+                line += ("; page-miss in the guest %.2f: the rest (fault "
+                         "delivery, thread wake-up, TCG) %.2f" % (g, g - dev))
+            if codec in raw:
+                line += "; raw %s decompress %.2f" % (codec, raw[codec] / 1000.0)
+            print(line)
     else:
         print("(no QMP stats for %s)" % cfg)
 

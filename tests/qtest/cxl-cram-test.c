@@ -1276,6 +1276,8 @@ static bool mig_host_figure(const char *key)
     static const char *const keys[] = {
         "metadata-bytes", "cache-pages", "cache-hits", "cache-misses",
         "writebacks-sync", "writebacks-async", "cache-faults",
+        "fault-misses", "fault-lock-ns", "fault-evict-ns",
+        "fault-decompress-ns", "fault-fill-ns",
     };
     int i;
 

@@ -60,7 +60,12 @@
     X("cache-misses", CACHE_MISSES, cs.misses, -1) \
     X("writebacks-sync", NONE, cs.sync_writebacks, -1) \
     X("writebacks-async", NONE, cs.async_writebacks, -1) \
-    X("cache-faults", NONE, cs.faults, -1)
+    X("cache-faults", NONE, cs.faults, -1) \
+    X("fault-misses", NONE, cs.fault_misses, -1) \
+    X("fault-lock-ns", NONE, cs.fault_lock_ns, -1) \
+    X("fault-evict-ns", NONE, cs.fault_evict_ns, -1) \
+    X("fault-decompress-ns", NONE, cs.fault_load_ns, -1) \
+    X("fault-fill-ns", NONE, cs.fault_fill_ns, -1)
 
 /*
  * The store header's figures: 13 slots; slot 3 (empty pages) is always

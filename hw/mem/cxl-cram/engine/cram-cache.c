@@ -371,12 +371,15 @@ static uint32_t pick_victim(CramCache *c)
 
 /*
  * Load @page into a free entry (evicting one if none is): from the
- * engine, or all-ones where it is poisoned.
+ * engine, or all-ones where it is poisoned.  With @fill_t0 (a fault),
+ * the eviction and the load are timed into the stats and the fill's
+ * start left in *@fill_t0.
  */
-static uint32_t load_entry(CramCache *c, uint64_t page)
+static uint32_t load_entry(CramCache *c, uint64_t page, uint64_t *fill_t0)
 {
     CramCacheEntry *x;
     uint32_t idx;
+    uint64_t t0 = fill_t0 ? cram_now_ns() : 0, t1 = 0;
 
     c->st.misses++;
     taken(c, CRAM_CACHE_MISS, page);
@@ -386,6 +389,10 @@ static uint32_t load_entry(CramCache *c, uint64_t page)
         if (writeback(c, v)) {
             entry_free(c, v);
         }
+    }
+    if (fill_t0) {
+        t1 = cram_now_ns();
+        c->st.fault_evict_ns += t1 - t0;
     }
     idx = c->free_head;
     x = &c->ent[idx];
@@ -404,6 +411,10 @@ static uint32_t load_entry(CramCache *c, uint64_t page)
     if (x->poisoned) {
         memset(c->map ? c->bounce : x->buf, 0xff, CRAM_PAGE_SIZE);
         memset(x->written, 0, CRAM_PAGE_SIZE / 8);
+    }
+    if (fill_t0) {
+        *fill_t0 = cram_now_ns();
+        c->st.fault_load_ns += *fill_t0 - t1;
     }
     if (c->map) {
         cram_map_fill(c->map, page, c->bounce, false);
@@ -443,7 +454,7 @@ static uint32_t get_entry(CramCache *c, uint64_t page)
         return idx;
     }
 
-    c->last = load_entry(c, page);
+    c->last = load_entry(c, page, NULL);
     return c->last;
 }
 
@@ -507,15 +518,19 @@ void cram_cache_write(CramCache *c, uint64_t page, unsigned off,
     }
 }
 
-void cram_cache_fault(CramCache *c, uint64_t page, bool write)
+bool cram_cache_fault(CramCache *c, uint64_t page, bool write)
 {
     uint32_t idx = lookup(c, page);
     CramCacheEntry *x;
+    uint64_t fill_t0 = 0;
 
     g_assert(c->map);
     c->st.faults++;
-    if (idx == NIL) {
-        idx = load_entry(c, page);
+    if (idx == NIL && !write) {
+        c->st.fault_misses++;
+        idx = load_entry(c, page, &fill_t0);
+    } else if (idx == NIL) {
+        idx = load_entry(c, page, NULL);
     } else if (!write) {
         /* filled since the fault was raised: its thread may still wait */
         cram_map_wake(c->map, page);
@@ -534,6 +549,15 @@ void cram_cache_fault(CramCache *c, uint64_t page, bool write)
     if (write && !x->wp) {
         cram_map_wake(c->map, page);
     }
+    if (fill_t0) {
+        c->st.fault_fill_ns += cram_now_ns() - fill_t0;
+    }
+    return fill_t0 != 0;
+}
+
+void cram_cache_fault_waited(CramCache *c, uint64_t ns)
+{
+    c->st.fault_lock_ns += ns;
 }
 
 void cram_cache_flush(CramCache *c)

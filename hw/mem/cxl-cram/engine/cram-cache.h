@@ -23,8 +23,18 @@
 #include "cram-engine.h"
 #include "cram-encode.h"
 #include "cram-map.h"
+#include <time.h>
 
 typedef struct CramCache CramCache;
+
+/* CLOCK_MONOTONIC in ns: the fault path's phases (CramCacheStats) */
+static inline uint64_t cram_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
 
 /* A page the worker took to compress (cram_cache_worker_take()) */
 typedef struct CramCacheTicket {
@@ -43,6 +53,20 @@ typedef struct CramCacheStats {
     uint64_t faults;            /* mapped: cram_cache_fault() calls */
     uint64_t faults_poisoned;   /* of which on a poisoned page */
     uint64_t faults_uncharged;  /* writes no worst case could be charged */
+    /*
+     * Mapped: the read faults that loaded their page (read misses served
+     * by the fault thread; a write miss's cost depends on its charge and
+     * is not timed) and, summed over them, nanoseconds (CLOCK_MONOTONIC)
+     * spent waiting for the store's lock (cram_cache_fault_waited()),
+     * evicting a victim (its write-back included), loading the page from
+     * the engine (decompression), and filling the mapping (UFFDIO_COPY,
+     * which wakes the faulting thread).
+     */
+    uint64_t fault_misses;
+    uint64_t fault_lock_ns;
+    uint64_t fault_evict_ns;
+    uint64_t fault_load_ns;
+    uint64_t fault_fill_ns;
 } CramCacheStats;
 
 /*
@@ -81,9 +105,16 @@ void cram_cache_write(CramCache *c, uint64_t page, unsigned off,
  * through uncharged, counted in faults_uncharged; its store, when the
  * page leaves the cache or is flushed, may then drop it.  The caller
  * keeps direct access away from poisoned pages (faults_poisoned counts
- * those that came anyway: they read all-ones, without poison).
+ * those that came anyway: they read all-ones, without poison).  True
+ * when a read loaded the page (a read miss), its phases timed into the
+ * stats.
  */
-void cram_cache_fault(CramCache *c, uint64_t page, bool write);
+bool cram_cache_fault(CramCache *c, uint64_t page, bool write);
+/*
+ * The read miss that cram_cache_fault() just served (it returned true)
+ * had waited @ns for the lock: add them to fault_lock_ns.
+ */
+void cram_cache_fault_waited(CramCache *c, uint64_t ns);
 
 /* Store every dirty page now, on the caller's thread. */
 void cram_cache_flush(CramCache *c);

@@ -167,12 +167,17 @@ void cram_store_fault_run(CramStore *s)
     unsigned gen;
     CramFault f;
     bool tell;
+    uint64_t t0, waited;
 
     g_assert(s->map);
     while (cram_map_wait_fault(s->map, &f)) {
+        t0 = cram_now_ns();
         store_lock(s);
+        waited = cram_now_ns() - t0;
         gen = cram_cache_media_gen(s->c);
-        cram_cache_fault(s->c, f.page, f.write);
+        if (cram_cache_fault(s->c, f.page, f.write)) {
+            cram_cache_fault_waited(s->c, waited);
+        }
         tell = gen != cram_cache_media_gen(s->c) ||
                cram_cache_has_taken(s->c);
         store_unlock(s);
