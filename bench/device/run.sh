@@ -367,6 +367,19 @@ for cfg in configs:
             if codec in raw:
                 line += "; raw %s decompress %.2f" % (codec, raw[codec] / 1000.0)
             print(line)
+        # ram-path-tlb-fill: misses loaded at a vCPU's TLB fill
+        tm = s.get("tlb-fill-misses", 0)
+        if tm:
+            dev = s["tlb-fill-ns"] / tm / 1000.0
+            line = ("misses loaded at TLB fill: %d of %d translations; per "
+                    "miss, us: device-side %.2f" % (tm, s["tlb-fills"], dev))
+            if ns("page-miss", "cram") is not None:
+                g = ns("page-miss", "cram") / 1000.0
+                line += ("; page-miss in the guest %.2f: the rest (TCG's "
+                         "TLB fill and the access) %.2f" % (g, g - dev))
+            if codec in raw:
+                line += "; raw %s decompress %.2f" % (codec, raw[codec] / 1000.0)
+            print(line)
     else:
         print("(no QMP stats for %s)" % cfg)
 

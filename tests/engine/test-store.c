@@ -630,6 +630,51 @@ static void test_mapped_split(void)
 }
 
 /*
+ * A page prefilled (as a vCPU's TLB fill asks) is present before it is
+ * touched: reading every stored page after its prefill faults nothing,
+ * and returns its data; a second prefill of a cached page loads nothing.
+ * A prefilled page is clean and write-protected: a write to it still
+ * faults, once, and is charged.
+ */
+static void test_mapped_prefill(void)
+{
+    uint8_t page[CRAM_PAGE_SIZE];
+    CramCacheStats c0, c1;
+    CramStats st;
+    Store m;
+    int p, loaded = 0;
+
+    store_new_stored(&m);
+    cram_store_get_stats(m.s, NULL, &c0, NULL);
+    for (p = 0; p < 64; p++) {
+        bool absent = resident(&m, p, 1) == 0;
+
+        g_assert_cmpint(cram_store_prefill(m.s, p), ==, absent);
+        loaded += absent;
+        g_assert_cmpuint(resident(&m, p, 1), ==, 1);
+        g_assert_false(cram_store_prefill(m.s, p));
+        content(p, 0, page);
+        g_assert_cmpmem(m.map + p * CRAM_PAGE_SIZE, CRAM_PAGE_SIZE, page,
+                        CRAM_PAGE_SIZE);
+    }
+    cram_store_get_stats(m.s, NULL, &c1, NULL);
+    g_assert_cmpint(loaded, >=, 64 - 16);
+    g_assert_cmpuint(c1.faults, ==, c0.faults);
+    g_assert_cmpuint(c1.prefills - c0.prefills, ==, 64 * 2);
+    g_assert_cmpuint(c1.prefill_misses - c0.prefill_misses, ==, loaded);
+    g_assert_cmpuint(c1.prefill_ns, >, c0.prefill_ns);
+
+    g_assert_true(cram_store_prefill(m.s, 1000));
+    m.map[1000 * CRAM_PAGE_SIZE] = 0x5a;
+    cram_store_get_stats(m.s, &st, &c1, NULL);
+    g_assert_cmpuint(c1.faults, ==, c0.faults + 1);
+    g_assert_cmpuint(c1.dirty, ==, 1);
+    g_assert_cmpuint(st.media_reserved, ==, CRAM_PAGE_SIZE);
+    g_assert_cmpuint(c1.faults_uncharged, ==, 0);
+    store_free(&m);
+}
+
+/*
  * Direct writes are seen: each page turns dirty, charged its worst case
  * while it is, and its store holds the last content written, whether the
  * worker or an eviction stored it.
@@ -842,6 +887,7 @@ int main(int argc, char **argv)
     g_test_add_func("/store/access-bytes", test_access_bytes);
     g_test_add_func("/store/map/read", test_mapped_read);
     g_test_add_func("/store/map/split", test_mapped_split);
+    g_test_add_func("/store/map/prefill", test_mapped_prefill);
     g_test_add_func("/store/map/write", test_mapped_write);
     g_test_add_func("/store/map/race", test_mapped_race);
     g_test_add_func("/store/map/discard", test_mapped_discard);

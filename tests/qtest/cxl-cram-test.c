@@ -1277,7 +1277,8 @@ static bool mig_host_figure(const char *key)
         "metadata-bytes", "cache-pages", "cache-hits", "cache-misses",
         "writebacks-sync", "writebacks-async", "cache-faults",
         "fault-misses", "fault-lock-ns", "fault-evict-ns",
-        "fault-decompress-ns", "fault-fill-ns",
+        "fault-decompress-ns", "fault-fill-ns", "tlb-fills",
+        "tlb-fill-misses", "tlb-fill-ns",
     };
     int i;
 

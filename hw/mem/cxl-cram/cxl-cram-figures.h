@@ -65,7 +65,10 @@
     X("fault-lock-ns", NONE, cs.fault_lock_ns, -1) \
     X("fault-evict-ns", NONE, cs.fault_evict_ns, -1) \
     X("fault-decompress-ns", NONE, cs.fault_load_ns, -1) \
-    X("fault-fill-ns", NONE, cs.fault_fill_ns, -1)
+    X("fault-fill-ns", NONE, cs.fault_fill_ns, -1) \
+    X("tlb-fills", NONE, cs.prefills, -1) \
+    X("tlb-fill-misses", NONE, cs.prefill_misses, -1) \
+    X("tlb-fill-ns", NONE, cs.prefill_ns, -1)
 
 /*
  * The store header's figures: 13 slots; slot 3 (empty pages) is always

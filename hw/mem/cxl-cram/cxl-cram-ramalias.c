@@ -14,6 +14,16 @@
  * or above the high watermark: there the failure policies must be exact
  * and a poisoned load needs its machine check (docs/ram-path.md).
  *
+ * Under TCG (ram-path-tlb-fill, the default) what goes into the window
+ * is an IOMMU region instead of an alias: a vCPU that misses its TLB on a
+ * page asks the region to translate it, and the translation loads the
+ * page into the mapping first (cram_store_prefill()), on the vCPU's own
+ * thread, so that a first touch costs a decompression and a fill, not a
+ * host fault and two thread switches.  The fault thread still serves
+ * every access that reaches a page not present (an entry left in a TLB
+ * after the page was evicted, a write to a clean page, the host's own
+ * accesses).  KVM needs RAM in its memory slots: it gets the alias.
+ *
  * The decision is taken again when any HDM decoder commits or uncommits
  * (patches/0009), when the status may have changed
  * (by the safety layer), at reset and when the VM starts running
@@ -28,6 +38,7 @@
 #include "qemu/main-loop.h"
 #include "qapi/error.h"
 #include "exec/address-spaces.h"
+#include "system/tcg.h"
 #include "hw/cxl/cxl_host.h"
 #include "hw/pci/pci_bridge.h"
 #include "hw/pci/pcie_port.h"
@@ -214,7 +225,6 @@ static bool cram_alias_place(CXLCramDev *cram, int i, CXLFixedWindow **fw,
 static void cram_check_foreign(CXLCramDev *cram, CXLFixedWindow *fw,
                                hwaddr off, uint64_t len)
 {
-    CXLCramRamAlias *ra = &cram->ra;
     MemoryRegion *sub;
 
     QTAILQ_FOREACH(sub, &fw->mr.subregions, subregions_link) {
@@ -225,8 +235,7 @@ static void cram_check_foreign(CXLCramDev *cram, CXLFixedWindow *fw,
          * same event (one HDM decoder notification), and it takes its
          * alias out when told, before any guest access.
          */
-        if ((sub >= ra->alias && sub < ra->alias + CXL_CRAM_RAMALIAS_MAX) ||
-            object_dynamic_cast(memory_region_owner(sub), TYPE_CXL_CRAM)) {
+        if (object_dynamic_cast(memory_region_owner(sub), TYPE_CXL_CRAM)) {
             continue;
         }
         if (sub->addr < off + len && off < end) {
@@ -237,6 +246,69 @@ static void cram_check_foreign(CXLCramDev *cram, CXLFixedWindow *fw,
         }
     }
 }
+
+/* What decoder @i's range puts into the window */
+static MemoryRegion *cram_ra_region(CXLCramRamAlias *ra, int i)
+{
+    return ra->tlb_fill ? MEMORY_REGION(&ra->iommu[i]) : &ra->alias[i];
+}
+
+/*
+ * A vCPU's TLB fill, or any other access through the window (DMA, the
+ * monitor, qtest), of the page at @addr of decoder @i's range: load it
+ * into the mapping, then send the access there.  Runs on the accessor's
+ * thread, under RCU, with or without the BQL (MTTCG fills without it):
+ * the store's lock is all it takes.
+ */
+static IOMMUTLBEntry cram_iommu_translate(IOMMUMemoryRegion *iommu,
+                                         hwaddr addr, IOMMUAccessFlags flag,
+                                         int iommu_idx)
+{
+    MemoryRegion *mr = MEMORY_REGION(iommu);
+    CXLCramDev *cram = CXL_CRAM(memory_region_owner(mr));
+    CXLCramRamAlias *ra = &cram->ra;
+    hwaddr off = addr & ~(hwaddr)(CRAM_PAGE_SIZE - 1);
+    uint64_t dpa = qatomic_read(&ra->dpa[iommu - ra->iommu]) + off;
+
+    cram_store_prefill(cram->store, dpa / CRAM_PAGE_SIZE);
+    return (IOMMUTLBEntry) {
+        .target_as = &ra->ram_as,
+        .iova = off,
+        .translated_addr = dpa,
+        .addr_mask = CRAM_PAGE_SIZE - 1,
+        .perm = IOMMU_RW,
+    };
+}
+
+/* TCG asks every IOMMU in a CPU's address space for an index */
+static int cram_iommu_attrs_to_index(IOMMUMemoryRegion *iommu,
+                                     MemTxAttrs attrs)
+{
+    return 0;
+}
+
+static void cram_iommu_class_init(ObjectClass *klass, void *data)
+{
+    IOMMUMemoryRegionClass *imrc = IOMMU_MEMORY_REGION_CLASS(klass);
+
+    imrc->translate = cram_iommu_translate;
+    imrc->attrs_to_index = cram_iommu_attrs_to_index;
+}
+
+#define TYPE_CXL_CRAM_IOMMU "cxl-cram-iommu-memory-region"
+
+static const TypeInfo cram_iommu_info = {
+    .parent = TYPE_IOMMU_MEMORY_REGION,
+    .name = TYPE_CXL_CRAM_IOMMU,
+    .class_init = cram_iommu_class_init,
+};
+
+static void cram_iommu_register_types(void)
+{
+    type_register_static(&cram_iommu_info);
+}
+
+type_init(cram_iommu_register_types)
 
 void cxl_cram_ramalias_update(CXLCramDev *cram)
 {
@@ -251,7 +323,7 @@ void cxl_cram_ramalias_update(CXLCramDev *cram)
     n = hdm_count(CXL_TYPE3(cram)->cxl_cstate.crb.cache_mem_registers);
     memory_region_transaction_begin();
     for (i = 0; i < CXL_CRAM_RAMALIAS_MAX; i++) {
-        MemoryRegion *mr = &ra->alias[i];
+        MemoryRegion *mr = cram_ra_region(ra, i);
         CXLFixedWindow *fw = NULL;
         uint64_t dpa = 0, len = 0;
         hwaddr hpa = 0;
@@ -262,16 +334,19 @@ void cxl_cram_ramalias_update(CXLCramDev *cram)
         }
         on = on && !held;
         if (ra->in[i] && (!on || ra->in[i] != &fw->mr ||
-                          mr->addr != hpa - fw->base ||
-                          mr->alias_offset != dpa ||
+                          mr->addr != hpa - fw->base || ra->dpa[i] != dpa ||
                           int128_get64(mr->size) != len)) {
             memory_region_del_subregion(ra->in[i], mr);
             ra->in[i] = NULL;
-            trace_cxl_cram_ram_alias(i, mr->addr, mr->alias_offset,
+            trace_cxl_cram_ram_alias(i, mr->addr, ra->dpa[i],
                                      int128_get64(mr->size), false);
         }
         if (on && !ra->in[i]) {
-            memory_region_set_alias_offset(mr, dpa);
+            /* out of every flat view: no translation reads it meanwhile */
+            qatomic_set(&ra->dpa[i], dpa);
+            if (!ra->tlb_fill) {
+                memory_region_set_alias_offset(mr, dpa);
+            }
             memory_region_set_size(mr, len);
             memory_region_add_subregion_overlap(&fw->mr, hpa - fw->base, mr,
                                                 1);
@@ -334,10 +409,20 @@ void cxl_cram_ramalias_init(CXLCramDev *cram)
                                cram->capacity, map);
     /* QEMU asks huge pages for RAM; the store fills 4 KiB pages */
     qemu_madvise(map, cram->capacity, QEMU_MADV_NOHUGEPAGE);
+    ra->tlb_fill = cram->ram_path_tlb_fill && tcg_enabled();
+    if (ra->tlb_fill) {
+        address_space_init(&ra->ram_as, &ra->ram, "cxl-cram-ram");
+    }
     for (i = 0; i < CXL_CRAM_RAMALIAS_MAX; i++) {
-        memory_region_init_alias(&ra->alias[i], OBJECT(cram),
-                                 "cxl-cram-ram-alias", &ra->ram, 0,
-                                 cram->capacity);
+        if (ra->tlb_fill) {
+            memory_region_init_iommu(&ra->iommu[i], sizeof(ra->iommu[i]),
+                                     TYPE_CXL_CRAM_IOMMU, OBJECT(cram),
+                                     "cxl-cram-ram-iommu", cram->capacity);
+        } else {
+            memory_region_init_alias(&ra->alias[i], OBJECT(cram),
+                                     "cxl-cram-ram-alias", &ra->ram, 0,
+                                     cram->capacity);
+        }
     }
     ra->decoders.notify = cram_decoders_changed;
     cxl_hdm_decoder_notifier_add(&ra->decoders);
@@ -357,13 +442,18 @@ void cxl_cram_ramalias_fini(CXLCramDev *cram)
         qemu_del_vm_change_state_handler(ra->vmstate);
         memory_region_transaction_begin();
         for (i = 0; i < CXL_CRAM_RAMALIAS_MAX; i++) {
+            MemoryRegion *mr = cram_ra_region(ra, i);
+
             if (ra->in[i]) {
-                memory_region_del_subregion(ra->in[i], &ra->alias[i]);
+                memory_region_del_subregion(ra->in[i], mr);
                 ra->in[i] = NULL;
             }
-            object_unparent(OBJECT(&ra->alias[i]));
+            object_unparent(OBJECT(mr));
         }
         memory_region_transaction_commit();
+        if (ra->tlb_fill) {
+            address_space_destroy(&ra->ram_as);
+        }
         object_unparent(OBJECT(&ra->ram));
     }
     if (ra->has_faults) {

@@ -229,6 +229,7 @@ static const Property cxl_cram_props[] = {
     DEFINE_PROP_SIZE("cache-size", CXLCramDev, cache_size,
                      CXL_CRAM_CACHE_DEFAULT),
     DEFINE_PROP_BOOL("ram-path", CXLCramDev, ram_path, false),
+    DEFINE_PROP_BOOL("ram-path-tlb-fill", CXLCramDev, ram_path_tlb_fill, true),
 };
 
 static void cxl_cram_class_init(ObjectClass *oc, void *data)

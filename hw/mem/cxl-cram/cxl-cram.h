@@ -56,8 +56,17 @@ typedef struct CXLCramMceWait {
 #define CXL_CRAM_RAMALIAS_MAX 4         /* cxl-type3's HDM decoders */
 typedef struct CXLCramRamAlias {
     MemoryRegion ram;                   /* over cram_store_map() */
-    MemoryRegion alias[CXL_CRAM_RAMALIAS_MAX];  /* by HDM decoder */
+    /*
+     * By HDM decoder, what goes into the window: an alias of @ram, or,
+     * with @tlb_fill, an IOMMU region whose translation (a vCPU's TLB
+     * fill) loads the page first and then points at @ram, through @ram_as
+     */
+    MemoryRegion alias[CXL_CRAM_RAMALIAS_MAX];
+    IOMMUMemoryRegion iommu[CXL_CRAM_RAMALIAS_MAX];
+    uint64_t dpa[CXL_CRAM_RAMALIAS_MAX];        /* where each one starts */
     MemoryRegion *in[CXL_CRAM_RAMALIAS_MAX];    /* its window, or NULL */
+    AddressSpace ram_as;
+    bool tlb_fill;
     QemuThread faults;                  /* cram_store_fault_run() */
     bool has_faults;
     bool ready;
@@ -88,6 +97,7 @@ struct CXLCramDev {
     uint32_t codec_wire;        /* run_codec, as it migrates */
     uint64_t cache_size;        /* bytes of uncompressed page cache */
     bool ram_path;              /* map the cache into the window */
+    bool ram_path_tlb_fill;     /* TCG: load a page at TLB fill */
 
     CramStore *store;           /* engine, cache and their lock */
     QemuThread worker;          /* cram_store_worker_run() */

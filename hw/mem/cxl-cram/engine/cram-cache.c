@@ -560,6 +560,25 @@ void cram_cache_fault_waited(CramCache *c, uint64_t ns)
     c->st.fault_lock_ns += ns;
 }
 
+bool cram_cache_prefill(CramCache *c, uint64_t page, uint64_t t0_ns)
+{
+    uint32_t idx = lookup(c, page);
+
+    g_assert(c->map);
+    c->st.prefills++;
+    if (idx != NIL) {
+        /* a vCPU's TLB fill: the only sign of use a mapped page gives */
+        c->ent[idx].referenced = true;
+        lru_unlink(c, idx);
+        lru_push_head(c, idx);
+        return false;
+    }
+    load_entry(c, page, NULL);
+    c->st.prefill_misses++;
+    c->st.prefill_ns += cram_now_ns() - t0_ns;
+    return true;
+}
+
 void cram_cache_flush(CramCache *c)
 {
     uint32_t i;

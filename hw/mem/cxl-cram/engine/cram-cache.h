@@ -67,6 +67,14 @@ typedef struct CramCacheStats {
     uint64_t fault_evict_ns;
     uint64_t fault_load_ns;
     uint64_t fault_fill_ns;
+    /*
+     * Mapped: cram_cache_prefill() calls, those that loaded their page,
+     * and the nanoseconds these took from the caller's request (the
+     * lock's wait, eviction, decompression and fill).
+     */
+    uint64_t prefills;
+    uint64_t prefill_misses;
+    uint64_t prefill_ns;
 } CramCacheStats;
 
 /*
@@ -115,6 +123,15 @@ bool cram_cache_fault(CramCache *c, uint64_t page, bool write);
  * had waited @ns for the lock: add them to fault_lock_ns.
  */
 void cram_cache_fault_waited(CramCache *c, uint64_t ns);
+/*
+ * Mapped: @page is about to be reached through the mapping by an
+ * accessor that said so first (cram_store_prefill(), asked since
+ * @t0_ns): load it and fill its mapped page, write-protected, if it is
+ * not cached, as a read fault would, so that the access does not fault;
+ * a cached page only becomes the most recently used.  True when it was
+ * loaded (counted in prefill_misses, timed from @t0_ns in prefill_ns).
+ */
+bool cram_cache_prefill(CramCache *c, uint64_t page, uint64_t t0_ns);
 
 /* Store every dirty page now, on the caller's thread. */
 void cram_cache_flush(CramCache *c);

@@ -187,6 +187,25 @@ void cram_store_fault_run(CramStore *s)
     }
 }
 
+bool cram_store_prefill(CramStore *s, uint64_t page)
+{
+    uint64_t t0 = cram_now_ns();
+    unsigned gen;
+    bool loaded, tell;
+
+    g_assert(s->map);
+    store_lock(s);
+    gen = cram_cache_media_gen(s->c);
+    loaded = cram_cache_prefill(s->c, page, t0);
+    tell = gen != cram_cache_media_gen(s->c) ||
+           cram_cache_has_taken(s->c);
+    store_unlock(s);
+    if (tell && s->cfg.faulted) {
+        s->cfg.faulted(s->cfg.opaque);
+    }
+    return loaded;
+}
+
 void cram_store_fault_stop(CramStore *s)
 {
     cram_map_stop(s->map);

@@ -83,6 +83,15 @@ bool cram_store_worker_paused(CramStore *s);
 uint8_t *cram_store_map(CramStore *s);
 void cram_store_fault_run(CramStore *s);
 void cram_store_fault_stop(CramStore *s);
+/*
+ * Mapped: make @page present in the mapping now, on the caller's
+ * thread, as the fault thread would on its first touch (loaded, and
+ * write-protected until a write is charged): for an accessor that can
+ * say which page it is about to reach (a vCPU's TLB fill), so that the
+ * access does not fault.  True when it was loaded.  cfg->faulted is
+ * called as for a fault.
+ */
+bool cram_store_prefill(CramStore *s, uint64_t page);
 
 /*
  * Write @len bytes at byte address @addr from @buf, or read them into it,
