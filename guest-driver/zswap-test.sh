@@ -20,6 +20,7 @@
 #             verdicts and discards from both devices, data from both
 #   interleave-bridges  the same across two host bridges (by hand)
 # SCENARIO: one of those; by default all but interleave-bridges.
+# CRAM_PROPS: more cxl-cram properties for every scenario (run-guest adds them).
 # Usage: [CRAM_KERNEL_DEBUG=1] guest-driver/zswap-test.sh [SCENARIO]...
 #        guest-driver/zswap-test.sh --stage: build and stage only, and print
 #        how to boot the guest (scripts/scenario's "stage", docs/scenarios.md)
