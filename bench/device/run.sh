@@ -351,35 +351,33 @@ for cfg in configs:
                   s["writebacks-async"], s["pages-compressed"], s["pages-raw"],
                   s["pages-same"], s["pages-zero"], s["media-used"] / 2**20,
                   s["ratio"]))
-        # ram-path: where a mapped read miss goes (docs/ram-path.md)
+        # ram-path: a miss's cost in the guest beside the device's share
+        def miss_tail(dev, rest):
+            t = ""
+            if ns("page-miss", "cram") is not None:
+                g = ns("page-miss", "cram") / 1000.0
+                t += "; page-miss in the guest %.2f: the rest (%s) %.2f" % (
+                    g, rest, g - dev)
+            if codec in raw:
+                t += "; raw %s decompress %.2f" % (codec, raw[codec] / 1000.0)
+            return t
+        # where a read miss served by the fault thread goes (docs/ram-path.md)
         fm = s.get("fault-misses", 0)
         if fm:
             ph = [(k, s["fault-%s-ns" % k] / fm / 1000.0)
                   for k in ("lock", "evict", "decompress", "fill")]
             dev = sum(v for _, v in ph)
-            line = ("mapped read misses: %d served by the fault thread; per "
-                    "miss, us: %s, device-side %.2f" % (
-                        fm, ", ".join("%s %.2f" % kv for kv in ph), dev))
-            if ns("page-miss", "cram") is not None:
-                g = ns("page-miss", "cram") / 1000.0
-                line += ("; page-miss in the guest %.2f: the rest (fault "
-                         "delivery, thread wake-up, TCG) %.2f" % (g, g - dev))
-            if codec in raw:
-                line += "; raw %s decompress %.2f" % (codec, raw[codec] / 1000.0)
-            print(line)
+            print("mapped read misses: %d served by the fault thread; per "
+                  "miss, us: %s, device-side %.2f" % (
+                      fm, ", ".join("%s %.2f" % kv for kv in ph), dev) +
+                  miss_tail(dev, "fault delivery, thread wake-up, TCG"))
         # ram-path-tlb-fill: misses loaded at a vCPU's TLB fill
         tm = s.get("tlb-fill-misses", 0)
         if tm:
             dev = s["tlb-fill-ns"] / tm / 1000.0
-            line = ("misses loaded at TLB fill: %d of %d translations; per "
-                    "miss, us: device-side %.2f" % (tm, s["tlb-fills"], dev))
-            if ns("page-miss", "cram") is not None:
-                g = ns("page-miss", "cram") / 1000.0
-                line += ("; page-miss in the guest %.2f: the rest (TCG's "
-                         "TLB fill and the access) %.2f" % (g, g - dev))
-            if codec in raw:
-                line += "; raw %s decompress %.2f" % (codec, raw[codec] / 1000.0)
-            print(line)
+            print("misses loaded at TLB fill: %d of %d translations; per "
+                  "miss, us: device-side %.2f" % (tm, s["tlb-fills"], dev) +
+                  miss_tail(dev, "TCG's TLB fill and the access"))
     else:
         print("(no QMP stats for %s)" % cfg)
 
