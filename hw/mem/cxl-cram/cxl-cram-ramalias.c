@@ -14,15 +14,19 @@
  * or above the high watermark: there the failure policies must be exact
  * and a poisoned load needs its machine check (docs/ram-path.md).
  *
- * Under TCG (ram-path-tlb-fill, the default) what goes into the window
- * is an IOMMU region instead of an alias: a vCPU that misses its TLB on a
- * page asks the region to translate it, and the translation loads the
- * page into the mapping first (cram_store_prefill()), on the vCPU's own
- * thread, so that a first touch costs a decompression and a fill, not a
- * host fault and two thread switches.  The fault thread still serves
- * every access that reaches a page not present (an entry left in a TLB
- * after the page was evicted, a write to a clean page, the host's own
- * accesses).  KVM needs RAM in its memory slots: it gets the alias.
+ * Under TCG (ram-path-tlb-fill, the default) the aliases are of an
+ * IOMMU region over the capacity instead of the RAM region: a vCPU that
+ * misses its TLB on a page asks the region to translate it, and the
+ * translation loads the page into the mapping first
+ * (cram_store_prefill()), on the vCPU's own thread, so that a first touch
+ * costs a decompression and a fill, not a host fault and two thread
+ * switches.  Its translation is the identity: where a decoder's range
+ * starts in the capacity is the alias's offset, part of each flat view,
+ * so a translation never pairs one view's address with another's DPA.
+ * The fault thread still serves every access that reaches a page not
+ * present (an entry left in a TLB after the page was evicted, a write to
+ * a clean page, the host's own accesses).  KVM needs RAM in its memory
+ * slots: its aliases are of the RAM region.
  *
  * The decision is taken again when any HDM decoder commits or uncommits
  * (patches/0009), when the status may have changed
@@ -247,37 +251,33 @@ static void cram_check_foreign(CXLCramDev *cram, CXLFixedWindow *fw,
     }
 }
 
-/* What decoder @i's range puts into the window */
-static MemoryRegion *cram_ra_region(CXLCramRamAlias *ra, int i)
-{
-    return ra->tlb_fill ? MEMORY_REGION(&ra->iommu[i]) : &ra->alias[i];
-}
-
 /*
  * A vCPU's TLB fill, or any other access through the window (DMA, the
- * monitor, qtest), of the page at @addr of decoder @i's range: load it
- * into the mapping, then send the access there.  Runs on the accessor's
- * thread, under RCU, with or without the BQL (MTTCG fills without it):
- * the store's lock is all it takes.
+ * monitor, qtest), of the page at DPA @addr: load it into the mapping,
+ * then send the access there.  Runs on the accessor's thread, under RCU,
+ * with or without the BQL (MTTCG fills without it): the store's lock is
+ * all it takes.
  */
 static IOMMUTLBEntry cram_iommu_translate(IOMMUMemoryRegion *iommu,
                                          hwaddr addr, IOMMUAccessFlags flag,
                                          int iommu_idx)
 {
-    MemoryRegion *mr = MEMORY_REGION(iommu);
-    CXLCramDev *cram = CXL_CRAM(memory_region_owner(mr));
-    CXLCramRamAlias *ra = &cram->ra;
-    hwaddr off = addr & ~(hwaddr)(CRAM_PAGE_SIZE - 1);
-    uint64_t dpa = qatomic_read(&ra->dpa[iommu - ra->iommu]) + off;
-
-    cram_store_prefill(cram->store, dpa / CRAM_PAGE_SIZE);
-    return (IOMMUTLBEntry) {
-        .target_as = &ra->ram_as,
-        .iova = off,
+    CXLCramDev *cram = CXL_CRAM(memory_region_owner(MEMORY_REGION(iommu)));
+    hwaddr dpa = addr & ~(hwaddr)(CRAM_PAGE_SIZE - 1);
+    IOMMUTLBEntry e = {
+        .target_as = &cram->ra.ram_as,
+        .iova = dpa,
         .translated_addr = dpa,
         .addr_mask = CRAM_PAGE_SIZE - 1,
-        .perm = IOMMU_RW,
+        .perm = IOMMU_NONE,
     };
+
+    /* the aliases stop a page short of the capacity: never past it */
+    if (dpa < cram->capacity) {
+        cram_store_prefill(cram->store, dpa / CRAM_PAGE_SIZE);
+        e.perm = IOMMU_RW;
+    }
+    return e;
 }
 
 /* TCG asks every IOMMU in a CPU's address space for an index */
@@ -323,7 +323,7 @@ void cxl_cram_ramalias_update(CXLCramDev *cram)
     n = hdm_count(CXL_TYPE3(cram)->cxl_cstate.crb.cache_mem_registers);
     memory_region_transaction_begin();
     for (i = 0; i < CXL_CRAM_RAMALIAS_MAX; i++) {
-        MemoryRegion *mr = cram_ra_region(ra, i);
+        MemoryRegion *mr = &ra->alias[i];
         CXLFixedWindow *fw = NULL;
         uint64_t dpa = 0, len = 0;
         hwaddr hpa = 0;
@@ -334,19 +334,16 @@ void cxl_cram_ramalias_update(CXLCramDev *cram)
         }
         on = on && !held;
         if (ra->in[i] && (!on || ra->in[i] != &fw->mr ||
-                          mr->addr != hpa - fw->base || ra->dpa[i] != dpa ||
+                          mr->addr != hpa - fw->base ||
+                          mr->alias_offset != dpa ||
                           int128_get64(mr->size) != len)) {
             memory_region_del_subregion(ra->in[i], mr);
             ra->in[i] = NULL;
-            trace_cxl_cram_ram_alias(i, mr->addr, ra->dpa[i],
+            trace_cxl_cram_ram_alias(i, mr->addr, mr->alias_offset,
                                      int128_get64(mr->size), false);
         }
         if (on && !ra->in[i]) {
-            /* out of every flat view: no translation reads it meanwhile */
-            qatomic_set(&ra->dpa[i], dpa);
-            if (!ra->tlb_fill) {
-                memory_region_set_alias_offset(mr, dpa);
-            }
+            memory_region_set_alias_offset(mr, dpa);
             memory_region_set_size(mr, len);
             memory_region_add_subregion_overlap(&fw->mr, hpa - fw->base, mr,
                                                 1);
@@ -412,17 +409,16 @@ void cxl_cram_ramalias_init(CXLCramDev *cram)
     ra->tlb_fill = cram->ram_path_tlb_fill && tcg_enabled();
     if (ra->tlb_fill) {
         address_space_init(&ra->ram_as, &ra->ram, "cxl-cram-ram");
+        memory_region_init_iommu(&ra->iommu, sizeof(ra->iommu),
+                                 TYPE_CXL_CRAM_IOMMU, OBJECT(cram),
+                                 "cxl-cram-ram-iommu", cram->capacity);
     }
     for (i = 0; i < CXL_CRAM_RAMALIAS_MAX; i++) {
-        if (ra->tlb_fill) {
-            memory_region_init_iommu(&ra->iommu[i], sizeof(ra->iommu[i]),
-                                     TYPE_CXL_CRAM_IOMMU, OBJECT(cram),
-                                     "cxl-cram-ram-iommu", cram->capacity);
-        } else {
-            memory_region_init_alias(&ra->alias[i], OBJECT(cram),
-                                     "cxl-cram-ram-alias", &ra->ram, 0,
-                                     cram->capacity);
-        }
+        memory_region_init_alias(&ra->alias[i], OBJECT(cram),
+                                 "cxl-cram-ram-alias",
+                                 ra->tlb_fill ? MEMORY_REGION(&ra->iommu)
+                                              : &ra->ram,
+                                 0, cram->capacity);
     }
     ra->decoders.notify = cram_decoders_changed;
     cxl_hdm_decoder_notifier_add(&ra->decoders);
@@ -442,16 +438,15 @@ void cxl_cram_ramalias_fini(CXLCramDev *cram)
         qemu_del_vm_change_state_handler(ra->vmstate);
         memory_region_transaction_begin();
         for (i = 0; i < CXL_CRAM_RAMALIAS_MAX; i++) {
-            MemoryRegion *mr = cram_ra_region(ra, i);
-
             if (ra->in[i]) {
-                memory_region_del_subregion(ra->in[i], mr);
+                memory_region_del_subregion(ra->in[i], &ra->alias[i]);
                 ra->in[i] = NULL;
             }
-            object_unparent(OBJECT(mr));
+            object_unparent(OBJECT(&ra->alias[i]));
         }
         memory_region_transaction_commit();
         if (ra->tlb_fill) {
+            object_unparent(OBJECT(&ra->iommu));
             address_space_destroy(&ra->ram_as);
         }
         object_unparent(OBJECT(&ra->ram));

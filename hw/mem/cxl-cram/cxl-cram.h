@@ -57,16 +57,16 @@ typedef struct CXLCramMceWait {
 typedef struct CXLCramRamAlias {
     MemoryRegion ram;                   /* over cram_store_map() */
     /*
-     * By HDM decoder, what goes into the window: an alias of @ram, or,
-     * with @tlb_fill, an IOMMU region whose translation (a vCPU's TLB
-     * fill) loads the page first and then points at @ram, through @ram_as
+     * With @tlb_fill, an IOMMU region over the whole capacity whose
+     * translation of a page (a vCPU's TLB fill) loads it, then points at
+     * its place in @ram, through @ram_as
      */
-    MemoryRegion alias[CXL_CRAM_RAMALIAS_MAX];
-    IOMMUMemoryRegion iommu[CXL_CRAM_RAMALIAS_MAX];
-    uint64_t dpa[CXL_CRAM_RAMALIAS_MAX];        /* where each one starts */
-    MemoryRegion *in[CXL_CRAM_RAMALIAS_MAX];    /* its window, or NULL */
+    IOMMUMemoryRegion iommu;
     AddressSpace ram_as;
     bool tlb_fill;
+    /* by HDM decoder, what goes into the window: of @iommu, or of @ram */
+    MemoryRegion alias[CXL_CRAM_RAMALIAS_MAX];
+    MemoryRegion *in[CXL_CRAM_RAMALIAS_MAX];    /* its window, or NULL */
     QemuThread faults;                  /* cram_store_fault_run() */
     bool has_faults;
     bool ready;

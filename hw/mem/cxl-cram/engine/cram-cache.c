@@ -32,7 +32,9 @@
  * The cache never writes a protected page itself: it lifts the
  * protection first.  A page is protected again before it is copied for
  * its store, so that a write after the copy faults and is seen.  Direct
- * reads are not seen: pages touched only that way age in load order.
+ * reads are not seen, but an accessor that says which page it is about
+ * to reach (cram_cache_prefill(): a vCPU's TLB fill) marks it used;
+ * pages touched only otherwise age in load order.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
