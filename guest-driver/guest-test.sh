@@ -157,14 +157,42 @@ incompressible() {
 	kv unload $?
 }
 
+# region_private: the region onlined as a private node by the driver
+# (private_node=1), not by kmem as ordinary memory.  Only the pages the
+# test allocates (with __GFP_THISNODE) are then on the device: onlined
+# by kmem, its memory also takes the kernel's own data (slab, and KASAN's
+# shadow of its later memory blocks, 1 GiB for 8 GiB), whose writes the
+# device drops and poisons like the test's once media runs out.
+region_private() {
+	wait_for /sys/bus/cxl/drivers/cxl_mem/mem0
+	echo offline >/sys/devices/system/memory/auto_online_blocks
+	cxl create-region -m -t ram -d decoder0.0 -w 1 mem0 >/dev/null
+	kv region $?
+	wait_for /sys/bus/dax/drivers/kmem/dax0.0
+	echo dax0.0 >/sys/bus/dax/drivers/kmem/unbind
+	kv kmem_unbind $?
+	echo online >/sys/devices/system/memory/auto_online_blocks
+	insmod $KO private_node=1
+	kv load $?
+	wait_online
+	kv node "$(cat $D/numa_node)"
+	kv private_node "$(cat $D/private_node)"
+	kv node.slab_kb "$(sed -n 's/.*Slab: *\([0-9]*\) kB/\1/p' \
+		"/sys/devices/system/node/node$(cat $D/numa_node)/meminfo")"
+}
+
 reckless() {
 	# Poisoned reads in quick succession on different vCPUs: a machine
 	# check may arrive while another CPU's handler still runs (see
 	# docs/ratio-safety.md); keep Linux's broadcast rendezvous off.
 	echo 0 >/sys/devices/system/machinecheck/machinecheck0/monarch_timeout
-	insmod $KO
-	kv load $?
-	region
+	if [ -e /sys/devices/system/node/has_private_memory ]; then
+		region_private
+	else
+		insmod $KO
+		kv load $?
+		region
+	fi
 	run reckless pages=16500 pattern=random reckless
 	kv dmesg.mce "$(dmesg | grep -c 'cram0: machine check: poisoned read')"
 	# again, handing the poisoned pages to memory-failure (they stay
