@@ -55,7 +55,8 @@ check-engine: engine
 check-qtest: qemu
 	bash -c '. scripts/env.sh && export QTEST_QEMU_BINARY="$$CRAM_BUILD/qemu/qemu-system-x86_64" && \
 	  "$$CRAM_BUILD/qemu/tests/qtest/cxl-cram-test" && \
-	  CRAM_QTEST_PROPS=cache-size=0 "$$CRAM_BUILD/qemu/tests/qtest/cxl-cram-test"'
+	  CRAM_QTEST_PROPS=cache-size=0 "$$CRAM_BUILD/qemu/tests/qtest/cxl-cram-test" && \
+	  CRAM_QTEST_PROPS=ram-path=on "$$CRAM_BUILD/qemu/tests/qtest/cxl-cram-test"'
 
 versions:
 	bash scripts/versions.sh --check

@@ -105,6 +105,13 @@ CRAM_FUZZ_OPS=${CRAM_FUZZ_OPS:-1500} run_tap qtest-cxl-cram-fuzz 1200 \
 # Again with the synchronous one-page buffer instead of the cache.
 CRAM_QTEST_PROPS=cache-size=0 run_tap qtest-cxl-cram-nocache 1200 \
     "$CRAM_BUILD/qemu/tests/qtest/cxl-cram-test"
+# And with the cache mapped into the window as RAM (docs/ram-path.md):
+# every qtest, and the fuzzer's shadow model, hold in both modes.
+CRAM_QTEST_PROPS=ram-path=on run_tap qtest-cxl-cram-rampath 1200 \
+    "$CRAM_BUILD/qemu/tests/qtest/cxl-cram-test"
+CRAM_QTEST_PROPS=ram-path=on CRAM_FUZZ_OPS=${CRAM_FUZZ_OPS:-1500} \
+    run_tap qtest-cxl-cram-fuzz-rampath 1200 \
+    "$CRAM_BUILD/qemu/tests/qtest/cxl-cram-fuzz-test"
 
 # AddressSanitizer + UBSan: engine tests with leak checking, and a fast
 # subset of the qtests (QEMU itself is not leak-clean at exit: leaks off).

@@ -196,16 +196,6 @@ static void test_set_watermarks(void)
     cram_stop(&t);
 }
 
-static bool qom_bool(CramQT *t, const char *prop)
-{
-    QDict *rsp = qtest_qmp(t->qts, "{'execute': 'qom-get', 'arguments': "
-                           "{'path': '" CRAM0 "', 'property': %s}}", prop);
-    bool v = qdict_get_bool(rsp, "return");
-
-    qobject_unref(rsp);
-    return v;
-}
-
 /* A string property of the device: the caller frees it */
 static char *qom_str(CramQT *t, const char *prop)
 {
@@ -237,7 +227,7 @@ static void test_set_poison_mce(void)
     CramQT s, d;
 
     cram_start(&s, 8 * GiB, "media-size=16M");
-    g_assert_true(qom_bool(&s, "poison-mce"));
+    g_assert_true(cram_prop_bool(&s, "poison-mce"));
     rsp = qtest_qmp(s.qts, "{'execute': 'qom-set', 'arguments': "
                     "{'path': '" CRAM0 "', 'property': 'poison-mce', "
                     "'value': false}}");
@@ -250,7 +240,7 @@ static void test_set_poison_mce(void)
     qobject_unref(rsp);
     cram_cmd_ok(&s, "cxl-cram-set", "{'path': '" CRAM0 "', "
                 "'poison-mce': false, 'failure-policy': 'log'}");
-    g_assert_false(qom_bool(&s, "poison-mce"));
+    g_assert_false(cram_prop_bool(&s, "poison-mce"));
     assert_failure_policy(&s, "log");
     qtest_system_reset(s.qts);
     cram_setup(&s);
@@ -260,13 +250,13 @@ static void test_set_poison_mce(void)
 
     cram_mig_launch(&d, 8 * GiB, "media-size=16M,poison-mce=on,"
                     "failure-policy=poison", NULL);
-    g_assert_true(qom_bool(&d, "poison-mce"));
+    g_assert_true(cram_prop_bool(&d, "poison-mce"));
     assert_failure_policy(&d, "poison");
     cram_mig_incoming(&d, uri);
     cram_migrate(&s, uri);
     g_free(cram_mig_wait(s.qts, NULL));
     cram_mig_attach(&d, &s);
-    g_assert_false(qom_bool(&d, "poison-mce"));
+    g_assert_false(cram_prop_bool(&d, "poison-mce"));
     assert_failure_policy(&d, "log");
     g_assert_cmphex(qtest_readq(d.qts, d.window), ==, 0x1234);
     qtest_quit(s.qts);
@@ -966,7 +956,7 @@ static void test_set_codec(void)
                    "'level': 20, 'poison-mce': false}", "out of range");
     cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
                    "'codec': 'none', 'level': 1}", "out of range");
-    g_assert_true(qom_bool(&t, "poison-mce"));
+    g_assert_true(cram_prop_bool(&t, "poison-mce"));
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_CONFIG), ==, cfg);
 
     /* a reset keeps it */
@@ -1011,6 +1001,13 @@ static void test_set_cache_size(void)
         cram_stop(&t);
         return;
     }
+    if (cram_prop_bool(&t, "ram-path")) {
+        /* CRAM_QTEST_PROPS=ram-path=on: the cache is mapped, no resize */
+        cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
+                       "'cache-size': 65536}", "ram-path=on");
+        cram_stop(&t);
+        return;
+    }
     write_words(&t, 0, 1000);
     cram_cmd_ok(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
                 "'cache-size': 65536}");
@@ -1030,7 +1027,7 @@ static void test_set_cache_size(void)
     cram_cmd_fails(&t, "cxl-cram-set", "{'path': '" CRAM0 "', "
                    "'cache-size': 1073745920}", "at most 1 GiB");
     g_assert_cmpuint(cache_size(&t), ==, 65536);
-    g_assert_true(qom_bool(&t, "poison-mce"));
+    g_assert_true(cram_prop_bool(&t, "poison-mce"));
     reset(&t);
     g_assert_cmpuint(cache_size(&t), ==, 65536);
     check_words(&t, 0, 1000);
@@ -1122,7 +1119,7 @@ static void test_bad_args(void)
                    "'low-watermark': 16000000, 'failure-policy': 'log'}",
                    "low (16000000) < high");
     /* the whole command failed: poison-mce did not change either */
-    g_assert_true(qom_bool(&t, "poison-mce"));
+    g_assert_true(cram_prop_bool(&t, "poison-mce"));
     assert_failure_policy(&t, "poison");
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_LOW), ==, low);
     g_assert_cmpuint(cram_reg(&t, CXL_CRAM_REG_WM_HIGH), ==, high);

@@ -368,6 +368,19 @@ static inline QDict *cram_stats(CramQT *t)
     return ret;
 }
 
+/* qom-get of one of the device's bool properties. */
+static inline bool cram_prop_bool(CramQT *t, const char *name)
+{
+    g_autofree char *path = g_strdup_printf("/machine/peripheral/cram%d",
+                                            t->devno);
+    QDict *rsp = qtest_qmp(t->qts, "{'execute': 'qom-get', 'arguments': "
+                           "{'path': %s, 'property': %s}}", path, name);
+    bool on = qdict_get_bool(rsp, "return");
+
+    qobject_unref(rsp);
+    return on;
+}
+
 /*
  * The registers and QMP must agree, and the figures must add up, at the
  * end of every test that still has its BARs (a guest reset unmaps them).
