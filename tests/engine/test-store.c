@@ -643,16 +643,18 @@ static void test_mapped_prefill(void)
     CramStats st;
     Store m;
     int p, loaded = 0;
+    bool clean;
 
     store_new_stored(&m);
     cram_store_get_stats(m.s, NULL, &c0, NULL);
     for (p = 0; p < 64; p++) {
         bool absent = resident(&m, p, 1) == 0;
 
-        g_assert_cmpint(cram_store_prefill(m.s, p), ==, absent);
+        g_assert_cmpint(cram_store_prefill(m.s, p, &clean), ==, absent);
+        g_assert_true(clean);
         loaded += absent;
         g_assert_cmpuint(resident(&m, p, 1), ==, 1);
-        g_assert_false(cram_store_prefill(m.s, p));
+        g_assert_false(cram_store_prefill(m.s, p, &clean));
         content(p, 0, page);
         g_assert_cmpmem(m.map + p * CRAM_PAGE_SIZE, CRAM_PAGE_SIZE, page,
                         CRAM_PAGE_SIZE);
@@ -664,13 +666,66 @@ static void test_mapped_prefill(void)
     g_assert_cmpuint(c1.prefill_misses - c0.prefill_misses, ==, loaded);
     g_assert_cmpuint(c1.prefill_ns, >, c0.prefill_ns);
 
-    g_assert_true(cram_store_prefill(m.s, 1000));
+    g_assert_true(cram_store_prefill(m.s, 1000, &clean));
     m.map[1000 * CRAM_PAGE_SIZE] = 0x5a;
     cram_store_get_stats(m.s, &st, &c1, NULL);
     g_assert_cmpuint(c1.faults, ==, c0.faults + 1);
     g_assert_cmpuint(c1.dirty, ==, 1);
     g_assert_cmpuint(st.media_reserved, ==, CRAM_PAGE_SIZE);
     g_assert_cmpuint(c1.faults_uncharged, ==, 0);
+    g_assert_false(cram_store_prefill(m.s, 1000, &clean));
+    g_assert_false(clean);
+    store_free(&m);
+}
+
+/*
+ * A write announced first (cram_store_tlb_write(), as TCG's store through
+ * a TLB entry filled while the page was clean) is charged then: the page
+ * turns dirty and writable, and the write itself does not fault.  A page
+ * not cached is left to fault.  The worker makes the page clean and
+ * protected again, and stores what was written.
+ */
+static void test_mapped_tlb_write(void)
+{
+    uint8_t got[CRAM_PAGE_SIZE];
+    CramCacheStats c0, c1;
+    CramStats st;
+    Store m;
+    bool clean;
+
+    store_new_stored(&m);
+    g_assert_true(cram_store_prefill(m.s, 1000, &clean));
+    g_assert_true(clean);
+    cram_store_worker_pause(m.s, true);     /* the page stays dirty */
+    cram_store_get_stats(m.s, NULL, &c0, NULL);
+    cram_store_tlb_write(m.s, 1000);
+    m.map[1000 * CRAM_PAGE_SIZE + 9] = 0x5a;
+    cram_store_get_stats(m.s, &st, &c1, NULL);
+    g_assert_cmpuint(c1.tlb_writes - c0.tlb_writes, ==, 1);
+    g_assert_cmpuint(c1.faults, ==, c0.faults);
+    g_assert_cmpuint(c1.dirty, ==, c0.dirty + 1);
+    g_assert_cmpuint(st.media_reserved, ==, CRAM_PAGE_SIZE);
+    g_assert_false(cram_store_prefill(m.s, 1000, &clean));
+    g_assert_false(clean);
+
+    /* dirty already: nothing more to charge */
+    cram_store_tlb_write(m.s, 1000);
+    /* not cached: its write will fault, nothing happens now */
+    cram_store_tlb_write(m.s, 2000);
+    cram_store_get_stats(m.s, NULL, &c1, NULL);
+    g_assert_cmpuint(c1.tlb_writes - c0.tlb_writes, ==, 1);
+    g_assert_cmpuint(resident(&m, 2000, 1), ==, 0);
+
+    cram_store_worker_pause(m.s, false);
+    cram_store_flush(m.s);
+    cram_store_get_stats(m.s, &st, &c1, NULL);
+    g_assert_cmpuint(st.media_reserved, ==, 0);
+    g_assert_cmpuint(c1.dirty, ==, 0);
+    g_assert_false(cram_store_prefill(m.s, 1000, &clean));
+    g_assert_true(clean);
+    g_assert_false(cram_store_access(m.s, 1000 * CRAM_PAGE_SIZE, got,
+                                     CRAM_PAGE_SIZE, false, NULL));
+    g_assert_cmpuint(got[9], ==, 0x5a);
     store_free(&m);
 }
 
@@ -888,6 +943,7 @@ int main(int argc, char **argv)
     g_test_add_func("/store/map/read", test_mapped_read);
     g_test_add_func("/store/map/split", test_mapped_split);
     g_test_add_func("/store/map/prefill", test_mapped_prefill);
+    g_test_add_func("/store/map/tlb-write", test_mapped_tlb_write);
     g_test_add_func("/store/map/write", test_mapped_write);
     g_test_add_func("/store/map/race", test_mapped_race);
     g_test_add_func("/store/map/discard", test_mapped_discard);

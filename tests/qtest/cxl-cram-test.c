@@ -1293,7 +1293,7 @@ static bool mig_host_figure(const char *key)
         "writebacks-sync", "writebacks-async", "cache-faults",
         "fault-misses", "fault-lock-ns", "fault-evict-ns",
         "fault-decompress-ns", "fault-fill-ns", "tlb-fills",
-        "tlb-fill-misses", "tlb-fill-ns",
+        "tlb-fill-misses", "tlb-fill-ns", "tlb-writes",
     };
     int i;
 

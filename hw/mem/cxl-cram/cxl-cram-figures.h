@@ -68,7 +68,8 @@
     X("fault-fill-ns", NONE, cs.fault_fill_ns, -1) \
     X("tlb-fills", NONE, cs.prefills, -1) \
     X("tlb-fill-misses", NONE, cs.prefill_misses, -1) \
-    X("tlb-fill-ns", NONE, cs.prefill_ns, -1)
+    X("tlb-fill-ns", NONE, cs.prefill_ns, -1) \
+    X("tlb-writes", NONE, cs.tlb_writes, -1)
 
 /*
  * The store header's figures: 13 slots; slot 3 (empty pages) is always

@@ -42,6 +42,8 @@
 #include "qemu/main-loop.h"
 #include "qapi/error.h"
 #include "exec/address-spaces.h"
+#include "exec/ramlist.h"
+#include "exec/ram-notdirty.h"
 #include "system/tcg.h"
 #include "hw/cxl/cxl_host.h"
 #include "hw/pci/pci_bridge.h"
@@ -274,10 +276,36 @@ static IOMMUTLBEntry cram_iommu_translate(IOMMUMemoryRegion *iommu,
 
     /* the aliases stop a page short of the capacity: never past it */
     if (dpa < cram->capacity) {
-        cram_store_prefill(cram->store, dpa / CRAM_PAGE_SIZE);
+        bool clean;
+
+        cram_store_prefill(cram->store, dpa / CRAM_PAGE_SIZE, &clean);
+        if (clean && cram->ra.tlb_write) {
+            /*
+             * TCG fills the entry TLB_NOTDIRTY: a store through it tells
+             * cram_ram_notdirty() first.  Entries of other vCPUs keep
+             * their flags; a store through one of those faults, as does
+             * any store that checked its entry before the page was made
+             * clean: the write protection stays the rule.
+             */
+            cpu_physical_memory_clear_dirty_flag(
+                memory_region_get_ram_addr(&cram->ra.ram) + dpa,
+                DIRTY_MEMORY_VGA);
+        }
         e.perm = IOMMU_RW;
     }
     return e;
+}
+
+/*
+ * A TCG store, on its vCPU's thread, to a page whose dirty bit
+ * cram_iommu_translate() cleared: charge it now, and lift its write
+ * protection, so that the store does not fault.
+ */
+static void cram_ram_notdirty(void *opaque, ram_addr_t offset, unsigned size)
+{
+    CXLCramDev *cram = opaque;
+
+    cram_store_tlb_write(cram->store, offset / CRAM_PAGE_SIZE);
 }
 
 /* TCG asks every IOMMU in a CPU's address space for an index */
@@ -412,6 +440,10 @@ void cxl_cram_ramalias_init(CXLCramDev *cram)
         memory_region_init_iommu(&ra->iommu, sizeof(ra->iommu),
                                  TYPE_CXL_CRAM_IOMMU, OBJECT(cram),
                                  "cxl-cram-ram-iommu", cram->capacity);
+        /* or, past eight such devices, the write-protect faults */
+        ra->tlb_write = cram->ram_path_tlb_write &&
+                        qemu_ram_set_notdirty(ra->ram.ram_block,
+                                              cram_ram_notdirty, cram);
     }
     for (i = 0; i < CXL_CRAM_RAMALIAS_MAX; i++) {
         memory_region_init_alias(&ra->alias[i], OBJECT(cram),
@@ -445,6 +477,9 @@ void cxl_cram_ramalias_fini(CXLCramDev *cram)
             object_unparent(OBJECT(&ra->alias[i]));
         }
         memory_region_transaction_commit();
+        if (ra->tlb_write) {
+            qemu_ram_set_notdirty(ra->ram.ram_block, NULL, NULL);
+        }
         if (ra->tlb_fill) {
             object_unparent(OBJECT(&ra->iommu));
             address_space_destroy(&ra->ram_as);

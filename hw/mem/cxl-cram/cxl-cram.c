@@ -230,6 +230,8 @@ static const Property cxl_cram_props[] = {
                      CXL_CRAM_CACHE_DEFAULT),
     DEFINE_PROP_BOOL("ram-path", CXLCramDev, ram_path, false),
     DEFINE_PROP_BOOL("ram-path-tlb-fill", CXLCramDev, ram_path_tlb_fill, true),
+    DEFINE_PROP_BOOL("ram-path-tlb-write", CXLCramDev, ram_path_tlb_write,
+                     true),
 };
 
 static void cxl_cram_class_init(ObjectClass *oc, void *data)

@@ -64,6 +64,12 @@ typedef struct CXLCramRamAlias {
     IOMMUMemoryRegion iommu;
     AddressSpace ram_as;
     bool tlb_fill;
+    /*
+     * With @tlb_write (and @tlb_fill), a clean page's dirty bit is
+     * cleared when it is translated, so that TCG's first store through
+     * the entry tells the device (patches/0011) before it lands
+     */
+    bool tlb_write;
     /* by HDM decoder, what goes into the window: of @iommu, or of @ram */
     MemoryRegion alias[CXL_CRAM_RAMALIAS_MAX];
     MemoryRegion *in[CXL_CRAM_RAMALIAS_MAX];    /* its window, or NULL */
@@ -98,6 +104,7 @@ struct CXLCramDev {
     uint64_t cache_size;        /* bytes of uncompressed page cache */
     bool ram_path;              /* map the cache into the window */
     bool ram_path_tlb_fill;     /* TCG: load a page at TLB fill */
+    bool ram_path_tlb_write;    /* TCG: charge a first store before it */
 
     CramStore *store;           /* engine, cache and their lock */
     QemuThread worker;          /* cram_store_worker_run() */

@@ -34,7 +34,11 @@
  * its store, so that a write after the copy faults and is seen.  Direct
  * reads are not seen, but an accessor that says which page it is about
  * to reach (cram_cache_prefill(): a vCPU's TLB fill) marks it used;
- * pages touched only otherwise age in load order.
+ * pages touched only otherwise age in load order.  A writer that says
+ * it is about to write a clean page (cram_cache_tlb_write(): TCG's
+ * store through an entry filled while the page was clean) has it
+ * charged and unprotected then, without the fault; the protection
+ * still catches every write that was not announced.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -562,7 +566,8 @@ void cram_cache_fault_waited(CramCache *c, uint64_t ns)
     c->st.fault_lock_ns += ns;
 }
 
-bool cram_cache_prefill(CramCache *c, uint64_t page, uint64_t t0_ns)
+bool cram_cache_prefill(CramCache *c, uint64_t page, uint64_t t0_ns,
+                        bool *clean)
 {
     uint32_t idx = lookup(c, page);
 
@@ -573,11 +578,39 @@ bool cram_cache_prefill(CramCache *c, uint64_t page, uint64_t t0_ns)
         c->ent[idx].referenced = true;
         lru_unlink(c, idx);
         lru_push_head(c, idx);
+        *clean = c->ent[idx].wp;
         return false;
     }
-    load_entry(c, page, NULL);
+    idx = load_entry(c, page, NULL);
     c->st.prefill_misses++;
     c->st.prefill_ns += cram_now_ns() - t0_ns;
+    *clean = c->ent[idx].wp;
+    return true;
+}
+
+bool cram_cache_tlb_write(CramCache *c, uint64_t page)
+{
+    uint32_t idx = lookup(c, page);
+    CramCacheEntry *x;
+
+    g_assert(c->map);
+    if (idx == NIL) {
+        return false;
+    }
+    x = &c->ent[idx];
+    if (!x->wp) {
+        /* dirty and writable already: another vCPU's entry was older */
+        return true;
+    }
+    c->st.tlb_writes++;
+    if (x->poisoned) {
+        c->st.faults_poisoned++;
+    }
+    if (!entry_dirty(c, x)) {
+        c->st.faults_uncharged++;
+    } else {
+        worker_kick(c, idx);
+    }
     return true;
 }
 

@@ -75,6 +75,12 @@ typedef struct CramCacheStats {
     uint64_t prefills;
     uint64_t prefill_misses;
     uint64_t prefill_ns;
+    /*
+     * Mapped: first writes to clean pages that their writer announced
+     * (cram_cache_tlb_write()) and the cache charged then, instead of
+     * taking a write-protect fault.
+     */
+    uint64_t tlb_writes;
 } CramCacheStats;
 
 /*
@@ -130,8 +136,19 @@ void cram_cache_fault_waited(CramCache *c, uint64_t ns);
  * not cached, as a read fault would, so that the access does not fault;
  * a cached page only becomes the most recently used.  True when it was
  * loaded (counted in prefill_misses, timed from @t0_ns in prefill_ns).
+ * *@clean says whether the page is write-protected now: its next write
+ * must be charged first.
  */
-bool cram_cache_prefill(CramCache *c, uint64_t page, uint64_t t0_ns);
+bool cram_cache_prefill(CramCache *c, uint64_t page, uint64_t t0_ns,
+                        bool *clean);
+/*
+ * Mapped: a direct write to @page is about to land and its writer says
+ * so first (a TCG store through a TLB entry filled while the page was
+ * clean): charge and dirty it, and lift its write protection, as the
+ * write-protect fault would, but without the fault.  A page not cached
+ * is left alone: its write faults.  False then.
+ */
+bool cram_cache_tlb_write(CramCache *c, uint64_t page);
 
 /* Store every dirty page now, on the caller's thread. */
 void cram_cache_flush(CramCache *c);

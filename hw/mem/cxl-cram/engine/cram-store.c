@@ -162,11 +162,22 @@ uint8_t *cram_store_map(CramStore *s)
     return s->map ? cram_map_base(s->map) : NULL;
 }
 
+/* Unlock; tell the owner when media or the pages it must hear of moved. */
+static void store_unlock_told(CramStore *s, unsigned gen)
+{
+    bool tell = gen != cram_cache_media_gen(s->c) ||
+                cram_cache_has_taken(s->c);
+
+    store_unlock(s);
+    if (tell && s->cfg.faulted) {
+        s->cfg.faulted(s->cfg.opaque);
+    }
+}
+
 void cram_store_fault_run(CramStore *s)
 {
     unsigned gen;
     CramFault f;
-    bool tell;
     uint64_t t0, waited;
 
     g_assert(s->map);
@@ -178,32 +189,33 @@ void cram_store_fault_run(CramStore *s)
         if (cram_cache_fault(s->c, f.page, f.write)) {
             cram_cache_fault_waited(s->c, waited);
         }
-        tell = gen != cram_cache_media_gen(s->c) ||
-               cram_cache_has_taken(s->c);
-        store_unlock(s);
-        if (tell && s->cfg.faulted) {
-            s->cfg.faulted(s->cfg.opaque);
-        }
+        store_unlock_told(s, gen);
     }
 }
 
-bool cram_store_prefill(CramStore *s, uint64_t page)
+bool cram_store_prefill(CramStore *s, uint64_t page, bool *clean)
 {
     uint64_t t0 = cram_now_ns();
     unsigned gen;
-    bool loaded, tell;
+    bool loaded;
 
     g_assert(s->map);
     store_lock(s);
     gen = cram_cache_media_gen(s->c);
-    loaded = cram_cache_prefill(s->c, page, t0);
-    tell = gen != cram_cache_media_gen(s->c) ||
-           cram_cache_has_taken(s->c);
-    store_unlock(s);
-    if (tell && s->cfg.faulted) {
-        s->cfg.faulted(s->cfg.opaque);
-    }
+    loaded = cram_cache_prefill(s->c, page, t0, clean);
+    store_unlock_told(s, gen);
     return loaded;
+}
+
+void cram_store_tlb_write(CramStore *s, uint64_t page)
+{
+    unsigned gen;
+
+    g_assert(s->map);
+    store_lock(s);
+    gen = cram_cache_media_gen(s->c);
+    cram_cache_tlb_write(s->c, page);
+    store_unlock_told(s, gen);
 }
 
 void cram_store_fault_stop(CramStore *s)

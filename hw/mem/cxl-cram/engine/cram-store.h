@@ -88,10 +88,17 @@ void cram_store_fault_stop(CramStore *s);
  * thread, as the fault thread would on its first touch (loaded, and
  * write-protected until a write is charged): for an accessor that can
  * say which page it is about to reach (a vCPU's TLB fill), so that the
- * access does not fault.  True when it was loaded.  cfg->faulted is
- * called as for a fault.
+ * access does not fault.  True when it was loaded.  *@clean says
+ * whether the page is write-protected (its next write must be charged:
+ * cram_store_tlb_write()).  cfg->faulted is called as for a fault.
  */
-bool cram_store_prefill(CramStore *s, uint64_t page);
+bool cram_store_prefill(CramStore *s, uint64_t page, bool *clean);
+/*
+ * Mapped: a direct write to @page is about to land, and its writer says
+ * so first (cram_cache_tlb_write()): charged now, it does not fault.
+ * cfg->faulted is called as for a fault.
+ */
+void cram_store_tlb_write(CramStore *s, uint64_t page);
 
 /*
  * Write @len bytes at byte address @addr from @buf, or read them into it,
