@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include "cram-cache.h"
+#include "cram-map.h"
 #include "test-pages.h"
 
 /*
@@ -592,6 +593,58 @@ static void test_trace(Fixture *f, G_GNUC_UNUSED gconstpointer data)
     g_assert_cmpuint(n[CRAM_CACHE_WRITEBACK_ASYNC], ==, cs.async_writebacks);
 }
 
+/*
+ * Mapped: a write announced while the worker compresses the page's copy
+ * (cram_cache_tlb_write() between taking and committing it) makes the
+ * commit refuse that copy: the page stays dirty and charged, and the
+ * worker's next pass stores it.
+ */
+static void test_tlb_write_busy(Fixture *f, G_GNUC_UNUSED gconstpointer data)
+{
+    uint8_t buf[CRAM_PAGE_SIZE];
+    CramCacheTicket t;
+    CramCacheStats cs;
+    CramEncoded enc;
+    GError *err = NULL;
+    CramMap *m;
+    bool clean;
+    uint64_t p;
+
+    f->e = new_engine(64 * MiB, 64 * MiB, CRAM_CODEC_ZSTD);
+    m = cram_map_new(64 * MiB, &err);
+    g_assert_no_error(err);
+    f->dropped = g_array_new(false, false, sizeof(uint64_t));
+    f->scratch = cram_engine_scratch_new(f->e);
+    f->c = cram_cache_new(f->e, 16, true, 0, m, &err);
+    g_assert_no_error(err);
+
+    /* 13 of 16 pages loaded clean, then written: the worker is woken */
+    for (p = 0; p < 13; p++) {
+        g_assert_true(cram_cache_prefill(f->c, p, 0, &clean));
+        g_assert_true(clean);
+        g_assert_true(cram_cache_tlb_write(f->c, p));
+    }
+    g_assert_true(cram_cache_take_wake(f->c));
+    g_assert_true(cram_cache_worker_take(f->c, &t, buf));
+    /* protected again for its copy: the next write is announced again */
+    g_assert_true(cram_cache_tlb_write(f->c, t.page));
+    cram_page_encode(f->scratch, buf, &enc);
+    g_assert_false(cram_cache_worker_commit(f->c, &t, buf, &enc));
+    cram_cache_get_stats(f->c, &cs);
+    g_assert_cmpuint(cs.tlb_writes, ==, 14);
+    g_assert_cmpuint(cs.dirty, ==, 13);
+    g_assert_cmpuint(cs.async_writebacks, ==, 0);
+    /* a page not cached is left to fault */
+    g_assert_false(cram_cache_tlb_write(f->c, 100));
+
+    cram_cache_flush(f->c);
+    cram_cache_get_stats(f->c, &cs);
+    g_assert_cmpuint(cs.dirty, ==, 0);
+    g_assert_cmpuint(cs.sync_writebacks, ==, 13);
+    free_cache(f);
+    cram_map_free(m);
+}
+
 /* A test on a Fixture, which it opens and the teardown closes */
 static void add_test(const char *path, gconstpointer data,
                      void (*fn)(Fixture *, gconstpointer))
@@ -617,6 +670,7 @@ int main(int argc, char **argv)
              test_full_media_keeps);
     add_test("/cache/poison", NULL, test_poison);
     add_test("/cache/trace", NULL, test_trace);
+    add_test("/cache/tlb-write-busy", NULL, test_tlb_write_busy);
 #if !defined(__SANITIZE_ADDRESS__)
     g_test_add_func("/cache/no-mapping", test_no_mapping);
 #endif

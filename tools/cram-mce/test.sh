@@ -337,8 +337,11 @@ test_mapped() {
     # announced by TCG at its TLB entry (ram-path-tlb-write)
     check "mapped: the mapping served them ($(q cache-faults) faults, $(q tlb-writes) writes announced)" \
         "$(($(q cache-faults) + $(q tlb-writes)))" -ge $((MAPPED_FILL / 4096))
-    check "mapped: their first writes were announced at the TLB, not faulted" \
-        "$(q tlb-writes)" -ge $((MAPPED_FILL / 4096))
+    # where the device translates at TLB fill (TCG): not under KVM
+    if [ "$(q tlb-fills)" -gt 0 ]; then
+        check "mapped: their first writes were announced at the TLB, not faulted" \
+            "$(q tlb-writes)" -ge $((MAPPED_FILL / 4096))
+    fi
     check "mapped: the page read its data before the poison" \
         "$(v before.read.sigbus)/$(v before.read.value)" = "0/$(printf 0x%016x \
             $(((POISON_DPA / 8 / 512) << 32 | (POISON_DPA / 8 % 16))))"

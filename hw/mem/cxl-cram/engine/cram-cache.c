@@ -603,9 +603,6 @@ bool cram_cache_tlb_write(CramCache *c, uint64_t page)
         return true;
     }
     c->st.tlb_writes++;
-    if (x->poisoned) {
-        c->st.faults_poisoned++;
-    }
     if (!entry_dirty(c, x)) {
         c->st.faults_uncharged++;
     } else {
